@@ -1,0 +1,99 @@
+"""Typed records the parsers return: the contract between parse, spiders, flows and schema.
+
+Plain dataclasses with slots (cheap on the hot path) that turn into JSON with `dataclasses.asdict`.
+Every text field keeps the value as the page showed it (`*_raw`); normalized values are derived
+later by `spiders.parse.normalize` so a parser fix and a normalizer fix can be replayed apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# Bump when a parser change can change its output: every record carries it, reparse compares it.
+PARSER_VERSION = "1"
+
+
+class ParseError(ValueError):
+    """A page that does not parse. `reason` is a short machine-readable code for the quarantine."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(slots=True)
+class CitingEntry:
+    """One citing paper as listed on a hub page (representative list or explorer)."""
+
+    title_raw: str
+    href: str | None = None  # link target as written on the page (absolute or relative)
+    arxiv_id: str | None = None  # version stripped, e.g. "2406.01234" or "hep-th/9901001"
+    arxiv_version: int | None = None  # the "v2" of the link, when present
+    pith_id: str | None = None  # 8-char pith short id from /paper/<id>
+    category: str | None = None  # primary arXiv category from the meta line
+    date: str | None = None  # YYYY-MM-DD from the meta line
+    verdict: str | None = None  # lower case: unverdicted, accept, conditional, reject, ...
+    novelty: float | None = None  # None when the page says "novelty none" or has no meta line
+    refs: int | None = None  # "k refs"
+    summary_raw: str | None = None  # one-line summary; None for title-only entries
+    position: int = 0  # 0-based position in its list on the page
+
+
+@dataclass(slots=True)
+class HubPage:
+    """Everything one hub page (one URL: hub, filters, page number) shows."""
+
+    hub_uuid: str
+    template: str  # "current" (label, headline, summaries, facets) or "legacy" (tier word only)
+    tier: str | None  # "hub", "super_hub", or None (stub)
+    label: str | None  # behaviour label, e.g. "Mixed citations"; None on the legacy template
+    title_raw: str | None
+    headline: str | None  # headline sentence, current template
+    headline_role: str | None  # role named by the headline/stat line, lower case
+    headline_share: float | None  # its share in percent, e.g. 62.0
+    citing_count: int  # "N Pith papers citing it" / "N Pith papers cite this work"
+    abstract_raw: str | None
+    role_summary: dict[str, int] = field(default_factory=dict)  # classified citations by role
+    polarity_summary: dict[str, int] = field(default_factory=dict)
+    # facet blocks by name ("fields", "years", "verdicts", "roles", "polarities") -> value -> count
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    claims: list[str] = field(default_factory=list)
+    representative: list[CitingEntry] = field(default_factory=list)
+    explorer: list[CitingEntry] = field(default_factory=list)
+    page: int = 1  # explorer page number of this URL
+    filters: dict[str, str] = field(default_factory=dict)  # active filters from the URL (cat, role, ...)
+    page_numbers: list[int] = field(default_factory=list)  # explorer pages linked from this page
+    next_page: int | None = None  # explorer page linked as "next", None on the last page
+
+    @property
+    def classified_count(self) -> int:
+        return sum(self.role_summary.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class HubJson:
+    """The JSON twin `/citations/<uuid>.json`: the work and the hub state."""
+
+    hub_uuid: str
+    title: str | None
+    arxiv_id: str | None
+    doi: str | None
+    year: int | None
+    venue: str | None
+    external_cited_by_count: int | None
+    tier: str | None  # hub.state.tier: "hub" / "super_hub" / None
+    tier_reason: str | None
+    pith_inbound_count: int | None
+    distinct_field_count: int | None
+    first_pith_cited_at: str | None
+    last_pith_cited_at: str | None
+    updated_at: str | None
+    extra: dict[str, Any] = field(default_factory=dict)  # keys we do not model yet, kept verbatim
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
