@@ -1,0 +1,139 @@
+"""`citehub`: a thin command line over the flows."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Optional
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+import typer  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from flows.settings import Settings, redacted  # noqa: E402
+
+app = typer.Typer(help="citehub: a SQL warehouse of who cites whom on pith.science.", no_args_is_help=True)
+db_app = typer.Typer(help="Warehouse schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console()
+
+try:
+    from samplesite.cli import app as samplesite_app
+
+    app.add_typer(samplesite_app, name="samplesite", help="The offline stand-in for pith.science.")
+except ImportError:  # pragma: no cover - the sample site ships with citehub
+    pass
+
+
+def print_report(report: dict) -> None:
+    console.print(
+        f"[bold]run {report['run_id']}[/bold]: {report['hubs']} hubs, {report['papers']} citing papers, "
+        f"{report['citations']} citations"
+    )
+    console.print(
+        f"requests {report['requests']}, pages parsed {report['pages_fetched']}, "
+        f"quarantined {report['quarantined']}, failed fetches {report['failed_fetches']}, "
+        f"checks passed {report['checks_passed']}, failed {len(report['checks_failed'])}"
+    )
+    top = Table(title="Top hubs by citing papers")
+    for col in ("hub", "tier", "label", "citing", "role mix"):
+        top.add_column(col)
+    for h in report["top_hubs"]:
+        top.add_row((h["title"] or h["hub_uuid"])[:60], h["tier"] or "stub", h["label"] or "",
+                    str(h["citing_count"]), h["role_mix"])
+    console.print(top)
+    timing = Table(title="Time per stage")
+    timing.add_column("stage")
+    timing.add_column("seconds", justify="right")
+    for stage, seconds in report["timings"].items():
+        timing.add_row(stage, f"{seconds:.2f}")
+    timing.add_row("total", f"{sum(report['timings'].values()):.2f}")
+    console.print(timing)
+    from flows.report import NEXT_SQL
+
+    console.print("[bold]Try next[/bold] (sqlite3 data/citehub.sqlite, or `citehub sql`):")
+    for q in NEXT_SQL:
+        console.print(f"  {q}", markup=False, highlight=False)
+
+
+@app.command()
+def refresh(
+    base_url: Annotated[Optional[str], typer.Option(help="site to crawl")] = None,
+    seeds: Annotated[Optional[Path], typer.Option(help="file of hub URLs or uuids, one a line")] = None,
+    hub: Annotated[Optional[list[str]], typer.Option(help="a hub URL or uuid (repeatable)")] = None,
+    database_url: Annotated[Optional[str], typer.Option(envvar="CITEHUB_DATABASE_URL")] = None,
+    data_dir: Annotated[Optional[Path], typer.Option(help="runs folder parent (WARC, items)")] = None,
+    known: Annotated[bool, typer.Option(help="also refresh every hub already in the warehouse")] = True,
+) -> None:
+    """Run the nightly refresh now: crawl, load, materialize, check, report."""
+    if seeds is not None and not seeds.is_file():
+        raise typer.BadParameter(f"seed file not found: {seeds}", param_hint="--seeds")
+    from flows.nightly import nightly_refresh
+
+    report = nightly_refresh(base_url=base_url, seeds_file=str(seeds) if seeds else None, hubs=hub,
+                             database_url=database_url, data_dir=str(data_dir) if data_dir else None,
+                             include_known=known)
+    print_report(report)
+
+
+@contextmanager
+def _sample_site(hubs: int, seed: int, day: int):
+    """Run the sample site in its own process on a free loopback port; yield its base URL."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "samplesite", "serve", "--hubs", str(hubs), "--seed", str(seed),
+         "--day", str(day), "--host", "127.0.0.1", "--port", "0"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        line = proc.stdout.readline().strip()
+        if not line.startswith("serving "):
+            raise RuntimeError(f"sample site did not start: {line!r}")
+        yield line.split(" ", 1)[1]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@app.command()
+def demo(
+    hubs: Annotated[int, typer.Option(help="hubs in the sample site")] = 200,
+    seed: Annotated[int, typer.Option(help="sample-site seed")] = 7,
+    day: Annotated[int, typer.Option(help="sample-site day")] = 1,
+    database_url: Annotated[Optional[str], typer.Option(envvar="CITEHUB_DATABASE_URL")] = None,
+) -> None:
+    """Crawl the offline sample site into the warehouse and print a summary (the embedded default)."""
+    from flows.nightly import nightly_refresh
+    from samplesite.generator import build_site
+
+    settings = Settings()
+    database_url = database_url or settings.database_url
+    site = build_site(hubs=hubs, seed=seed, day=day)
+    with _sample_site(hubs, seed, day) as base_url:
+        console.print(f"sample site ({hubs} hubs, seed {seed}, day {day}) at {base_url}; "
+                      f"warehouse {redacted(database_url)}")
+        refs = [h.uuid for h in site.hubs]
+        report = nightly_refresh(base_url=base_url, hubs=refs, database_url=database_url,
+                                 include_known=False, kind="nightly")
+    print_report(report)
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    database_url: Annotated[Optional[str], typer.Option(envvar="CITEHUB_DATABASE_URL")] = None,
+    revision: str = "head",
+) -> None:
+    """Apply Alembic migrations up to REVISION."""
+    from schema.migrate import upgrade
+
+    url = database_url or Settings().database_url
+    upgrade(url, revision)
+    console.print(f"upgraded {redacted(url)} to {revision}")
+
+
+def main() -> None:  # pragma: no cover
+    app()

@@ -1,0 +1,134 @@
+"""Prefect flows. They only wire steps and set failure policy; the logic lives in plain functions
+(`flows.crawl`, `flows.stage`, `flows.clean`, `flows.load`, `warehouse.*`) that tests call directly.
+
+One task per stage (crawl, stage, clean, load, materialize, check, report), never one per page or row:
+Prefect costs ~5 ms per task run.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+from prefect import flow, get_run_logger, task  # noqa: E402
+from prefect.artifacts import create_markdown_artifact  # noqa: E402
+from prefect.cache_policies import NO_CACHE  # noqa: E402
+
+from flows import clean as clean_mod  # noqa: E402
+from flows import load as load_mod  # noqa: E402
+from flows import runs, stage  # noqa: E402
+from flows.crawl import allowed_hosts_for, run_crawl  # noqa: E402
+from flows.report import RunReport, build_report  # noqa: E402
+from flows.settings import Settings, redacted  # noqa: E402
+from schema.engine import make_engine  # noqa: E402
+from schema.migrate import upgrade  # noqa: E402
+from spiders.hubref import hub_url, read_seeds  # noqa: E402
+from spiders.parse.records import PARSER_VERSION  # noqa: E402
+from warehouse.checks import run_checks  # noqa: E402
+from warehouse.materialize import materialize  # noqa: E402
+
+
+@task(name="crawl hubs", cache_policy=NO_CACHE)
+def crawl_task(run_id: str, run_dir: Path, base_url: str, hub_urls: list[str], allowed: list[str], concurrency: int):
+    return run_crawl(run_id, run_dir, base_url, hub_urls, allowed, concurrency)
+
+
+@task(name="stage items", cache_policy=NO_CACHE)
+def stage_task(database_url: str, run_id: str, items_path: Path) -> int:
+    return stage.stage_items(make_engine(database_url), run_id, items_path)
+
+
+@task(name="clean and deduplicate", cache_policy=NO_CACHE)
+def clean_task(database_url: str, run_id: str):
+    return clean_mod.clean(stage.staged_items(make_engine(database_url), run_id))
+
+
+@task(name="load warehouse", cache_policy=NO_CACHE)
+def load_task(database_url: str, run_id: str, batch):
+    return load_mod.load(make_engine(database_url), run_id, batch)
+
+
+@task(name="materialize marts", cache_policy=NO_CACHE)
+def materialize_task(database_url: str, run_id: str) -> None:
+    materialize(make_engine(database_url), run_id)
+
+
+@task(name="run quality checks", cache_policy=NO_CACHE)
+def check_task(database_url: str, run_id: str):
+    return run_checks(make_engine(database_url), run_id)
+
+
+def plan_hubs(settings: Settings, database_url: str, seeds_file: str | None, hubs: list[str] | None,
+              include_known: bool) -> list[str]:
+    """Seeds, explicit hubs and (for a nightly) every hub already in the warehouse, deduplicated."""
+    refs: list[str] = []
+    if seeds_file:
+        refs.extend(read_seeds(Path(seeds_file)))
+    refs.extend(hubs or [])
+    urls = [hub_url(ref, settings.base_url) for ref in refs]
+    if include_known:
+        urls.extend(runs.known_hub_urls(make_engine(database_url), settings.base_url))
+    return list(dict.fromkeys(urls))
+
+
+@flow(name="nightly-refresh", log_prints=True)
+def nightly_refresh(
+    base_url: str | None = None,
+    seeds_file: str | None = None,
+    hubs: list[str] | None = None,
+    database_url: str | None = None,
+    data_dir: str | None = None,
+    include_known: bool = True,
+    kind: str = "nightly",
+) -> dict:
+    """Crawl the known and seeded hubs, load them into the warehouse, materialize, check, report."""
+    overrides = {k: v for k, v in {"base_url": base_url, "data_dir": data_dir}.items() if v}
+    settings = Settings(**overrides)
+    database_url = database_url or settings.database_url
+    logger = get_run_logger()
+    timings: dict[str, float] = {}
+
+    def timed(name, fn, *args):
+        start = time.perf_counter()
+        result = fn(*args)
+        timings[name] = round(time.perf_counter() - start, 3)
+        return result
+
+    engine = make_engine(database_url)
+    upgrade(engine)
+    hub_urls = plan_hubs(settings, database_url, seeds_file, hubs, include_known)
+    params = {"base_url": settings.base_url, "hubs": len(hub_urls), "seeds_file": seeds_file}
+    run_id = runs.start_run(engine, kind, params)
+    logger.info("run %s: %d hubs from %s into %s", run_id, len(hub_urls), settings.base_url,
+                redacted(database_url))
+    try:
+        run_dir = settings.runs_dir / run_id
+        allowed = allowed_hosts_for(settings.base_url, settings.allowed_hosts)
+        crawl = timed("crawl", crawl_task, run_id, run_dir, settings.base_url, hub_urls, allowed,
+                      settings.concurrency)
+        timed("stage", stage_task, database_url, run_id, crawl.items_path)
+        batch = timed("clean", clean_task, database_url, run_id)
+        loaded = timed("load", load_task, database_url, run_id, batch)
+        timed("materialize", materialize_task, database_url, run_id)
+        checks = timed("check", check_task, database_url, run_id)
+        report = build_report(engine, run_id, crawl.stats, loaded, checks, timings)
+        failed = [c for c in checks if not c.passed]
+        status = "failed" if failed else "completed"
+        runs.finish_run(engine, run_id, status, report.as_dict())
+        create_markdown_artifact(report.markdown(), key="run-summary",
+                                 description=f"citehub {kind} run {run_id}")
+        if failed:
+            raise RuntimeError(f"run {run_id}: {len(failed)} quality checks failed: "
+                               + ", ".join(c.name for c in failed))
+        return report.as_dict()
+    except BaseException as exc:
+        if runs.run_status(engine, run_id) == "running":
+            runs.finish_run(engine, run_id, "failed", {"error": str(exc)[:2000],
+                                                      "parser_version": PARSER_VERSION})
+        raise
+
+
+__all__ = ["nightly_refresh", "RunReport"]

@@ -1,0 +1,104 @@
+"""The run summary: what a run did and what the warehouse now holds, for the terminal and Prefect."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from sqlalchemy import Engine, func, select
+
+from schema import tables as t
+
+NEXT_SQL = [
+    "SELECT title, tier, label, citing_count FROM hub_summary ORDER BY citing_count DESC LIMIT 10;",
+    "SELECT role, citations, share FROM hub_role_mix WHERE hub_uuid = '<uuid>' ORDER BY citations DESC;",
+    "SELECT p.title, COUNT(*) AS hubs FROM citation c JOIN paper p USING (paper_key) "
+    "GROUP BY p.title ORDER BY hubs DESC LIMIT 10;",
+]
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    hubs: int
+    papers: int
+    citations: int
+    pages_fetched: int
+    requests: int
+    quarantined: int
+    failed_fetches: int
+    checks_passed: int
+    checks_failed: list[str]
+    timings: dict[str, float]
+    loaded: dict = field(default_factory=dict)
+    top_hubs: list[dict] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def markdown(self) -> str:
+        lines = [
+            f"# citehub run `{self.run_id}`",
+            "",
+            f"- hubs: {self.hubs}, citing papers: {self.papers}, citations: {self.citations}",
+            f"- requests: {self.requests}, pages parsed: {self.pages_fetched}, "
+            f"quarantined: {self.quarantined}, failed fetches: {self.failed_fetches}",
+            f"- checks passed: {self.checks_passed}, failed: {', '.join(self.checks_failed) or 'none'}",
+            "",
+            "| stage | seconds |",
+            "|---|---|",
+            *[f"| {k} | {v:.2f} |" for k, v in self.timings.items()],
+            "",
+            "| hub | tier | label | citing | role mix |",
+            "|---|---|---|---|---|",
+            *[
+                f"| {h['title'] or h['hub_uuid']} | {h['tier'] or 'stub'} | {h['label'] or ''} | "
+                f"{h['citing_count']} | {h['role_mix']} |"
+                for h in self.top_hubs
+            ],
+        ]
+        return "\n".join(lines)
+
+
+def _count(conn, table) -> int:
+    return conn.execute(select(func.count()).select_from(table)).scalar_one()
+
+
+def top_hubs(engine: Engine, limit: int = 10) -> list[dict]:
+    s, m = t.hub_summary, t.hub_role_mix
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(s.c.hub_uuid, s.c.title, s.c.tier, s.c.label, s.c.citing_count)
+            .order_by(s.c.citing_count.desc(), s.c.hub_uuid)
+            .limit(limit)
+        ).mappings().all()
+        mix: dict[str, list[str]] = {}
+        uuids = [r["hub_uuid"] for r in rows]
+        if uuids:
+            for r in conn.execute(
+                select(m.c.hub_uuid, m.c.role, m.c.share)
+                .where(m.c.hub_uuid.in_(uuids))
+                .order_by(m.c.hub_uuid, m.c.share.desc(), m.c.role)
+            ):
+                mix.setdefault(r.hub_uuid, []).append(f"{r.role} {r.share:.0f}%")
+    return [{**r, "role_mix": ", ".join(mix.get(r["hub_uuid"], [])) or "unclassified"} for r in rows]
+
+
+def build_report(engine: Engine, run_id: str, stats: dict, loaded, checks, timings) -> RunReport:
+    with engine.connect() as conn:
+        hubs, papers, citations = (_count(conn, x) for x in (t.hub, t.paper, t.citation))
+    loaded_dict = loaded.as_dict() if hasattr(loaded, "as_dict") else dict(getattr(loaded, "__dict__", {}))
+    return RunReport(
+        run_id=run_id,
+        hubs=hubs,
+        papers=papers,
+        citations=citations,
+        pages_fetched=int(stats.get("citehub/items/hub_page", 0)),
+        requests=int(stats.get("downloader/request_count", 0)),
+        quarantined=int(stats.get("citehub/items/quarantine", 0)),
+        failed_fetches=int(stats.get("citehub/fetch/failed", 0)),
+        checks_passed=sum(1 for c in checks if c.passed),
+        checks_failed=[c.name for c in checks if not c.passed],
+        timings=timings,
+        loaded=loaded_dict,
+        top_hubs=top_hubs(engine),
+    )

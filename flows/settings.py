@@ -1,0 +1,35 @@
+"""Run-time settings, from the environment (CITEHUB_*) or a `.env` file; defaults run the demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CITEHUB_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite:///data/citehub.sqlite",
+        description="SQLAlchemy URL of the warehouse (postgresql+psycopg://... in production)",
+    )
+    data_dir: Path = Field(Path("data"), description="where runs keep their WARC, items and stats")
+    base_url: str = Field("https://pith.science", description="the site to crawl")
+    allowed_hosts: list[str] = Field(
+        default_factory=lambda: ["pith.science", "www.pith.science"],
+        description="hosts the crawl may fetch from, checked on every redirect hop",
+    )
+    concurrency: int = Field(8, ge=1, le=64, description="concurrent requests per host")
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.data_dir / "runs"
+
+
+def redacted(url: str) -> str:
+    """A database URL fit for logs: the password never leaves the process."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,142 @@
+"""Crawl extensions: archive every response to WARC, and hand the crawl stats to the flow as JSON."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import datetime, timezone
+from io import BytesIO
+from pathlib import Path
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.http import Request, Response
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+logger = logging.getLogger(__name__)
+
+# Scrapy hands us the decoded body; these headers would describe bytes that are not in the record.
+_DROP_HEADERS = {b"content-encoding", b"transfer-encoding", b"content-length"}
+
+
+class WarcArchive:
+    """Appends every response (status, headers, body) to the run's gzipped WARC files.
+
+    Each record is its own gzip member, so `(warc_file, warc_offset)` addresses it for replay.
+    The location is put in `response.meta["warc"]` before the spider sees the response, so the
+    fetch row the spider emits can point at it. Files rotate at CITEHUB_WARC_MAX_BYTES.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        self.dir = Path(settings.get("CITEHUB_RUN_DIR")) / "warc"
+        self.run_id = settings.get("CITEHUB_RUN_ID")
+        self.max_bytes = settings.getint("CITEHUB_WARC_MAX_BYTES")
+        self.stats = crawler.stats
+        self.index = -1
+        self.fh = None
+        self.writer: WARCWriter | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> WarcArchive:
+        ext = cls(crawler)
+        crawler.signals.connect(ext.open, signal=signals.spider_opened)
+        crawler.signals.connect(ext.close, signal=signals.spider_closed)
+        crawler.signals.connect(ext.response_received, signal=signals.response_received)
+        return ext
+
+    def _rotate(self) -> None:
+        if self.fh:
+            self.fh.close()
+        self.index += 1
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.dir / f"{self.run_id}-{self.index:05d}.warc.gz"
+        self.fh = open(self.path, "ab")
+        self.writer = WARCWriter(self.fh, gzip=True)
+        info = self.writer.create_warcinfo_record(
+            self.path.name, {"software": "citehub", "run-id": self.run_id}
+        )
+        self.writer.write_record(info)
+
+    def open(self, spider) -> None:
+        self._rotate()
+
+    def close(self, spider) -> None:
+        if self.fh:
+            self.fh.close()
+            self.fh = None
+
+    def response_received(self, response: Response, request: Request, spider) -> None:
+        if self.fh is None:
+            return
+        if self.fh.tell() >= self.max_bytes:
+            self._rotate()
+        headers = [
+            (k.decode("latin-1"), v.decode("latin-1"))
+            for k, values in response.headers.items()
+            if k.lower() not in _DROP_HEADERS
+            for v in values
+        ]
+        body = response.body
+        headers.append(("Content-Length", str(len(body))))
+        http_headers = StatusAndHeaders(
+            f"{response.status} {_reason(response.status)}", headers, protocol="HTTP/1.1"
+        )
+        record = self.writer.create_warc_record(
+            response.url,
+            "response",
+            payload=BytesIO(body),
+            length=len(body),
+            http_headers=http_headers,
+            warc_headers_dict={"WARC-Concurrent-To-Run": self.run_id},
+        )
+        offset = self.fh.tell()
+        self.writer.write_record(record)
+        response.meta["warc"] = {
+            "warc_file": self.path.name,
+            "warc_offset": offset,
+            "sha256": hashlib.sha256(body).hexdigest(),
+            "bytes": len(body),
+        }
+        self.stats.inc_value("citehub/warc/records")
+        self.stats.inc_value("citehub/warc/bytes", len(body))
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
+
+
+class StatsJson:
+    """Writes the crawl stats to `<run dir>/stats.json` when the spider closes, for the flow to read."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.path = Path(crawler.settings.get("CITEHUB_RUN_DIR")) / "stats.json"
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> StatsJson:
+        ext = cls(crawler)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed, priority=-1000)
+        return ext
+
+    def spider_closed(self, spider, reason: str) -> None:
+        stats = dict(self.crawler.stats.get_stats())
+        stats["finish_reason"] = reason
+        stats.setdefault("finish_time", datetime.now(timezone.utc))
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(stats, default=_json_default, indent=1, sort_keys=True))
+        tmp.replace(self.path)
+
+
+def _json_default(value):
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)

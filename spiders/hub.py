@@ -1,0 +1,185 @@
+"""The hub spider: navigation only. For every hub it fetches the JSON twin, the page, every explorer
+page, and the role- and polarity-filtered lists (the only place a citation's role or polarity shows).
+
+Parsing is delegated to the pure functions in `spiders.parse`; transport policy (robots, throttling,
+retries, allowlist, size limit) lives in settings and middlewares.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.http import Response
+from twisted.python.failure import Failure
+from w3lib.url import add_or_replace_parameters
+
+from spiders.hubref import hub_url, read_seeds
+from spiders.parse.hub_html import parse_hub_page
+from spiders.parse.hub_json import parse_hub_json
+from spiders.parse.records import ParseError
+
+# Filters whose lists assign a value to each citation: facet name -> query parameter.
+_LABELLING_FILTERS = {"roles": "role", "polarities": "polarity"}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+class HubSpider(scrapy.Spider):
+    name = "hub"
+
+    def __init__(
+        self,
+        seeds_file: str | None = None,
+        hub_urls: str | None = None,
+        base_url: str = "https://pith.science",
+        *args,
+        **kwargs,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.base_url = base_url.rstrip("/")
+        refs: list[str] = []
+        if seeds_file:
+            refs.extend(read_seeds(Path(seeds_file)))
+        if hub_urls:
+            refs.extend(u for u in hub_urls.split(",") if u.strip())
+        # Deduplicated, order kept: a hub named twice is crawled once.
+        self.hub_urls = list(dict.fromkeys(hub_url(ref, self.base_url) for ref in refs))
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.allowed_domains = list(crawler.settings.getlist("CITEHUB_ALLOWED_HOSTS"))
+        return spider
+
+    async def start(self):
+        for url in self.hub_urls:
+            uuid = urlsplit(url).path.rsplit("/", 1)[-1]
+            yield scrapy.Request(
+                url + ".json",
+                callback=self.parse_json,
+                errback=self.failed,
+                meta={"hub_uuid": uuid},
+            )
+            yield self._page(url, uuid, {}, 1)
+
+    def _page(self, hub: str, uuid: str, filters: dict[str, str], page: int) -> scrapy.Request:
+        params = dict(filters)
+        if page > 1:
+            params["page"] = str(page)
+        url = add_or_replace_parameters(hub, params) if params else hub
+        return scrapy.Request(
+            url,
+            callback=self.parse_page,
+            errback=self.failed,
+            meta={"hub_uuid": uuid, "hub_url": hub, "filters": filters, "page": page},
+        )
+
+    def _fetch(self, response: Response, outcome: str, error: str | None = None) -> dict:
+        warc = response.meta.get("warc", {})
+        return {
+            "kind": "fetch",
+            "url": response.url,
+            "hub_uuid": response.meta.get("hub_uuid"),
+            "status": response.status,
+            "fetched_at": _now(),
+            "sha256": warc.get("sha256"),
+            "bytes": warc.get("bytes", len(response.body)),
+            "warc_file": warc.get("warc_file"),
+            "warc_offset": warc.get("warc_offset"),
+            "outcome": outcome,
+            "error": error,
+        }
+
+    def _quarantine(self, response: Response, reason: str, detail: str) -> dict:
+        return {
+            "kind": "quarantine",
+            "url": response.url,
+            "hub_uuid": response.meta.get("hub_uuid"),
+            "status": response.status,
+            "fetched_at": _now(),
+            "reason": reason,
+            "detail": detail[:500],
+        }
+
+    def parse_json(self, response: Response):
+        if response.status != 200:
+            yield self._fetch(response, "failed", f"HTTP {response.status}")
+            return
+        try:
+            record = parse_hub_json(response.body, response.url)
+        except ParseError as exc:
+            yield self._quarantine(response, exc.reason, exc.detail)
+            yield self._fetch(response, "quarantined", exc.reason)
+            return
+        yield {
+            "kind": "hub_json",
+            "url": response.url,
+            "hub_uuid": response.meta["hub_uuid"],
+            "status": response.status,
+            "fetched_at": _now(),
+            "json": record.to_dict(),
+        }
+        yield self._fetch(response, "parsed")
+
+    def parse_page(self, response: Response):
+        meta = response.meta
+        if response.status != 200:
+            yield self._fetch(response, "failed", f"HTTP {response.status}")
+            return
+        try:
+            page = parse_hub_page(response.body, response.url, encoding=response.encoding)
+        except ParseError as exc:
+            yield self._quarantine(response, exc.reason, exc.detail)
+            yield self._fetch(response, "quarantined", exc.reason)
+            return
+        yield {
+            "kind": "hub_page",
+            "url": response.url,
+            "hub_uuid": meta["hub_uuid"],
+            "status": response.status,
+            "fetched_at": _now(),
+            "page": page.to_dict(),
+        }
+        yield self._fetch(response, "parsed")
+
+        hub, uuid, filters = meta["hub_url"], meta["hub_uuid"], meta["filters"]
+        if meta["page"] == 1:
+            # All pages of this list at once (the pagination may elide the middle ones).
+            last = max(page.page_numbers + [page.next_page or 1])
+            for number in range(2, last + 1):
+                yield self._page(hub, uuid, filters, number)
+            if not filters:
+                for facet, param in _LABELLING_FILTERS.items():
+                    values = dict(page.facets.get(facet, {}))
+                    if facet == "roles":
+                        values.update(page.role_summary)
+                    elif facet == "polarities":
+                        values.update(page.polarity_summary)
+                    for value in sorted(values):
+                        yield self._page(hub, uuid, {param: value}, 1)
+        elif page.next_page:
+            # Past page 1 only "next" can reveal pages page 1 did not link; the dupe filter drops repeats.
+            yield self._page(hub, uuid, filters, page.next_page)
+
+    def failed(self, failure: Failure):
+        request = failure.request
+        response = getattr(failure.value, "response", None)
+        self.crawler.stats.inc_value("citehub/fetch/errors")
+        yield {
+            "kind": "fetch",
+            "url": request.url,
+            "hub_uuid": request.meta.get("hub_uuid"),
+            "status": response.status if response is not None else None,
+            "fetched_at": _now(),
+            "sha256": None,
+            "bytes": 0,
+            "warc_file": None,
+            "warc_offset": None,
+            "outcome": "failed",
+            "error": f"{failure.type.__name__}: {failure.getErrorMessage()}"[:500],
+        }

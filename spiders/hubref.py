@@ -1,0 +1,35 @@
+"""Hub references from seed lists and the command line, turned into canonical hub URLs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+# pith.science serves hubs on both hosts; one canonical host keeps one identity per hub.
+_CANONICAL_HOSTS = {"www.pith.science": "pith.science"}
+
+
+class BadHubRef(ValueError):
+    pass
+
+
+def hub_url(ref: str, base_url: str) -> str:
+    """A seed line (a hub URL, with or without query or `.json`, or a bare uuid) -> canonical hub URL."""
+    ref = ref.strip()
+    match = UUID.search(ref.lower())
+    if not match:
+        raise BadHubRef(f"not a hub reference (no hub uuid): {ref!r}")
+    if ref.lower().startswith(("http://", "https://")):
+        parts = urlsplit(ref)
+        host = _CANONICAL_HOSTS.get(parts.netloc.lower(), parts.netloc.lower())
+        return urlunsplit((parts.scheme.lower(), host, f"/citations/{match.group(0)}", "", ""))
+    return f"{base_url.rstrip('/')}/citations/{match.group(0)}"
+
+
+def read_seeds(path: Path) -> list[str]:
+    """One hub reference a line; blank lines and `#` comments are skipped."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
