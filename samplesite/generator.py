@@ -43,9 +43,9 @@ def build_site(hubs: int = 200, seed: int = 7, day: int = 1) -> Site:
     counts = gen.citing_counts(site_hubs, hubs)
     gen.papers(max(sum(counts.values()) * 2 // 5, max(counts.values()) * 3 // 2, 60))
     gen.cite(site_hubs, counts)
-    papers = {k: p for k, p in gen.pool.items() if k in gen.cited}
-    site = Site(seed=seed, day=1, hubs_requested=hubs, hubs={h.uuid: h for h in site_hubs},
-                papers=papers, as_of=BASE_DAY.isoformat())
+    papers = [gen.pool[k] for k in gen.order if k in gen.cited]
+    site = Site(seed=seed, day=1, hubs_requested=hubs, hubs=site_hubs, papers=papers,
+                as_of=BASE_DAY.isoformat())
     return evolve(site, day)
 
 

@@ -68,12 +68,39 @@ class Site:
     seed: int
     day: int
     hubs_requested: int
-    hubs: dict[str, SiteHub]  # by uuid, in generation order
-    papers: dict[str, SitePaper]  # by paper key
+    hubs: list[SiteHub]  # in generation order (the seed hub first, then the known hubs)
+    papers: list[SitePaper]  # every paper cited by at least one hub, in pool order
     as_of: str  # ISO date of the day the site shows
+    _hub_index: dict[str, SiteHub] = field(init=False, repr=False, compare=False)
+    _paper_index: dict[str, SitePaper] = field(init=False, repr=False, compare=False)
+    _cited_by: dict[str, list[SiteCitation]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # The indexes assume hubs, papers and citations are complete when the Site is built.
+        self._hub_index = {h.uuid: h for h in self.hubs}
+        self._paper_index = {p.key: p for p in self.papers}
+        self._cited_by = {}
+        for hub in self.hubs:
+            for citation in hub.citations:
+                self._cited_by.setdefault(citation.paper_key, []).append(citation)
+
+    def hub(self, hub_uuid: str) -> SiteHub:
+        """The hub with this uuid; KeyError when the site has none."""
+        return self._hub_index[hub_uuid]
+
+    def paper(self, key: str) -> SitePaper:
+        """The paper with this paper key; KeyError when the site has none."""
+        return self._paper_index[key]
+
+    def has_hub(self, hub_uuid: str) -> bool:
+        return hub_uuid in self._hub_index
+
+    def has_paper(self, key: str) -> bool:
+        return key in self._paper_index
 
     def citations_of_paper(self, key: str) -> list[SiteCitation]:
-        return [c for h in self.hubs.values() for c in h.citations if c.paper_key == key]
+        """Citations of this paper, in hub order (its paper page's references)."""
+        return list(self._cited_by.get(key, ()))
 
 
 def tier_for(citing_count: int, external_cited_by_count: int) -> tuple[str | None, str | None]:

@@ -237,10 +237,10 @@ def _hub_b(view: dict[str, Any], base_url: str) -> str:
 
 # -- JSON twin and paper pages -----------------------------------------------------------------------
 def render_hub_json(site: Site, hub_uuid: str) -> dict[str, Any]:
-    hub = site.hubs[hub_uuid]
+    hub = site.hub(hub_uuid)
     figures = hub_figures(site, hub)
-    dates = sorted(d for d in (site.papers[c.paper_key].date for c in hub.citations) if d)
-    categories = {site.papers[c.paper_key].category for c in hub.citations} - {None}
+    dates = sorted(d for d in (site.paper(c.paper_key).date for c in hub.citations) if d)
+    categories = {site.paper(c.paper_key).category for c in hub.citations} - {None}
     return {
         "work": {
             "id": hub.uuid, "arxiv_id": hub.arxiv_id, "doi": hub.doi,
@@ -270,7 +270,7 @@ _VERSION = re.compile(r"v\d+$")
 def resolve_paper(site: Site, paper_ref: str) -> str | None:
     """Paper key for the id in a /paper/, /p/ or /ref/arxiv/ path, or None when the site has no such paper."""
     for key in (f"arxiv:{_VERSION.sub('', paper_ref)}", f"pith:{paper_ref}"):
-        if key in site.papers:
+        if site.has_paper(key):
             return key
     return None
 
@@ -279,8 +279,8 @@ def render_paper_html(site: Site, paper_ref: str) -> str | None:
     key = resolve_paper(site, paper_ref)
     if key is None:
         return None
-    paper = site.papers[key]
-    hubs = [site.hubs[c.hub_uuid] for c in site.citations_of_paper(key)]
+    paper = site.paper(key)
+    hubs = [site.hub(c.hub_uuid) for c in site.citations_of_paper(key)]
     out = [_head(paper.title_raw, paper.summary_raw), "<body>\n<main>", f"<h1>{_e(paper.title_raw)}</h1>"]
     meta = meta_line(paper)
     if meta:

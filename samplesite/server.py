@@ -65,7 +65,7 @@ class SampleSiteServer(ThreadingHTTPServer):
             return self._ok(ROBOTS_TXT.encode(), "text/plain; charset=utf-8")
         if m := HUB_PATH.match(path):
             hub_uuid = m.group(1)
-            if hub_uuid not in site.hubs:
+            if not site.has_hub(hub_uuid):
                 return self._not_found()
             if m.group(2):
                 body = json.dumps(render_hub_json(site, hub_uuid), ensure_ascii=False).encode()

@@ -77,7 +77,7 @@ def hub_figures(site: Site, hub: SiteHub) -> dict[str, Any]:
     if hub.template == "current":
         roles, polarities = role_summary(hub), polarity_summary(hub)
         label, role, share = label_for(roles)
-        papers = [site.papers[c.paper_key] for c in hub.citations]
+        papers = [site.paper(c.paper_key) for c in hub.citations]
         facets = {
             "fields": sorted_counts(Counter(p.category for p in papers if p.category)),
             "years": sorted_counts(Counter(p.date[:4] for p in papers if p.date)),
@@ -112,7 +112,7 @@ def hub_url(hub_uuid: str, filters: dict[str, str], page: int = 1) -> str:
 
 
 def entry(site: Site, citation: SiteCitation, position: int, base_url: str) -> dict[str, Any]:
-    paper = site.papers[citation.paper_key]
+    paper = site.paper(citation.paper_key)
     path = paper_path(paper, citation)
     return {
         "title_raw": paper.title_raw,
@@ -129,11 +129,11 @@ def entry(site: Site, citation: SiteCitation, position: int, base_url: str) -> d
 
 def expected_page(site: Site, hub_uuid: str, filters: dict[str, str] | None, page: int,
                   base_url: str) -> dict[str, Any]:
-    hub = site.hubs[hub_uuid]
+    hub = site.hub(hub_uuid)
     filters = clean_filters(filters)
     page = max(1, page)
     figures = hub_figures(site, hub)
-    listed = [c for c in hub.citations if _matches(site.papers[c.paper_key], c, filters)]
+    listed = [c for c in hub.citations if _matches(site.paper(c.paper_key), c, filters)]
     representative = [c for c in listed if c.representative][:REPRESENTATIVE_MAX]
     total_pages = -(-len(listed) // EXPLORER_PAGE_SIZE)
     explorer = listed[(page - 1) * EXPLORER_PAGE_SIZE: page * EXPLORER_PAGE_SIZE]

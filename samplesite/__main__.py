@@ -1,0 +1,3 @@
+from samplesite.cli import app
+
+app(prog_name="samplesite")

@@ -1,0 +1,72 @@
+"""`citehub samplesite ...` (also `python -m samplesite ...`): serve the site, write its truth, list seeds."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="The offline, deterministic stand-in for pith.science.")
+
+Hubs = Annotated[int, typer.Option(min=1, help="number of hubs")]
+Seed = Annotated[int, typer.Option(help="random seed")]
+Day = Annotated[int, typer.Option(min=1, help="site day (1 = baseline)")]
+
+
+@app.command()
+def serve(
+    hubs: Hubs = 200, seed: Seed = 7, day: Day = 1,
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port (0: a free one)")] = 0,
+    markup: Annotated[str, typer.Option(help="a, b or mixed (per hub)")] = "mixed",
+    port_file: Annotated[Optional[Path], typer.Option(help="write the bound port number here")] = None,
+) -> None:
+    """Serve the site until SIGTERM/SIGINT; prints one line `serving http://HOST:PORT` when ready."""
+    from samplesite.generator import build_site
+    from samplesite.server import make_server
+
+    server = make_server(build_site(hubs=hubs, seed=seed, day=day), host, port, markup)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread.start()
+    if port_file:
+        port_file.write_text(f"{server.server_address[1]}\n")
+    print(f"serving {server.base_url}", flush=True)
+    # The main thread only waits, so the signal handler runs promptly and shutdown cannot deadlock.
+    while not stop.wait(0.5):
+        pass
+    server.shutdown()
+    server.server_close()
+
+
+@app.command()
+def truth(
+    hubs: Hubs = 200, seed: Seed = 7, day: Day = 1,
+    out: Annotated[Path, typer.Option(help="JSON file to write")] = Path("truth.json"),
+) -> None:
+    """Write the ground truth of the site (PAGES.md) as JSON."""
+    from samplesite.generator import build_site
+    from samplesite.truth import truth as site_truth
+
+    data = site_truth(build_site(hubs=hubs, seed=seed, day=day))
+    out.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+@app.command()
+def seeds(
+    hubs: Hubs = 200, seed: Seed = 7, day: Day = 1,
+    base_url: Annotated[str, typer.Option(help="site base URL")] = "http://127.0.0.1:8000",
+) -> None:
+    """Print the URL of every hub, one per line (a seed list for a crawl)."""
+    from samplesite.generator import build_site
+
+    base = base_url.rstrip("/")
+    for hub in build_site(hubs=hubs, seed=seed, day=day).hubs:
+        typer.echo(f"{base}/citations/{hub.uuid}")
