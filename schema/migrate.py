@@ -1,0 +1,30 @@
+"""Run the Alembic migrations of schema/migrations programmatically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine
+
+from schema.engine import make_engine
+
+ALEMBIC_INI = Path(__file__).with_name("alembic.ini")
+
+
+def alembic_config() -> Config:
+    return Config(str(ALEMBIC_INI))
+
+
+def upgrade(url_or_engine: str | Engine, revision: str = "head") -> None:
+    """Bring the warehouse at `url_or_engine` up to `revision` (creates every table on an empty database)."""
+    engine = make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
+    config = alembic_config()
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    finally:
+        if isinstance(url_or_engine, str):
+            engine.dispose()

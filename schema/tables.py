@@ -1,0 +1,326 @@
+"""The warehouse tables: the one source of truth (SQLAlchemy Core). Alembic migrations are checked against it.
+
+Layers, recorded in each table's `info["layer"]`:
+- `core`: run bookkeeping, dimensions (`hub`, `paper`), edges (`citation`), per-run figures;
+- `staging`: `stg_item`, the crawl's items as staged for one run;
+- `marts`: published summary tables, rebuilt by `warehouse.materialize` at the end of a run.
+No table carries a schema name: on PostgreSQL the layers can be put in their own schemas later with a
+`schema_translate_map` (Table objects) and a `search_path` (the plain SQL of `warehouse/marts`), while
+SQLite keeps everything in one file.
+
+Row bookkeeping on `hub`, `paper`, `citation`: `first_seen_run` / `last_seen_run` are the first and last runs
+that observed the row; `run_id` is the last run that wrote its content (for a hub whose fetch was incomplete
+it stays at the last good run). History columns (`valid_from_run` / `valid_to_run`) come with retirement.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+)
+
+# Stable constraint names so migrations can address them on every backend (SQLite batch mode needs them).
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+RUN_KINDS = ("nightly", "backfill", "reparse")
+RUN_STATUSES = ("running", "completed", "failed", "skipped")
+FETCH_OUTCOMES = ("parsed", "not_modified", "quarantined", "failed", "skipped")
+ITEM_KINDS = ("hub_page", "hub_json", "quarantine", "fetch")
+
+
+def _run_ref(name: str, comment: str, nullable: bool = False) -> Column:
+    return Column(name, Text, ForeignKey("run.run_id"), nullable=nullable, comment=comment)
+
+
+def _bookkeeping() -> list[Column]:
+    return [
+        Column("first_seen_run", Text, nullable=False, comment="Run that first observed this row."),
+        Column("last_seen_run", Text, nullable=False, comment="Latest run that observed this row."),
+        Column(
+            "run_id",
+            Text,
+            nullable=False,
+            comment="Latest run that wrote this row's values (an incomplete or quarantined fetch does not).",
+        ),
+    ]
+
+
+def _in(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
+# --- core: runs and what they fetched -------------------------------------------------------------------
+
+run = Table(
+    "run",
+    metadata,
+    Column("run_id", Text, primary_key=True,
+           comment="Run identifier: UTC start time and 6 hex digits, e.g. 20261124T030000Z-a1b2c3."),
+    Column("kind", Text, nullable=False, comment="What started the run: nightly, backfill or reparse."),
+    Column("status", Text, nullable=False,
+           comment="running, completed, failed, or skipped (another run held the lock)."),
+    Column("started_at", DateTime(timezone=True), nullable=False, comment="When the run started (UTC)."),
+    Column("finished_at", DateTime(timezone=True), comment="When the run ended (UTC); NULL while running."),
+    Column("params", Text, nullable=False, comment="The run's parameters as JSON text (start URLs, limits, ...)."),
+    Column("code_version", Text, nullable=False, comment="citehub version that ran."),
+    Column("parser_version", Text, nullable=False, comment="spiders.parse PARSER_VERSION of the run's records."),
+    Column("summary", Text, comment="The run's end summary as JSON text: counts, changes, timings."),
+    CheckConstraint(f"kind IN ({_in(RUN_KINDS)})", name="kind"),
+    CheckConstraint(f"status IN ({_in(RUN_STATUSES)})", name="status"),
+    comment="One row per run of the pipeline (nightly refresh, backfill or reparse).",
+    info={"layer": "core"},
+)
+
+fetch = Table(
+    "fetch",
+    metadata,
+    _run_ref("run_id", "Run that fetched the URL."),
+    Column("url", Text, nullable=False, comment="Fetched URL (hub page with its filters and page, or JSON twin)."),
+    Column("hub_uuid", Text, comment="Hub the URL belongs to (uuid from the URL path)."),
+    Column("status", Integer, comment="HTTP status of the final response; NULL when no response came."),
+    Column("fetched_at", DateTime(timezone=True), comment="When the response arrived (UTC)."),
+    Column("sha256", Text, comment="Hex SHA-256 of the response body; NULL without a body."),
+    Column("bytes", BigInteger, comment="Size of the response body in bytes."),
+    Column("warc_file", Text, comment="WARC file of the run holding the response; NULL when not archived."),
+    Column("warc_offset", BigInteger, comment="Byte offset of the response record in warc_file."),
+    Column("outcome", Text, nullable=False,
+           comment="parsed, not_modified (a 304), quarantined, failed or skipped."),
+    Column("error", Text, comment="Error message of a failed fetch; NULL otherwise."),
+    PrimaryKeyConstraint("run_id", "url"),
+    CheckConstraint(f"outcome IN ({_in(FETCH_OUTCOMES)})", name="outcome"),
+    comment="Every URL a run fetched, with where its response sits in the WARC archive (last attempt per URL).",
+    info={"layer": "core"},
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    _run_ref("run_id", "Run whose page did not parse."),
+    Column("url", Text, nullable=False, comment="URL of the page that did not parse."),
+    Column("hub_uuid", Text, comment="Hub the page belongs to."),
+    Column("status", Integer, comment="HTTP status of the response."),
+    Column("fetched_at", DateTime(timezone=True), comment="When the response arrived (UTC)."),
+    Column("parser_version", Text, comment="Parser version that refused the page."),
+    Column("reason", Text, nullable=False,
+           comment="Short machine-readable code from ParseError.reason, e.g. layout_drift."),
+    Column("detail", Text, comment="Human-readable detail of the parse failure."),
+    PrimaryKeyConstraint("run_id", "url"),
+    comment="Pages a run could not parse; their hub keeps its last good data.",
+    info={"layer": "core"},
+)
+
+# --- core: dimensions and edges -------------------------------------------------------------------------
+
+hub = Table(
+    "hub",
+    metadata,
+    Column("hub_uuid", Text, primary_key=True, comment="Hub identity: the uuid of /citations/<uuid>."),
+    Column("title_raw", Text, comment="Title of the cited work as the hub page shows it (may carry PDF artefacts)."),
+    Column("title", Text,
+           comment="Normalized title (NFKC, LaTeX accents, hyphen breaks, trailing date); "
+                   "NULL for stubs reading 'Title resolution pending'."),
+    Column("abstract_raw", Text, comment="Abstract paragraph under the 'abstract' heading, as shown."),
+    Column("abstract", Text, comment="Normalized abstract."),
+    Column("tier", Text, comment="Tier word of the page: hub, super_hub, or NULL (stub); JSON twin as fallback."),
+    Column("label", Text,
+           comment="Behaviour label, e.g. Mixed citations, Canonical reference, Tool reference; "
+                   "NULL on the legacy template. Unknown labels are stored as shown."),
+    Column("template", Text, comment="Page generation: current or legacy."),
+    Column("citing_count", Integer, comment="'N Pith papers citing it': declared number of citing papers."),
+    Column("classified_count", Integer,
+           comment="Citations with a role: sum of the citation-role summary of the page."),
+    Column("headline", Text, comment="Headline sentence under the title (current template)."),
+    Column("headline_role", Text, comment="Role named by the headline/stat line, lower case, e.g. background."),
+    Column("headline_share", Float, comment="Its share of classified citations in percent (0-100)."),
+    Column("external_cited_by_count", Integer, comment="JSON twin hub.state.external_cited_by_count."),
+    Column("year", Integer, comment="JSON twin work.year: publication year of the cited work."),
+    Column("arxiv_id", Text, comment="JSON twin work.arxiv_id of the cited work."),
+    Column("doi", Text, comment="JSON twin work.doi of the cited work."),
+    *_bookkeeping(),
+    comment="Cited works (hubs): latest good facts of each hub page and its JSON twin.",
+    info={"layer": "core"},
+)
+
+paper = Table(
+    "paper",
+    metadata,
+    Column("paper_key", Text, primary_key=True,
+           comment="Citing-paper identity: arxiv:<id without version>, else pith:<8-char id>, "
+                   "else title:<16 hex of the normalized-title fingerprint>."),
+    Column("arxiv_id", Text, comment="arXiv id from the entry's link, version stripped."),
+    Column("pith_id", Text, comment="8-char pith short id from a /paper/<id> link."),
+    Column("title_raw", Text, nullable=False, comment="Entry title as listed on the hub page."),
+    Column("title", Text, comment="Normalized title."),
+    Column("category", Text, comment="Primary arXiv category from the entry meta line, e.g. cs.LG."),
+    Column("date", Text, comment="Date YYYY-MM-DD from the entry meta line."),
+    Column("summary_raw", Text, comment="One-line summary under the entry, as shown; NULL for title-only entries."),
+    Column("summary", Text, comment="Normalized summary."),
+    *_bookkeeping(),
+    comment="Citing papers (Pith papers listed on hub pages), one row per identity across hubs and lists.",
+    info={"layer": "core"},
+)
+
+citation = Table(
+    "citation",
+    metadata,
+    Column("hub_uuid", Text, ForeignKey("hub.hub_uuid"), primary_key=True, comment="The cited hub."),
+    Column("paper_key", Text, ForeignKey("paper.paper_key"), primary_key=True, comment="The citing paper."),
+    Column("role", Text,
+           comment="Citation role: the role filter under which the entry is listed (background, method, "
+                   "baseline, dataset, other, ...); NULL when unclassified."),
+    Column("polarity", Text,
+           comment="Citation polarity: the polarity filter under which it is listed (background, support, "
+                   "...); NULL when unclassified."),
+    Column("verdict", Text, comment="Review verdict from the entry meta line, lower case: unverdicted, accept, ..."),
+    Column("novelty", Float, comment="Novelty score 0-10 from the meta line; NULL for 'novelty none'."),
+    Column("refs", Integer, comment="'k refs' from the meta line: references to the hub in the citing paper."),
+    Column("representative", Boolean, nullable=False,
+           comment="True when listed under 'representative citing papers' of the hub."),
+    *_bookkeeping(),
+    comment="Who cites whom: one edge per (hub, citing paper), whatever list, page or filter showed it.",
+    info={"layer": "core"},
+)
+
+# --- core: per-run figures ------------------------------------------------------------------------------
+
+hub_snapshot = Table(
+    "hub_snapshot",
+    metadata,
+    _run_ref("run_id", "Run that fetched the hub."),
+    Column("hub_uuid", Text, nullable=False, comment="The hub."),
+    Column("tier", Text, comment="Tier as shown in this run: hub, super_hub, or NULL."),
+    Column("label", Text, comment="Behaviour label as shown in this run."),
+    Column("template", Text, comment="current or legacy."),
+    Column("headline", Text, comment="Headline sentence as shown in this run."),
+    Column("headline_role", Text, comment="Role named by the headline."),
+    Column("headline_share", Float, comment="Its share in percent (0-100)."),
+    Column("citing_count", Integer, comment="Declared citing papers in this run."),
+    Column("classified_count", Integer, comment="Sum of the citation-role summary in this run."),
+    Column("parsed_count", Integer, nullable=False,
+           comment="Distinct citing papers parsed from the hub's unfiltered explorer pages in this run."),
+    Column("complete", Boolean, nullable=False,
+           comment="parsed_count = citing_count and no quarantined or failed fetch for the hub in this run."),
+    PrimaryKeyConstraint("run_id", "hub_uuid"),
+    comment="Per-run figures of each hub whose first unfiltered page was parsed: growth and completeness.",
+    info={"layer": "core"},
+)
+
+hub_facet_count = Table(
+    "hub_facet_count",
+    metadata,
+    _run_ref("run_id", "Run that fetched the hub."),
+    Column("hub_uuid", Text, nullable=False, comment="The hub."),
+    Column("facet", Text, nullable=False,
+           comment="Block of the page: fields, years, verdicts, roles, polarities (facet blocks), "
+                   "role_summary or polarity_summary (hub tools)."),
+    Column("value", Text, nullable=False, comment="Facet value as shown, e.g. cs.LG, 2026, CONDITIONAL, background."),
+    Column("count", Integer, nullable=False, comment="Count shown next to the value."),
+    PrimaryKeyConstraint("run_id", "hub_uuid", "facet", "value"),
+    comment="Per-run facet and summary counts of each hub (global figures, same on filtered pages).",
+    info={"layer": "core"},
+)
+
+paper_merge = Table(
+    "paper_merge",
+    metadata,
+    _run_ref("run_id", "Run whose cleaning decided the merge."),
+    Column("from_key", Text, nullable=False, comment="paper_key merged away (a title identity)."),
+    Column("into_key", Text, nullable=False, comment="paper_key it was merged into."),
+    Column("score", Float, nullable=False, comment="rapidfuzz fuzz.ratio of the casefolded titles (0-100)."),
+    Column("reason", Text, nullable=False, comment="Why the guards allowed it, e.g. 'title ratio, same year 2026'."),
+    PrimaryKeyConstraint("run_id", "from_key"),
+    comment="Fuzzy title merges of citing papers: every merge is recorded.",
+    info={"layer": "core"},
+)
+
+check_result = Table(
+    "check_result",
+    metadata,
+    _run_ref("run_id", "Run that ran the check."),
+    Column("check_name", Text, nullable=False, comment="Name of the quality check, e.g. citation_hub_exists."),
+    Column("table_name", Text, nullable=False, comment="Table the check is declared on."),
+    Column("passed", Boolean, nullable=False, comment="True when no row failed."),
+    Column("failed_rows", Integer, nullable=False, comment="Number of rows breaking the check."),
+    Column("detail", Text, comment="What the check asserts."),
+    PrimaryKeyConstraint("run_id", "check_name"),
+    comment="Quality checks of each run (keys, relationships, ranges, declared vs parsed counts).",
+    info={"layer": "core"},
+)
+
+# --- staging --------------------------------------------------------------------------------------------
+
+stg_item = Table(
+    "stg_item",
+    metadata,
+    _run_ref("run_id", "Run the item was staged for."),
+    Column("seq", Integer, nullable=False, comment="1-based line number in the run's items.jsonl."),
+    Column("kind", Text, nullable=False, comment="Item kind: hub_page, hub_json, quarantine or fetch."),
+    Column("url", Text, comment="URL the item came from."),
+    Column("hub_uuid", Text, comment="Hub the item belongs to."),
+    Column("payload", Text, nullable=False, comment="The whole item as JSON text."),
+    PrimaryKeyConstraint("run_id", "seq"),
+    comment="Crawl items staged per run, so crawl and load can be retried apart.",
+    info={"layer": "staging"},
+)
+
+# --- marts (published) ----------------------------------------------------------------------------------
+
+hub_summary = Table(
+    "hub_summary",
+    metadata,
+    Column("hub_uuid", Text, primary_key=True, comment="The hub."),
+    Column("title", Text, comment="Normalized title; NULL for unresolved stubs."),
+    Column("tier", Text, comment="Latest tier: hub, super_hub, or NULL."),
+    Column("label", Text, comment="Latest behaviour label."),
+    Column("citing_count", Integer, comment="Latest declared number of citing papers."),
+    Column("classified_count", Integer, comment="Latest number of citations with a role."),
+    Column("headline_role", Text, comment="Latest headline role."),
+    Column("headline_share", Float, comment="Latest headline share in percent (0-100)."),
+    Column("citation_rows", Integer, nullable=False, comment="Citations of the hub held in the warehouse."),
+    Column("first_seen_run", Text, nullable=False, comment="Run that first saw the hub."),
+    Column("last_seen_run", Text, nullable=False, comment="Latest run that saw the hub."),
+    Column("run_id", Text, nullable=False, comment="Run that materialized this row."),
+    comment="One row per hub with its latest figures.",
+    info={"layer": "marts"},
+)
+
+
+def _mix_table(name: str, dimension: str, values: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("hub_uuid", Text, nullable=False, comment="The hub."),
+        Column(dimension, Text, nullable=False, comment=f"Citation {dimension}: {values}."),
+        Column("count", Integer, nullable=False, comment=f"Citations of the hub with this {dimension}."),
+        Column("share", Float, nullable=False,
+               comment=f"Percent (0-100) of the hub's citations that have a {dimension}."),
+        Column("run_id", Text, nullable=False, comment="Run that materialized this row."),
+        PrimaryKeyConstraint("hub_uuid", dimension),
+        comment=f"Citation {dimension} mix of each hub, over its classified citations in the warehouse.",
+        info={"layer": "marts"},
+    )
+
+
+hub_role_mix = _mix_table("hub_role_mix", "role", "background, method, baseline, dataset, other, ...")
+hub_polarity_mix = _mix_table("hub_polarity_mix", "polarity", "background, support, ...")
+
+MART_TABLES = tuple(t for t in metadata.sorted_tables if t.info["layer"] == "marts")
