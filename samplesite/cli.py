@@ -6,7 +6,7 @@ import json
 import signal
 import threading
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -24,7 +24,7 @@ def serve(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port (0: a free one)")] = 0,
     markup: Annotated[str, typer.Option(help="a, b or mixed (per hub)")] = "mixed",
-    port_file: Annotated[Optional[Path], typer.Option(help="write the bound port number here")] = None,
+    port_file: Annotated[Path | None, typer.Option(help="write the bound port number here")] = None,
 ) -> None:
     """Serve the site until SIGTERM/SIGINT; prints one line `serving http://HOST:PORT` when ready."""
     from samplesite.generator import build_site

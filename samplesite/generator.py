@@ -150,7 +150,7 @@ class _Generator:
     def old_arxiv_id(self) -> str:
         rng = self.rng
         while True:
-            yy = rng.choice([*range(91, 100), *range(0, 7)])
+            yy = rng.choice([*range(91, 100), *range(7)])
             ident = f"{rng.choice(vocab.OLD_ARCHIVES)}/{yy:02d}{rng.randint(1, 12):02d}{rng.randint(1, 999):03d}"
             if ident not in self._ids:
                 self._ids.add(ident)

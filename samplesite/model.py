@@ -11,7 +11,6 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-
 EXPLORER_PAGE_SIZE = 20
 REPRESENTATIVE_MAX = 15
 

@@ -15,8 +15,15 @@ from urllib.parse import urlencode
 from samplesite.model import Site
 from samplesite.view import expected_page, hub_figures, hub_url, meta_line
 
-__all__ = ["expected_page", "markup_for", "render_hub_html", "render_hub_json", "render_paper_html",
-           "resolve_paper", "ROBOTS_TXT"]
+__all__ = [
+    "ROBOTS_TXT",
+    "expected_page",
+    "markup_for",
+    "render_hub_html",
+    "render_hub_json",
+    "render_paper_html",
+    "resolve_paper",
+]
 
 ROBOTS_TXT = "User-agent: *\nDisallow: /pith/\nAllow: /\n"
 TIER_WORDS = {"hub": "hub", "super_hub": "super hub", None: ""}

@@ -12,7 +12,7 @@ import json
 import re
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,7 +28,7 @@ HTML = "text/html; charset=utf-8"
 
 
 class Response:
-    __slots__ = ("status", "body", "content_type", "etag", "last_modified")
+    __slots__ = ("body", "content_type", "etag", "last_modified", "status")
 
     def __init__(self, status: int, body: bytes, content_type: str, last_modified: str) -> None:
         self.status = status
@@ -50,7 +50,7 @@ class SampleSiteServer(ThreadingHTTPServer):
         self.markup = markup
         # One day, one Last-Modified for everything the site serves.
         self.last_modified = format_datetime(
-            datetime.fromisoformat(site.as_of).replace(tzinfo=timezone.utc), usegmt=True)
+            datetime.fromisoformat(site.as_of).replace(tzinfo=UTC), usegmt=True)
         self.respond = lru_cache(maxsize=8192)(self._respond)
         super().__init__(address, _Handler)
 
@@ -96,10 +96,10 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: crawlers reuse connections
     server_version = "samplesite/1"
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+    def do_GET(self) -> None:
         self._serve(head=False)
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self._serve(head=True)
 
     def _serve(self, head: bool) -> None:
@@ -134,7 +134,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return False
         return False
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet by design
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 

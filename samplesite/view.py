@@ -11,8 +11,18 @@ from typing import Any
 from urllib.parse import urlencode
 
 from samplesite.model import (
-    EXPLORER_PAGE_SIZE, REPRESENTATIVE_MAX, Site, SiteCitation, SiteHub, SitePaper, headline_for, label_for,
-    polarity_summary, role_summary, sorted_counts, tier_for,
+    EXPLORER_PAGE_SIZE,
+    REPRESENTATIVE_MAX,
+    Site,
+    SiteCitation,
+    SiteHub,
+    SitePaper,
+    headline_for,
+    label_for,
+    polarity_summary,
+    role_summary,
+    sorted_counts,
+    tier_for,
 )
 
 FILTER_KEYS = ("cat", "year", "verdict", "role", "polarity")  # also their order in generated links
