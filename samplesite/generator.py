@@ -1,8 +1,8 @@
 """Build the sample site's corpus: a pure function of (hubs, seed, day).
 
-Day 1 is the baseline drawn from `random.Random(seed)`. Later days are meant to be the baseline plus
-a sequence of daily changes, each drawn from its own `random.Random(f"{seed}:{day}")`, so any day can
-be rebuilt on its own (see `evolve`).
+Day 1 is the baseline drawn from `random.Random(seed)`. A later day is the baseline plus
+the daily changes of days 2..day, each drawn from its own `random.Random(f"{seed}:{day}")`, so any
+day is rebuilt on its own (samplesite/evolution.py).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import uuid
 
 from samplesite import seed_hub, vocab
 from samplesite.artefacts import hyphen_break, latex_accents, title_artefact
+from samplesite.evolution import evolve
 from samplesite.model import Site, SiteCitation, SiteHub, SitePaper, paper_key, title_key
 
 BASE_DAY = dt.date(2026, 6, 1)  # what day 1 shows
@@ -46,14 +47,7 @@ def build_site(hubs: int = 200, seed: int = 7, day: int = 1) -> Site:
     papers = [gen.pool[k] for k in gen.order if k in gen.cited]
     site = Site(seed=seed, day=1, hubs_requested=hubs, hubs=site_hubs, papers=papers,
                 as_of=BASE_DAY.isoformat())
-    return evolve(site, day)
-
-
-def evolve(site: Site, day: int) -> Site:
-    """Day-by-day changes (new citations, retirements, relabels, tier moves); not implemented yet."""
-    if day != 1:
-        raise NotImplementedError("day-by-day evolution is not implemented yet; only day 1 exists")
-    return site
+    return evolve(site, day, BASE_DAY) if day > 1 else site
 
 
 class _Generator:
