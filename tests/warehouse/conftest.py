@@ -18,6 +18,8 @@ from spiders.parse.records import PARSER_VERSION, CitingEntry, HubJson, HubPage
 PG_ADMIN_URL = os.environ.get("CITEHUB_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BASE = "http://127.0.0.1:8000"
 FETCHED_AT = "2026-11-24T03:00:00+00:00"
+HUB_A = "aaaaaaaa-0000-4000-8000-000000000001"
+HUB_B = "bbbbbbbb-0000-4000-8000-000000000002"
 
 
 # --- databases ------------------------------------------------------------------------------------------
@@ -137,3 +139,25 @@ def write_items(path: Path, items) -> Path:
         for item in items:
             fh.write(json.dumps(item) + "\n")
     return path
+
+
+def two_hub_items() -> list[dict]:
+    """Hub A (current template, 3 citing papers over two explorer pages, role and polarity filters) and
+    hub B (legacy stub) sharing one paper under two arXiv versions."""
+    p1a = entry("Attention Is  Everywhere", 0, arxiv="2406.01234", version=2, summary_raw="We look\u00a0closely.")
+    p2 = entry("Pith Paper Two", 1, pith="ab12cd34", verdict="accept", novelty=5.5, refs=2)
+    p3 = entry("Title Only Paper", 0, summary_raw=None, novelty=None, refs=None)
+    p1b = entry("Attention Is Everywhere", 0, arxiv="2406.01234", version=1)  # other version, other hub
+    return [
+        page_item(hub_page(HUB_A, citing_count=3, explorer=[p1a, p2], representative=[p1a],
+                           role_summary={"background": 2, "method": 1}, polarity_summary={"support": 1},
+                           facets={"fields": {"cs.LG": 3}}, headline_role="background", headline_share=66.7)),
+        page_item(hub_page(HUB_A, citing_count=3, explorer=[p3], page=2)),
+        page_item(hub_page(HUB_A, citing_count=3, explorer=[p1a, p3], representative=[p1a],
+                           filters={"role": "background"})),
+        page_item(hub_page(HUB_A, citing_count=3, explorer=[p2], filters={"role": "method"})),
+        page_item(hub_page(HUB_A, citing_count=3, explorer=[p1a], filters={"polarity": "support"})),
+        page_item(hub_page(HUB_B, citing_count=1, explorer=[p1b], template="legacy", tier="super_hub",
+                           label=None, title_raw="Title resolution pending")),
+        json_item(HUB_A, year=2019, arxiv_id="1902.10186", doi="10.1/x"),
+    ]

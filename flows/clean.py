@@ -1,0 +1,430 @@
+"""Clean and deduplicate a run's crawl items into warehouse rows: pure functions, no database.
+
+Identity (DESIGN.md step 5, samplesite/PAGES.md): a hub is its uuid; a citing paper is
+`spiders.parse.normalize.paper_key` (arXiv id without version, else pith id, else title fingerprint); a
+citation is (hub, paper). One paper listed in the representative list and the explorer, on several pages,
+under several filters and under several hubs is one paper, with one citation per hub. A citation's role is
+the `role` filter of the pages listing it, its polarity the `polarity` filter.
+
+When the same field is seen several times, the value of the best-ranked listing wins (unfiltered before
+filtered, explorer before representative, then hub, page, position), so the output does not depend on the
+order the crawl wrote its items in.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from rapidfuzz import fuzz, process
+
+from spiders.parse.normalize import normalize_text, normalize_title, paper_key, split_arxiv
+
+PENDING_TITLE = "Title resolution pending"
+FUZZY_MIN_SCORE = 95.0
+BAD_FETCH_OUTCOMES = frozenset({"quarantined", "failed"})
+
+_PAPER_FIELDS = ("arxiv_id", "pith_id", "title_raw", "title", "category", "date", "summary_raw", "summary")
+_CITATION_FIELDS = ("verdict", "novelty", "refs")
+_LIST_RANK = {"explorer": 0, "representative": 1}
+
+
+@dataclass
+class CleanBatch:
+    """Rows for the warehouse, without run bookkeeping (load adds run ids). Every list sorted by its key."""
+
+    hubs: list[dict[str, Any]] = field(default_factory=list)
+    papers: list[dict[str, Any]] = field(default_factory=list)
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    snapshots: list[dict[str, Any]] = field(default_factory=list)
+    facet_counts: list[dict[str, Any]] = field(default_factory=list)
+    fetches: list[dict[str, Any]] = field(default_factory=list)
+    quarantines: list[dict[str, Any]] = field(default_factory=list)
+    merges: list[dict[str, Any]] = field(default_factory=list)
+    # hub_uuid -> True when its facts and citations may replace the warehouse's (see _is_complete)
+    complete: dict[str, bool] = field(default_factory=dict)
+    # a paper listed under two roles (or polarities) of one hub: {hub_uuid, paper_key, field, values, kept}
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+
+
+class _Best:
+    """Per field, the non-null value of the best-ranked (lowest) observation."""
+
+    __slots__ = ("values", "ranks")
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+        self.ranks: dict[str, tuple] = {}
+
+    def offer(self, rank: tuple, values: dict[str, Any]) -> None:
+        for name, value in values.items():
+            if value is not None and (name not in self.ranks or rank < self.ranks[name]):
+                self.values[name] = value
+                self.ranks[name] = rank
+
+    def absorb(self, other: _Best) -> None:
+        """Fill fields still missing from another accumulator (a paper merged into this one)."""
+        for name, value in other.values.items():
+            self.values.setdefault(name, value)
+
+
+@dataclass(slots=True)
+class _CitationAcc:
+    attrs: _Best = field(default_factory=_Best)
+    roles: set[str] = field(default_factory=set)
+    polarities: set[str] = field(default_factory=set)
+    representative: bool = False
+
+
+def clean(items: Iterable[dict[str, Any]]) -> CleanBatch:
+    """Turn one run's items (hub_page, hub_json, quarantine, fetch) into deduplicated warehouse rows."""
+    acc = _Accumulator()
+    for item in items:
+        acc.add(item)
+    return acc.finish()
+
+
+def strip_arxiv_version(arxiv_id: str | None) -> str | None:
+    if not arxiv_id:
+        return None
+    split = split_arxiv(arxiv_id)
+    return split[0] if split else arxiv_id
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    """ISO 8601 to an aware UTC datetime (a naive time is taken as UTC)."""
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+class _Accumulator:
+    def __init__(self) -> None:
+        self.first_pages: dict[str, tuple[tuple, dict]] = {}  # hub -> (rank, HubPage dict of page 1 unfiltered)
+        self.twins: dict[str, tuple[tuple, dict]] = {}  # hub -> (rank, HubJson dict)
+        self.hub_uuids: set[str] = set()
+        self.bad_hubs: set[str] = set()  # hubs with a quarantined or failed fetch in this run
+        self.fetches: dict[str, tuple[tuple, dict]] = {}
+        self.quarantines: dict[str, tuple[tuple, dict]] = {}
+        self.papers: dict[str, _Best] = {}
+        self.citations: dict[tuple[str, str], _CitationAcc] = {}
+        self.explorer_keys: dict[str, set[str]] = defaultdict(set)  # hub -> papers of its unfiltered explorer
+        self._titles: dict[str, str | None] = {}
+        self._texts: dict[str, str | None] = {}
+        self._seq = 0
+
+    # --- reading items ----------------------------------------------------------------------------------
+
+    def add(self, item: dict[str, Any]) -> None:
+        self._seq += 1
+        kind = item.get("kind")
+        uuid = item.get("hub_uuid")
+        if uuid:
+            self.hub_uuids.add(uuid)
+        # Among repeated items for one URL the latest fetch wins (file order breaks ties).
+        recency = (item.get("fetched_at") or "", self._seq)
+        if kind == "hub_page":
+            self._add_page(item["page"], recency)
+        elif kind == "hub_json":
+            twin = item["json"]
+            self._keep_latest(self.twins, twin["hub_uuid"], recency, twin)
+            self.hub_uuids.add(twin["hub_uuid"])
+        elif kind == "quarantine":
+            self._keep_latest(self.quarantines, item["url"], recency, _quarantine_row(item))
+            if uuid:
+                self.bad_hubs.add(uuid)
+        elif kind == "fetch":
+            self._keep_latest(self.fetches, item["url"], recency, _fetch_row(item))
+            if uuid and item.get("outcome") in BAD_FETCH_OUTCOMES:
+                self.bad_hubs.add(uuid)
+        else:
+            raise ValueError(f"unknown item kind {kind!r} (url {item.get('url')!r})")
+
+    @staticmethod
+    def _keep_latest(store: dict, key: str, recency: tuple, value: dict) -> None:
+        if key not in store or recency >= store[key][0]:
+            store[key] = (recency, value)
+
+    def _add_page(self, page: dict[str, Any], recency: tuple) -> None:
+        uuid = page["hub_uuid"]
+        self.hub_uuids.add(uuid)
+        filters: dict[str, str] = page.get("filters") or {}
+        number = page.get("page", 1)
+        if not filters and number == 1:
+            self._keep_latest(self.first_pages, uuid, recency, page)
+        filter_rank = "&".join(f"{k}={v}" for k, v in sorted(filters.items()))
+        role = filters.get("role")
+        polarity = filters.get("polarity")
+        for list_name in ("explorer", "representative"):
+            for entry in page.get(list_name) or ():
+                key, paper_values = self._paper_values(entry)
+                rank = (1 if filters else 0, _LIST_RANK[list_name], uuid, filter_rank, number,
+                        entry.get("position", 0))
+                paper = self.papers.get(key)
+                if paper is None:
+                    paper = self.papers[key] = _Best()
+                paper.offer(rank, paper_values)
+                cite = self.citations.get((uuid, key))
+                if cite is None:
+                    cite = self.citations[(uuid, key)] = _CitationAcc()
+                cite.attrs.offer(rank, {f: entry.get(f) for f in _CITATION_FIELDS})
+                if role:
+                    cite.roles.add(role)
+                if polarity:
+                    cite.polarities.add(polarity)
+                if list_name == "representative":
+                    cite.representative = True
+                elif not filters:
+                    self.explorer_keys[uuid].add(key)
+
+    def _paper_values(self, entry: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        title_raw = entry["title_raw"]
+        title = self._titles.get(title_raw, _MISSING)
+        if title is _MISSING:
+            title = self._titles[title_raw] = normalize_title(title_raw)
+        summary_raw = entry.get("summary_raw")
+        summary = self._texts.get(summary_raw, _MISSING) if summary_raw is not None else None
+        if summary is _MISSING:
+            summary = self._texts[summary_raw] = normalize_text(summary_raw)
+        arxiv_id = strip_arxiv_version(entry.get("arxiv_id"))
+        pith_id = entry.get("pith_id") or None
+        values = {
+            "arxiv_id": arxiv_id,
+            "pith_id": pith_id,
+            "title_raw": title_raw,
+            "title": title,
+            "category": entry.get("category"),
+            "date": entry.get("date"),
+            "summary_raw": summary_raw,
+            "summary": summary,
+        }
+        return paper_key(arxiv_id, pith_id, title), values
+
+    # --- building rows ----------------------------------------------------------------------------------
+
+    def finish(self) -> CleanBatch:
+        batch = CleanBatch()
+        merge_into, batch.merges = _fuzzy_merges(self.papers, self.explorer_keys)
+        batch.papers = self._paper_rows(merge_into)
+        batch.citations, batch.conflicts = self._citation_rows(merge_into)
+        for uuid in sorted(self.hub_uuids):
+            page = self.first_pages.get(uuid, (None, None))[1]
+            twin = self.twins.get(uuid, (None, None))[1]
+            parsed_count = len(self.explorer_keys.get(uuid, ()))
+            complete = (
+                page is not None and parsed_count == page["citing_count"] and uuid not in self.bad_hubs
+            )
+            batch.complete[uuid] = complete
+            batch.hubs.append(_hub_row(uuid, page, twin))
+            if page is not None:
+                batch.snapshots.append(_snapshot_row(page, parsed_count, complete))
+                batch.facet_counts.extend(_facet_rows(page))
+        batch.fetches = [row for _, (_, row) in sorted(self.fetches.items())]
+        batch.quarantines = [row for _, (_, row) in sorted(self.quarantines.items())]
+        return batch
+
+    def _paper_rows(self, merge_into: dict[str, str]) -> list[dict[str, Any]]:
+        merged: dict[str, _Best] = {}
+        for key in sorted(self.papers, key=lambda k: (k in merge_into, k)):
+            target = merge_into.get(key, key)
+            if target in merged:
+                merged[target].absorb(self.papers[key])
+            else:
+                merged[target] = self.papers[key]
+        rows = []
+        for key in sorted(merged):
+            values = merged[key].values
+            rows.append({"paper_key": key, **{f: values.get(f) for f in _PAPER_FIELDS}})
+        return rows
+
+    def _citation_rows(self, merge_into: dict[str, str]) -> tuple[list[dict], list[dict]]:
+        merged: dict[tuple[str, str], _CitationAcc] = {}
+        for (uuid, key) in sorted(self.citations, key=lambda hk: (hk[1] in merge_into, hk)):
+            cite = self.citations[(uuid, key)]
+            target = (uuid, merge_into.get(key, key))
+            into = merged.get(target)
+            if into is None:
+                merged[target] = cite
+            else:
+                into.attrs.absorb(cite.attrs)
+                into.roles |= cite.roles
+                into.polarities |= cite.polarities
+                into.representative |= cite.representative
+        rows, conflicts = [], []
+        for (uuid, key) in sorted(merged):
+            cite = merged[(uuid, key)]
+            row = {"hub_uuid": uuid, "paper_key": key}
+            for name, values in (("role", cite.roles), ("polarity", cite.polarities)):
+                row[name] = min(values) if values else None
+                if len(values) > 1:
+                    conflicts.append({"hub_uuid": uuid, "paper_key": key, "field": name,
+                                      "values": sorted(values), "kept": row[name]})
+            row.update({f: cite.attrs.values.get(f) for f in _CITATION_FIELDS})
+            row["representative"] = cite.representative
+            rows.append(row)
+        return rows, conflicts
+
+
+_MISSING: Any = object()
+
+
+def _hub_row(uuid: str, page: dict | None, twin: dict | None) -> dict[str, Any]:
+    page = page or {}
+    twin = twin or {}
+    title_raw = page.get("title_raw")
+    title = normalize_title(title_raw)
+    if title == PENDING_TITLE:
+        title = None
+    role_summary = page.get("role_summary")
+    return {
+        "hub_uuid": uuid,
+        "title_raw": title_raw,
+        "title": title,
+        "abstract_raw": page.get("abstract_raw"),
+        "abstract": normalize_text(page.get("abstract_raw")),
+        "tier": page.get("tier") or twin.get("tier"),
+        "label": page.get("label"),
+        "template": page.get("template"),
+        "citing_count": page.get("citing_count"),
+        "classified_count": sum(role_summary.values()) if role_summary is not None else None,
+        "headline": page.get("headline"),
+        "headline_role": page.get("headline_role"),
+        "headline_share": page.get("headline_share"),
+        "external_cited_by_count": twin.get("external_cited_by_count"),
+        "year": twin.get("year"),
+        "arxiv_id": twin.get("arxiv_id"),
+        "doi": twin.get("doi"),
+    }
+
+
+def _snapshot_row(page: dict, parsed_count: int, complete: bool) -> dict[str, Any]:
+    return {
+        "hub_uuid": page["hub_uuid"],
+        "tier": page.get("tier"),
+        "label": page.get("label"),
+        "template": page.get("template"),
+        "headline": page.get("headline"),
+        "headline_role": page.get("headline_role"),
+        "headline_share": page.get("headline_share"),
+        "citing_count": page["citing_count"],
+        "classified_count": sum((page.get("role_summary") or {}).values()),
+        "parsed_count": parsed_count,
+        "complete": complete,
+    }
+
+
+def _facet_rows(page: dict) -> list[dict[str, Any]]:
+    blocks = dict(page.get("facets") or {})
+    blocks["role_summary"] = page.get("role_summary") or {}
+    blocks["polarity_summary"] = page.get("polarity_summary") or {}
+    return [
+        {"hub_uuid": page["hub_uuid"], "facet": facet, "value": str(value), "count": count}
+        for facet in sorted(blocks)
+        for value, count in sorted(blocks[facet].items())
+    ]
+
+
+def _fetch_row(item: dict) -> dict[str, Any]:
+    return {
+        "url": item["url"],
+        "hub_uuid": item.get("hub_uuid"),
+        "status": item.get("status"),
+        "fetched_at": _parse_time(item.get("fetched_at")),
+        "sha256": item.get("sha256"),
+        "bytes": item.get("bytes"),
+        "warc_file": item.get("warc_file"),
+        "warc_offset": item.get("warc_offset"),
+        "outcome": item["outcome"],
+        "error": item.get("error"),
+    }
+
+
+def _quarantine_row(item: dict) -> dict[str, Any]:
+    return {
+        "url": item["url"],
+        "hub_uuid": item.get("hub_uuid"),
+        "status": item.get("status"),
+        "fetched_at": _parse_time(item.get("fetched_at")),
+        "parser_version": item.get("parser_version"),
+        "reason": item["reason"],
+        "detail": item.get("detail"),
+    }
+
+
+# --- fuzzy merge ----------------------------------------------------------------------------------------
+
+
+def _fuzzy_merges(
+    papers: dict[str, _Best],
+    explorer_keys: dict[str, set[str]],
+) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """Merge title-identity papers into a near-identical paper (fuzz.ratio >= 95 on casefolded titles).
+
+    Guards: same year (from the meta-line date); no conflicting ids (a paper with an arXiv or pith id is
+    never merged away, and two id papers never merge); never two papers that one hub's explorer lists as
+    separate entries. Candidates are blocked by (year, first word) and (year, last word), so the cost
+    grows with block sizes, not with the square of the paper count. A title paper merges into an id paper
+    or into a title paper with a smaller key, never into one that merged away: no chains, same result for
+    any input order.
+    """
+    title_keys = sorted(k for k in papers if k.startswith("title:"))
+    if not title_keys:
+        return {}, []
+    folded: dict[str, str] = {}
+    years: dict[str, str] = {}
+    blocks: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for key, best in papers.items():
+        title, date = best.values.get("title"), best.values.get("date")
+        if not title or not date or len(date) < 4:
+            continue
+        words = title.casefold().split()
+        if not words:
+            continue
+        folded[key], years[key] = " ".join(words), date[:4]
+        for token in {words[0], words[-1]}:
+            blocks[(date[:4], token)].append(key)
+    block_choices = {b: [folded[k] for k in keys] for b, keys in blocks.items()}
+
+    hubs_of: dict[str, list[str]] = defaultdict(list)
+    for uuid, keys in explorer_keys.items():
+        for key in keys:
+            hubs_of[key].append(uuid)
+
+    merge_into: dict[str, str] = {}
+    merges: list[dict[str, Any]] = []
+    for key in title_keys:
+        if key not in folded:
+            continue
+        words = folded[key].split()
+        scored: dict[str, float] = {}
+        for block in {(years[key], words[0]), (years[key], words[-1])}:
+            matches = process.extract(folded[key], block_choices[block], scorer=fuzz.ratio,
+                                      score_cutoff=FUZZY_MIN_SCORE, limit=None)
+            for _, score, index in matches:
+                other = blocks[block][index]
+                if other != key:
+                    scored[other] = score
+        candidates = [
+            (-score, other.startswith("title:"), other)
+            for other, score in scored.items()
+            if other not in merge_into
+            and (not other.startswith("title:") or other < key)
+            and not any(other in explorer_keys[h] for h in hubs_of.get(key, ()))
+        ]
+        if not candidates:
+            continue
+        neg_score, _, target = min(candidates)
+        merge_into[key] = target
+        merges.append({
+            "from_key": key,
+            "into_key": target,
+            "score": round(-neg_score, 2),
+            "reason": f"title ratio >= {FUZZY_MIN_SCORE:g}, same year {years[key]}, no conflicting ids",
+        })
+    return merge_into, merges

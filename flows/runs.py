@@ -1,0 +1,93 @@
+"""Run bookkeeping: the `run` table (plan, finish, history) and the hubs a nightly run starts from."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import UTC, datetime
+from importlib import metadata as importlib_metadata
+from typing import Any
+
+from sqlalchemy import Engine, insert, select, update
+
+from schema.tables import RUN_KINDS, RUN_STATUSES, hub, run
+from spiders.parse.records import PARSER_VERSION
+
+
+def code_version() -> str:
+    try:
+        return importlib_metadata.version("citehub")
+    except importlib_metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """`20261124T030000Z-a1b2c3`: sortable by start time, unique thanks to the random suffix."""
+    now = now or datetime.now(UTC)
+    return f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def start_run(engine: Engine, kind: str, params: dict[str, Any]) -> str:
+    """Record a new run with status `running`; returns its run_id."""
+    if kind not in RUN_KINDS:
+        raise ValueError(f"run kind must be one of {RUN_KINDS}, not {kind!r}")
+    started_at = datetime.now(UTC)
+    run_id = new_run_id(started_at)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(run).values(
+                run_id=run_id,
+                kind=kind,
+                status="running",
+                started_at=started_at,
+                params=json.dumps(params, sort_keys=True, default=str),
+                code_version=code_version(),
+                parser_version=PARSER_VERSION,
+            )
+        )
+    return run_id
+
+
+def finish_run(engine: Engine, run_id: str, status: str, summary: dict[str, Any]) -> None:
+    """Close a run with its final status and summary."""
+    if status not in RUN_STATUSES or status == "running":
+        raise ValueError(f"final run status must be completed, failed or skipped, not {status!r}")
+    with engine.begin() as conn:
+        result = conn.execute(
+            update(run)
+            .where(run.c.run_id == run_id)
+            .values(status=status, finished_at=datetime.now(UTC),
+                    summary=json.dumps(summary, sort_keys=True, default=str))
+        )
+        if result.rowcount != 1:
+            raise LookupError(f"no run {run_id!r}")
+
+
+def get_run(engine: Engine, run_id: str) -> dict[str, Any] | None:
+    """The run's row as a dict (params and summary decoded), or None."""
+    with engine.connect() as conn:
+        row = conn.execute(select(run).where(run.c.run_id == run_id)).mappings().first()
+    if row is None:
+        return None
+    out = dict(row)
+    out["params"] = json.loads(out["params"])
+    out["summary"] = json.loads(out["summary"]) if out["summary"] else None
+    return out
+
+
+def completed_runs(engine: Engine) -> list[str]:
+    """run_ids of completed runs, oldest first."""
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                select(run.c.run_id).where(run.c.status == "completed").order_by(run.c.started_at, run.c.run_id)
+            ).scalars()
+        )
+
+
+def known_hub_urls(engine: Engine, base_url: str) -> list[str]:
+    """Hub page URLs of every hub in the warehouse, sorted: the start of a nightly crawl."""
+    base = base_url.rstrip("/")
+    with engine.connect() as conn:
+        uuids = conn.execute(select(hub.c.hub_uuid).order_by(hub.c.hub_uuid)).scalars()
+        return [f"{base}/citations/{uuid}" for uuid in uuids]

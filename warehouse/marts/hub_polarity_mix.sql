@@ -1,0 +1,10 @@
+-- hub_polarity_mix: per hub and polarity, its citations and their percent of the hub's citations that
+-- have a polarity, in the warehouse.
+DELETE FROM hub_polarity_mix;
+INSERT INTO hub_polarity_mix (hub_uuid, polarity, count, share, run_id)
+SELECT c.hub_uuid, c.polarity, COUNT(*), 100.0 * COUNT(*) / t.classified, CAST(:run_id AS TEXT)
+FROM citation c
+JOIN (SELECT hub_uuid, COUNT(*) AS classified FROM citation WHERE polarity IS NOT NULL GROUP BY hub_uuid) t
+  ON t.hub_uuid = c.hub_uuid
+WHERE c.polarity IS NOT NULL
+GROUP BY c.hub_uuid, c.polarity, t.classified;
