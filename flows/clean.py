@@ -53,7 +53,7 @@ class CleanBatch:
 class _Best:
     """Per field, the non-null value of the best-ranked (lowest) observation."""
 
-    __slots__ = ("values", "ranks")
+    __slots__ = ("ranks", "values")
 
     def __init__(self) -> None:
         self.values: dict[str, Any] = {}

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import random
 
-from conftest import BASE, HUB_A, HUB_B, entry, fetch_item, hub_page, page_item, quarantine_item, two_hub_items
+from conftest import (
+    BASE,
+    HUB_A,
+    HUB_B,
+    entry,
+    fetch_item,
+    hub_page,
+    page_item,
+    quarantine_item,
+    two_hub_items,
+)
 
 from flows.clean import clean
 from spiders.parse.normalize import title_fingerprint
+
 
 def test_one_paper_and_one_citation_per_hub_across_lists_pages_filters_hubs():
     batch = clean(two_hub_items())

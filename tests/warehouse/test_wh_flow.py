@@ -5,7 +5,17 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import BASE, HUB_A, HUB_B, entry, hub_page, page_item, quarantine_item, two_hub_items, write_items
+from conftest import (
+    BASE,
+    HUB_A,
+    HUB_B,
+    entry,
+    hub_page,
+    page_item,
+    quarantine_item,
+    two_hub_items,
+    write_items,
+)
 from sqlalchemy import func, select
 
 from flows.clean import clean
@@ -13,7 +23,15 @@ from flows.load import load
 from flows.runs import completed_runs, finish_run, get_run, known_hub_urls, start_run
 from flows.stage import StageError, stage_items, staged_items
 from schema.tables import (
-    check_result, citation, hub, hub_polarity_mix, hub_role_mix, hub_snapshot, hub_summary, paper, stg_item,
+    check_result,
+    citation,
+    hub,
+    hub_polarity_mix,
+    hub_role_mix,
+    hub_snapshot,
+    hub_summary,
+    paper,
+    stg_item,
 )
 from spiders.parse.normalize import title_fingerprint
 from warehouse.checks import run_checks
