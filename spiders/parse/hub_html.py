@@ -61,13 +61,13 @@ TIER_RE = re.compile(r"^(?:(super hub)|(hub))(?![a-z0-9])\s*(.*)$")
 KNOWN_LABELS = frozenset({"Mixed citations", "Canonical reference", "Tool reference", "Dataset reference",
                           "Baseline reference"})
 LABEL_SHAPE = re.compile(r"^[A-Z][a-z]+(?: [a-z]+){0,3} (?:reference|citations?)$")
-RATE_LIMITED_RE = re.compile(r"\brate[- ]?limit|too many requests", re.I)
+RATE_LIMITED_RE = re.compile(r"\brate[- ]?limit|too many requests", re.IGNORECASE)
 
 META_HINT = re.compile(r"\d{4}-\d{2}(?:-\d{2})?|\bnovelty\b")
 CATEGORY_RE = re.compile(r"[A-Za-z][A-Za-z\-]*(?:\.[A-Za-z\-]+)?")
 DATE_RE = re.compile(r"\d{4}-\d{2}(?:-\d{2})?")
-NOVELTY_RE = re.compile(r"novelty\s+(\S+)", re.I)
-REFS_RE = re.compile(rf"({_NUM})\s+refs?", re.I)
+NOVELTY_RE = re.compile(r"novelty\s+(\S+)", re.IGNORECASE)
+REFS_RE = re.compile(rf"({_NUM})\s+refs?", re.IGNORECASE)
 VERDICT_RE = re.compile(r"[A-Za-z][\w\- ]*")
 _PAIR_NUM = re.compile(rf"\(?({_NUM})\)?")
 _PAPER_PATH = re.compile(r"^/(?:paper|p)/(?P<ref>.+?)/?$|^/ref/arxiv/(?P<arxiv>.+?)/?$")
@@ -93,7 +93,7 @@ def _has_word(text: str) -> bool:
 class _Block:
     """The own text of one block-level element, its links, and the block elements it sits in."""
 
-    __slots__ = ("text", "parts", "links", "chain", "heading")
+    __slots__ = ("chain", "heading", "links", "parts", "text")
 
     def __init__(self, parts: list[tuple[str, int | None]], links: list[list], chain: tuple[int, ...],
                  heading: str | None) -> None:
