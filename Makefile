@@ -18,10 +18,10 @@ demo: $(STAMP)
 	PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/citehub demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --timeout 600 -q
+	$(BIN)/python -m pytest -n 2 --dist loadfile --timeout 600 -q
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -q -m "not slow"
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check spiders flows schema warehouse samplesite tests bench

@@ -125,7 +125,7 @@ def nightly_refresh(
                                + ", ".join(c.name for c in failed))
         return report.as_dict()
     except BaseException as exc:
-        if runs.run_status(engine, run_id) == "running":
+        if (runs.get_run(engine, run_id) or {}).get("status") == "running":
             runs.finish_run(engine, run_id, "failed", {"error": str(exc)[:2000],
                                                       "parser_version": PARSER_VERSION})
         raise

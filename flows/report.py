@@ -10,7 +10,7 @@ from schema import tables as t
 
 NEXT_SQL = [
     "SELECT title, tier, label, citing_count FROM hub_summary ORDER BY citing_count DESC LIMIT 10;",
-    "SELECT role, citations, share FROM hub_role_mix WHERE hub_uuid = '<uuid>' ORDER BY citations DESC;",
+    "SELECT role, count, share FROM hub_role_mix WHERE hub_uuid = '<uuid>' ORDER BY count DESC;",
     "SELECT p.title, COUNT(*) AS hubs FROM citation c JOIN paper p USING (paper_key) "
     "GROUP BY p.title ORDER BY hubs DESC LIMIT 10;",
 ]

@@ -123,12 +123,17 @@ class StatsJson:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StatsJson:
         ext = cls(crawler)
-        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed, priority=-1000)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        # engine_stopped comes after every spider_closed handler, so the stats are final by then.
+        crawler.signals.connect(ext.engine_stopped, signal=signals.engine_stopped)
         return ext
 
     def spider_closed(self, spider, reason: str) -> None:
+        self.reason = reason
+
+    def engine_stopped(self) -> None:
         stats = dict(self.crawler.stats.get_stats())
-        stats["finish_reason"] = reason
+        stats["finish_reason"] = getattr(self, "reason", "unknown")
         stats.setdefault("finish_time", datetime.now(timezone.utc))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".json.tmp")
