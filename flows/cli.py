@@ -71,8 +71,17 @@ def refresh(
     known: Annotated[bool, typer.Option(help="also refresh every hub already in the warehouse")] = True,
 ) -> None:
     """Run the nightly refresh now: crawl, load, materialize, check, report."""
+    from spiders.hubref import BadHubRef, hub_url, read_seeds
+
     if seeds is not None and not seeds.is_file():
         raise typer.BadParameter(f"seed file not found: {seeds}", param_hint="--seeds")
+    try:
+        if seeds is not None:
+            read_seeds(seeds)
+        for ref in hub or []:
+            hub_url(ref, "https://pith.science")
+    except BadHubRef as exc:
+        raise typer.BadParameter(str(exc), param_hint="--seeds/--hub") from exc
     from flows.nightly import nightly_refresh
 
     report = nightly_refresh(base_url=base_url, seeds_file=str(seeds) if seeds else None, hubs=hub,
@@ -136,4 +145,8 @@ def db_upgrade(
 
 
 def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m flows.cli` is the console script's twin
     app()

@@ -30,6 +30,20 @@ def hub_url(ref: str, base_url: str) -> str:
 
 
 def read_seeds(path: Path) -> list[str]:
-    """One hub reference a line; blank lines and `#` comments are skipped."""
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    """One hub reference a line; blank lines and `#` comments are skipped.
+
+    Every line is checked here, so a bad seed file fails before any run starts, naming file and line.
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise BadHubRef(f"{path}: not UTF-8 text ({exc.reason})") from exc
+    refs = []
+    for number, line in enumerate(lines, start=1):
+        ref = line.strip()
+        if not ref or ref.startswith("#"):
+            continue
+        if not UUID.search(ref.lower()):
+            raise BadHubRef(f"{path}:{number}: not a hub reference (no hub uuid): {ref[:200]!r}")
+        refs.append(ref)
+    return refs
