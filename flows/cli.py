@@ -7,15 +7,15 @@ import subprocess
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
-import typer  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
+import typer
+from rich.console import Console
+from rich.table import Table
 
-from flows.settings import Settings, redacted  # noqa: E402
+from flows.settings import Settings, redacted
 
 app = typer.Typer(help="citehub: a SQL warehouse of who cites whom on pith.science.", no_args_is_help=True)
 db_app = typer.Typer(help="Warehouse schema.", no_args_is_help=True)
@@ -63,11 +63,11 @@ def print_report(report: dict) -> None:
 
 @app.command()
 def refresh(
-    base_url: Annotated[Optional[str], typer.Option(help="site to crawl")] = None,
-    seeds: Annotated[Optional[Path], typer.Option(help="file of hub URLs or uuids, one a line")] = None,
-    hub: Annotated[Optional[list[str]], typer.Option(help="a hub URL or uuid (repeatable)")] = None,
-    database_url: Annotated[Optional[str], typer.Option(envvar="CITEHUB_DATABASE_URL")] = None,
-    data_dir: Annotated[Optional[Path], typer.Option(help="runs folder parent (WARC, items)")] = None,
+    base_url: Annotated[str | None, typer.Option(help="site to crawl")] = None,
+    seeds: Annotated[Path | None, typer.Option(help="file of hub URLs or uuids, one a line")] = None,
+    hub: Annotated[list[str] | None, typer.Option(help="a hub URL or uuid (repeatable)")] = None,
+    database_url: Annotated[str | None, typer.Option(envvar="CITEHUB_DATABASE_URL")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="runs folder parent (WARC, items)")] = None,
     known: Annotated[bool, typer.Option(help="also refresh every hub already in the warehouse")] = True,
 ) -> None:
     """Run the nightly refresh now: crawl, load, materialize, check, report."""
@@ -113,7 +113,7 @@ def demo(
     hubs: Annotated[int, typer.Option(help="hubs in the sample site")] = 200,
     seed: Annotated[int, typer.Option(help="sample-site seed")] = 7,
     day: Annotated[int, typer.Option(help="sample-site day")] = 1,
-    database_url: Annotated[Optional[str], typer.Option(envvar="CITEHUB_DATABASE_URL")] = None,
+    database_url: Annotated[str | None, typer.Option(envvar="CITEHUB_DATABASE_URL")] = None,
 ) -> None:
     """Crawl the offline sample site into the warehouse and print a summary (the embedded default)."""
     from flows.nightly import nightly_refresh
@@ -133,7 +133,7 @@ def demo(
 
 @db_app.command("upgrade")
 def db_upgrade(
-    database_url: Annotated[Optional[str], typer.Option(envvar="CITEHUB_DATABASE_URL")] = None,
+    database_url: Annotated[str | None, typer.Option(envvar="CITEHUB_DATABASE_URL")] = None,
     revision: str = "head",
 ) -> None:
     """Apply Alembic migrations up to REVISION."""

@@ -13,22 +13,22 @@ from pathlib import Path
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
-from prefect import flow, get_run_logger, task  # noqa: E402
-from prefect.artifacts import create_markdown_artifact  # noqa: E402
-from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
 
-from flows import clean as clean_mod  # noqa: E402
-from flows import load as load_mod  # noqa: E402
-from flows import runs, stage  # noqa: E402
-from flows.crawl import allowed_hosts_for, run_crawl  # noqa: E402
-from flows.report import RunReport, build_report  # noqa: E402
-from flows.settings import Settings, redacted  # noqa: E402
-from schema.engine import make_engine  # noqa: E402
-from schema.migrate import upgrade  # noqa: E402
-from spiders.hubref import hub_url, read_seeds  # noqa: E402
-from spiders.parse.records import PARSER_VERSION  # noqa: E402
-from warehouse.checks import run_checks  # noqa: E402
-from warehouse.materialize import materialize  # noqa: E402
+from flows import clean as clean_mod
+from flows import load as load_mod
+from flows import runs, stage
+from flows.crawl import allowed_hosts_for, run_crawl
+from flows.report import RunReport, build_report
+from flows.settings import Settings, redacted
+from schema.engine import make_engine
+from schema.migrate import upgrade
+from spiders.hubref import hub_url, read_seeds
+from spiders.parse.records import PARSER_VERSION
+from warehouse.checks import run_checks
+from warehouse.materialize import materialize
 
 
 @task(name="crawl hubs", cache_policy=NO_CACHE)

@@ -178,8 +178,8 @@ class _Generator:
             paper = self.paper(title, summary, origin)
             self.pool[paper.key] = paper
             self.order.append(paper.key)
-        self.hard_keys = [k for k, (_, _, o) in zip(self.order, specs) if o == "hard"]
-        self.seed_keys = [k for k, (_, _, o) in zip(self.order, specs) if o == "seed"]
+        self.hard_keys = [k for k, (_, _, o) in zip(self.order, specs, strict=True) if o == "hard"]
+        self.seed_keys = [k for k, (_, _, o) in zip(self.order, specs, strict=True) if o == "seed"]
 
     def paper(self, title: str, summary: str | None, origin: str) -> SitePaper:
         rng = self.rng

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from io import BytesIO
 from pathlib import Path
 
@@ -134,7 +134,7 @@ class StatsJson:
     def engine_stopped(self) -> None:
         stats = dict(self.crawler.stats.get_stats())
         stats["finish_reason"] = getattr(self, "reason", "unknown")
-        stats.setdefault("finish_time", datetime.now(timezone.utc))
+        stats.setdefault("finish_time", datetime.now(UTC))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(stats, default=_json_default, indent=1, sort_keys=True))

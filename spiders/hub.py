@@ -7,7 +7,7 @@ retries, allowlist, size limit) lives in settings and middlewares.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,7 +26,7 @@ _LABELLING_FILTERS = {"roles": "role", "polarities": "polarity"}
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 class HubSpider(scrapy.Spider):

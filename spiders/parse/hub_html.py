@@ -198,7 +198,7 @@ def _scope(heading: _Block, following: _Block | None) -> tuple[int, int] | None:
         return None
     own = heading.chain[:-1]
     depth = 0
-    for a, b in zip(own, following.chain):
+    for a, b in zip(own, following.chain, strict=False):
         if a != b:
             break
         depth += 1

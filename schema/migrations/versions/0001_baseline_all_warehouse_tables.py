@@ -1,7 +1,7 @@
 """baseline: all warehouse tables
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-24 09:12:34.523273
 
 """
