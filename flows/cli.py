@@ -56,7 +56,7 @@ def print_report(report: dict) -> None:
     console.print(timing)
     from flows.report import NEXT_SQL
 
-    console.print("[bold]Try next[/bold] (sqlite3 data/citehub.sqlite, or `citehub sql`):")
+    console.print("[bold]Try next[/bold] (sqlite3 data/citehub.sqlite):")
     for q in NEXT_SQL:
         console.print(f"  {q}", markup=False, highlight=False)
 
