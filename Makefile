@@ -30,7 +30,8 @@ fixtures: $(STAMP)
 	$(BIN)/python -m tests.fixtures.regenerate
 
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf data .pytest_cache

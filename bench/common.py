@@ -1,0 +1,73 @@
+"""Shared bench plumbing: timing, peak RSS, the sample site process, result lines."""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Stage:
+    name: str
+    unit: str
+    citehub: float
+    baseline: float
+    target: str
+    notes: str = ""
+
+    @property
+    def ratio(self) -> float:
+        return self.citehub / self.baseline if self.baseline else float("nan")
+
+    def line(self) -> str:
+        return (f"stage {self.name}: citehub {self.citehub:,.1f} {self.unit}/s, "
+                f"baseline {self.baseline:,.1f} {self.unit}/s, ratio {self.ratio:.2f}")
+
+
+@dataclass
+class Results:
+    hubs: int
+    stages: list[Stage] = field(default_factory=list)
+    figures: dict[str, str] = field(default_factory=dict)
+    rss_mb: dict[str, float] = field(default_factory=dict)
+
+    def add(self, stage: Stage) -> None:
+        self.stages.append(stage)
+        print(stage.line(), flush=True)
+
+
+def children_peak_rss_mb() -> float:
+    """Largest peak RSS of any waited-for child so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def self_peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class Timer:
+    def __enter__(self):
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.start
+
+
+@contextmanager
+def sample_site(hubs: int, seed: int, day: int = 1):
+    """The sample site in its own process (the other core), yielding its base URL."""
+    proc = subprocess.Popen([sys.executable, "-m", "samplesite", "serve", "--hubs", str(hubs), "--seed",
+                             str(seed), "--day", str(day), "--port", "0"], stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline().strip()
+        if not line.startswith("serving "):
+            raise RuntimeError(f"sample site did not start: {line!r}")
+        yield line.split(" ", 1)[1], proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

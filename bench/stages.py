@@ -1,0 +1,263 @@
+"""One function per benchmarked stage; each measures citehub and its baseline on the same input."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+from bench.common import Stage, Timer, children_peak_rss_mb
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# --- fetch ------------------------------------------------------------------------------------------------
+
+def crawl(run_dir: Path, base_url: str, hub_urls: list[str]) -> tuple[float, dict]:
+    from flows.crawl import allowed_hosts_for, run_crawl
+
+    with Timer() as t:
+        result = run_crawl(run_dir.name, run_dir, base_url, hub_urls, allowed_hosts_for(base_url))
+    return t.seconds, result.stats
+
+
+def bare_fetch(urls: list[str], work: Path) -> float:
+    urls_file = work / "urls.txt"
+    urls_file.write_text("\n".join(urls))
+    with Timer() as t:
+        subprocess.run([sys.executable, "-m", "scrapy", "runspider", str(ROOT / "bench" / "bare_spider.py"),
+                        "-a", f"urls_file={urls_file}"], check=True, cwd=work)
+    return t.seconds
+
+
+def fetched_urls(run_dir: Path) -> list[str]:
+    urls = []
+    with open(run_dir / "items.jsonl", encoding="utf-8") as fh:
+        for line in fh:
+            item = json.loads(line)
+            if item["kind"] == "fetch":
+                urls.append(item["url"])
+    return urls
+
+
+def fetch_stage(base_url: str, hub_urls: list[str], work: Path, rss: dict) -> tuple[Stage, Path]:
+    warm = work / "warm"
+    crawl(warm, base_url, hub_urls)  # renders and caches every page on the server: both sides then read it warm
+    urls = fetched_urls(warm)
+    bare_seconds = bare_fetch(urls, work)
+    rss["bare scrapy crawl"] = children_peak_rss_mb()
+    run_dir = work / "measured"
+    seconds, stats = crawl(run_dir, base_url, hub_urls)
+    rss["citehub crawl (scrapy subprocess)"] = children_peak_rss_mb()
+    requests = stats.get("downloader/request_count", len(urls))
+    stage = Stage("fetch", "pages", requests / seconds, len(urls) / bare_seconds, ">= 0.7",
+                  f"{requests} requests; citehub {seconds:.1f} s, bare {bare_seconds:.1f} s")
+    return stage, run_dir
+
+
+# --- parse ------------------------------------------------------------------------------------------------
+
+def archived_pages(run_dir: Path) -> list[tuple[str, bytes]]:
+    from warcio.archiveiterator import ArchiveIterator
+
+    pages = []
+    for path in sorted((run_dir / "warc").glob("*.warc.gz")):
+        with gzip.open(path, "rb") as raw:
+            for record in ArchiveIterator(raw):
+                if record.rec_type != "response":
+                    continue
+                url = record.rec_headers.get_header("WARC-Target-URI")
+                if "/citations/" in url and not url.endswith(".json") and record.http_headers.get_statuscode() == "200":
+                    pages.append((url, record.content_stream().read()))
+    return pages
+
+
+def parse_stage(run_dir: Path) -> Stage:
+    import lxml.html
+
+    from spiders.parse.hub_html import parse_hub_page
+    from spiders.parse.normalize import normalize_text, normalize_title
+
+    pages = archived_pages(run_dir)
+    with Timer() as base:
+        for _, body in pages:
+            lxml.html.fromstring(body)
+    with Timer() as ours:
+        for url, body in pages:
+            page = parse_hub_page(body, url)
+            normalize_title(page.title_raw)
+            for entry in (*page.representative, *page.explorer):
+                normalize_title(entry.title_raw)
+                normalize_text(entry.summary_raw)
+    mb = sum(len(b) for _, b in pages) / 1e6
+    return Stage("parse", "pages", len(pages) / ours.seconds, len(pages) / base.seconds, ">= 0.25",
+                 f"{len(pages)} archived hub pages, {mb:.1f} MB")
+
+
+# --- load -------------------------------------------------------------------------------------------------
+
+def read_items(run_dir: Path) -> list[dict]:
+    with open(run_dir / "items.jsonl", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def _rows_of(batch) -> dict[str, list[dict]]:
+    return {"hub": batch.hubs, "paper": batch.papers, "citation": batch.citations}
+
+
+def citehub_load(url: str, items: list[dict]) -> tuple[float, int]:
+    """Clean + dedupe + upsert + materialize into an empty warehouse: staged records to published tables."""
+    from flows import runs
+    from flows.clean import clean
+    from flows.load import load
+    from schema.engine import make_engine
+    from schema.migrate import upgrade
+    from warehouse.materialize import materialize
+
+    engine = make_engine(url)
+    upgrade(engine)
+    run_id = runs.start_run(engine, "backfill", {"bench": True})
+    with Timer() as t:
+        batch = clean(items)
+        load(engine, run_id, batch)
+        materialize(engine, run_id)
+    engine.dispose()
+    return t.seconds, sum(len(v) for v in _rows_of(batch).values())
+
+
+def _plain_rows(items: list[dict]) -> dict[str, tuple[list[str], list[tuple]]]:
+    from flows.clean import clean
+
+    out = {}
+    for name, rows in _rows_of(clean(items)).items():
+        cols = sorted(rows[0]) if rows else []
+        out[name] = (cols, [tuple(_plain(r[c]) for c in cols) for r in rows])
+    return out
+
+
+def _plain(value):
+    return value if value is None or isinstance(value, (int, float, str, bytes)) else str(value)
+
+
+def sqlite_baseline(path: Path, tables) -> float:
+    """Plain sqlite3 executemany into empty, constraint-free tables (SQL text compiled by SQLAlchemy)."""
+    from sqlalchemy import Column, MetaData, Table, Text, insert
+    from sqlalchemy.dialects import sqlite
+    from sqlalchemy.schema import CreateTable
+
+    md = MetaData()
+    conn = sqlite3.connect(path)
+    statements = {}
+    for name, (cols, _) in tables.items():
+        table = Table(name, md, *(Column(c, Text) for c in cols))
+        conn.execute(str(CreateTable(table).compile(dialect=sqlite.dialect())))
+        statements[name] = str(insert(table).compile(dialect=sqlite.dialect()))
+    with Timer() as t:
+        for name, (_, rows) in tables.items():
+            conn.executemany(statements[name], rows)
+        conn.commit()
+    conn.close()
+    return t.seconds
+
+
+def load_sqlite_stage(run_dir: Path, work: Path) -> Stage:
+    items = read_items(run_dir)
+    seconds, rows = citehub_load(f"sqlite:///{work / 'load.sqlite'}", items)
+    base = sqlite_baseline(work / "baseline.sqlite", _plain_rows(items))
+    return Stage("load-sqlite", "rows", rows / seconds, rows / base, ">= 0.4",
+                 f"{rows} rows (hubs, papers, citations); citehub {seconds:.2f} s incl. dedupe + marts")
+
+
+class PgDatabase:
+    """A scratch PostgreSQL database for one measurement."""
+
+    admin = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+
+    def __enter__(self):
+        import psycopg
+        from psycopg import sql
+
+        self.name = f"citehub_bench_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(self.admin, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.name)))
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{self.name}"
+        self.dsn = f"host=127.0.0.1 port=5432 user=postgres dbname={self.name}"
+        return self
+
+    def __exit__(self, *exc):
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(self.admin, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))
+
+
+def pg_copy_baseline(dsn: str, tables) -> float:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(dsn) as conn:
+        for name, (cols, _) in tables.items():
+            conn.execute(sql.SQL("CREATE TABLE {} ({})").format(
+                sql.Identifier(name), sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c)) for c in cols)))
+        conn.commit()
+        with Timer() as t:
+            for name, (cols, rows) in tables.items():
+                stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(
+                    sql.Identifier(name), sql.SQL(", ").join(map(sql.Identifier, cols)))
+                with conn.cursor().copy(stmt) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            conn.commit()
+    return t.seconds
+
+
+def load_pg_stage(run_dir: Path) -> Stage:
+    items = read_items(run_dir)
+    with PgDatabase() as db:
+        seconds, rows = citehub_load(db.url, items)
+    with PgDatabase() as db:
+        base = pg_copy_baseline(db.dsn, _plain_rows(items))
+    return Stage("load-postgresql", "rows", rows / seconds, rows / base, ">= 0.3",
+                 f"{rows} rows; citehub {seconds:.2f} s incl. dedupe + marts; COPY {base:.2f} s")
+
+
+# --- peer: dlt --------------------------------------------------------------------------------------------
+
+def dlt_load(dsn_url: str, items: list[dict], work: Path) -> tuple[float, int]:
+    import dlt
+
+    from flows.clean import clean
+
+    batch = clean(items)
+    keys = {"hub": "hub_uuid", "paper": "paper_key", "citation": ["hub_uuid", "paper_key"]}
+    resources = [
+        dlt.resource([{k: _plain(v) for k, v in r.items()} for r in rows], name=name,
+                     write_disposition="merge", primary_key=keys[name])
+        for name, rows in _rows_of(batch).items()
+    ]
+    pipeline = dlt.pipeline(pipeline_name=f"bench_{uuid.uuid4().hex[:6]}", pipelines_dir=str(work / "dlt"),
+                            destination=dlt.destinations.postgres(credentials=dsn_url),
+                            dataset_name="dlt_bench")
+    with Timer() as t:
+        pipeline.run(resources)
+    return t.seconds, sum(len(v) for v in _rows_of(batch).values())
+
+
+def peer_dlt_stage(run_dir: Path, work: Path) -> Stage:
+    items = read_items(run_dir)
+    with PgDatabase() as db:
+        seconds, rows = citehub_load(db.url, items)
+    with PgDatabase() as db:
+        dlt_seconds, _ = dlt_load(f"postgresql://postgres@127.0.0.1:5432/{db.name}", items, work)
+    return Stage("peer-dlt", "rows", rows / seconds, rows / dlt_seconds, ">= 2.0",
+                 f"{rows} rows into PostgreSQL; citehub {seconds:.2f} s, dlt merge {dlt_seconds:.2f} s")
+
+
+def scratch() -> Path:
+    return Path(tempfile.mkdtemp(prefix="citehub-bench-"))
