@@ -16,10 +16,14 @@ fails loudly with that reason instead of loading silently wrong data.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import unquote, urljoin, urlsplit
 
+import lxml.html
 from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import PreformattedString
+from lxml import etree
+from w3lib.encoding import html_to_unicode
 
 from spiders.parse.normalize import PITH_ID, split_arxiv
 from spiders.parse.records import CitingEntry, HubPage, ParseError
@@ -73,6 +77,8 @@ _PAIR_NUM = re.compile(rf"\(?({_NUM})\)?")
 _PAPER_PATH = re.compile(r"^/(?:paper|p)/(?P<ref>.+?)/?$|^/ref/arxiv/(?P<arxiv>.+?)/?$")
 _BULLET = re.compile(r"^[-–—•*]\s+")
 _BREAK = "\x00"  # marks text-node boundaries inside a block for the pair tokenizer
+# Comments and processing instructions are invisible (their surrounding text stays); never the network.
+_LXML_PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, no_network=True)
 
 
 def _collapse(text: str) -> str:
@@ -115,6 +121,7 @@ class _Flattener:
         self.href: str | None = None  # href of the open <a>, if any
         self.link_idx: int | None = None  # its entry in self.links for the current block
         self.stack: list[int] = []
+        self.counter = 0
 
     def flush(self, heading: str | None = None) -> None:
         if self.parts:
@@ -124,6 +131,9 @@ class _Flattener:
         self.parts, self.links, self.link_idx = [], [], None
 
     def text(self, text: str) -> None:
+        if text.isspace():  # most text nodes are indentation: no heading can hide there
+            self._add(text)
+            return
         key = _heading_key(text) if self.href is None or not _paper_ref(self.href) else None
         if key is not None:
             # A heading written inline (<strong>fields</strong> cs.LG 3) still ends and starts a section.
@@ -140,6 +150,43 @@ class _Flattener:
         if self.link_idx is not None:
             self.links[self.link_idx][1].append(text)
         self.parts.append((text, self.link_idx))
+
+    def walk_lxml(self, element) -> None:
+        """The same walk over an lxml tree: own text, then each child and the text after it (its tail).
+
+        Block elements are numbered by a counter, not id(): lxml element proxies are transient, so an id
+        could be reused by another element within one parse.
+        """
+        if element.text:
+            self.text(element.text)
+        for node in element:
+            name = node.tag
+            if isinstance(name, str):
+                if name in _SKIP:
+                    pass
+                elif name == "br":
+                    self.flush()
+                elif name == "a":
+                    outer = self.href
+                    href = node.get("href")
+                    self.href = urljoin(self.base_url, href.strip()) if href is not None else None
+                    self.link_idx = None
+                    self.walk_lxml(node)
+                    self.href, self.link_idx = outer, None
+                elif name in _INLINE:
+                    self.walk_lxml(node)
+                else:
+                    self._block_lxml(node)
+            if node.tail:  # text after a comment or processing instruction is visible too
+                self.text(node.tail)
+
+    def _block_lxml(self, node) -> None:
+        self.flush()
+        self.counter += 1
+        self.stack.append(self.counter)
+        self.walk_lxml(node)
+        self.flush()
+        self.stack.pop()
 
     def walk(self, element: Tag) -> None:
         for node in element.contents:
@@ -168,6 +215,7 @@ class _Flattener:
                 self.text(str(node))
 
 
+@lru_cache(maxsize=65536)  # the same paper links recur on every page of a hub and across hubs
 def _paper_ref(href: str) -> tuple[str | None, int | None, str | None] | None:
     """(arxiv_id, version, pith_id) of a citing-paper link, None when the link is not a paper page."""
     m = _PAPER_PATH.match(unquote(urlsplit(href).path))
@@ -539,6 +587,33 @@ def _read_explorer(page: HubPage, own: list[_Block], after: list[_Block]) -> Non
 # -- entry point ----------------------------------------------------------------------------------------
 
 
+def _flatten(body: bytes | str, url: str, encoding: str | None) -> _Flattener:
+    """The text-block stream of a page. lxml directly on the hot path (about 25x faster than building a
+    BeautifulSoup tree over the same libxml2 parse); BeautifulSoup when lxml gives up on a page."""
+    text = _decode(body, encoding)
+    flat = _Flattener(url)
+    try:
+        root = lxml.html.document_fromstring(text, parser=_LXML_PARSER)
+    except (etree.ParserError, ValueError):
+        flat.walk(BeautifulSoup(text, "lxml"))
+    else:
+        flat._block_lxml(root)
+    flat.flush()
+    return flat
+
+
+def _decode(body: bytes | str, encoding: str | None) -> str:
+    """Bytes -> text the way Scrapy decided (`encoding`), else BOM, <meta charset>, then UTF-8 guess."""
+    if isinstance(body, str):
+        return body
+    if encoding:
+        try:
+            return body.decode(encoding, errors="replace").removeprefix("\ufeff")
+        except LookupError:
+            pass  # an unknown charset name: detect instead
+    return html_to_unicode(None, body)[1]
+
+
 def parse_hub_page(body: bytes | str, url: str, encoding: str | None = None) -> HubPage:
     """Parse one hub page (any filters, any explorer page). Raises ParseError with a reason code."""
     hub_uuid, filters, page_no = hub_page_url(url)
@@ -546,13 +621,7 @@ def parse_hub_page(body: bytes | str, url: str, encoding: str | None = None) -> 
         raise ParseError("empty_body", url)
     if _truncated(body):
         raise ParseError("truncated", "no closing </html>")
-    if isinstance(body, bytes):
-        soup = BeautifulSoup(body, "lxml", from_encoding=encoding)
-    else:
-        soup = BeautifulSoup(body, "lxml")
-    flat = _Flattener(url)
-    flat.walk(soup)
-    flat.flush()
+    flat = _flatten(body, url, encoding)
     if not flat.blocks:
         raise ParseError("empty_body", "no visible text")
     header, sections, after_explorer = _sections(flat.blocks)

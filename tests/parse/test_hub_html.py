@@ -151,3 +151,41 @@ def test_encoding_from_the_response_header() -> None:
 def test_a_footer_after_the_list_is_not_an_entry() -> None:
     body = CURRENT.replace("</section></body>", "</section><footer><p>About Pith</p></footer></body>")
     assert [e.title_raw for e in parse_hub_page(body, URL).explorer] == ["A title"]
+
+
+def test_encoding_from_a_bom_or_meta_charset_when_the_response_names_none() -> None:
+    with_meta = CURRENT.replace("<html>", '<html><head><meta charset="latin-1"></head>').replace("LoRA", "Schlögl")
+    assert parse_hub_page(with_meta.encode("latin-1"), URL).title_raw == "Schlögl"
+    with_bom = "\ufeff" + CURRENT.replace("LoRA", "Gödel")
+    assert parse_hub_page(with_bom.encode("utf-8"), URL).title_raw == "Gödel"
+    assert parse_hub_page(with_bom.encode("utf-8"), URL, encoding="utf-8").title_raw == "Gödel"
+
+
+def test_comments_are_invisible_but_the_text_around_them_is_not() -> None:
+    body = CURRENT.replace("<h1>LoRA</h1>", "<h1>Lo<!-- a comment -->RA</h1>")
+    assert parse_hub_page(body, URL).title_raw == "LoRA"
+
+
+def test_a_page_lxml_cannot_read_falls_back_to_beautifulsoup() -> None:
+    # libxml2 calls a document of only a comment "empty"; the fallback still finds no visible text.
+    assert reason(b"<!-- only a comment -->") == "empty_body"
+
+
+def test_the_lxml_and_beautifulsoup_walks_agree_on_the_sample_site() -> None:
+    from bs4 import BeautifulSoup
+
+    from samplesite.generator import build_site
+    from samplesite.render import render_hub_html
+    from spiders.parse.hub_html import _Flattener, _flatten
+
+    site = build_site(hubs=12, seed=3, day=1)
+    for hub in site.hubs:
+        for markup in ("a", "b"):
+            html = render_hub_html(site, hub.uuid, {}, 1, markup, "http://127.0.0.1:1")
+            url = f"http://127.0.0.1:1/citations/{hub.uuid}"
+            fast = _flatten(html, url, None)
+            soup = _Flattener(url)
+            soup.walk(BeautifulSoup(html, "lxml"))
+            soup.flush()
+            assert [(b.text, b.links, b.heading) for b in fast.blocks] == \
+                   [(b.text, b.links, b.heading) for b in soup.blocks]
