@@ -31,7 +31,9 @@ class WarcArchive:
 
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
-        self.dir = Path(settings.get("CITEHUB_RUN_DIR")) / "warc"
+        # Fleet workers of one run share the run's WARC folder, each under its own file prefix.
+        self.dir = Path(settings.get("CITEHUB_WARC_DIR") or Path(settings.get("CITEHUB_RUN_DIR")) / "warc")
+        self.prefix = settings.get("CITEHUB_WARC_PREFIX") or settings.get("CITEHUB_RUN_ID")
         self.run_id = settings.get("CITEHUB_RUN_ID")
         self.max_bytes = settings.getint("CITEHUB_WARC_MAX_BYTES")
         self.stats = crawler.stats
@@ -52,7 +54,7 @@ class WarcArchive:
             self.fh.close()
         self.index += 1
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.path = self.dir / f"{self.run_id}-{self.index:05d}.warc.gz"
+        self.path = self.dir / f"{self.prefix}-{self.index:05d}.warc.gz"
         self.fh = open(self.path, "ab")
         self.writer = WARCWriter(self.fh, gzip=True)
         info = self.writer.create_warcinfo_record(

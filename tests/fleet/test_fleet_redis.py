@@ -1,0 +1,71 @@
+"""Two crawl workers on one Redis frontier: every URL fetched once, the union equals a single crawl."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections import Counter
+
+import pytest
+
+from flows.crawl import allowed_hosts_for, run_crawl
+from flows.fleet import FrontierUnavailable, run_fleet_crawl
+from samplesite.generator import build_site
+from samplesite.server import serving
+from spiders.frontier import frontier_keys
+
+REDIS_URL = os.environ.get("CITEHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def require_redis():
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        message = f"Redis at {REDIS_URL} unreachable ({exc})"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message + " and CI=true: Redis tests must run in CI")
+        pytest.skip(message)
+
+
+def items(path):
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+def pages_by_url(result):
+    return {i["url"]: i["page"] for i in items(result.items_path) if i["kind"] == "hub_page"}
+
+
+def test_two_workers_share_one_frontier(tmp_path):
+    require_redis()
+    import redis
+
+    site = build_site(hubs=40, seed=11, day=1)
+    with serving(site, markup="mixed") as base_url:
+        hub_urls = [f"{base_url}/citations/{h.uuid}" for h in site.hubs]
+        allowed = allowed_hosts_for(base_url)
+        single = run_crawl("single", tmp_path / "single", base_url, hub_urls, allowed)
+        run_id = f"fleet-{uuid.uuid4().hex[:8]}"
+        fleet = run_fleet_crawl(run_id, tmp_path / "fleet", base_url, hub_urls, allowed, REDIS_URL, workers=2)
+
+    fetched = Counter(i["url"] for i in items(fleet.items_path) if i["kind"] == "fetch")
+    assert fetched and max(fetched.values()) == 1, [u for u, n in fetched.items() if n > 1][:5]
+    single_fetched = {i["url"] for i in items(single.items_path) if i["kind"] == "fetch"}
+    assert set(fetched) == single_fetched
+    # Both workers took a share of the work, and the parsed pages are the same records.
+    per_worker = [sum(1 for i in items(tmp_path / "fleet" / f"worker-{w}" / "items.jsonl") if i["kind"] == "fetch")
+                  for w in (0, 1)]
+    assert min(per_worker) > 0 and sum(per_worker) == len(single_fetched)
+    assert pages_by_url(fleet) == pages_by_url(single)
+    assert fleet.stats["workers"] == 2
+    # WARC records of both workers land in the run's one archive folder; the frontier keys are gone.
+    assert {p.name.split("-w")[1][0] for p in (tmp_path / "fleet" / "warc").glob("*.warc.gz")} == {"0", "1"}
+    assert redis.Redis.from_url(REDIS_URL).exists(*frontier_keys(run_id)) == 0
+
+
+def test_an_unreachable_frontier_is_a_clear_error(tmp_path):
+    with pytest.raises(FrontierUnavailable, match="shared frontier redis://127.0.0.1:1/0 unreachable"):
+        run_fleet_crawl("x", tmp_path, "http://127.0.0.1:9", [], ["127.0.0.1"], "redis://127.0.0.1:1/0", workers=2)
