@@ -25,7 +25,8 @@ from spiders.parse.normalize import normalize_text, normalize_title, paper_key, 
 
 PENDING_TITLE = "Title resolution pending"
 FUZZY_MIN_SCORE = 95.0
-BAD_FETCH_OUTCOMES = frozenset({"quarantined", "failed"})
+# A skipped URL (refused by robots.txt or the allowlist) leaves its hub as incomplete as a failed one.
+BAD_FETCH_OUTCOMES = frozenset({"quarantined", "failed", "skipped"})
 
 _PAPER_FIELDS = ("arxiv_id", "pith_id", "title_raw", "title", "category", "date", "summary_raw", "summary")
 _CITATION_FIELDS = ("verdict", "novelty", "refs")

@@ -32,7 +32,12 @@ class CrawlResult:
 
 
 def allowed_hosts_for(base_url: str, extra: list[str] | None = None) -> list[str]:
-    host = urlsplit(base_url).hostname or ""
+    """The base URL's host, with its port when the URL names one (`127.0.0.1:8123`: the sample site, not
+    whatever else listens on loopback), plus the configured hosts."""
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    if host and parts.port is not None:
+        host = f"{host}:{parts.port}"
     return sorted({host, *(extra or [])} - {""})
 
 

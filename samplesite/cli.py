@@ -25,12 +25,19 @@ def serve(
     port: Annotated[int, typer.Option(help="port (0: a free one)")] = 0,
     markup: Annotated[str, typer.Option(help="a, b or mixed (per hub)")] = "mixed",
     port_file: Annotated[Path | None, typer.Option(help="write the bound port number here")] = None,
+    faults: Annotated[str | None, typer.Option(
+        help="fault injection spec, e.g. 5xx=0.02,429=0.01,slow=0.01,seed=3 (samplesite/faults.py)")] = None,
 ) -> None:
     """Serve the site until SIGTERM/SIGINT; prints one line `serving http://HOST:PORT` when ready."""
+    from samplesite.faults import BadFaultSpec, parse_spec
     from samplesite.generator import build_site
     from samplesite.server import make_server
 
-    server = make_server(build_site(hubs=hubs, seed=seed, day=day), host, port, markup)
+    try:
+        plan = parse_spec(faults)
+    except BadFaultSpec as exc:
+        raise typer.BadParameter(str(exc), param_hint="--faults") from None
+    server = make_server(build_site(hubs=hubs, seed=seed, day=day), host, port, markup, faults=plan)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

@@ -18,6 +18,7 @@ from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from samplesite.faults import Faults
 from samplesite.model import Site
 from samplesite.render import ROBOTS_TXT, markup_for, render_hub_html, render_hub_json, render_paper_html
 from samplesite.view import clean_filters
@@ -43,11 +44,13 @@ class SampleSiteServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, site: Site, address: tuple[str, int], markup: str = "mixed") -> None:
+    def __init__(self, site: Site, address: tuple[str, int], markup: str = "mixed",
+                 faults: Faults | None = None) -> None:
         if markup not in ("a", "b", "mixed"):
             raise ValueError(f"unknown markup {markup!r}")
         self.site = site
         self.markup = markup
+        self.faults = faults  # samplesite/faults.py: what goes wrong on the wire, never the content
         # One day, one Last-Modified for everything the site serves.
         self.last_modified = format_datetime(
             datetime.fromisoformat(site.as_of).replace(tzinfo=UTC), usegmt=True)
@@ -105,6 +108,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, head: bool) -> None:
         url = urlsplit(self.path)
         response = self.server.respond(url.path, url.query)
+        faults = self.server.faults
+        if faults is not None and faults.serve(self, self.path, response, head):
+            return
         if response.status == 200 and self._not_modified(response):
             self.send_response(304)
             self.send_header("ETag", response.etag)
@@ -138,14 +144,16 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-def make_server(site: Site, host: str = "127.0.0.1", port: int = 0, markup: str = "mixed") -> SampleSiteServer:
-    return SampleSiteServer(site, (host, port), markup=markup)
+def make_server(site: Site, host: str = "127.0.0.1", port: int = 0, markup: str = "mixed",
+                faults: Faults | None = None) -> SampleSiteServer:
+    return SampleSiteServer(site, (host, port), markup=markup, faults=faults)
 
 
 @contextlib.contextmanager
-def serving(site: Site, markup: str = "mixed", host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+def serving(site: Site, markup: str = "mixed", host: str = "127.0.0.1", port: int = 0,
+            faults: Faults | None = None) -> Iterator[str]:
     """Serve in a background thread for the block's duration; yields the base URL."""
-    server = make_server(site, host, port, markup)
+    server = make_server(site, host, port, markup, faults)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:

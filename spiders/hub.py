@@ -17,6 +17,7 @@ from twisted.python.failure import Failure
 from w3lib.url import add_or_replace_parameters
 
 from spiders.hubref import hub_url, read_seeds
+from spiders.middlewares import AllowEntry, Refused
 from spiders.parse.hub_html import parse_hub_page
 from spiders.parse.hub_json import parse_hub_json
 from spiders.parse.records import ParseError
@@ -27,6 +28,11 @@ _LABELLING_FILTERS = {"roles": "role", "polarities": "polarity"}
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _requested_url(request) -> str:
+    """The URL the spider asked for: fetch rows account for it, not for where redirects led."""
+    return (request.meta.get("redirect_urls") or [request.url])[0]
 
 
 class HubSpider(scrapy.Spider):
@@ -53,7 +59,9 @@ class HubSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.allowed_domains = list(crawler.settings.getlist("CITEHUB_ALLOWED_HOSTS"))
+        # Scrapy's offsite filter takes bare host names; ports are enforced by spiders.middlewares.
+        spider.allowed_domains = sorted({AllowEntry.parse(h).host
+                                         for h in crawler.settings.getlist("CITEHUB_ALLOWED_HOSTS") if h})
         return spider
 
     async def start(self):
@@ -83,7 +91,7 @@ class HubSpider(scrapy.Spider):
         warc = response.meta.get("warc", {})
         return {
             "kind": "fetch",
-            "url": response.url,
+            "url": _requested_url(response.request) if response.request is not None else response.url,
             "hub_uuid": response.meta.get("hub_uuid"),
             "status": response.status,
             "fetched_at": _now(),
@@ -170,9 +178,11 @@ class HubSpider(scrapy.Spider):
         request = failure.request
         response = getattr(failure.value, "response", None)
         self.crawler.stats.inc_value("citehub/fetch/errors")
+        # Refused by policy (robots, allowlist, private address): never sent, so "skipped" with the reason.
+        refused = isinstance(failure.value, Refused)
         yield {
             "kind": "fetch",
-            "url": request.url,
+            "url": _requested_url(request),
             "hub_uuid": request.meta.get("hub_uuid"),
             "status": response.status if response is not None else None,
             "fetched_at": _now(),
@@ -180,6 +190,6 @@ class HubSpider(scrapy.Spider):
             "bytes": 0,
             "warc_file": None,
             "warc_offset": None,
-            "outcome": "failed",
+            "outcome": "skipped" if refused else "failed",
             "error": f"{failure.type.__name__}: {failure.getErrorMessage()}"[:500],
         }

@@ -34,6 +34,21 @@ REDIRECT_MAX_TIMES = 5
 # The crawl must see 404s to account for them in the fetch table.
 HTTPERROR_ALLOWED_CODES = [404, 410]
 COOKIES_ENABLED = False
+
+# spiders/middlewares.py: allowlist on every hop and on the resolved address (before Scrapy's offsite
+# filter, which ignores ports), RFC 9309 robots.txt with Crawl-delay, Retry-After-aware retries.
+DOWNLOADER_MIDDLEWARES = {
+    "spiders.middlewares.HostGuardMiddleware": 40,
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "spiders.middlewares.PolicyRobotsTxtMiddleware": 100,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "spiders.middlewares.RetryAfterMiddleware": 550,
+    # below HttpCompressionMiddleware (590): sees the decompressed body
+    "spiders.middlewares.CharsetMiddleware": 585,
+}
+CITEHUB_RETRY_AFTER_MAX = 120.0  # seconds; a longer Retry-After gives up instead of retrying early
+CITEHUB_RETRY_BACKOFF = 0.25  # seconds before the first retry of a 5xx without Retry-After, doubling
+CITEHUB_CRAWL_DELAY_MAX = 60.0  # seconds; robots.txt Crawl-delay above this is capped (with a warning)
 TELNETCONSOLE_ENABLED = False
 
 # Depth-first by hub: finish a hub's pages before opening many more, so memory stays flat.
