@@ -6,13 +6,22 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from flows.progress import ProgressFile
+
 logger = logging.getLogger(__name__)
+
+POLL_S = 0.25  # how often the flow looks at the subprocess's log and progress files
+# "2026-11-24 09:27:01 [scrapy.core.engine] INFO: Spider closed (finished)"
+_SCRAPY_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[(?P<name>[^\]]+)\] (?P<level>[A-Z]+): ")
 
 
 class CrawlFailed(RuntimeError):
@@ -49,14 +58,21 @@ def run_crawl(
     allowed_hosts: list[str],
     concurrency: int = 8,
     extra_settings: dict[str, str] | None = None,
+    log: logging.Logger | logging.LoggerAdapter | None = None,
+    on_progress: Callable[[dict], object] | None = None,
 ) -> CrawlResult:
-    """Crawl `hub_urls`; raise CrawlFailed when scrapy exits non-zero or leaves no stats."""
+    """Crawl `hub_urls`; raise CrawlFailed when scrapy exits non-zero or leaves no stats.
+
+    While scrapy runs, its log lines go to `log` (the flow run's logger, so they reach the Prefect UI)
+    and its progress snapshots (spiders/progress.py) to `on_progress`.
+    """
     run_dir.mkdir(parents=True, exist_ok=True)
     seeds = run_dir / "seeds.txt"
     seeds.write_text("".join(f"{u}\n" for u in hub_urls), encoding="utf-8")
     items = run_dir / "items.jsonl"
     stats_path = run_dir / "stats.json"
-    for stale in (items, stats_path):
+    progress_path = run_dir / "progress.jsonl"
+    for stale in (items, stats_path, progress_path):
         stale.unlink(missing_ok=True)
     log_path = run_dir / "crawl.log"
     settings = {
@@ -74,10 +90,70 @@ def run_crawl(
         cmd += ["-s", f"{key}={value}"]
     env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "spiders.settings"}
     logger.info("crawl %s: %d hubs from %s", run_id, len(hub_urls), base_url)
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if proc.returncode != 0 or not stats_path.exists():
-        tail = (proc.stderr or "")[-2000:]
-        raise CrawlFailed(f"scrapy crawl exited {proc.returncode}; see {log_path}\n{tail}")
+    stderr_path = run_dir / "crawl.stderr"
+    returncode = _run_and_follow(cmd, env, stderr_path, log_path, progress_path, log or logger, on_progress)
+    if returncode != 0 or not stats_path.exists():
+        tail = stderr_path.read_text(errors="replace")[-2000:] if stderr_path.exists() else ""
+        raise CrawlFailed(f"scrapy crawl exited {returncode}; see {log_path}\n{tail}")
     stats = json.loads(stats_path.read_text())
     items.touch()  # a crawl of zero hubs writes no feed file
     return CrawlResult(run_dir=run_dir, items_path=items, stats=stats, log_path=log_path)
+
+
+class _LogFollower:
+    """Forwards the lines scrapy appends to its LOG_FILE, one record per log entry (continuation lines,
+    such as the stats dump, stay with their entry), at the entry's own level."""
+
+    def __init__(self, path: Path, log: logging.Logger | logging.LoggerAdapter) -> None:
+        self.path, self.log, self.offset, self.partial = path, log, 0, ""
+        self.entry: list[str] = []
+        self.level = logging.INFO
+
+    def _emit(self) -> None:
+        if self.entry:
+            self.log.log(self.level, "scrapy: %s", "\n".join(self.entry))
+            self.entry = []
+
+    def poll(self, final: bool = False) -> None:
+        if self.path.exists():
+            with open(self.path, encoding="utf-8", errors="replace") as fh:
+                fh.seek(self.offset)
+                chunk = fh.read()
+                self.offset = fh.tell()
+            lines = (self.partial + chunk).split("\n")
+            self.partial = "" if final else lines.pop()
+            for line in lines:
+                match = _SCRAPY_LINE.match(line)
+                if match:
+                    self._emit()
+                    self.level = logging.getLevelName(match["level"])
+                    if not isinstance(self.level, int):
+                        self.level = logging.INFO
+                if line:
+                    self.entry.append(line)
+        if final:
+            self._emit()
+
+
+def _run_and_follow(cmd, env, stderr_path: Path, log_path: Path, progress_path: Path,
+                    log: logging.Logger | logging.LoggerAdapter,
+                    on_progress: Callable[[dict], object] | None) -> int:
+    """Run scrapy; while it runs, forward its log and progress. Returns its exit code."""
+    follower = _LogFollower(log_path, log)
+    progress = ProgressFile(progress_path)
+    with open(stderr_path, "wb") as stderr:
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+        try:
+            while True:
+                done = proc.poll() is not None
+                follower.poll(final=done)
+                for snap in progress.new_snapshots():
+                    if on_progress is not None:
+                        on_progress(snap)
+                if done:
+                    return proc.returncode
+                time.sleep(POLL_S)
+        finally:
+            if proc.poll() is None:  # the flow was cancelled or failed: do not leave scrapy running
+                proc.terminate()
+                proc.wait(timeout=30)

@@ -14,13 +14,14 @@ from pathlib import Path
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows import clean as clean_mod
 from flows import load as load_mod
-from flows import runs, stage
+from flows import ops, runs, stage
 from flows.crawl import allowed_hosts_for, run_crawl
+from flows.progress import ProgressReporter
 from flows.report import RunReport, build_report
 from flows.settings import Settings, redacted
 from schema.engine import make_engine
@@ -33,7 +34,10 @@ from warehouse.materialize import materialize
 
 @task(name="crawl hubs", cache_policy=NO_CACHE)
 def crawl_task(run_id: str, run_dir: Path, base_url: str, hub_urls: list[str], allowed: list[str], concurrency: int):
-    return run_crawl(run_id, run_dir, base_url, hub_urls, allowed, concurrency)
+    # Scrapy's log and the crawl's progress go to this task run's logger: the Prefect UI shows both.
+    log = get_run_logger()
+    with ProgressReporter(log) as progress:
+        return run_crawl(run_id, run_dir, base_url, hub_urls, allowed, concurrency, log=log, on_progress=progress)
 
 
 @task(name="stage items", cache_policy=NO_CACHE)
@@ -59,6 +63,18 @@ def materialize_task(database_url: str, run_id: str) -> None:
 @task(name="run quality checks", cache_policy=NO_CACHE)
 def check_task(database_url: str, run_id: str):
     return run_checks(make_engine(database_url), run_id)
+
+
+@task(name="publish run summary and changes", cache_policy=NO_CACHE)
+def publish_artifacts_task(database_url: str, run_id: str, kind: str, summary_markdown: str) -> None:
+    """The Prefect UI's view of the run: a markdown summary with its change report, a table of hub changes."""
+    engine = make_engine(database_url)
+    changes = ops.hub_changes(engine, run_id)
+    counts = ops.run_changes(engine, [run_id])[run_id]
+    create_markdown_artifact(summary_markdown + "\n" + ops.change_markdown(run_id, counts, changes),
+                             key="run-summary", description=f"citehub {kind} run {run_id}")
+    create_table_artifact(ops.change_table_rows(changes), key="run-changes",
+                          description=f"hubs changed by citehub {kind} run {run_id}")
 
 
 def plan_hubs(settings: Settings, database_url: str, seeds_file: str | None, hubs: list[str] | None,
@@ -118,8 +134,7 @@ def nightly_refresh(
         failed = [c for c in checks if not c.passed]
         status = "failed" if failed else "completed"
         runs.finish_run(engine, run_id, status, report.as_dict())
-        create_markdown_artifact(report.markdown(), key="run-summary",
-                                 description=f"citehub {kind} run {run_id}")
+        publish_artifacts_task(database_url, run_id, kind, report.markdown())
         if failed:
             raise RuntimeError(f"run {run_id}: {len(failed)} quality checks failed: "
                                + ", ".join(c.name for c in failed))

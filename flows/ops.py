@@ -1,0 +1,536 @@
+"""What operators and analysts ask of the warehouse: small query functions behind `citehub status`,
+`citehub hub` and `citehub report`.
+
+Each function answers one question from the tables that exist now (run, hub, hub_snapshot, citation,
+paper, marts) and uses the history columns (`citation.valid_to_run`) and the `change_report` mart when
+the schema has them, so the commands grow with the warehouse instead of breaking on it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from rapidfuzz import fuzz, process
+from sqlalchemy import Engine, and_, func, select, text, true
+from sqlalchemy.engine import make_url
+
+from flows.settings import redacted
+from schema import tables as t
+from spiders.hubref import UUID
+
+# --- runs -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunRow:
+    run_id: str
+    kind: str
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    duration_s: float | None
+    pages: int | None
+    requests: int | None
+    errors: int | None  # failed fetches + quarantined pages
+    new: int | None  # citations first seen in this run
+    retired: int | None  # None: the warehouse does not record it (yet)
+    relabelled: int | None
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite hands timezone-aware columns back naive; they were written in UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _db_columns(engine: Engine, table_name: str) -> set[str]:
+    """Columns the database really has (a warehouse not yet upgraded may lack newer ones)."""
+    from sqlalchemy import inspect
+
+    insp = inspect(engine)
+    if not insp.has_table(table_name):
+        return set()
+    return {col["name"] for col in insp.get_columns(table_name)}
+
+
+def _change_counts(engine: Engine, run_ids: list[str], by_hub: bool = False) -> dict[tuple, int] | None:
+    """{(run_id[, hub_uuid], change): count} from the change_report mart, or None without the mart.
+
+    A relabelled edge counts once however many of its fields changed."""
+    report = t.metadata.tables.get("change_report")
+    if report is None or not {"run_id", "change", "hub_uuid", "subject"} <= _db_columns(engine, "change_report"):
+        return None
+    keys = [report.c.run_id, *([report.c.hub_uuid] if by_hub else []), report.c.change]
+    edges = select(*keys, report.c.hub_uuid.label("h"), report.c.subject).distinct() \
+        .where(report.c.run_id.in_(run_ids)).subquery()
+    cols = [edges.c.run_id, *([edges.c.hub_uuid] if by_hub else []), edges.c.change]
+    with engine.connect() as conn:
+        return {tuple(row[:-1]): row[-1] for row in conn.execute(select(*cols, func.count()).group_by(*cols))}
+
+
+def run_changes(engine: Engine, run_ids: list[str]) -> dict[str, dict[str, int | None]]:
+    """New, retired and relabelled citations per run.
+
+    From the change_report mart when the warehouse has it; otherwise new = citations first seen in the
+    run, retired = citations whose valid_to_run is the run (when that column exists), relabelled unknown.
+    """
+    out: dict[str, dict[str, int | None]] = {r: {"new": 0, "retired": None, "relabelled": None} for r in run_ids}
+    if not run_ids:
+        return out
+    counted = _change_counts(engine, run_ids)
+    if counted is not None:
+        for r in run_ids:
+            out[r] = {k: counted.get((r, k), 0) for k in ("new", "retired", "relabelled")}
+        return out
+    c = t.citation
+    with engine.connect() as conn:
+        for run_id, n in conn.execute(
+            select(c.c.first_seen_run, func.count()).where(c.c.first_seen_run.in_(run_ids))
+            .group_by(c.c.first_seen_run)
+        ):
+            out[run_id]["new"] = n
+        if "valid_to_run" in _db_columns(engine, "citation"):
+            for r in out.values():
+                r["retired"] = 0
+            for run_id, n in conn.execute(
+                select(c.c.valid_to_run, func.count()).where(c.c.valid_to_run.in_(run_ids))
+                .group_by(c.c.valid_to_run)
+            ):
+                out[run_id]["retired"] = n
+    return out
+
+
+def recent_runs(engine: Engine, limit: int = 10) -> list[RunRow]:
+    """The last `limit` runs, newest first, with what their summaries say."""
+    r = t.run
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(r).order_by(r.c.started_at.desc(), r.c.run_id.desc()).limit(limit)
+        ).mappings().all()
+    changes = run_changes(engine, [row["run_id"] for row in rows])
+    out = []
+    for row in rows:
+        summary = json.loads(row["summary"]) if row["summary"] else {}
+        started, finished = _aware(row["started_at"]), _aware(row["finished_at"])
+        counted = summary.get("changes") or {}  # a later summary may carry its own change counts
+        ch = {k: counted.get(k, v) for k, v in changes[row["run_id"]].items()}
+        has_counts = "pages_fetched" in summary
+        out.append(RunRow(
+            run_id=row["run_id"], kind=row["kind"], status=row["status"], started_at=started,
+            finished_at=finished,
+            duration_s=round((finished - started).total_seconds(), 1) if finished else None,
+            pages=summary.get("pages_fetched"), requests=summary.get("requests"),
+            errors=(summary.get("failed_fetches", 0) + summary.get("quarantined", 0)) if has_counts else None,
+            new=ch["new"], retired=ch["retired"], relabelled=ch["relabelled"],
+            error=summary.get("error"),
+        ))
+    return out
+
+
+# --- freshness ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class StaleHub:
+    hub_uuid: str
+    title: str | None
+    last_seen_run: str
+    last_seen_at: datetime
+    age_days: float
+
+
+def stale_hubs(engine: Engine, days: float, now: datetime | None = None) -> list[StaleHub]:
+    """Hubs whose latest observing run started more than `days` days before `now`, oldest first."""
+    now = now or datetime.now(UTC)
+    h, r = t.hub, t.run
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(h.c.hub_uuid, h.c.title, h.c.last_seen_run, r.c.started_at)
+            .join(r, r.c.run_id == h.c.last_seen_run)
+            .where(r.c.started_at < now - timedelta(days=days))
+            .order_by(r.c.started_at, h.c.hub_uuid)
+        ).all()
+    return [StaleHub(u, title, run_id, _aware(at), round((now - _aware(at)).total_seconds() / 86400, 1))
+            for u, title, run_id, at in rows]
+
+
+def hub_count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(t.hub)).scalar_one()
+
+
+# --- schedule -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class NextRun:
+    reachable: bool
+    message: str
+    flow_run: str | None = None
+    deployment_id: str | None = None
+    expected_start: datetime | None = None
+
+
+def next_scheduled_run(timeout: float = 3.0) -> NextRun:
+    """The next scheduled flow run on the Prefect server, if PREFECT_API_URL is set and answering."""
+    from prefect.settings import PREFECT_API_URL
+
+    api_url = PREFECT_API_URL.value()
+    if not api_url:
+        return NextRun(False, "no Prefect server (PREFECT_API_URL is not set)")
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
+    from prefect.client.schemas.objects import StateType
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    try:
+        with get_client(sync_client=True) as client:
+            problem = client.api_healthcheck()
+            if problem is not None:
+                return NextRun(False, f"no Prefect server answering at {api_url} ({type(problem).__name__})")
+            runs = client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))),
+                sort=FlowRunSort.EXPECTED_START_TIME_ASC, limit=1,
+            )
+    except Exception as exc:  # connection refused, timeout, bad URL: all mean "not reachable"
+        return NextRun(False, f"no Prefect server answering at {api_url} ({type(exc).__name__})")
+    if not runs:
+        return NextRun(True, f"Prefect server at {api_url}: no scheduled run")
+    fr = runs[0]
+    when = _aware(fr.expected_start_time or fr.next_scheduled_start_time)
+    return NextRun(True, f"next run {fr.name} at {when:%Y-%m-%d %H:%M:%S} UTC", fr.name,
+                   str(fr.deployment_id) if fr.deployment_id else None, when)
+
+
+# --- storage --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Storage:
+    database: str  # redacted URL
+    database_path: str | None
+    database_bytes: int | None
+    archive_dir: str
+    archive_runs: int
+    archive_bytes: int
+
+
+def _tree_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
+
+
+def storage(engine: Engine, database_url: str, data_dir: Path) -> Storage:
+    """Where the warehouse and the run archive live and how many bytes they take."""
+    url = make_url(database_url)
+    path = size = None
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        db = Path(url.database)
+        path = str(db.resolve())
+        # WAL mode keeps recent writes in -wal until a checkpoint: they are part of the database.
+        size = sum(p.stat().st_size for p in (db, Path(f"{db}-wal"), Path(f"{db}-shm")) if p.exists())
+    elif url.get_backend_name() == "postgresql":
+        with engine.connect() as conn:
+            size = conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
+    runs_dir = data_dir / "runs"
+    runs = [p for p in runs_dir.iterdir() if p.is_dir()] if runs_dir.exists() else []
+    return Storage(redacted(database_url), path, size, str(runs_dir.resolve()), len(runs), _tree_bytes(runs_dir))
+
+
+def human_bytes(n: int | None) -> str:
+    if n is None:
+        return "unknown"
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1024 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
+# --- one hub --------------------------------------------------------------------------------------------
+
+
+class HubNotFound(LookupError):
+    pass
+
+
+class AmbiguousHub(LookupError):
+    def __init__(self, ref: str, candidates: list[tuple[str, str | None]]) -> None:
+        self.candidates = candidates
+        super().__init__(f"{ref!r} matches {len(candidates)} hubs; name one by uuid")
+
+
+FUZZY_MIN_SCORE = 80.0  # rapidfuzz WRatio below this is not a match
+FUZZY_MARGIN = 5.0  # the best match must beat the runner-up by this much to be taken alone
+
+
+def resolve_hub(engine: Engine, ref: str) -> str:
+    """A hub uuid (or hub URL) or a title -> the hub's uuid.
+
+    Titles: exact match, then case-insensitive substring, then the rapidfuzz best match. Several matches
+    at the first step that finds any raise AmbiguousHub with the candidates.
+    """
+    ref = ref.strip()
+    if not ref:
+        raise HubNotFound("empty hub reference")
+    h = t.hub
+    with engine.connect() as conn:
+        match = UUID.search(ref.lower())
+        if match:
+            found = conn.execute(select(h.c.hub_uuid).where(h.c.hub_uuid == match.group(0))).scalar()
+            if found is None:
+                raise HubNotFound(f"no hub {match.group(0)} in the warehouse")
+            return found
+        hubs = conn.execute(select(h.c.hub_uuid, h.c.title, h.c.title_raw).order_by(h.c.hub_uuid)).all()
+    exact = [(u, title) for u, title, raw in hubs if ref in (title, raw)]
+    if not exact:
+        folded = ref.casefold()
+        exact = [(u, title) for u, title, raw in hubs
+                 if folded in (title or "").casefold() or folded in (raw or "").casefold()]
+    if len(exact) == 1:
+        return exact[0][0]
+    if len(exact) > 1:
+        raise AmbiguousHub(ref, exact)
+    titled = {u: title for u, title, _ in hubs if title}
+    scored = process.extract(ref, titled, scorer=fuzz.WRatio, processor=str.casefold, limit=5)
+    good = [(u, title, score) for title, score, u in scored if score >= FUZZY_MIN_SCORE]
+    if not good:
+        raise HubNotFound(f"no hub titled like {ref!r}")
+    if len(good) == 1 or good[0][2] - good[1][2] >= FUZZY_MARGIN:
+        return good[0][0]
+    raise AmbiguousHub(ref, [(u, title) for u, title, _ in good])
+
+
+@dataclass
+class HubInfo:
+    hub_uuid: str
+    title: str | None
+    tier: str | None
+    label: str | None
+    template: str | None
+    citing_count: int | None
+    classified_count: int | None
+    citation_rows: int
+    headline: str | None
+    roles: list[tuple[str, int, float]] = field(default_factory=list)  # (role, count, share %)
+    polarities: list[tuple[str, int, float]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)  # one snapshot per run, oldest first
+
+
+def _current_citations(engine: Engine):
+    """Where-clause for current edges: retired ones (valid_to_run set) are history, not the hub's now."""
+    c = t.citation
+    return c.c.valid_to_run.is_(None) if "valid_to_run" in _db_columns(engine, "citation") else true()
+
+
+def hub_history(engine: Engine, hub_uuid: str) -> list[dict[str, Any]]:
+    """The hub's snapshot in every run that parsed it, oldest first."""
+    s, r = t.hub_snapshot, t.run
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(s.c.run_id, r.c.kind, r.c.started_at, s.c.tier, s.c.label, s.c.citing_count,
+                   s.c.classified_count, s.c.parsed_count, s.c.complete)
+            .join(r, r.c.run_id == s.c.run_id)
+            .where(s.c.hub_uuid == hub_uuid)
+            .order_by(r.c.started_at, s.c.run_id)
+        ).mappings().all()
+    return [{**row, "started_at": _aware(row["started_at"])} for row in rows]
+
+
+def hub_info(engine: Engine, hub_uuid: str) -> HubInfo:
+    h, c = t.hub, t.citation
+    with engine.connect() as conn:
+        row = conn.execute(select(h).where(h.c.hub_uuid == hub_uuid)).mappings().first()
+        if row is None:
+            raise HubNotFound(f"no hub {hub_uuid} in the warehouse")
+        held = conn.execute(
+            select(func.count()).select_from(c).where(c.c.hub_uuid == hub_uuid, _current_citations(engine))
+        ).scalar_one()
+        mixes = []
+        for mart, col in ((t.hub_role_mix, "role"), (t.hub_polarity_mix, "polarity")):
+            mixes.append([tuple(x) for x in conn.execute(
+                select(mart.c[col], mart.c["count"], mart.c.share).where(mart.c.hub_uuid == hub_uuid)
+                .order_by(mart.c["count"].desc(), mart.c[col]))])
+    return HubInfo(
+        hub_uuid=hub_uuid, title=row["title"] or row["title_raw"], tier=row["tier"], label=row["label"],
+        template=row["template"], citing_count=row["citing_count"], classified_count=row["classified_count"],
+        citation_rows=held, headline=row["headline"], roles=mixes[0], polarities=mixes[1],
+        history=hub_history(engine, hub_uuid),
+    )
+
+
+# --- report data ----------------------------------------------------------------------------------------
+
+
+def top_hub_uuids(engine: Engine, limit: int) -> list[tuple[str, str]]:
+    """(uuid, display title) of the hubs with the most declared citing papers."""
+    s = t.hub_summary
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(s.c.hub_uuid, s.c.title).order_by(s.c.citing_count.desc().nulls_last(), s.c.hub_uuid)
+            .limit(limit)
+        ).all()
+    return [(u, title or u[:8]) for u, title in rows]
+
+
+def completed_run_ids(engine: Engine, limit: int | None = None) -> list[str]:
+    """Completed runs, oldest first (the last `limit` of them)."""
+    r = t.run
+    with engine.connect() as conn:
+        ids = list(conn.execute(select(r.c.run_id).where(r.c.status == "completed")
+                                .order_by(r.c.started_at.desc(), r.c.run_id.desc()).limit(limit)).scalars())
+    return ids[::-1]
+
+
+def hub_growth(engine: Engine, hub_uuids: list[str], run_ids: list[str]) -> dict[str, list[int | None]]:
+    """Declared citing papers of each hub in each run (None where the run did not parse the hub)."""
+    s = t.hub_snapshot
+    out = {u: [None] * len(run_ids) for u in hub_uuids}
+    if not hub_uuids or not run_ids:
+        return out
+    index = {r: i for i, r in enumerate(run_ids)}
+    with engine.connect() as conn:
+        for run_id, u, n in conn.execute(
+            select(s.c.run_id, s.c.hub_uuid, s.c.citing_count)
+            .where(s.c.hub_uuid.in_(hub_uuids), s.c.run_id.in_(run_ids))
+        ):
+            out[u][index[run_id]] = n
+    return out
+
+
+def mix_shares(engine: Engine, hub_uuids: list[str], dimension: str) -> dict[str, dict[str, float]]:
+    """Percent of each hub's classified citations per role (dimension='role') or polarity."""
+    mart = {"role": t.hub_role_mix, "polarity": t.hub_polarity_mix}[dimension]
+    out: dict[str, dict[str, float]] = {u: {} for u in hub_uuids}
+    if not hub_uuids:
+        return out
+    with engine.connect() as conn:
+        for u, value, share in conn.execute(
+            select(mart.c.hub_uuid, mart.c[dimension], mart.c.share).where(mart.c.hub_uuid.in_(hub_uuids))
+        ):
+            out[u][value] = share
+    return out
+
+
+def category_matrix(engine: Engine, hub_uuids: list[str], top_categories: int = 10) -> tuple[list[str], dict]:
+    """Citing papers per (primary arXiv category, hub) over current citations.
+
+    Returns (categories, most citing first; {(category, hub_uuid): count}); a paper without a category
+    counts as "(none)".
+    """
+    c, p = t.citation, t.paper
+    if not hub_uuids:
+        return [], {}
+    category = func.coalesce(p.c.category, "(none)")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(category, c.c.hub_uuid, func.count())
+            .join(p, p.c.paper_key == c.c.paper_key)
+            .where(c.c.hub_uuid.in_(hub_uuids), _current_citations(engine))
+            .group_by(category, c.c.hub_uuid)
+        ).all()
+    totals: dict[str, int] = {}
+    for cat, _, n in rows:
+        totals[cat] = totals.get(cat, 0) + n
+    cats = sorted(totals, key=lambda k: (-totals[k], k))[:top_categories]
+    return cats, {(cat, u): n for cat, u, n in rows if cat in cats}
+
+
+def hub_changes(engine: Engine, run_id: str) -> list[dict[str, Any]]:
+    """Per-hub changes of one run against each hub's previous snapshot: citing count, tier, label,
+    citations first seen (and retired, when the schema keeps history) in this run.
+
+    Only hubs with a change are listed; a hub seen for the first time is a change.
+    """
+    s, r, c, h = t.hub_snapshot, t.run, t.citation, t.hub
+    with engine.connect() as conn:
+        started = conn.execute(select(r.c.started_at).where(r.c.run_id == run_id)).scalar()
+        if started is None:
+            raise LookupError(f"no run {run_id!r}")
+        current = conn.execute(
+            select(s.c.hub_uuid, s.c.tier, s.c.label, s.c.citing_count, h.c.title)
+            .join(h, h.c.hub_uuid == s.c.hub_uuid).where(s.c.run_id == run_id)
+        ).mappings().all()
+        # The latest earlier snapshot of each hub: the snapshot of the newest earlier run holding the hub.
+        earlier = (select(s.c.hub_uuid, s.c.tier, s.c.label, s.c.citing_count, r.c.started_at, r.c.run_id)
+                   .join(r, r.c.run_id == s.c.run_id)
+                   .where(and_(r.c.started_at < started, r.c.status == "completed")))
+        previous: dict[str, dict] = {}
+        for row in conn.execute(earlier.order_by(r.c.started_at, r.c.run_id)).mappings():
+            previous[row["hub_uuid"]] = dict(row)
+    counted = _change_counts(engine, [run_id], by_hub=True)
+    if counted is not None:
+        new = {u: n for (_, u, kind), n in counted.items() if kind == "new"}
+        retired = {u: n for (_, u, kind), n in counted.items() if kind == "retired"}
+        relabelled = {u: n for (_, u, kind), n in counted.items() if kind == "relabelled"}
+    else:
+        with engine.connect() as conn:
+            new = dict(conn.execute(select(c.c.hub_uuid, func.count()).where(c.c.first_seen_run == run_id)
+                                    .group_by(c.c.hub_uuid)).all())
+            retired = relabelled = None
+    out = []
+    for row in current:
+        before = previous.get(row["hub_uuid"])
+        change = {
+            "hub_uuid": row["hub_uuid"], "title": row["title"],
+            "citing_before": before["citing_count"] if before else None, "citing_after": row["citing_count"],
+            "tier_before": before["tier"] if before else None, "tier_after": row["tier"],
+            "label_before": before["label"] if before else None, "label_after": row["label"],
+            "new_citations": new.get(row["hub_uuid"], 0),
+            "retired_citations": retired.get(row["hub_uuid"], 0) if retired is not None else None,
+            "relabelled_citations": relabelled.get(row["hub_uuid"], 0) if relabelled is not None else None,
+            "first_seen": before is None,
+        }
+        moved = before is None or any(change[f"{k}_before"] != change[f"{k}_after"]
+                                      for k in ("citing", "tier", "label"))
+        if moved or any(change[k] for k in ("new_citations", "retired_citations", "relabelled_citations")):
+            out.append(change)
+    out.sort(key=lambda x: (-abs((x["citing_after"] or 0) - (x["citing_before"] or 0)), x["hub_uuid"]))
+    return out
+
+
+# --- the change report, for the Prefect UI --------------------------------------------------------------
+
+CHANGE_COLUMNS = ("hub_uuid", "title", "citing_before", "citing_after", "new_citations", "retired_citations",
+                  "relabelled_citations", "tier_before", "tier_after", "label_before", "label_after")
+
+
+def change_table_rows(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per-hub changes as table-artifact rows (every row has every column, in one order)."""
+    return [{k: c.get(k) for k in CHANGE_COLUMNS} for c in changes]
+
+
+def change_markdown(run_id: str, counts: dict[str, int | None], changes: list[dict[str, Any]],
+                    limit: int = 25) -> str:
+    """The run's change report as markdown: totals, then the hubs that changed most."""
+    def n(v):
+        return "–" if v is None else str(v)
+
+    lines = ["", f"## Changes in run `{run_id}`", "",
+             f"- citations: new {n(counts.get('new'))}, retired {n(counts.get('retired'))}, "
+             f"relabelled {n(counts.get('relabelled'))}",
+             f"- hubs changed: {len(changes)}", ""]
+    if changes:
+        lines += ["| hub | citing before | citing after | new | retired | relabelled | tier | label |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for c in changes[:limit]:
+            tier = c["tier_after"] if c["tier_before"] == c["tier_after"] else f"{c['tier_before']} → {c['tier_after']}"
+            label = (c["label_after"] if c["label_before"] == c["label_after"]
+                     else f"{c['label_before']} → {c['label_after']}")
+            title = (c["title"] or c["hub_uuid"]).replace("|", "\\|")
+            lines.append(f"| {title} | {n(c['citing_before'])} | {n(c['citing_after'])} | {n(c['new_citations'])} "
+                         f"| {n(c['retired_citations'])} | {n(c['relabelled_citations'])} | {tier or 'stub'} "
+                         f"| {label or '–'} |")
+        if len(changes) > limit:
+            lines.append(f"\n... and {len(changes) - limit} more hubs: see the run-changes table artifact.")
+    return "\n".join(lines)
