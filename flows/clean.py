@@ -47,6 +47,8 @@ class CleanBatch:
     merges: list[dict[str, Any]] = field(default_factory=list)
     # hub_uuid -> True when its facts and citations may replace the warehouse's (see _is_complete)
     complete: dict[str, bool] = field(default_factory=dict)
+    # hubs whose JSON twin answered 304 to a conditional request: unchanged since the last complete fetch
+    unchanged: list[str] = field(default_factory=list)
     # a paper listed under two roles (or polarities) of one hub: {hub_uuid, paper_key, field, values, kept}
     conflicts: list[dict[str, Any]] = field(default_factory=list)
 
@@ -111,6 +113,7 @@ class _Accumulator:
         self.twins: dict[str, tuple[tuple, dict]] = {}  # hub -> (rank, HubJson dict)
         self.hub_uuids: set[str] = set()
         self.bad_hubs: set[str] = set()  # hubs with a quarantined or failed fetch in this run
+        self.unchanged_hubs: set[str] = set()  # hubs whose JSON twin answered 304
         self.fetches: dict[str, tuple[tuple, dict]] = {}
         self.quarantines: dict[str, tuple[tuple, dict]] = {}
         self.papers: dict[str, _Best] = {}
@@ -144,6 +147,8 @@ class _Accumulator:
             self._keep_latest(self.fetches, item["url"], recency, _fetch_row(item))
             if uuid and item.get("outcome") in BAD_FETCH_OUTCOMES:
                 self.bad_hubs.add(uuid)
+            if uuid and item.get("outcome") == "not_modified" and item["url"].endswith(".json"):
+                self.unchanged_hubs.add(uuid)
         else:
             raise ValueError(f"unknown item kind {kind!r} (url {item.get('url')!r})")
 
@@ -226,6 +231,8 @@ class _Accumulator:
             if page is not None:
                 batch.snapshots.append(_snapshot_row(page, parsed_count, complete))
                 batch.facet_counts.extend(_facet_rows(page))
+        # A 304 twin means the spider skipped the pages; a page seen anyway (a retry) makes it a normal hub.
+        batch.unchanged = sorted(u for u in self.unchanged_hubs if u not in self.first_pages)
         batch.fetches = [row for _, (_, row) in sorted(self.fetches.items())]
         batch.quarantines = [row for _, (_, row) in sorted(self.quarantines.items())]
         return batch
@@ -343,6 +350,8 @@ def _fetch_row(item: dict) -> dict[str, Any]:
         "warc_offset": item.get("warc_offset"),
         "outcome": item["outcome"],
         "error": item.get("error"),
+        "etag": item.get("etag"),
+        "last_modified": item.get("last_modified"),
     }
 
 

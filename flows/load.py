@@ -1,10 +1,15 @@
-"""Load a CleanBatch into the warehouse: one transaction, upserts, idempotent.
+"""Load a CleanBatch into the warehouse: one transaction, upserts, idempotent, with history.
 
-Dimensions and edges (`hub`, `paper`, `citation`) are upserted on their keys. Loading what the warehouse
-already holds changes only the bookkeeping (`last_seen_run`, `run_id`); the result counts rows whose
-content was inserted, updated or left unchanged. A hub whose fetch was incomplete or quarantined keeps its
-last good values, and so do its citations: new rows are inserted, existing ones only get `last_seen_run`.
-Nothing is deleted here (retirement of citations needs complete fetches and comes with history).
+Dimensions (`hub`, `paper`) are upserted on their keys. Loading what the warehouse already holds changes
+only the bookkeeping (`last_seen_run`, `run_id`); the result counts rows whose content was inserted,
+updated or left unchanged. A hub whose fetch was incomplete or quarantined keeps its last good values.
+
+Edges keep history (`flows.history`): `citation` holds each edge's current values and its current spell
+(`valid_from_run`, `valid_to_run` NULL = current); `citation_version` holds one row per spell of values, so
+a relabel closes a row and opens another. An edge is retired only when its hub was fetched completely in
+this run (`CleanBatch.complete`); an incomplete hub adds the new edges it showed and retires nothing. A hub
+whose JSON twin answered 304 (`CleanBatch.unchanged`) is carried forward: its last snapshot and facet
+counts are copied to this run and its current edges get `last_seen_run` = this run.
 Per-run tables (`hub_snapshot`, `hub_facet_count`, `fetch`, `quarantine`, `paper_merge`) are replaced
 for the run, so loading one run twice leaves one copy.
 """
@@ -19,7 +24,8 @@ from sqlalchemy import Connection, Engine, Table, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from flows.clean import CleanBatch
-from schema.tables import citation, fetch, hub, hub_facet_count, hub_snapshot, paper, paper_merge, quarantine
+from flows.history import carry_forward, load_citations
+from schema.tables import fetch, hub, hub_facet_count, hub_snapshot, paper, paper_merge, quarantine
 
 CHUNK = 5000  # rows per executemany
 KEY_CHUNK = 500  # keys per IN (...) when reading what exists (SQLite caps bound parameters)
@@ -40,6 +46,8 @@ class LoadResult:
     tables: dict[str, TableCounts] = field(default_factory=dict)
     # per-run tables: rows written for the run
     run_rows: dict[str, int] = field(default_factory=dict)
+    # edge history: new, reopened, relabelled, retired edges; hubs carried forward (twin answered 304)
+    history: dict[str, int] = field(default_factory=dict)
 
     @property
     def changed(self) -> int:
@@ -50,6 +58,7 @@ class LoadResult:
         return {
             "tables": {name: vars(counts) for name, counts in self.tables.items()},
             "run_rows": dict(self.run_rows),
+            "history": dict(self.history),
         }
 
 
@@ -61,10 +70,13 @@ def load(engine: Engine, run_id: str, batch: CleanBatch) -> LoadResult:
         good = {uuid for uuid, complete in batch.complete.items() if complete}
         result.tables["hub"] = upsert.rows(hub, batch.hubs, full=lambda r: r["hub_uuid"] in good)
         result.tables["paper"] = upsert.rows(paper, batch.papers, full=lambda r: True)
-        result.tables["citation"] = upsert.rows(citation, batch.citations, full=lambda r: r["hub_uuid"] in good)
+        counts, result.history = load_citations(conn, run_id, batch, good, _dialect_insert(conn))
+        result.tables["citation"] = TableCounts(**counts)
+        snapshots, facet_counts = carry_forward(conn, run_id, batch.unchanged)
+        result.history["carried_forward_hubs"] = len(snapshots)
         for table, rows in (
-            (hub_snapshot, batch.snapshots),
-            (hub_facet_count, batch.facet_counts),
+            (hub_snapshot, [*batch.snapshots, *snapshots]),
+            (hub_facet_count, [*batch.facet_counts, *facet_counts]),
             (fetch, batch.fetches),
             (quarantine, batch.quarantines),
             (paper_merge, batch.merges),

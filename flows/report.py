@@ -31,6 +31,10 @@ class RunReport:
     timings: dict[str, float]
     loaded: dict = field(default_factory=dict)
     top_hubs: list[dict] = field(default_factory=list)
+    # change report of the run (mart change_report): rows per change kind, hubs fetched incompletely
+    changes: dict[str, int] = field(default_factory=dict)
+    incomplete_hubs: list[str] = field(default_factory=list)
+    change_sample: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -43,6 +47,13 @@ class RunReport:
             f"- requests: {self.requests}, pages parsed: {self.pages_fetched}, "
             f"quarantined: {self.quarantined}, failed fetches: {self.failed_fetches}",
             f"- checks passed: {self.checks_passed}, failed: {', '.join(self.checks_failed) or 'none'}",
+            f"- changes: {_changes_line(self.changes)}",
+            f"- hubs fetched incompletely (nothing of them retired): {', '.join(self.incomplete_hubs) or 'none'}",
+            "",
+            "| change | hub | subject | field | old | new |",
+            "|---|---|---|---|---|---|",
+            *[f"| {c['change']} | {c['hub_uuid']} | {c['subject']} | {c['field']} | {c['old_value'] or ''} | "
+              f"{c['new_value'] or ''} |" for c in self.change_sample],
             "",
             "| stage | seconds |",
             "|---|---|",
@@ -57,6 +68,27 @@ class RunReport:
             ],
         ]
         return "\n".join(lines)
+
+
+def _changes_line(changes: dict[str, int]) -> str:
+    return ", ".join(f"{kind} {n}" for kind, n in changes.items()) or "none"
+
+
+def run_changes(engine: Engine, run_id: str, sample: int = 20) -> tuple[dict[str, int], list[str], list[dict]]:
+    """The run's change report: rows per change kind, incomplete hubs, and the first `sample` rows."""
+    c = t.change_report
+    with engine.connect() as conn:
+        counts = dict(conn.execute(
+            select(c.c.change, func.count()).where(c.c.run_id == run_id).group_by(c.c.change).order_by(c.c.change)
+        ).all())
+        incomplete = list(conn.execute(
+            select(c.c.hub_uuid).where(c.c.run_id == run_id, c.c.change == "incomplete").order_by(c.c.hub_uuid)
+        ).scalars())
+        rows = conn.execute(
+            select(c.c.change, c.c.hub_uuid, c.c.subject, c.c.field, c.c.old_value, c.c.new_value)
+            .where(c.c.run_id == run_id).order_by(c.c.change, c.c.hub_uuid, c.c.subject, c.c.field).limit(sample)
+        ).mappings().all()
+    return counts, incomplete, [dict(r) for r in rows]
 
 
 def _count(conn, table) -> int:
@@ -85,7 +117,10 @@ def top_hubs(engine: Engine, limit: int = 10) -> list[dict]:
 
 def build_report(engine: Engine, run_id: str, stats: dict, loaded, checks, timings) -> RunReport:
     with engine.connect() as conn:
-        hubs, papers, citations = (_count(conn, x) for x in (t.hub, t.paper, t.citation))
+        hubs, papers = (_count(conn, x) for x in (t.hub, t.paper))
+        citations = conn.execute(  # current edges; retired ones are history
+            select(func.count()).select_from(t.citation).where(t.citation.c.valid_to_run.is_(None))).scalar_one()
+    changes, incomplete, change_sample = run_changes(engine, run_id)
     loaded_dict = loaded.as_dict() if hasattr(loaded, "as_dict") else dict(getattr(loaded, "__dict__", {}))
     return RunReport(
         run_id=run_id,
@@ -101,4 +136,7 @@ def build_report(engine: Engine, run_id: str, stats: dict, loaded, checks, timin
         timings=timings,
         loaded=loaded_dict,
         top_hubs=top_hubs(engine),
+        changes=changes,
+        incomplete_hubs=incomplete,
+        change_sample=change_sample,
     )

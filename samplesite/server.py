@@ -18,6 +18,7 @@ from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from samplesite.control import CONTROL_PREFIX, Control, send_failure
 from samplesite.faults import Faults
 from samplesite.model import Site
 from samplesite.render import ROBOTS_TXT, markup_for, render_hub_html, render_hub_json, render_paper_html
@@ -55,6 +56,7 @@ class SampleSiteServer(ThreadingHTTPServer):
         self.last_modified = format_datetime(
             datetime.fromisoformat(site.as_of).replace(tzinfo=UTC), usegmt=True)
         self.respond = lru_cache(maxsize=8192)(self._respond)
+        self.control = Control(self)  # samplesite/control.py: POST /_control/day|fail|clear
         super().__init__(address, _Handler)
 
     @property
@@ -105,7 +107,16 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._serve(head=True)
 
+    def do_POST(self) -> None:
+        if self.path.startswith(CONTROL_PREFIX):
+            self.server.control.handle_post(self)
+        else:
+            self.send_error(405)
+
     def _serve(self, head: bool) -> None:
+        if (failing := self.server.control.failure_for(self.path)) is not None:
+            send_failure(self, failing, head)
+            return
         url = urlsplit(self.path)
         response = self.server.respond(url.path, url.query)
         faults = self.server.faults

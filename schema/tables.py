@@ -10,7 +10,8 @@ SQLite keeps everything in one file.
 
 Row bookkeeping on `hub`, `paper`, `citation`: `first_seen_run` / `last_seen_run` are the first and last runs
 that observed the row; `run_id` is the last run that wrote its content (for a hub whose fetch was incomplete
-it stays at the last good run). History columns (`valid_from_run` / `valid_to_run`) come with retirement.
+it stays at the last good run). `citation.valid_from_run` / `valid_to_run` (NULL = current) bound an edge's current
+spell; `citation_version` keeps every spell of values, so relabels and retirements are rows, not overwrites.
 """
 
 from __future__ import annotations
@@ -105,6 +106,9 @@ fetch = Table(
     Column("outcome", Text, nullable=False,
            comment="parsed, not_modified (a 304), quarantined, failed or skipped."),
     Column("error", Text, comment="Error message of a failed fetch; NULL otherwise."),
+    Column("etag", Text, comment="ETag response header (a validator for the next run's If-None-Match)."),
+    Column("last_modified", Text,
+           comment="Last-Modified response header (a validator for the next run's If-Modified-Since)."),
     PrimaryKeyConstraint("run_id", "url"),
     CheckConstraint(f"outcome IN ({_in(FETCH_OUTCOMES)})", name="outcome"),
     comment="Every URL a run fetched, with where its response sits in the WARC archive (last attempt per URL).",
@@ -196,7 +200,35 @@ citation = Table(
     Column("representative", Boolean, nullable=False,
            comment="True when listed under 'representative citing papers' of the hub."),
     *_bookkeeping(),
-    comment="Who cites whom: one edge per (hub, citing paper), whatever list, page or filter showed it.",
+    Column("valid_from_run", Text, nullable=False,
+           comment="Run from which the edge has been current (its latest appearance; earlier spells are in "
+                   "citation_version)."),
+    Column("valid_to_run", Text,
+           comment="Run that retired the edge (first complete fetch of its hub without it); NULL = current."),
+    comment="Who cites whom: one edge per (hub, citing paper), whatever list, page or filter showed it; "
+            "current labels. Published readers use current edges (valid_to_run IS NULL).",
+    info={"layer": "core"},
+)
+
+citation_version = Table(
+    "citation_version",
+    metadata,
+    Column("hub_uuid", Text, nullable=False, comment="The cited hub."),
+    Column("paper_key", Text, nullable=False, comment="The citing paper."),
+    Column("valid_from_run", Text, nullable=False,
+           comment="First run that showed the edge with these values."),
+    Column("valid_to_run", Text,
+           comment="Run from which these values no longer hold (relabelled or retired); NULL = current."),
+    Column("role", Text, comment="Citation role in this version; NULL when unclassified."),
+    Column("polarity", Text, comment="Citation polarity in this version; NULL when unclassified."),
+    Column("verdict", Text, comment="Review verdict in this version, lower case."),
+    Column("novelty", Float, comment="Novelty score 0-10 in this version; NULL for 'novelty none'."),
+    Column("refs", Integer, comment="'k refs' in this version."),
+    Column("representative", Boolean, nullable=False,
+           comment="True when listed under 'representative citing papers' in this version."),
+    PrimaryKeyConstraint("hub_uuid", "paper_key", "valid_from_run"),
+    comment="History of every edge: one row per spell of unchanged values; a relabel or retirement closes "
+            "the row (valid_to_run) instead of overwriting it.",
     info={"layer": "core"},
 )
 
@@ -322,5 +354,28 @@ def _mix_table(name: str, dimension: str, values: str) -> Table:
 
 hub_role_mix = _mix_table("hub_role_mix", "role", "background, method, baseline, dataset, other, ...")
 hub_polarity_mix = _mix_table("hub_polarity_mix", "polarity", "background, support, ...")
+
+change_report = Table(
+    "change_report",
+    metadata,
+    Column("run_id", Text, nullable=False, comment="Run whose changes the row reports."),
+    Column("change", Text, nullable=False,
+           comment="new (edge appeared), retired (edge gone from a complete fetch), relabelled (a value of a "
+                   "current edge changed), tier, label (hub figures changed), incomplete (hub fetch failed, "
+                   "truncated or quarantined: nothing of it retired)."),
+    Column("hub_uuid", Text, nullable=False, comment="The hub."),
+    Column("subject", Text, nullable=False,
+           comment="paper_key of the citing paper for edge changes; the hub_uuid for hub changes."),
+    Column("field", Text, nullable=False,
+           comment="Changed field: role, polarity, verdict, novelty, refs, representative for relabels; tier or "
+                   "label for hubs; 'edge' for new and retired edges; 'fetch' for incomplete hubs."),
+    Column("old_value", Text, comment="Value before the run, as text; NULL when absent."),
+    Column("new_value", Text, comment="Value after the run, as text; NULL when absent."),
+    PrimaryKeyConstraint("run_id", "hub_uuid", "subject", "field"),
+    comment="Change report of each run: new, retired and relabelled citations, tier and label changes, "
+            "hubs whose fetch was incomplete. Rebuilt for the run at materialize time; earlier runs kept.",
+    info={"layer": "marts"},
+)
+
 
 MART_TABLES = tuple(t for t in metadata.sorted_tables if t.info["layer"] == "marts")

@@ -90,7 +90,23 @@ CHECKS: dict[str, list[Check]] = {
               "for hubs fetched completely in the run, citations seen in the run = declared citing count",
               "SELECT COUNT(*) FROM hub_snapshot s WHERE s.run_id = :run_id AND s.complete "
               "AND s.citing_count <> (SELECT COUNT(*) FROM citation c "
-              "WHERE c.hub_uuid = s.hub_uuid AND c.last_seen_run = :run_id)"),
+              "WHERE c.hub_uuid = s.hub_uuid AND c.last_seen_run = :run_id AND c.valid_to_run IS NULL)"),
+    ],
+    "citation_version": [
+        Check("citation_version_one_open_per_current_edge",
+              "every current edge has exactly one open version, a retired edge none",
+              "SELECT COUNT(*) FROM citation c WHERE (SELECT COUNT(*) FROM citation_version v "
+              "WHERE v.hub_uuid = c.hub_uuid AND v.paper_key = c.paper_key AND v.valid_to_run IS NULL) "
+              "<> CASE WHEN c.valid_to_run IS NULL THEN 1 ELSE 0 END"),
+        Check("citation_version_open_matches_edge", "the open version of an edge holds the edge's values",
+              "SELECT COUNT(*) FROM citation c JOIN citation_version v ON v.hub_uuid = c.hub_uuid "
+              "AND v.paper_key = c.paper_key AND v.valid_to_run IS NULL WHERE "
+              "CASE WHEN (c.role = v.role OR (c.role IS NULL AND v.role IS NULL)) "
+              "AND (c.polarity = v.polarity OR (c.polarity IS NULL AND v.polarity IS NULL)) "
+              "AND (c.verdict = v.verdict OR (c.verdict IS NULL AND v.verdict IS NULL)) "
+              "AND (c.novelty = v.novelty OR (c.novelty IS NULL AND v.novelty IS NULL)) "
+              "AND (c.refs = v.refs OR (c.refs IS NULL AND v.refs IS NULL)) "
+              "AND c.representative = v.representative THEN 0 ELSE 1 END = 1"),
     ],
     "hub_facet_count": [
         Check("hub_facet_count_non_negative", "the run's facet counts are >= 0",

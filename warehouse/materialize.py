@@ -12,11 +12,11 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select, text
 
-from schema.tables import hub_polarity_mix, hub_role_mix, hub_summary
+from schema.tables import change_report, hub_polarity_mix, hub_role_mix, hub_summary
 from warehouse.sqlfiles import statements
 
 MARTS_DIR = Path(__file__).with_name("marts")
-MARTS = (hub_summary, hub_role_mix, hub_polarity_mix)
+MARTS = (hub_summary, hub_role_mix, hub_polarity_mix, change_report)  # change_report keeps earlier runs' rows
 
 
 def materialize(engine: Engine, run_id: str) -> dict[str, int]:

@@ -1,0 +1,162 @@
+"""Edge history: how one run's citations change `citation` and `citation_version` (inside load's transaction).
+
+Per hub of the run, by what the run saw of it:
+- complete fetch (`CleanBatch.complete`): the run's edges are the hub's edges. New edges open a spell and
+  a version; an edge the warehouse had retired reopens; a changed value (role, polarity, verdict,
+  novelty, refs, representative) closes the open version and opens another; a current edge the run did
+  not see is retired (`valid_to_run` = this run on the edge and its open version).
+- incomplete fetch (failed, truncated or quarantined page): edges the run showed that the warehouse does
+  not hold as current are added; current edges only get `last_seen_run`; nothing is relabelled (a missing
+  filter page would read as "unclassified") and nothing is retired.
+- unchanged (JSON twin answered 304): current edges get `last_seen_run`, nothing else moves.
+
+Reloading the same run is idempotent: a version opened by this run is updated in place, not duplicated.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, select, update
+
+from flows.clean import CleanBatch
+from schema.tables import citation, citation_version, hub_facet_count, hub_snapshot, run
+
+VALUE_FIELDS = ("role", "polarity", "verdict", "novelty", "refs", "representative")
+KEY_CHUNK = 500
+ROW_CHUNK = 5000
+
+
+def load_citations(conn: Connection, run_id: str, batch: CleanBatch, good: set[str],
+                   dialect_insert) -> tuple[dict[str, int], dict[str, int]]:
+    """Apply the run's edges; returns (inserted/updated/unchanged counts, history counts)."""
+    incoming: dict[str, list[dict]] = defaultdict(list)
+    for row in batch.citations:
+        incoming[row["hub_uuid"]].append(row)
+    unchanged_hubs = set(batch.unchanged)
+    hubs = sorted(set(incoming) | good | unchanged_hubs)
+    existing = _existing_edges(conn, hubs)
+    existing_by_hub: dict[str, list[tuple[str, dict]]] = defaultdict(list)
+    for (uuid, key), row in sorted(existing.items()):
+        existing_by_hub[uuid].append((key, row))
+    open_from = _open_versions(conn, hubs)
+
+    counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+    history = {"new": 0, "reopened": 0, "relabelled": 0, "retired": 0}
+    edge_rows: list[dict] = []  # final state of every edge this run touches
+    open_rows: list[dict] = []  # versions opened (or rewritten) by this run
+    close_keys: list[dict] = []  # open versions this run closes
+
+    def close(key: tuple[str, str]) -> None:
+        start = open_from.get(key)
+        if start is not None and start != run_id:
+            close_keys.append({"k_hub": key[0], "k_paper": key[1], "k_from": start})
+
+    for uuid in hubs:
+        seen = {row["paper_key"]: row for row in incoming.get(uuid, ())}
+        complete = uuid in good and uuid not in unchanged_hubs
+        for key, row in sorted(seen.items()):
+            values = {f: row[f] for f in VALUE_FIELDS}
+            before = existing.get((uuid, key))
+            if before is None or before["valid_to_run"] is not None:
+                history["new" if before is None else "reopened"] += 1
+                counts["inserted"] += 1
+                edge_rows.append({"hub_uuid": uuid, "paper_key": key, **values,
+                                  "first_seen_run": before["first_seen_run"] if before else run_id,
+                                  "last_seen_run": run_id, "run_id": run_id,
+                                  "valid_from_run": run_id, "valid_to_run": None})
+                open_rows.append({"hub_uuid": uuid, "paper_key": key, "valid_from_run": run_id, **values})
+            elif complete and any(before[f] != values[f] for f in VALUE_FIELDS):
+                history["relabelled"] += 1
+                counts["updated"] += 1
+                edge_rows.append({**before, **values, "last_seen_run": run_id, "run_id": run_id})
+                close((uuid, key))
+                open_rows.append({"hub_uuid": uuid, "paper_key": key, "valid_from_run": run_id, **values})
+            else:
+                counts["unchanged"] += 1
+                # a complete fetch rewrites the edge's values (same ones): it becomes their latest writer
+                edge_rows.append({**before, "last_seen_run": run_id, **({"run_id": run_id} if complete else {})})
+        for key, before in existing_by_hub.get(uuid, ()):
+            if key in seen or before["valid_to_run"] is not None:
+                continue
+            if complete:
+                history["retired"] += 1
+                edge_rows.append({**before, "valid_to_run": run_id})
+                close((uuid, key))
+            elif uuid in unchanged_hubs:
+                edge_rows.append({**before, "last_seen_run": run_id})
+
+    _upsert(conn, dialect_insert, citation, ["hub_uuid", "paper_key"], edge_rows, keep=("first_seen_run",))
+    if close_keys:
+        stmt = (update(citation_version)
+                .where(and_(citation_version.c.hub_uuid == bindparam("k_hub"),
+                            citation_version.c.paper_key == bindparam("k_paper"),
+                            citation_version.c.valid_from_run == bindparam("k_from")))
+                .values(valid_to_run=run_id))
+        for chunk in _chunks(close_keys, ROW_CHUNK):
+            conn.execute(stmt, chunk)
+    _upsert(conn, dialect_insert, citation_version, ["hub_uuid", "paper_key", "valid_from_run"],
+            [{**r, "valid_to_run": None} for r in open_rows], keep=())
+    return counts, history
+
+
+def carry_forward(conn: Connection, run_id: str, hubs: Iterable[str]) -> tuple[list[dict], list[dict]]:
+    """The latest earlier snapshot and facet counts of each unchanged hub, as rows for this run."""
+    hubs = sorted(set(hubs))
+    latest: dict[str, tuple] = {}
+    for chunk in _chunks(hubs, KEY_CHUNK):
+        stmt = (select(hub_snapshot.c.hub_uuid, hub_snapshot.c.run_id, run.c.started_at)
+                .join(run, run.c.run_id == hub_snapshot.c.run_id)
+                .where(hub_snapshot.c.hub_uuid.in_(chunk), hub_snapshot.c.run_id != run_id))
+        for uuid, source, started in conn.execute(stmt):
+            if uuid not in latest or (started, source) > latest[uuid]:
+                latest[uuid] = (started, source)
+    snapshots: list[dict] = []
+    facets: list[dict] = []
+    by_source: dict[str, list[str]] = defaultdict(list)
+    for uuid, (_, source) in latest.items():
+        by_source[source].append(uuid)
+    for source, uuids in sorted(by_source.items()):
+        for chunk in _chunks(sorted(uuids), KEY_CHUNK):
+            for table, out in ((hub_snapshot, snapshots), (hub_facet_count, facets)):
+                stmt = select(table).where(table.c.run_id == source, table.c.hub_uuid.in_(chunk))
+                out.extend({k: v for k, v in r.items() if k != "run_id"} for r in conn.execute(stmt).mappings())
+    return snapshots, facets
+
+
+def _existing_edges(conn: Connection, hubs: Sequence[str]) -> dict[tuple[str, str], dict[str, Any]]:
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for chunk in _chunks(list(hubs), KEY_CHUNK):
+        for rec in conn.execute(select(citation).where(citation.c.hub_uuid.in_(chunk))).mappings():
+            found[(rec["hub_uuid"], rec["paper_key"])] = dict(rec)
+    return found
+
+
+def _open_versions(conn: Connection, hubs: Sequence[str]) -> dict[tuple[str, str], str]:
+    v = citation_version
+    found: dict[tuple[str, str], str] = {}
+    for chunk in _chunks(list(hubs), KEY_CHUNK):
+        stmt = select(v.c.hub_uuid, v.c.paper_key, v.c.valid_from_run).where(
+            v.c.hub_uuid.in_(chunk), v.c.valid_to_run.is_(None))
+        for uuid, key, start in conn.execute(stmt):
+            found[(uuid, key)] = start
+    return found
+
+
+def _upsert(conn: Connection, dialect_insert, table, key_cols: list[str], rows: list[dict],
+            keep: tuple[str, ...]) -> None:
+    if not rows:
+        return
+    stmt = dialect_insert(table)
+    update_cols = [c.name for c in table.columns if c.name not in key_cols and c.name not in keep]
+    stmt = stmt.on_conflict_do_update(index_elements=key_cols, set_={c: stmt.excluded[c] for c in update_cols})
+    ordered = sorted(rows, key=lambda r: tuple(r[k] for k in key_cols))
+    for chunk in _chunks(ordered, ROW_CHUNK):
+        conn.execute(stmt, chunk)
+
+
+def _chunks(seq: Sequence, size: int) -> Iterable[Sequence]:
+    for start in range(0, len(seq), size):
+        yield seq[start:start + size]
