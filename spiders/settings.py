@@ -35,9 +35,11 @@ REDIRECT_MAX_TIMES = 5
 HTTPERROR_ALLOWED_CODES = [404, 410]
 COOKIES_ENABLED = False
 
-# spiders/middlewares.py: allowlist on every hop and on the resolved address (before Scrapy's offsite
-# filter, which ignores ports), RFC 9309 robots.txt with Crawl-delay, Retry-After-aware retries.
+# spiders/middlewares.py: allowlist on every hop and on the resolved address, RFC 9309 robots.txt with
+# Crawl-delay, Retry-After-aware retries. The guard replaces Scrapy's offsite filter, which ignores ports
+# and drops an offsite redirect at scheduling without calling the errback (the URL would go unaccounted).
 DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
     "spiders.middlewares.HostGuardMiddleware": 40,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "spiders.middlewares.PolicyRobotsTxtMiddleware": 100,
@@ -45,6 +47,8 @@ DOWNLOADER_MIDDLEWARES = {
     "spiders.middlewares.RetryAfterMiddleware": 550,
     # below HttpCompressionMiddleware (590): sees the decompressed body
     "spiders.middlewares.CharsetMiddleware": 585,
+    # last before the download, after DefaultHeaders/HttpAuth could have re-added credentials
+    "spiders.middlewares.CredentialScrubMiddleware": 960,
 }
 CITEHUB_RETRY_AFTER_MAX = 120.0  # seconds; a longer Retry-After gives up instead of retrying early
 CITEHUB_RETRY_BACKOFF = 0.25  # seconds before the first retry of a 5xx without Retry-After, doubling
