@@ -10,19 +10,24 @@ Per hub of the run, by what the run saw of it:
   filter page would read as "unclassified") and nothing is retired.
 - unchanged (JSON twin answered 304): current edges get `last_seen_run`, nothing else moves.
 
+Conditional requests: `write_validators` hands the spider the JSON twins' validators from the last complete
+fetch of each hub (never from an incomplete one: a 304 must mean "the warehouse holds this hub whole").
+
 Reloading the same run is idempotent: a version opened by this run is updated in place, not duplicated.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, or_, select, update
 
 from flows.clean import CleanBatch
-from schema.tables import citation, citation_version, hub_facet_count, hub_snapshot, run
+from schema.tables import citation, citation_version, fetch, hub_facet_count, hub_snapshot, run
 
 VALUE_FIELDS = ("role", "polarity", "verdict", "novelty", "refs", "representative")
 KEY_CHUNK = 500
@@ -160,3 +165,32 @@ def _upsert(conn: Connection, dialect_insert, table, key_cols: list[str], rows: 
 def _chunks(seq: Sequence, size: int) -> Iterable[Sequence]:
     for start in range(0, len(seq), size):
         yield seq[start:start + size]
+
+
+def latest_validators(conn: Connection) -> dict[str, dict[str, str]]:
+    """JSON-twin validators (ETag / Last-Modified) of every hub whose latest snapshot is complete, taken from
+    the twin fetch of that run: a 304 against them means "unchanged since the data the warehouse holds"."""
+    latest: dict[str, tuple] = {}  # hub -> (started_at, run_id, complete)
+    stmt = (select(hub_snapshot.c.hub_uuid, hub_snapshot.c.run_id, hub_snapshot.c.complete, run.c.started_at)
+            .join(run, run.c.run_id == hub_snapshot.c.run_id))
+    for uuid, run_id, complete, started in conn.execute(stmt):
+        if uuid not in latest or (started, run_id) > latest[uuid][:2]:
+            latest[uuid] = (started, run_id, bool(complete))
+    wanted = {(run_id, uuid) for uuid, (_, run_id, complete) in latest.items() if complete}
+    out: dict[str, dict[str, str]] = {}
+    stmt = select(fetch.c.run_id, fetch.c.hub_uuid, fetch.c.url, fetch.c.etag, fetch.c.last_modified).where(
+        fetch.c.url.like("%.json"), fetch.c.status.in_((200, 304)),
+        or_(fetch.c.etag.is_not(None), fetch.c.last_modified.is_not(None)))
+    for run_id, uuid, url, etag, last_modified in conn.execute(stmt):
+        if (run_id, uuid) in wanted:
+            out[url] = {k: v for k, v in (("etag", etag), ("last_modified", last_modified)) if v}
+    return out
+
+
+def write_validators(engine: Engine, path: Path) -> int:
+    """Write the run's validators file for the spider (spiders/conditional.py); returns its URL count."""
+    with engine.connect() as conn:
+        validators = latest_validators(conn)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(validators, sort_keys=True, indent=0), encoding="utf-8")
+    return len(validators)

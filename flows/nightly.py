@@ -19,7 +19,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows import clean as clean_mod
 from flows import load as load_mod
-from flows import ops, runs, stage
+from flows import history, ops, runs, stage
 from flows.crawl import allowed_hosts_for, run_crawl
 from flows.progress import ProgressReporter
 from flows.report import RunReport, build_report
@@ -33,11 +33,13 @@ from warehouse.materialize import materialize
 
 
 @task(name="crawl hubs", cache_policy=NO_CACHE)
-def crawl_task(run_id: str, run_dir: Path, base_url: str, hub_urls: list[str], allowed: list[str], concurrency: int):
+def crawl_task(run_id: str, run_dir: Path, base_url: str, hub_urls: list[str], allowed: list[str], concurrency: int,
+               extra_settings: dict | None = None):
     # Scrapy's log and the crawl's progress go to this task run's logger: the Prefect UI shows both.
     log = get_run_logger()
     with ProgressReporter(log) as progress:
-        return run_crawl(run_id, run_dir, base_url, hub_urls, allowed, concurrency, log=log, on_progress=progress)
+        return run_crawl(run_id, run_dir, base_url, hub_urls, allowed, concurrency, extra_settings=extra_settings,
+                         log=log, on_progress=progress)
 
 
 @task(name="stage items", cache_policy=NO_CACHE)
@@ -99,6 +101,7 @@ def nightly_refresh(
     data_dir: str | None = None,
     include_known: bool = True,
     kind: str = "nightly",
+    conditional: bool = True,
 ) -> dict:
     """Crawl the known and seeded hubs, load them into the warehouse, materialize, check, report."""
     overrides = {k: v for k, v in {"base_url": base_url, "data_dir": data_dir}.items() if v}
@@ -123,8 +126,11 @@ def nightly_refresh(
     try:
         run_dir = settings.runs_dir / run_id
         allowed = allowed_hosts_for(settings.base_url, settings.allowed_hosts)
+        # Conditional requests: unchanged hubs answer 304 on their JSON twin and cost no pages.
+        validators = run_dir / "validators.json"
+        conditional = conditional and history.write_validators(engine, validators) > 0
         crawl = timed("crawl", crawl_task, run_id, run_dir, settings.base_url, hub_urls, allowed,
-                      settings.concurrency)
+                      settings.concurrency, {"CITEHUB_VALIDATORS_FILE": str(validators)} if conditional else None)
         timed("stage", stage_task, database_url, run_id, crawl.items_path)
         batch = timed("clean", clean_task, database_url, run_id)
         loaded = timed("load", load_task, database_url, run_id, batch)

@@ -16,6 +16,7 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 from w3lib.url import add_or_replace_parameters
 
+from spiders.conditional import load_validators
 from spiders.hubref import hub_url, read_seeds
 from spiders.middlewares import AllowEntry, Refused
 from spiders.parse.hub_html import parse_hub_page
@@ -55,6 +56,7 @@ class HubSpider(scrapy.Spider):
             refs.extend(u for u in hub_urls.split(",") if u.strip())
         # Deduplicated, order kept: a hub named twice is crawled once.
         self.hub_urls = list(dict.fromkeys(hub_url(ref, self.base_url) for ref in refs))
+        self.validators: dict[str, dict[str, str]] = {}  # url -> etag/last_modified of the last complete fetch
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -62,18 +64,25 @@ class HubSpider(scrapy.Spider):
         # Scrapy's offsite filter takes bare host names; ports are enforced by spiders.middlewares.
         spider.allowed_domains = sorted({AllowEntry.parse(h).host
                                          for h in crawler.settings.getlist("CITEHUB_ALLOWED_HOSTS") if h})
+        spider.validators = load_validators(crawler.settings.get("CITEHUB_VALIDATORS_FILE"))
         return spider
 
     async def start(self):
         for url in self.hub_urls:
             uuid = urlsplit(url).path.rsplit("/", 1)[-1]
+            validators = self.validators.get(url + ".json")
+            meta = {"hub_uuid": uuid}
+            if validators:
+                # The JSON twin is the hub's change signal: its pages follow only when it changed.
+                meta |= {"validators": validators, "pages_after_twin": True, "hub_url": url}
             yield scrapy.Request(
                 url + ".json",
                 callback=self.parse_json,
                 errback=self.failed,
-                meta={"hub_uuid": uuid},
+                meta=meta,
             )
-            yield self._page(url, uuid, {}, 1)
+            if not validators:
+                yield self._page(url, uuid, {}, 1)
 
     def _page(self, hub: str, uuid: str, filters: dict[str, str], page: int) -> scrapy.Request:
         params = dict(filters)
@@ -101,6 +110,8 @@ class HubSpider(scrapy.Spider):
             "warc_offset": warc.get("warc_offset"),
             "outcome": outcome,
             "error": error,
+            "etag": response.headers.get("ETag", b"").decode("latin-1") or None,
+            "last_modified": response.headers.get("Last-Modified", b"").decode("latin-1") or None,
         }
 
     def _quarantine(self, response: Response, reason: str, detail: str) -> dict:
@@ -115,6 +126,12 @@ class HubSpider(scrapy.Spider):
         }
 
     def parse_json(self, response: Response):
+        if response.status == 304:
+            # Unchanged since the last complete fetch: its pages are not fetched, load carries it forward.
+            yield self._fetch(response, "not_modified")
+            return
+        if response.meta.get("pages_after_twin"):
+            yield self._page(response.meta["hub_url"], response.meta["hub_uuid"], {}, 1)
         if response.status != 200:
             yield self._fetch(response, "failed", f"HTTP {response.status}")
             return
@@ -193,3 +210,6 @@ class HubSpider(scrapy.Spider):
             "outcome": "skipped" if refused else "failed",
             "error": f"{failure.type.__name__}: {failure.getErrorMessage()}"[:500],
         }
+        if request.meta.get("pages_after_twin"):
+            # The change signal failed: fetch the pages as an unconditional crawl would.
+            yield self._page(request.meta["hub_url"], request.meta["hub_uuid"], {}, 1)

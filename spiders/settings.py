@@ -47,9 +47,12 @@ DOWNLOADER_MIDDLEWARES = {
     "spiders.middlewares.RetryAfterMiddleware": 550,
     # below HttpCompressionMiddleware (590): sees the decompressed body
     "spiders.middlewares.CharsetMiddleware": 585,
+    # If-None-Match / If-Modified-Since from the run's validators file (spiders/conditional.py)
+    "spiders.conditional.ConditionalRequestsMiddleware": 590,
     # last before the download, after DefaultHeaders/HttpAuth could have re-added credentials
     "spiders.middlewares.CredentialScrubMiddleware": 960,
 }
+CITEHUB_VALIDATORS_FILE = ""  # JSON url -> {etag, last_modified}, written by the flow per run; "" = none
 CITEHUB_RETRY_AFTER_MAX = 120.0  # seconds; a longer Retry-After gives up instead of retrying early
 CITEHUB_RETRY_BACKOFF = 0.25  # seconds before the first retry of a 5xx without Retry-After, doubling
 CITEHUB_CRAWL_DELAY_MAX = 60.0  # seconds; robots.txt Crawl-delay above this is capped (with a warning)

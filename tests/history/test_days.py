@@ -46,7 +46,9 @@ def history(tmp_path_factory, prefect_server):
 
     root = tmp_path_factory.mktemp("history")
     url = f"sqlite:///{root / 'warehouse.sqlite'}"
-    truths = {d: truth(build_site(hubs=HUBS, seed=SEED, day=d)) for d in range(1, DAYS + 1)}
+    sites = {d: build_site(hubs=HUBS, seed=SEED, day=d) for d in range(1, DAYS + 1)}
+    truths = {d: truth(site) for d, site in sites.items()}
+    updated_at = {d: {h.uuid: h.updated_at for h in site.hubs} for d, site in sites.items()}
     failing = _failing_hub(truths)
     reports = {}
     with serving(build_site(hubs=HUBS, seed=SEED, day=1)) as base_url:
@@ -70,7 +72,7 @@ def history(tmp_path_factory, prefect_server):
             hubs[failing] = observed[day - 1]["hubs"][failing]
         observed[day] = {"edges": edges, "hubs": hubs}
     runs = {day: reports[day]["run_id"] for day in reports}
-    return {"url": url, "engine": make_engine(url), "truths": truths, "observed": observed,
+    return {"url": url, "engine": make_engine(url), "truths": truths, "observed": observed, "updated_at": updated_at,
             "runs": runs, "reports": reports, "failing": failing}
 
 
@@ -177,3 +179,22 @@ def test_first_and_last_seen_runs(history):
 def _runs(history):
     with history["engine"].connect() as conn:
         return conn.execute(select(t.run)).mappings().all()
+
+
+def test_unchanged_hubs_cost_one_304_and_no_pages(history):
+    """The JSON twin is the change signal: a hub whose twin did not change since its last complete fetch
+    answers 304 and none of its pages is fetched; every other hub is fetched in full."""
+    updated_at, failing = history["updated_at"], history["failing"]
+    for day in range(2, DAYS + 1):
+        run_id = history["runs"][day]
+        # validators come from the hub's last complete fetch: the failing hub's is day FAIL_DAY - 1
+        since = {u: updated_at[FAIL_DAY - 1 if (u == failing and day == FAIL_DAY + 1) else day - 1][u]
+                 for u in updated_at[day]}
+        expected = {u for u, stamp in updated_at[day].items() if stamp == since[u]}
+        assert 0 < len(expected) < HUBS
+        rows = _query(history, "SELECT hub_uuid, url, status, outcome FROM fetch WHERE run_id = :r", r=run_id)
+        not_modified = {h for h, url, status, outcome in rows if outcome == "not_modified"}
+        assert not_modified == expected, f"day {day}"
+        assert all(status == 304 and url.endswith(".json") for h, url, status, _ in rows if h in expected)
+        assert {h for h, *_ in rows if h in expected} == expected  # one fetch each: the twin
+        assert sum(1 for h, *_ in rows if h in expected) == len(expected)

@@ -1,13 +1,14 @@
 """End to end: a 200-hub sample site over real HTTP -> `scrapy crawl` -> Prefect flow -> SQLite -> marts.
 
 The warehouse must equal the site's ground truth exactly, and a second nightly over the unchanged
-site must change nothing.
+site must change nothing and, thanks to conditional requests, fetch no body but robots.txt.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -110,8 +111,9 @@ def test_citations_equal_ground_truth(e2e):
     actual = {
         (r["hub_uuid"], r["paper_key"]): (r["role"], r["polarity"], r["representative"], r["verdict"],
                                           r["novelty"], r["refs"])
-        for r in rows(e2e["url"], t.citation)
+        for r in rows(e2e["url"], t.citation, t.citation.c.valid_to_run.is_(None))
     }
+    assert len(rows(e2e["url"], t.citation, t.citation.c.valid_to_run.is_not(None))) == 0  # nothing retired
     assert len(actual) == len(expected)
     assert actual == expected
 
@@ -175,3 +177,32 @@ def test_second_nightly_changes_nothing(e2e):
         assert loaded["tables"][table]["inserted"] == 0, table
         assert loaded["tables"][table]["updated"] == 0, table
     assert content(make_engine(e2e["url"])) == e2e["after_first"]
+    # history: nothing new, retired or relabelled; every hub carried forward, its edges seen again
+    assert loaded["history"] == {"new": 0, "reopened": 0, "relabelled": 0, "retired": 0,
+                                 "carried_forward_hubs": HUBS}
+    assert second["changes"] == {} and second["incomplete_hubs"] == []
+    edges = rows(e2e["url"], t.citation)
+    assert {(r["last_seen_run"], r["valid_from_run"], r["valid_to_run"]) for r in edges} == {
+        (second["run_id"], e2e["first"]["run_id"], None)}
+    versions = rows(e2e["url"], t.citation_version)
+    assert len(versions) == len(edges) and {v["valid_to_run"] for v in versions} == {None}
+
+
+def test_no_change_nightly_fetches_zero_bodies(e2e):
+    """Conditional requests: every hub's JSON twin answers 304 to the validators of the first run, and no
+    page is fetched; the only body of the run is robots.txt."""
+    run_id = e2e["second"]["run_id"]
+    fetches = rows(e2e["url"], t.fetch, t.fetch.c.run_id == run_id)
+    assert len(fetches) == HUBS
+    assert {(f["url"].endswith(".json"), f["status"], f["outcome"], f["bytes"]) for f in fetches} == {
+        (True, 304, "not_modified", 0)}
+    stats = json.loads((e2e["root"] / "data" / "runs" / run_id / "stats.json").read_text())
+    assert stats["downloader/response_status_count/304"] == HUBS
+    assert stats["downloader/response_status_count/200"] == 1  # robots.txt
+    assert stats["downloader/response_count"] == HUBS + 1
+    # the carried-forward snapshots equal the first run's
+    first = {(s["hub_uuid"], s["citing_count"], s["tier"], s["label"], s["complete"])
+             for s in rows(e2e["url"], t.hub_snapshot, t.hub_snapshot.c.run_id == e2e["first"]["run_id"])}
+    again = {(s["hub_uuid"], s["citing_count"], s["tier"], s["label"], s["complete"])
+             for s in rows(e2e["url"], t.hub_snapshot, t.hub_snapshot.c.run_id == run_id)}
+    assert again == first and len(first) == HUBS
