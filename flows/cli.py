@@ -31,6 +31,9 @@ except ImportError:  # pragma: no cover - the sample site ships with citehub
 
 
 def print_report(report: dict) -> None:
+    if report.get("status") == "skipped":  # another run held the warehouse's run lock (flows/lock.py)
+        console.print(f"[yellow]{report['message']}[/yellow]", highlight=False)
+        return
     console.print(
         f"[bold]run {report['run_id']}[/bold]: {report['hubs']} hubs, {report['papers']} citing papers, "
         f"{report['citations']} citations"
@@ -40,6 +43,18 @@ def print_report(report: dict) -> None:
         f"quarantined {report['quarantined']}, failed fetches {report['failed_fetches']}, "
         f"checks passed {report['checks_passed']}, failed {len(report['checks_failed'])}"
     )
+    changes = report.get("changes") or {}
+    console.print("changes: " + (", ".join(f"{kind} {n}" for kind, n in changes.items()) or "none")
+                  + (f"; [bold]incomplete hubs (nothing retired)[/bold]: {', '.join(report['incomplete_hubs'])}"
+                     if report.get("incomplete_hubs") else ""))
+    if report.get("change_sample"):
+        changed = Table(title="Change report (first rows; all in change_report)")
+        for col in ("change", "hub", "subject", "field", "old", "new"):
+            changed.add_column(col)
+        for c in report["change_sample"]:
+            changed.add_row(c["change"], c["hub_uuid"][:8], c["subject"][:40], c["field"], c["old_value"] or "",
+                            c["new_value"] or "")
+        console.print(changed)
     top = Table(title="Top hubs by citing papers")
     for col in ("hub", "tier", "label", "citing", "role mix"):
         top.add_column(col)

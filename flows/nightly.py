@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -21,6 +22,7 @@ from flows import clean as clean_mod
 from flows import load as load_mod
 from flows import history, ops, runs, stage
 from flows.crawl import allowed_hosts_for, run_crawl
+from flows.lock import RunLockBusy, single_flight
 from flows.progress import ProgressReporter
 from flows.report import RunReport, build_report
 from flows.settings import Settings, redacted
@@ -102,6 +104,7 @@ def nightly_refresh(
     include_known: bool = True,
     kind: str = "nightly",
     conditional: bool = True,
+    lock_wait_seconds: float = 0.0,
 ) -> dict:
     """Crawl the known and seeded hubs, load them into the warehouse, materialize, check, report."""
     overrides = {k: v for k, v in {"base_url": base_url, "data_dir": data_dir}.items() if v}
@@ -121,6 +124,14 @@ def nightly_refresh(
     hub_urls = plan_hubs(settings, database_url, seeds_file, hubs, include_known)
     params = {"base_url": settings.base_url, "hubs": len(hub_urls), "seeds_file": seeds_file}
     run_id = runs.start_run(engine, kind, params)
+    # Single-flight: one writer per warehouse; a run that cannot get the lock ends "skipped", nothing written.
+    lock = ExitStack()
+    try:
+        lock.enter_context(single_flight(engine, run_id, lock_wait_seconds))
+    except RunLockBusy as exc:
+        logger.warning("%s", exc)
+        runs.finish_run(engine, run_id, "skipped", {"message": str(exc)})
+        return {"run_id": run_id, "status": "skipped", "message": str(exc)}
     logger.info("run %s: %d hubs from %s into %s", run_id, len(hub_urls), settings.base_url,
                 redacted(database_url))
     try:
@@ -150,6 +161,8 @@ def nightly_refresh(
             runs.finish_run(engine, run_id, "failed", {"error": str(exc)[:2000],
                                                       "parser_version": PARSER_VERSION})
         raise
+    finally:
+        lock.close()
 
 
 __all__ = ["nightly_refresh", "RunReport"]

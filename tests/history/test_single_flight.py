@@ -1,0 +1,96 @@
+"""Single-flight runs: the warehouse's run lock on SQLite (file lock) and PostgreSQL (advisory lock), and
+two nightly flows started at once against one warehouse: one runs, the other ends "skipped"."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from sqlalchemy import select
+
+from flows.lock import RunLockBusy, single_flight
+from flows.runs import start_run
+from samplesite.generator import build_site
+from samplesite.server import serving
+from samplesite.truth import truth
+from schema import tables as t
+from schema.engine import make_engine
+from schema.migrate import upgrade
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def engine(request, tmp_path):
+    url = f"sqlite:///{tmp_path / 'wh.sqlite'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    eng = make_engine(url)
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+def test_second_holder_is_refused_with_the_holders_run_named(engine):
+    holder = start_run(engine, "nightly", {})
+    other = start_run(engine, "backfill", {})
+    with single_flight(engine, holder):
+        started = time.monotonic()
+        with pytest.raises(RunLockBusy, match=f"run {other} skipped: run {holder} \\(nightly, started"):
+            with single_flight(engine, other, wait_seconds=0.5):
+                pytest.fail("two holders at once")
+        assert time.monotonic() - started >= 0.5  # it waited, bounded
+    with single_flight(engine, other):  # released: free again
+        pass
+
+
+def test_waiter_gets_the_lock_when_the_holder_finishes(engine):
+    holder = start_run(engine, "nightly", {})
+    taken, release = threading.Event(), threading.Event()
+
+    def hold():
+        with single_flight(engine, holder):
+            taken.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert taken.wait(10)
+    threading.Timer(0.4, release.set).start()
+    with single_flight(engine, "waiter", wait_seconds=10):
+        assert release.is_set()
+    thread.join(10)
+
+
+@pytest.mark.slow
+def test_two_nightly_runs_at_once_one_skipped(tmp_path, prefect_server):
+    from flows.nightly import nightly_refresh
+
+    url = f"sqlite:///{tmp_path / 'wh.sqlite'}"
+    upgrade(url)
+    site = build_site(hubs=20, seed=7, day=1)
+    hubs = [h.uuid for h in site.hubs]
+    results: dict[int, dict] = {}
+    barrier = threading.Barrier(2)
+
+    def nightly(i: int) -> None:
+        barrier.wait()
+        results[i] = nightly_refresh(base_url=base_url, hubs=hubs, database_url=url,
+                                     data_dir=str(tmp_path / f"data{i}"), include_known=False)
+
+    with serving(site) as base_url:
+        threads = [threading.Thread(target=nightly, args=(i,)) for i in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+    assert len(results) == 2
+    skipped = [r for r in results.values() if r.get("status") == "skipped"]
+    ran = [r for r in results.values() if r.get("status") != "skipped"]
+    assert len(skipped) == 1 and len(ran) == 1
+    assert f"run {ran[0]['run_id']} (nightly" in skipped[0]["message"]
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        statuses = dict(conn.execute(select(t.run.c.run_id, t.run.c.status)).all())
+        edges = conn.execute(select(t.citation.c.hub_uuid, t.citation.c.paper_key)).all()
+        skipped_rows = conn.execute(select(t.fetch).where(t.fetch.c.run_id == skipped[0]["run_id"])).all()
+    assert statuses == {ran[0]["run_id"]: "completed", skipped[0]["run_id"]: "skipped"}
+    assert skipped_rows == []  # the skipped run wrote nothing
+    assert {tuple(e) for e in edges} == {(c["hub_uuid"], c["paper_key"]) for c in truth(site)["citations"]}
