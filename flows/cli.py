@@ -229,6 +229,100 @@ def _existing_warehouse(url: str):
     return engine
 
 
+@db_app.command("grant-reader")
+def db_grant_reader(
+    role: Annotated[str, typer.Argument(help="PostgreSQL role to make a read-only analyst of the marts")],
+    database_url: Annotated[str | None, typer.Option(envvar="CITEHUB_DATABASE_URL")] = None,
+    create: Annotated[bool, typer.Option(help="create the role (NOLOGIN) when it does not exist")] = True,
+) -> None:
+    """Let ROLE SELECT every published table (now and later) and nothing else (PostgreSQL)."""
+    from schema.engine import make_engine
+    from warehouse.grants import GrantError, grant_reader
+
+    url = database_url or Settings().database_url
+    try:
+        done = grant_reader(make_engine(url), role, create=create)
+    except GrantError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    console.print(f"{done['role']} reads {done['readable']} published tables and views of {done['database']} "
+                  f"(schema marts; future tables of {done['owner']} included)"
+                  + (" - role created NOLOGIN: ALTER ROLE ... LOGIN PASSWORD to let it in" if done["created"] else ""))
+
+
+@app.command("sql")
+def sql_cmd(
+    command: Annotated[str | None, typer.Option("-c", "--command", help="run one query and exit")] = None,
+    database_url: Annotated[str | None, typer.Option(envvar="CITEHUB_DATABASE_URL")] = None,
+) -> None:
+    """A read-only SQL prompt on the warehouse (SQLite opened with mode=ro; PostgreSQL read-only transactions)."""
+    from warehouse.grants import GrantError, open_readonly, run_query
+
+    url = database_url or Settings().database_url
+    try:
+        conn = open_readonly(url)
+    except GrantError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+    def show(query: str) -> bool:
+        try:
+            columns, rows = run_query(conn, query)
+        except Exception as exc:  # the database's own message is the useful one (e.g. read-only refusal)
+            console.print(f"[red]error:[/red] {type(exc).__name__}: {exc}", markup=True, highlight=False)
+            if hasattr(conn, "rollback"):
+                conn.rollback()
+            return False
+        if columns:
+            out = Table(*columns)
+            for row in rows:
+                out.add_row(*["NULL" if v is None else str(v) for v in row])
+            console.print(out)
+            console.print(f"({len(rows)} rows)")
+        return True
+
+    try:
+        if command is not None:
+            if not show(command):
+                raise typer.Exit(1)
+            return
+        console.print(f"read-only SQL on {redacted(url)}; end a statement with ';', quit with Ctrl-D")
+        buffer: list[str] = []
+        while True:
+            try:
+                line = input("citehub> " if not buffer else "   ...> ")
+            except EOFError:
+                break
+            buffer.append(line)
+            if line.rstrip().endswith(";"):
+                show("\n".join(buffer))
+                buffer = []
+    finally:
+        conn.close()
+
+
+@app.command("docs")
+def docs_cmd(
+    out: Annotated[Path | None, typer.Option(help="where to write the page")] = None,
+    database_url: Annotated[str | None, typer.Option(envvar="CITEHUB_DATABASE_URL",
+                                                     help="on PostgreSQL also COMMENT ON the marts")] = None,
+    comments: Annotated[bool, typer.Option(help="write COMMENT ON (PostgreSQL)")] = True,
+) -> None:
+    """Write docs/warehouse.md from the table definitions (and COMMENT ON the marts on PostgreSQL)."""
+    from schema.engine import make_engine
+    from warehouse import docs
+
+    missing = docs.undocumented()
+    if missing:
+        console.print(f"[red]error:[/red] published columns without a description: {', '.join(missing)}")
+        raise typer.Exit(2)
+    path = docs.write(out or docs.DOCS_PATH)
+    console.print(f"wrote {path}")
+    url = database_url or Settings().database_url
+    if comments and url.startswith("postgresql"):
+        console.print(f"COMMENT ON: {docs.apply_comments(make_engine(url))} tables and columns")
+
+
 def main() -> None:  # pragma: no cover
     app()
 

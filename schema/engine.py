@@ -1,21 +1,55 @@
-"""Engines for the warehouse: SQLite (default, one file) and PostgreSQL (production)."""
+"""Engines for the warehouse: SQLite (default, one file) and PostgreSQL (production, psycopg 3, pooled).
+
+On PostgreSQL every connection gets `search_path = citehub, marts, public` (see schema.placement), so the
+same unqualified table names work on both engines.
+"""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from schema.placement import SEARCH_PATH
+
 SQLITE_BUSY_TIMEOUT_MS = 30000
+PG_POOL = {"pool_size": 5, "max_overflow": 5, "pool_recycle": 1800, "pool_pre_ping": True}
+
+
+_ENGINES: dict[str, Engine] = {}
+_ENGINES_LOCK = threading.Lock()
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for `url`: sqlite:///path (WAL, busy timeout, foreign keys) or postgresql+psycopg://..."""
+    """The engine for `url`: sqlite:///path (WAL, busy timeout, foreign keys) or postgresql+psycopg://...
+
+    One engine (one pool) per URL and process: the flow's tasks each ask for the warehouse by URL, and a
+    new pool per task would leave idle PostgreSQL connections behind until garbage collection."""
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(url)
+        if engine is None:
+            engine = _ENGINES[url] = _new_engine(url)
+        return engine
+
+
+def _new_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, parsed.database)
-    return create_engine(url, pool_pre_ping=True)
+    if parsed.get_backend_name() == "postgresql":
+        return _postgres_engine(url)
+    raise ValueError(f"unsupported warehouse URL {parsed.render_as_string(hide_password=True)!r}: "
+                     "use sqlite:///path or postgresql+psycopg://user@host/db")
+
+
+def _postgres_engine(url: str) -> Engine:
+    if make_url(url).get_driver_name() != "psycopg":
+        raise ValueError("PostgreSQL warehouses use psycopg 3: write the URL as postgresql+psycopg://...")
+    # libpq's `options` sets the search_path before the first statement (also before SQLAlchemy's own
+    # first-connect queries), and survives ROLLBACK, unlike a SET issued inside a transaction.
+    return create_engine(url, connect_args={"options": "-c search_path=" + ",".join(SEARCH_PATH)}, **PG_POOL)
 
 
 def _sqlite_engine(url: str, database: str | None) -> Engine:

@@ -377,5 +377,132 @@ change_report = Table(
     info={"layer": "marts"},
 )
 
+# --- marts (published): growth, flows, reach, and current copies of the edges ---------------------------
+# Run ordinals and days make time portable: analysts compare runs and dates with integer arithmetic that
+# means the same on SQLite and PostgreSQL (see docs/queries.md).
+
+
+def _run_time_columns(run_comment: str) -> list[Column]:
+    return [
+        Column("snapshot_run", Text, nullable=False, comment=run_comment),
+        Column("run_seq", Integer, nullable=False,
+               comment="Ordinal of snapshot_run among the runs that took snapshots, 1 = oldest."),
+        Column("run_date", Text, nullable=False, comment="UTC date of snapshot_run, YYYY-MM-DD."),
+        Column("run_day", Integer, nullable=False,
+               comment="UTC date of snapshot_run as days since 1970-01-01 (subtract to get days between runs)."),
+    ]
+
+
+hub_growth = Table(
+    "hub_growth",
+    metadata,
+    Column("hub_uuid", Text, nullable=False, comment="The hub."),
+    *_run_time_columns("Run that fetched the hub and recorded these figures."),
+    Column("tier", Text, comment="Tier shown in that run: hub, super_hub, or NULL (stub)."),
+    Column("label", Text, comment="Behaviour label shown in that run."),
+    Column("citing_count", Integer, comment="Declared citing papers in that run."),
+    Column("classified_count", Integer, comment="Citations with a role in that run."),
+    Column("headline_role", Text, comment="Headline role in that run."),
+    Column("headline_share", Float, comment="Headline share in percent (0-100) in that run."),
+    Column("prev_run", Text, comment="The hub's previous snapshot run; NULL for its first snapshot."),
+    Column("citing_delta", Integer,
+           comment="citing_count minus the previous snapshot's; NULL for the first snapshot."),
+    Column("tier_changed", Boolean, nullable=False, comment="True when the tier differs from the previous snapshot."),
+    Column("label_changed", Boolean, nullable=False,
+           comment="True when the label differs from the previous snapshot."),
+    Column("run_id", Text, nullable=False, comment="Run that materialized this row."),
+    PrimaryKeyConstraint("hub_uuid", "snapshot_run"),
+    comment="Growth of each hub across runs: one row per hub and run that fetched it, with the change since "
+            "the hub's previous snapshot.",
+    info={"layer": "marts"},
+)
+
+hub_role_history = Table(
+    "hub_role_history",
+    metadata,
+    Column("hub_uuid", Text, nullable=False, comment="The hub."),
+    *_run_time_columns("Run whose citation-role summary this is."),
+    Column("role", Text, nullable=False, comment="Citation role as the role summary shows it."),
+    Column("count", Integer, nullable=False, comment="Classified citations with this role in that run."),
+    Column("share", Float, nullable=False,
+           comment="Percent (0-100) of the hub's classified citations with this role in that run."),
+    Column("run_id", Text, nullable=False, comment="Run that materialized this row."),
+    PrimaryKeyConstraint("hub_uuid", "snapshot_run", "role"),
+    comment="Role mix of each hub in each run, from the page's citation-role summary (the site's own "
+            "classified counts): how a hub's use shifts over time.",
+    info={"layer": "marts"},
+)
+
+category_flow = Table(
+    "category_flow",
+    metadata,
+    Column("category", Text, nullable=False,
+           comment="Primary arXiv category of the citing papers; '(none)' when the entry showed none."),
+    Column("hub_uuid", Text, nullable=False, comment="The cited hub."),
+    Column("citations", Integer, nullable=False, comment="Current citations of the hub from this category."),
+    Column("share", Float, nullable=False,
+           comment="Percent (0-100) of the hub's current citations that come from this category."),
+    Column("first_cited_date", Text,
+           comment="Earliest date (YYYY-MM-DD) of a citing paper of this category; NULL when none shows a date."),
+    Column("last_cited_date", Text, comment="Latest date (YYYY-MM-DD) of a citing paper of this category."),
+    Column("first_seen_run", Text, nullable=False,
+           comment="Run that first saw a citation of the hub from this category."),
+    Column("run_id", Text, nullable=False, comment="Run that materialized this row."),
+    PrimaryKeyConstraint("category", "hub_uuid"),
+    comment="Citing-category flows: which arXiv categories cite which hubs, over current citations.",
+    info={"layer": "marts"},
+)
+
+paper_reach = Table(
+    "paper_reach",
+    metadata,
+    Column("paper_key", Text, primary_key=True, comment="The citing paper."),
+    Column("title", Text, comment="Normalized title of the citing paper."),
+    Column("category", Text, comment="Its primary arXiv category."),
+    Column("date", Text, comment="Its date, YYYY-MM-DD."),
+    Column("hubs_cited", Integer, nullable=False, comment="Hubs the paper currently cites."),
+    Column("super_hubs_cited", Integer, nullable=False, comment="Of those, hubs whose latest tier is super_hub."),
+    Column("classified_citations", Integer, nullable=False, comment="Of its citations, those with a role."),
+    Column("run_id", Text, nullable=False, comment="Run that materialized this row."),
+    comment="Papers that cite many hubs: one row per citing paper with a current citation.",
+    info={"layer": "marts"},
+)
+
+paper_current = Table(
+    "paper_current",
+    metadata,
+    Column("paper_key", Text, primary_key=True, comment="Citing-paper identity (arxiv:, pith: or title: key)."),
+    Column("arxiv_id", Text, comment="arXiv id without version; NULL when the entry links none."),
+    Column("pith_id", Text, comment="8-character pith short id; NULL when the entry links none."),
+    Column("title", Text, comment="Normalized title."),
+    Column("category", Text, comment="Primary arXiv category."),
+    Column("date", Text, comment="Date, YYYY-MM-DD."),
+    Column("summary", Text, comment="Normalized one-line summary; NULL for title-only entries."),
+    Column("first_seen_run", Text, nullable=False, comment="Run that first saw the paper."),
+    Column("last_seen_run", Text, nullable=False, comment="Latest run that saw the paper."),
+    Column("run_id", Text, nullable=False, comment="Run that materialized this row."),
+    comment="Citing papers with at least one current citation: the paper dimension for analysts.",
+    info={"layer": "marts"},
+)
+
+citation_current = Table(
+    "citation_current",
+    metadata,
+    Column("hub_uuid", Text, nullable=False, comment="The cited hub (hub_summary.hub_uuid)."),
+    Column("paper_key", Text, nullable=False, comment="The citing paper (paper_current.paper_key)."),
+    Column("role", Text, comment="Citation role; NULL when unclassified."),
+    Column("polarity", Text, comment="Citation polarity; NULL when unclassified."),
+    Column("verdict", Text, comment="Review verdict of the citing paper, lower case."),
+    Column("novelty", Float, comment="Novelty score 0-10; NULL for 'novelty none'."),
+    Column("refs", Integer, comment="References to the hub in the citing paper; NULL when not shown."),
+    Column("representative", Boolean, nullable=False,
+           comment="True when listed under 'representative citing papers'."),
+    Column("valid_from_run", Text, nullable=False, comment="Run from which the edge has been current."),
+    Column("first_seen_run", Text, nullable=False, comment="Run that first saw the edge."),
+    Column("run_id", Text, nullable=False, comment="Run that materialized this row."),
+    PrimaryKeyConstraint("hub_uuid", "paper_key"),
+    comment="Current citations (edges not retired): who cites whom, and how.",
+    info={"layer": "marts"},
+)
 
 MART_TABLES = tuple(t for t in metadata.sorted_tables if t.info["layer"] == "marts")

@@ -8,15 +8,37 @@ place core and marts in their own schemas).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from sqlalchemy import Engine, func, select, text
 
-from schema.tables import change_report, hub_polarity_mix, hub_role_mix, hub_summary
+from schema.placement import published_tables
+from schema.tables import metadata
 from warehouse.sqlfiles import statements
 
 MARTS_DIR = Path(__file__).with_name("marts")
-MARTS = (hub_summary, hub_role_mix, hub_polarity_mix, change_report)  # change_report keeps earlier runs' rows
+
+
+def _build_order() -> tuple:
+    """Every published table with a SQL file in warehouse/marts (discovered from the metadata, layer
+    `marts`); a mart whose SQL reads another mart is built after the marts it reads."""
+    tables = [t for t in published_tables(metadata) if (MARTS_DIR / f"{t.name}.sql").exists()]
+    names = {t.name for t in tables}
+    reads = {t.name: {n for n in names - {t.name}
+                      if re.search(rf"\b{n}\b", " ".join(statements(MARTS_DIR / f"{t.name}.sql")))}
+             for t in tables}
+    ordered: list = []
+    while tables:
+        ready = [t for t in tables if reads[t.name] <= {o.name for o in ordered}]
+        if not ready:
+            raise RuntimeError(f"marts read each other in a cycle: {sorted(t.name for t in tables)}")
+        ordered += ready
+        tables = [t for t in tables if t not in ready]
+    return tuple(ordered)
+
+
+MARTS = _build_order()  # change_report keeps earlier runs' rows
 
 
 def materialize(engine: Engine, run_id: str) -> dict[str, int]:

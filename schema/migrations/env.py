@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from schema import placement
 from schema.engine import make_engine
 from schema.tables import metadata
 
@@ -11,13 +12,26 @@ config = context.config
 
 
 def _configure(connection) -> None:
+    postgres = connection.dialect.name == "postgresql"
     context.configure(
         connection=connection,
-        target_metadata=metadata,
+        # On PostgreSQL the tables live in per-layer schemas (schema.placement): compare against that.
+        target_metadata=placement.placed_metadata(metadata) if postgres else metadata,
+        include_schemas=postgres,
+        include_name=placement.include_name,
+        include_object=placement.include_object if postgres else None,
         # SQLite cannot ALTER most things: batch mode copies the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )
+
+
+def _after_upgrade(connection) -> None:
+    """Tables created unqualified by a migration land in the core schema: move each to its layer's schema,
+    and give the reader roles SELECT on published tables that arrived by that move (default privileges
+    only cover tables created in `marts`)."""
+    placement.place_tables(connection, metadata)
+    placement.sync_reader_grants(connection)
 
 
 def run_migrations_online() -> None:
@@ -26,6 +40,7 @@ def run_migrations_online() -> None:
         _configure(connection)
         with context.begin_transaction():
             context.run_migrations()
+            _after_upgrade(connection)
         return
     url = context.get_x_argument(as_dictionary=True).get("url") or config.get_main_option("sqlalchemy.url")
     if not url:
@@ -36,6 +51,7 @@ def run_migrations_online() -> None:
             _configure(conn)
             with context.begin_transaction():
                 context.run_migrations()
+                _after_upgrade(conn)
     finally:
         engine.dispose()
 

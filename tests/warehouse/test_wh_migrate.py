@@ -7,6 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
+from schema import placement
 from schema.engine import make_engine
 from schema.migrate import upgrade
 from schema.tables import metadata
@@ -17,10 +18,20 @@ def _assert_matches_metadata(url: str) -> None:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            tables = set(inspect(conn).get_table_names()) - {"alembic_version"}
-            assert tables == set(metadata.tables)
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
-            assert compare_metadata(context, metadata) == []
+            if conn.dialect.name == "postgresql":  # each layer in its own schema (schema.placement)
+                inspector = inspect(conn)
+                found = {(s, n) for s in (placement.CORE_SCHEMA, placement.MARTS_SCHEMA)
+                         for n in inspector.get_table_names(schema=s)} - {("citehub", "alembic_version")}
+                assert found == {(placement.schema_for(t), t.name) for t in metadata.tables.values()}
+                opts = {"compare_type": True, "include_schemas": True, "include_name": placement.include_name,
+                        "include_object": placement.include_object}
+                target = placement.placed_metadata(metadata)
+            else:
+                tables = set(inspect(conn).get_table_names()) - {"alembic_version"}
+                assert tables == set(metadata.tables)
+                opts, target = {"compare_type": True}, metadata
+            context = MigrationContext.configure(conn, opts=opts)
+            assert compare_metadata(context, target) == []
     finally:
         engine.dispose()
 

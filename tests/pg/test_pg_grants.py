@@ -1,0 +1,134 @@
+"""Reader roles on PostgreSQL (every write refused, every published table readable, later ones too) and the
+read-only `citehub sql` on SQLite."""
+
+from __future__ import annotations
+
+import secrets
+
+import psycopg
+import pytest
+from psycopg import errors, sql
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from typer.testing import CliRunner
+
+from flows.cli import app
+from schema import placement
+from schema.engine import make_engine
+from schema.migrate import upgrade
+from schema.tables import metadata
+from warehouse.grants import GrantError, grant_reader, validate_role
+
+pytestmark = pytest.mark.postgres
+
+# Each attempt a reader might make that must fail for lack of privilege.
+FORBIDDEN = {
+    "insert into a mart": "INSERT INTO hub_summary (hub_uuid, citation_rows, first_seen_run, last_seen_run, run_id) "
+                          "VALUES ('x', 0, 'r', 'r', 'r')",
+    "update a mart": "UPDATE hub_summary SET tier = 'super_hub'",
+    "delete from a mart": "DELETE FROM hub_summary",
+    "truncate a mart": "TRUNCATE hub_summary",
+    "create table in marts": "CREATE TABLE marts.mine (x int)",
+    "create table in public": "CREATE TABLE public.mine (x int)",
+    "create table in citehub": "CREATE TABLE citehub.mine (x int)",
+    "create schema": "CREATE SCHEMA mine",
+    "select a core table": "SELECT COUNT(*) FROM citehub.hub",
+    "select run bookkeeping": "SELECT COUNT(*) FROM citehub.run",
+    "select staging": "SELECT COUNT(*) FROM citehub.stg_item",
+    "drop a mart": "DROP TABLE marts.hub_summary",
+}
+
+
+@pytest.fixture
+def reader(pg_url):
+    """A migrated warehouse with one hub_summary row, and a LOGIN role granted as reader; dropped after."""
+    upgrade(pg_url)
+    engine = make_engine(pg_url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO hub_summary (hub_uuid, tier, citation_rows, first_seen_run, last_seen_run, "
+                          "run_id) VALUES ('h1', 'hub', 3, 'r1', 'r1', 'r1')"))
+    role = f"citehub_reader_{secrets.token_hex(4)}"
+    with engine.begin() as conn:
+        placement.execute_pg(conn, sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+    done = grant_reader(engine, role)
+    conninfo = make_url(pg_url).set(drivername="postgresql", username=role).render_as_string(hide_password=False)
+    yield {"role": role, "engine": engine, "conninfo": conninfo, "done": done}
+    engine.dispose()
+    with engine.begin() as conn:
+        for statement in ("DROP OWNED BY {}", "DROP ROLE {}"):
+            placement.execute_pg(conn, sql.SQL(statement).format(sql.Identifier(role)))
+
+
+def _as_reader(reader, query: str):
+    with psycopg.connect(reader["conninfo"], autocommit=True) as conn:
+        return conn.execute(query).fetchall()
+
+
+@pytest.mark.parametrize("attempt", sorted(FORBIDDEN))
+def test_reader_cannot_write_create_or_read_internals(reader, attempt):
+    with pytest.raises(errors.InsufficientPrivilege):
+        _as_reader(reader, FORBIDDEN[attempt])
+
+
+def test_reader_reads_every_published_table_and_view_unqualified(reader):
+    assert reader["done"]["created"] is False and reader["done"]["owner"] == "postgres"
+    names = [t.name for t in placement.published_tables(metadata)] + ["citation_as_of", "hub_as_of"]
+    for name in names:  # the role's search_path is marts: no schema prefix needed
+        with psycopg.connect(reader["conninfo"], autocommit=True) as conn:
+            conn.execute(sql.SQL("SELECT COUNT(*) FROM {}").format(sql.Identifier(name))).fetchone()
+    assert _as_reader(reader, "SELECT hub_uuid, citation_rows FROM hub_summary") == [("h1", 3)]
+    assert reader["done"]["readable"] == len(names)
+
+
+def test_reader_reads_tables_created_after_the_grant(reader):
+    engine = reader["engine"]
+    with engine.begin() as conn:  # the owner creates a table straight in marts: default privileges
+        conn.execute(text("CREATE TABLE marts.late_mart (x integer)"))
+        conn.execute(text("INSERT INTO marts.late_mart VALUES (7)"))
+        # and a migration re-creates a mart unqualified, so it lands in citehub without grants
+        conn.execute(text("DROP TABLE marts.paper_reach"))
+        conn.execute(text("CREATE TABLE paper_reach (LIKE citehub.paper INCLUDING ALL)"))
+        assert placement.relation_schema(conn, "paper_reach") == "citehub"
+    assert _as_reader(reader, "SELECT x FROM late_mart") == [(7,)]
+    with pytest.raises(errors.InsufficientPrivilege):
+        _as_reader(reader, "SELECT COUNT(*) FROM citehub.paper_reach")
+    upgrade(engine)  # the post-migration step moves it to marts and re-grants the readers
+    assert _as_reader(reader, "SELECT COUNT(*) FROM paper_reach") == [(0,)]
+
+
+@pytest.mark.parametrize("bad", ["", "Robert'); DROP TABLE hub; --", "1abc", "pg_monitor", "public", "Reader",
+                                 "a" * 64, "has space", 'quo"te'])
+def test_bad_role_names_are_refused(bad):
+    with pytest.raises(GrantError):
+        validate_role(bad)
+
+
+def test_grant_on_sqlite_is_refused_with_a_reason(tmp_path):
+    with pytest.raises(GrantError, match="PostgreSQL only"):
+        grant_reader(make_engine(f"sqlite:///{tmp_path / 'w.sqlite'}"), "analyst")
+
+
+def test_cli_grant_reader_rejects_a_bad_name(pg_url):
+    result = CliRunner().invoke(app, ["db", "grant-reader", "x; DROP TABLE hub", "--database-url", pg_url])
+    assert result.exit_code == 2
+    assert "must be 1-63 characters" in result.output
+
+
+@pytest.mark.parametrize("postgres", [pytest.param(False, id="sqlite"), pytest.param(True, id="postgresql")])
+def test_citehub_sql_is_read_only(tmp_path, request, postgres):
+    url = request.getfixturevalue("pg_url") if postgres else f"sqlite:///{tmp_path / 'w.sqlite'}"
+    upgrade(url)
+    with make_engine(url).begin() as conn:
+        conn.execute(text("INSERT INTO hub_summary (hub_uuid, citation_rows, first_seen_run, last_seen_run, "
+                          "run_id) VALUES ('h1', 3, 'r1', 'r1', 'r1')"))
+    runner = CliRunner()
+    read = runner.invoke(app, ["sql", "-c", "SELECT hub_uuid, citation_rows FROM hub_summary",
+                               "--database-url", url])
+    assert read.exit_code == 0, read.output
+    assert "h1" in read.output and "(1 rows)" in read.output
+    for write in ("DELETE FROM hub_summary", "CREATE TABLE t (x int)", "UPDATE hub_summary SET tier = 'x'"):
+        result = runner.invoke(app, ["sql", "-c", write, "--database-url", url])
+        assert result.exit_code == 1, (write, result.output)
+        assert "read-only" in result.output.replace("readonly", "read-only"), result.output
+    with make_engine(url).connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM hub_summary")).scalar_one() == 1
