@@ -505,4 +505,8 @@ citation_current = Table(
     info={"layer": "marts"},
 )
 
+# Published views (created by migration 0002, history): schema.placement keeps them in `marts` on PostgreSQL,
+# where reader roles see them; warehouse.docs lists them.
+metadata.info["published_views"] = ("citation_as_of", "hub_as_of")
+
 MART_TABLES = tuple(t for t in metadata.sorted_tables if t.info["layer"] == "marts")
