@@ -35,6 +35,11 @@ class RunReport:
     changes: dict[str, int] = field(default_factory=dict)
     incomplete_hubs: list[str] = field(default_factory=list)
     change_sample: list[dict] = field(default_factory=list)
+    # every URL of the run by outcome (fetch table: parsed, not_modified, quarantined, failed, skipped),
+    # quarantined pages by reason, and retried requests (crawl stats)
+    fetch_outcomes: dict[str, int] = field(default_factory=dict)
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    retries: int = 0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -47,6 +52,8 @@ class RunReport:
             f"- requests: {self.requests}, pages parsed: {self.pages_fetched}, "
             f"quarantined: {self.quarantined}, failed fetches: {self.failed_fetches}",
             f"- checks passed: {self.checks_passed}, failed: {', '.join(self.checks_failed) or 'none'}",
+            f"- URLs by outcome: {_pairs_line(self.fetch_outcomes)}; retries: {self.retries}; "
+            f"quarantined by reason: {_pairs_line(self.quarantine_reasons)}",
             f"- changes: {_changes_line(self.changes)}",
             f"- hubs fetched incompletely (nothing of them retired): {', '.join(self.incomplete_hubs) or 'none'}",
             "",
@@ -121,6 +128,7 @@ def build_report(engine: Engine, run_id: str, stats: dict, loaded, checks, timin
         citations = conn.execute(  # current edges; retired ones are history
             select(func.count()).select_from(t.citation).where(t.citation.c.valid_to_run.is_(None))).scalar_one()
     changes, incomplete, change_sample = run_changes(engine, run_id)
+    outcomes, reasons = fetch_accounting(engine, run_id)
     loaded_dict = loaded.as_dict() if hasattr(loaded, "as_dict") else dict(getattr(loaded, "__dict__", {}))
     return RunReport(
         run_id=run_id,
@@ -139,4 +147,22 @@ def build_report(engine: Engine, run_id: str, stats: dict, loaded, checks, timin
         changes=changes,
         incomplete_hubs=incomplete,
         change_sample=change_sample,
+        fetch_outcomes=outcomes,
+        quarantine_reasons=reasons,
+        retries=int(stats.get("retry/count", 0)),
     )
+
+
+def fetch_accounting(engine: Engine, run_id: str) -> tuple[dict[str, int], dict[str, int]]:
+    """URLs of the run by fetch outcome, and quarantined pages by reason."""
+    f, q = t.fetch, t.quarantine
+    with engine.connect() as conn:
+        outcomes = conn.execute(select(f.c.outcome, func.count()).where(f.c.run_id == run_id)
+                                .group_by(f.c.outcome).order_by(f.c.outcome)).all()
+        reasons = conn.execute(select(q.c.reason, func.count()).where(q.c.run_id == run_id)
+                               .group_by(q.c.reason).order_by(q.c.reason)).all()
+    return dict(outcomes), dict(reasons)
+
+
+def _pairs_line(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in counts.items()) or "none"

@@ -5,7 +5,8 @@
   be public unless the allowlist names that very address.
 - `CredentialScrubMiddleware`: Authorization and Cookie never follow a redirect to another origin.
 - `PolicyRobotsTxtMiddleware`: Scrapy's robots.txt middleware with RFC 9309 failure handling (5xx or
-  unreachable: fetch nothing from the host this run; 4xx: no restrictions) and robots `Crawl-delay`.
+  unreachable: fetch nothing from the host this run; 4xx: no restrictions); `CrawlDelayMiddleware`
+  honours its `Crawl-delay`.
 - `CharsetMiddleware`: a UTF-8 body declared as Latin-1 is read as UTF-8 (no silent mojibake).
 - `RetryAfterMiddleware`: Scrapy's retry middleware that waits as long as `Retry-After` says (seconds or
   HTTP date), up to a cap, and backs off exponentially on 5xx answers that name no time.
@@ -43,6 +44,7 @@ from scrapy.http import Request, Response, TextResponse
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import response_status_message
+from twisted.internet.defer import DeferredLock
 from twisted.internet.task import deferLater
 from w3lib.encoding import http_content_type_encoding
 
@@ -199,8 +201,8 @@ class _Unavailable:
 class PolicyRobotsTxtMiddleware(RobotsTxtMiddleware):
     """RFC 9309 on failures, plus Crawl-delay.
 
-    - 2xx: the rules apply; `Crawl-delay` spaces the starts of requests to the host (capped at
-      CITEHUB_CRAWL_DELAY_MAX, a warning when capped).
+    - 2xx: the rules apply; its `Crawl-delay` (capped at CITEHUB_CRAWL_DELAY_MAX, with a warning) is
+      kept in `delays` for CrawlDelayMiddleware.
     - 4xx (except 429): "unavailable", everything allowed.
     - 5xx, 429 or no answer at all (after the usual retries): "unreachable", nothing is fetched from the
       host for the rest of the run; every request to it is refused with reason robots_unavailable.
@@ -209,8 +211,7 @@ class PolicyRobotsTxtMiddleware(RobotsTxtMiddleware):
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         self.max_delay = crawler.settings.getfloat("CITEHUB_CRAWL_DELAY_MAX", 60.0)
-        self.delays: dict[str, float] = {}
-        self.next_start: dict[str, float] = {}
+        self.delays: dict[str, float] = {}  # netloc -> robots.txt Crawl-delay in seconds
 
     async def robot_parser(self, request: Request):
         # Scrapy 2.19 hands the parser to the requests waiting for robots.txt through one Deferred, but
@@ -225,7 +226,6 @@ class PolicyRobotsTxtMiddleware(RobotsTxtMiddleware):
             return
         rp = await self.robot_parser(request)
         self.process_request_2(rp, request)
-        await self._crawl_delay(urlparse_cached(request).netloc)
 
     def process_request_2(self, rp, request: Request) -> None:
         netloc = urlparse_cached(request).netloc
@@ -236,17 +236,6 @@ class PolicyRobotsTxtMiddleware(RobotsTxtMiddleware):
             super().process_request_2(rp, request)
         except IgnoreRequest:
             raise Refused("robots_disallowed", f"robots.txt of {netloc} disallows {request.url}") from None
-
-    async def _crawl_delay(self, netloc: str) -> None:
-        delay = self.delays.get(netloc)
-        if not delay:
-            return
-        # Reserve the next start slot before sleeping, so concurrent requests queue up one delay apart.
-        now = time.monotonic()
-        start = max(now, self.next_start.get(netloc, 0.0))
-        self.next_start[netloc] = start + delay
-        self._stats.inc_value("citehub/robots/crawl_delay_waits")
-        await _sleep(start - now)
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
         status = response.status
@@ -281,6 +270,55 @@ class PolicyRobotsTxtMiddleware(RobotsTxtMiddleware):
         self._parsers[netloc] = value
         if hasattr(pending, "callback"):
             pending.callback(value)
+
+
+class CrawlDelayMiddleware:
+    """Honours robots.txt Crawl-delay: requests to such a host go one at a time, each starting at least
+    the delay after the previous one finished. Spacing starts alone is not enough: under load a late
+    request and an on-time one reach the server bunched together (seen in tests/faults).
+
+    Sits closest to the downloader (order 970) so its process_response/process_exception run first,
+    before a retry or redirect middleware can turn the response into a new request."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.robots: PolicyRobotsTxtMiddleware | None = None
+        self.locks: dict[str, DeferredLock] = {}
+        self.last_done: dict[str, float] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CrawlDelayMiddleware:
+        return cls(crawler)
+
+    def _delay(self, netloc: str) -> float | None:
+        if self.robots is None:
+            self.robots = self.crawler.get_downloader_middleware(PolicyRobotsTxtMiddleware)
+        return self.robots.delays.get(netloc) if self.robots is not None else None
+
+    async def process_request(self, request: Request, spider=None) -> None:
+        netloc = urlparse_cached(request).netloc
+        delay = self._delay(netloc)
+        if not delay or request.meta.get("dont_obey_robotstxt"):
+            return
+        lock = self.locks.setdefault(netloc, DeferredLock())
+        await maybe_deferred_to_future(lock.acquire())
+        request.meta["_crawl_delay_netloc"] = netloc
+        wait = self.last_done.get(netloc, 0.0) + delay - time.monotonic()
+        self.crawler.stats.inc_value("citehub/robots/crawl_delay_waits")
+        await _sleep(wait)
+
+    def _done(self, request: Request) -> None:
+        netloc = request.meta.pop("_crawl_delay_netloc", None)
+        if netloc is not None:
+            self.last_done[netloc] = time.monotonic()
+            self.locks[netloc].release()
+
+    def process_response(self, request: Request, response: Response, spider=None) -> Response:
+        self._done(request)
+        return response
+
+    def process_exception(self, request: Request, exception: Exception, spider=None) -> None:
+        self._done(request)
 
 
 # --- Retry-After -----------------------------------------------------------------------------------------

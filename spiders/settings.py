@@ -51,6 +51,8 @@ DOWNLOADER_MIDDLEWARES = {
     "spiders.conditional.ConditionalRequestsMiddleware": 590,
     # last before the download, after DefaultHeaders/HttpAuth could have re-added credentials
     "spiders.middlewares.CredentialScrubMiddleware": 960,
+    # closest to the download: one request at a time to a host whose robots.txt asks a Crawl-delay
+    "spiders.middlewares.CrawlDelayMiddleware": 970,
 }
 CITEHUB_VALIDATORS_FILE = ""  # JSON url -> {etag, last_modified}, written by the flow per run; "" = none
 CITEHUB_RETRY_AFTER_MAX = 120.0  # seconds; a longer Retry-After gives up instead of retrying early

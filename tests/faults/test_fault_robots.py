@@ -52,5 +52,5 @@ def test_robots_crawl_delay_spaces_requests(small_site, tmp_path):
     starts = sorted(at for target, _, _, at in faults.log if target != "/robots.txt")
     assert len(starts) >= 3
     gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
-    assert min(gaps) >= 0.4 - 0.02, gaps  # arrival jitter on loopback is well under 20 ms
+    assert min(gaps) >= 0.4, gaps  # the next request starts a full delay after the previous ended
     assert c.stats["citehub/robots/crawl_delay_waits"] == len(starts)
