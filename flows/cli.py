@@ -323,6 +323,76 @@ def docs_cmd(
         console.print(f"COMMENT ON: {docs.apply_comments(make_engine(url))} tables and columns")
 
 
+@app.command()
+def status(
+    database_url: Annotated[str | None, typer.Option(envvar="CITEHUB_DATABASE_URL")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="runs folder parent (WARC, items)")] = None,
+    stale_days: Annotated[float, typer.Option(min=0, help="a hub not refreshed for more days is stale")] = 2.0,
+    runs: Annotated[int, typer.Option(min=1, help="how many recent runs to list")] = 10,
+) -> None:
+    """Last runs, warehouse freshness, next scheduled run, where the data lives and its size."""
+    from flows.status import print_status
+
+    settings = Settings(**({"data_dir": data_dir} if data_dir else {}))
+    url = database_url or settings.database_url
+    print_status(console, _existing_warehouse(url), url, settings.data_dir, stale_days, runs)
+
+
+@app.command("hub")
+def hub_cmd(
+    ref: Annotated[str, typer.Argument(help="hub uuid, hub URL, or (part of) its title")],
+    database_url: Annotated[str | None, typer.Option(envvar="CITEHUB_DATABASE_URL")] = None,
+) -> None:
+    """One hub: tier, label, counts, role and polarity mix, and its history across runs."""
+    from flows import ops
+    from flows.status import print_hub
+
+    engine = _existing_warehouse(database_url or Settings().database_url)
+    try:
+        uuid = ops.resolve_hub(engine, ref)
+    except ops.AmbiguousHub as exc:
+        console.print(f"[red]{exc}[/red]; candidates:", highlight=False)
+        for u, title in exc.candidates:
+            console.print(f"  {u}  {title or '(title pending)'}", highlight=False)
+        raise typer.Exit(2) from exc
+    except ops.HubNotFound as exc:
+        console.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(1) from exc
+    print_hub(console, ops.hub_info(engine, uuid))
+
+
+@app.command("report")
+def report_cmd(
+    out: Annotated[Path, typer.Option(help="HTML file to write")] = Path("report.html"),
+    database_url: Annotated[str | None, typer.Option(envvar="CITEHUB_DATABASE_URL")] = None,
+    top: Annotated[int, typer.Option(min=1, max=40, help="hubs in the charts")] = 8,
+) -> None:
+    """Write one self-contained HTML report with charts (opens offline)."""
+    from flows.report_html import write_report
+
+    path = write_report(_existing_warehouse(database_url or Settings().database_url), out, top=top)
+    console.print(f"wrote {path} ({path.stat().st_size} bytes)", highlight=False)
+
+
+def _existing_warehouse(url: str):
+    """An engine on a warehouse that exists: a status query never creates an empty database."""
+    from sqlalchemy import inspect
+    from sqlalchemy.engine import make_url
+
+    from schema.engine import make_engine
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).exists():
+        console.print(f"[red]no warehouse at {redacted(url)}[/red]: run `citehub refresh` or `citehub demo` first")
+        raise typer.Exit(1)
+    engine = make_engine(url)
+    if not inspect(engine).has_table("run"):
+        console.print(f"[red]{redacted(url)} is not a citehub warehouse (no run table)[/red]; "
+                      "`citehub db upgrade` creates the tables")
+        raise typer.Exit(1)
+    return engine
+
+
 def main() -> None:  # pragma: no cover
     app()
 

@@ -121,7 +121,8 @@ def test_status_command(history, monkeypatch):
     for report in history["reports"]:
         assert report["run_id"] in out
     assert f"freshness: 0 of {HUBS} hubs refreshed in the last 0 days, {HUBS} stale" in out
-    assert "schedule: Prefect server at" in out
+    # the session's Prefect server answers (other tests of the worker may have scheduled runs on it)
+    assert "schedule: Prefect server at" in out or "schedule: next run " in out
     assert f"archive: {(history['data_dir'] / 'runs').resolve()} ({DAYS} runs," in out
     assert "database: sqlite:///" in out
     fresh = CliRunner().invoke(app, ["status", "--database-url", history["url"], "--data-dir",
