@@ -13,6 +13,8 @@ from pathlib import Path
 
 from scrapy import Request
 from scrapy.crawler import Crawler
+from scrapy.extensions.throttle import AutoThrottle
+from scrapy.http import Response
 
 
 class BadValidatorsFile(ValueError):
@@ -51,3 +53,18 @@ class ConditionalRequestsMiddleware:
         codes = request.meta.get("handle_httpstatus_list", [int(c) for c in self.allowed_codes])
         request.meta["handle_httpstatus_list"] = sorted({*codes, 304})
         return None
+
+
+class NotModifiedAwareAutoThrottle(AutoThrottle):
+    """AutoThrottle that lets a 304 lower the delay like a 200.
+
+    Scrapy's AutoThrottle never lowers the delay on a non-200 response (error pages are small and fast,
+    which would feed back into ever shorter delays). A 304 answers a conditional request the server
+    evaluated in full, so its latency is a fair measure; without this a no-change nightly (only 304s)
+    would crawl at AUTOTHROTTLE_START_DELAY per request forever.
+    """
+
+    def _adjust_delay(self, slot, latency: float, response: Response) -> None:
+        if response.status == 304:
+            response = response.replace(status=200)
+        super()._adjust_delay(slot, latency, response)

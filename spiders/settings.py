@@ -65,6 +65,9 @@ DEPTH_PRIORITY = 0
 SCHEDULER_PRIORITY_QUEUE = "scrapy.pqueues.ScrapyPriorityQueue"
 
 EXTENSIONS = {
+    # AutoThrottle that also learns from 304s (spiders/conditional.py): a no-change nightly is all 304s
+    "scrapy.extensions.throttle.AutoThrottle": None,
+    "spiders.conditional.NotModifiedAwareAutoThrottle": 0,
     "spiders.extensions.WarcArchive": 100,
     "spiders.extensions.StatsJson": 200,
     "spiders.progress.CrawlProgress": 300,
