@@ -71,7 +71,6 @@ EXTENSIONS = {
     "spiders.extensions.WarcArchive": 100,
     "spiders.extensions.StatsJson": 200,
     "spiders.progress.CrawlProgress": 300,
-    "spiders.progress.CrawlProgress": 300,
 }
 ITEM_PIPELINES = {
     "spiders.pipelines.StampRunPipeline": 100,
@@ -87,5 +86,4 @@ CITEHUB_RUN_DIR = "data/runs/adhoc"
 CITEHUB_RUN_ID = "adhoc"
 CITEHUB_ALLOWED_HOSTS = ["pith.science", "www.pith.science"]
 CITEHUB_WARC_MAX_BYTES = 512 * 1024 * 1024
-CITEHUB_PROGRESS_INTERVAL = 1.0  # seconds between progress lines in <run dir>/progress.jsonl; 0 turns it off
 CITEHUB_PROGRESS_INTERVAL = 1.0  # seconds between progress lines in <run dir>/progress.jsonl; 0 turns it off
