@@ -71,6 +71,7 @@ EXTENSIONS = {
     "spiders.extensions.WarcArchive": 100,
     "spiders.extensions.StatsJson": 200,
     "spiders.progress.CrawlProgress": 300,
+    "spiders.frontier.FrontierIdle": 400,  # only with a shared Redis frontier (flows/fleet.py)
 }
 ITEM_PIPELINES = {
     "spiders.pipelines.StampRunPipeline": 100,
