@@ -35,7 +35,12 @@ HUB_KINDS = {
 KIND_WEIGHTS = (30, 15, 7, 7, 41)
 
 
-def build_site(hubs: int = 200, seed: int = 7, day: int = 1) -> Site:
+def build_site(hubs: int = 200, seed: int = 7, day: int = 1, hostile: bool = False) -> Site:
+    """`hostile=True` swaps hostile titles and summaries into the corpus (samplesite/hostile.py)."""
+    if hostile:
+        from samplesite.hostile import make_hostile
+
+        return make_hostile(build_site(hubs, seed, day))
     if hubs < 1 or day < 1:
         raise ValueError("hubs and day must be >= 1")
     rng = random.Random(seed)

@@ -590,7 +590,9 @@ def _read_explorer(page: HubPage, own: list[_Block], after: list[_Block]) -> Non
 def _flatten(body: bytes | str, url: str, encoding: str | None) -> _Flattener:
     """The text-block stream of a page. lxml directly on the hot path (about 25x faster than building a
     BeautifulSoup tree over the same libxml2 parse); BeautifulSoup when lxml gives up on a page."""
-    text = _decode(body, encoding)
+    # A NUL byte is no HTML text (libxml2 reads U+FFFD, BeautifulSoup's builders differ, PostgreSQL text
+    # cannot hold it, and _BREAK uses it): both parse paths read it as U+FFFD (PAGES.md "Raw values").
+    text = _decode(body, encoding).replace("\x00", "\ufffd")
     flat = _Flattener(url)
     try:
         root = lxml.html.document_fromstring(text, parser=_LXML_PARSER)
