@@ -13,7 +13,7 @@ import time
 
 from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DontCloseSpider, NotConfigured
+from scrapy.exceptions import DontCloseSpider
 
 
 def frontier_settings(redis_url: str, run_id: str) -> dict[str, str]:
@@ -42,8 +42,6 @@ class FrontierIdle:
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
         key = settings.get("CITEHUB_FRONTIER_ACTIVITY_KEY")
-        if not key:
-            raise NotConfigured("no shared frontier")
         from scrapy_redis.connection import get_redis_from_settings
 
         self.server = get_redis_from_settings(settings)
@@ -53,7 +51,10 @@ class FrontierIdle:
         self.idle_since: float | None = None
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> FrontierIdle:
+    def from_crawler(cls, crawler: Crawler) -> FrontierIdle | None:
+        if not crawler.settings.get("CITEHUB_FRONTIER_ACTIVITY_KEY"):
+            # Single-process crawl: nothing to wait for. (NotConfigured would log a warning every run.)
+            return _Inactive()
         ext = cls(crawler)
         crawler.signals.connect(ext.busy, signal=signals.response_received)
         crawler.signals.connect(ext.idle, signal=signals.spider_idle)
@@ -75,3 +76,7 @@ class FrontierIdle:
         if now - max(last, self.idle_since) < self.idle_seconds:
             self.crawler.stats.inc_value("citehub/frontier/idle_waits")
             raise DontCloseSpider
+
+
+class _Inactive:
+    """What FrontierIdle is without a shared frontier: an extension that does nothing."""

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from flows.lock import RunLockBusy, single_flight
 from flows.runs import start_run
 from samplesite.generator import build_site
+from samplesite.faults import Faults
 from samplesite.server import serving
 from samplesite.truth import truth
 from schema import tables as t
@@ -75,7 +76,10 @@ def test_two_nightly_runs_at_once_one_skipped(tmp_path, prefect_server):
         results[i] = nightly_refresh(base_url=base_url, hubs=hubs, database_url=url,
                                      data_dir=str(tmp_path / f"data{i}"), include_known=False)
 
-    with serving(site) as base_url:
+    # Every answer 0.4 s late: the run holding the lock is still crawling when the other asks for it,
+    # however slowly a loaded machine starts the second flow.
+    slow = Faults(rates={"slow": 1.0}, slow_s=0.4)
+    with serving(site, faults=slow) as base_url:
         threads = [threading.Thread(target=nightly, args=(i,)) for i in range(2)]
         for thread in threads:
             thread.start()
