@@ -34,6 +34,9 @@ def print_report(report: dict) -> None:
     if report.get("status") == "skipped":  # another run held the warehouse's run lock (flows/lock.py)
         console.print(f"[yellow]{report['message']}[/yellow]", highlight=False)
         return
+    if report.get("status") == "blocked":  # the publish guard refused an abnormal change (flows/guard.py)
+        console.print(f"[bold red]{report['message']}[/bold red]", highlight=False)
+        return
     console.print(
         f"[bold]run {report['run_id']}[/bold]: {report['hubs']} hubs, {report['papers']} citing papers, "
         f"{report['citations']} citations"
@@ -76,6 +79,13 @@ def print_report(report: dict) -> None:
         console.print(f"  {q}", markup=False, highlight=False)
 
 
+def _secret(database_url: str | None):
+    """The URL as a flow parameter Prefect masks (it stores and shows parameters; the password stays here)."""
+    from pydantic import SecretStr
+
+    return SecretStr(database_url) if database_url else None
+
+
 @app.command()
 def refresh(
     base_url: Annotated[str | None, typer.Option(help="site to crawl")] = None,
@@ -84,9 +94,25 @@ def refresh(
     database_url: Annotated[str | None, typer.Option(envvar="CITEHUB_DATABASE_URL")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="runs folder parent (WARC, items)")] = None,
     known: Annotated[bool, typer.Option(help="also refresh every hub already in the warehouse")] = True,
+    allow_abnormal_change: Annotated[str | None, typer.Option(
+        help="publish even if the run retires or relabels an abnormal share of edges; the reason is recorded")] = None,
+    accept_changes: Annotated[str | None, typer.Option(
+        metavar="RUN_ID", help="publish a run the guard blocked, from its staged items (no crawl)")] = None,
 ) -> None:
     """Run the nightly refresh now: crawl, load, materialize, check, report."""
     from spiders.hubref import BadHubRef, hub_url, read_seeds
+
+    if accept_changes is not None:
+        from flows.guard import NotAcceptable
+        from flows.nightly import accept_changes as accept_flow
+
+        try:
+            report = accept_flow(accept_changes, database_url=_secret(database_url),
+                                 data_dir=str(data_dir) if data_dir else None, reason=allow_abnormal_change)
+        except NotAcceptable as exc:
+            raise typer.BadParameter(str(exc), param_hint="--accept-changes") from exc
+        print_report(report)
+        return
 
     if seeds is not None and not seeds.is_file():
         raise typer.BadParameter(f"seed file not found: {seeds}", param_hint="--seeds")
@@ -100,9 +126,11 @@ def refresh(
     from flows.nightly import nightly_refresh
 
     report = nightly_refresh(base_url=base_url, seeds_file=str(seeds) if seeds else None, hubs=hub,
-                             database_url=database_url, data_dir=str(data_dir) if data_dir else None,
-                             include_known=known)
+                             database_url=_secret(database_url), data_dir=str(data_dir) if data_dir else None,
+                             include_known=known, allow_abnormal_change=allow_abnormal_change)
     print_report(report)
+    if report.get("status") == "blocked":
+        raise typer.Exit(3)
 
 
 @contextmanager
@@ -141,7 +169,7 @@ def demo(
         console.print(f"sample site ({hubs} hubs, seed {seed}, day {day}) at {base_url}; "
                       f"warehouse {redacted(database_url)}")
         refs = [h.uuid for h in site.hubs]
-        report = nightly_refresh(base_url=base_url, hubs=refs, database_url=database_url,
+        report = nightly_refresh(base_url=base_url, hubs=refs, database_url=_secret(database_url),
                                  include_known=False, kind="nightly")
     print_report(report)
 

@@ -17,10 +17,11 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from pydantic import SecretStr
 
 from flows import clean as clean_mod
 from flows import load as load_mod
-from flows import history, ops, runs, stage
+from flows import guard, history, ops, runs, stage
 from flows.crawl import allowed_hosts_for, run_crawl
 from flows.lock import RunLockBusy, single_flight
 from flows.progress import ProgressReporter
@@ -55,8 +56,16 @@ def clean_task(database_url: str, run_id: str):
 
 
 @task(name="load warehouse", cache_policy=NO_CACHE)
-def load_task(database_url: str, run_id: str, batch):
-    return load_mod.load(make_engine(database_url), run_id, batch)
+def load_task(database_url: str, run_id: str, batch, limits: guard.Limits | None = None,
+              override: str | None = None):
+    """Guard, load and marts in one transaction (a kill leaves the warehouse as before or as after);
+    returns the guard's `Verdict` instead of a `LoadResult` when it blocks the run (nothing written)."""
+    engine = make_engine(database_url)
+    try:
+        return load_mod.load(engine, run_id, batch, guard=guard.checker(run_id, limits or guard.Limits(), override),
+                             then=lambda conn: load_mod.materialize_marts(conn, run_id))
+    except guard.PublishBlocked as exc:
+        return exc.verdict
 
 
 @task(name="materialize marts", cache_policy=NO_CACHE)
@@ -99,16 +108,21 @@ def nightly_refresh(
     base_url: str | None = None,
     seeds_file: str | None = None,
     hubs: list[str] | None = None,
-    database_url: str | None = None,
+    database_url: SecretStr | str | None = None,
     data_dir: str | None = None,
     include_known: bool = True,
     kind: str = "nightly",
     conditional: bool = True,
     lock_wait_seconds: float = 0.0,
+    allow_abnormal_change: str | None = None,
 ) -> dict:
     """Crawl the known and seeded hubs, load them into the warehouse, materialize, check, report."""
     overrides = {k: v for k, v in {"base_url": base_url, "data_dir": data_dir}.items() if v}
     settings = Settings(**overrides)
+    # Prefect stores a flow's parameters and shows them in its UI; it masks only SecretStr, so a URL with a
+    # password comes wrapped (the CLI does it) or from CITEHUB_DATABASE_URL, never as a plain parameter.
+    if isinstance(database_url, SecretStr):
+        database_url = database_url.get_secret_value()
     database_url = database_url or settings.database_url
     logger = get_run_logger()
     timings: dict[str, float] = {}
@@ -123,6 +137,8 @@ def nightly_refresh(
     upgrade(engine)
     hub_urls = plan_hubs(settings, database_url, seeds_file, hubs, include_known)
     params = {"base_url": settings.base_url, "hubs": len(hub_urls), "seeds_file": seeds_file}
+    if allow_abnormal_change:  # recorded with the run: who publishes an abnormal change says why
+        params["allow_abnormal_change"] = allow_abnormal_change
     run_id = runs.start_run(engine, kind, params)
     # Single-flight: one writer per warehouse; a run that cannot get the lock ends "skipped", nothing written.
     lock = ExitStack()
@@ -144,8 +160,11 @@ def nightly_refresh(
                       settings.concurrency, {"CITEHUB_VALIDATORS_FILE": str(validators)} if conditional else None)
         timed("stage", stage_task, database_url, run_id, crawl.items_path)
         batch = timed("clean", clean_task, database_url, run_id)
-        loaded = timed("load", load_task, database_url, run_id, batch)
-        timed("materialize", materialize_task, database_url, run_id)
+        # load + marts: one transaction, guarded (flows/guard.py)
+        loaded = timed("load", load_task, database_url, run_id, batch, guard.Limits.from_settings(settings),
+                       allow_abnormal_change)
+        if isinstance(loaded, guard.Verdict):
+            return finish_blocked(engine, run_id, loaded, crawl.stats, timings, logger)
         checks = timed("check", check_task, database_url, run_id)
         report = build_report(engine, run_id, crawl.stats, loaded, checks, timings)
         failed = [c for c in checks if not c.passed]
@@ -165,4 +184,47 @@ def nightly_refresh(
         lock.close()
 
 
-__all__ = ["nightly_refresh", "RunReport"]
+def finish_blocked(engine, run_id: str, verdict: guard.Verdict, stats: dict, timings: dict, logger) -> dict:
+    """End a run the publish guard refused: status `blocked`, the reasons in its summary (its staged items
+    stay for `citehub refresh --accept-changes RUN_ID`)."""
+    message = verdict.message(run_id) + f" (to publish it: citehub refresh --accept-changes {run_id})"
+    logger.warning("%s", message)
+    summary = {"error": message, "guard": verdict.as_dict(), "timings": timings,
+               "requests": int(stats.get("downloader/request_count", 0)),
+               "pages_fetched": int(stats.get("citehub/items/hub_page", 0)),
+               "quarantined": int(stats.get("citehub/items/quarantine", 0)),
+               "failed_fetches": int(stats.get("citehub/fetch/failed", 0))}
+    runs.finish_run(engine, run_id, "blocked", summary)
+    return {"run_id": run_id, "status": "blocked", "message": message, "guard": verdict.as_dict()}
+
+
+@flow(name="accept-changes", log_prints=True)
+def accept_changes(run_id: str, database_url: SecretStr | str | None = None, data_dir: str | None = None,
+                   reason: str | None = None) -> dict:
+    """Publish a run the guard blocked, from its staged items: the recorded override. Refused when a later
+    run has published since (its older data would overwrite newer)."""
+    settings = Settings(**({"data_dir": data_dir} if data_dir else {}))
+    if isinstance(database_url, SecretStr):
+        database_url = database_url.get_secret_value()
+    database_url = database_url or settings.database_url
+    engine = make_engine(database_url)
+    upgrade(engine)
+    blocked = guard.blocked_run(engine, run_id)
+    override = f"accepted with --accept-changes{': ' + reason if reason else ''}"
+    timings: dict[str, float] = {}
+    with single_flight(engine, run_id):
+        batch = clean_task(database_url, run_id)
+        start = time.perf_counter()
+        loaded = load_task(database_url, run_id, batch, guard.Limits.from_settings(settings), override)
+        timings["load"] = round(time.perf_counter() - start, 3)
+        checks = check_task(database_url, run_id)
+        stats = guard.crawl_stats(settings.runs_dir / run_id)
+        report = build_report(engine, run_id, stats, loaded, checks, timings)
+        failed = [c for c in checks if not c.passed]
+        summary = {**report.as_dict(), "guard": loaded.guard, "blocked": blocked["summary"]}
+        runs.finish_run(engine, run_id, "failed" if failed else "completed", summary)
+    publish_artifacts_task(database_url, run_id, blocked["kind"], report.markdown())
+    return report.as_dict()
+
+
+__all__ = ["nightly_refresh", "accept_changes", "RunReport"]
