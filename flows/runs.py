@@ -27,11 +27,16 @@ def new_run_id(now: datetime | None = None) -> str:
     return f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
-def start_run(engine: Engine, kind: str, params: dict[str, Any]) -> str:
-    """Record a new run with status `running`; returns its run_id."""
+def start_run(engine: Engine, kind: str, params: dict[str, Any], started_at: datetime | None = None,
+              parser_version: str = PARSER_VERSION) -> str:
+    """Record a new run with status `running`; returns its run_id.
+
+    `started_at` defaults to now; a replay of an archived crawl (flows/backfill.py) passes the crawl's own
+    start, so the run sorts, and as-of queries date it, where its data belongs in time.
+    """
     if kind not in RUN_KINDS:
         raise ValueError(f"run kind must be one of {RUN_KINDS}, not {kind!r}")
-    started_at = datetime.now(UTC)
+    started_at = started_at or datetime.now(UTC)
     run_id = new_run_id(started_at)
     with engine.begin() as conn:
         conn.execute(
@@ -42,7 +47,7 @@ def start_run(engine: Engine, kind: str, params: dict[str, Any]) -> str:
                 started_at=started_at,
                 params=json.dumps(params, sort_keys=True, default=str),
                 code_version=code_version(),
-                parser_version=PARSER_VERSION,
+                parser_version=parser_version,
             )
         )
     return run_id

@@ -1,0 +1,183 @@
+"""Rebuild from the archive: three nightlies of a sample site (day 1, day 2 with one hub's page failing,
+day 3), then `reparse` and `backfill --from-archive` derive EMPTY warehouses from the runs' WARC files alone
+(the site is down by then): every published table and view equals the nightly-built one, row for row,
+with run ids mapped by run order. Bad input (range, missing WARC file, unreadable record, non-empty target)
+fails with a clear error and leaves the warehouse as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select, text
+
+from flows.backfill import ArchiveError, archived_runs, fetch_plan
+from samplesite.control import post
+from samplesite.generator import build_site
+from samplesite.server import serving
+from schema import tables as t
+from schema.engine import make_engine
+from schema.placement import published_tables, published_views
+
+pytestmark = pytest.mark.slow
+
+HUBS, SEED, DAYS, FAIL_DAY = 12, 11, 3, 2
+
+
+@pytest.fixture(scope="module")
+def nightlies(tmp_path_factory, prefect_server):
+    from flows.nightly import nightly_refresh
+
+    root = tmp_path_factory.mktemp("rebuild")
+    url = f"sqlite:///{root / 'nightly.sqlite'}"
+    site = build_site(hubs=HUBS, seed=SEED, day=1)
+    changed = build_site(hubs=HUBS, seed=SEED, day=FAIL_DAY)
+    # a hub that changes on FAIL_DAY: an unchanged one answers 304 on its twin and its page is never asked
+    failing = next(h.uuid for h, c in zip(site.hubs, changed.hubs, strict=True) if h.updated_at != c.updated_at)
+    runs = []
+    with serving(site) as base_url:
+        for day in range(1, DAYS + 1):
+            if day > 1:
+                post(base_url, "day", {"day": day})
+            if day == FAIL_DAY:
+                post(base_url, "fail", {"path": f"/citations/{failing}", "status": 503})
+            report = nightly_refresh(base_url=base_url, hubs=[h.uuid for h in site.hubs] if day == 1 else None,
+                                     database_url=url, data_dir=str(root / "data"), include_known=day > 1)
+            assert report["incomplete_hubs"] == ([failing] if day == FAIL_DAY else [])
+            runs.append(report["run_id"])
+            post(base_url, "clear", {})
+    return {"root": root, "url": url, "runs": runs, "failing": failing}
+
+
+def _run_order(engine) -> dict[str, str]:
+    """Run ids, and run start times as the as-of views show them, -> position in run order."""
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT run_id, started_at FROM run WHERE status <> 'skipped' "
+                                 "ORDER BY started_at, run_id")).all()
+    order = {}
+    for i, (run_id, started_at) in enumerate(rows, start=1):
+        order[run_id] = order[str(started_at)] = f"run#{i}"
+    return order
+
+
+def published_checksums(url: str) -> dict[str, tuple[int, str]]:
+    """(rows, sha256) of every published table and view; run ids (and the views' run start times) replaced
+    by their position in run order: a replay's run has its own id and starts when its crawl started."""
+    engine = make_engine(url)
+    order = _run_order(engine)
+    names = [tb.name for tb in published_tables(t.metadata)] + list(published_views(t.metadata))
+    out = {}
+    with engine.connect() as conn:
+        for name in names:
+            rows = conn.execute(select(text("*")).select_from(text(name))).all()  # names from our metadata
+            normalized = sorted(json.dumps([order.get(v, v) if isinstance(v, str) else v for v in row],
+                                           default=str) for row in rows)
+            out[name] = (len(rows), hashlib.sha256("\n".join(normalized).encode()).hexdigest())
+    engine.dispose()
+    return out
+
+
+def test_reparse_of_an_empty_warehouse_equals_the_nightly_one(nightlies, tmp_path):
+    from flows.backfill import reparse
+
+    rebuilt = f"sqlite:///{tmp_path / 'rebuilt.sqlite'}"
+    result = reparse(parser_version="1", database_url=rebuilt, data_dir=str(nightlies["root"] / "data"))
+    assert list(result["replayed"].values()) == nightlies["runs"]
+    expected = published_checksums(nightlies["url"])
+    assert all(rows for rows, _ in expected.values()), expected  # every table has something to compare
+    assert published_checksums(rebuilt) == expected
+    engine = make_engine(rebuilt)
+    with engine.connect() as conn:
+        rebuilt_runs = conn.execute(select(t.run).order_by(t.run.c.started_at)).mappings().all()
+        # replays fetch nothing: every fetch row points at the archive or records a response-less failure
+        summaries = [json.loads(r["summary"]) for r in rebuilt_runs]
+    assert [(r["kind"], r["status"], r["parser_version"]) for r in rebuilt_runs] == [("reparse", "completed", "1")] * 3
+    assert [s["requests"] for s in summaries] == [0, 0, 0]
+    assert [s["replay_of"] for s in summaries] == nightlies["runs"]
+    # the day-2 failing hub is incomplete in the replay too: nothing of it retired
+    assert summaries[1]["incomplete_hubs"] == [nightlies["failing"]]
+    # the run ids keep the archived crawls' UTC dates (as-of queries by date work on a rebuilt warehouse)
+    assert [r["run_id"][:8] for r in rebuilt_runs] == [r[:8] for r in nightlies["runs"]]
+
+
+def test_backfill_from_archive_by_date_range_equals_the_nightly_one(nightlies, tmp_path):
+    from flows.backfill import backfill
+
+    day = date(int(nightlies["runs"][0][:4]), int(nightlies["runs"][0][4:6]), int(nightlies["runs"][0][6:8]))
+    rebuilt = f"sqlite:///{tmp_path / 'backfilled.sqlite'}"
+    result = backfill(from_archive=True, since=str(day), until=str(nightlies["runs"][-1][:4] + "-"
+                                                                   + nightlies["runs"][-1][4:6] + "-"
+                                                                   + nightlies["runs"][-1][6:8]),
+                      database_url=rebuilt, data_dir=str(nightlies["root"] / "data"))
+    assert list(result["replayed"].values()) == nightlies["runs"]
+    assert published_checksums(rebuilt) == published_checksums(nightlies["url"])
+    with make_engine(rebuilt).connect() as conn:
+        assert set(conn.execute(select(t.run.c.kind)).scalars()) == {"backfill"}
+
+
+def test_bad_ranges_are_named(nightlies):
+    runs_dir = nightlies["root"] / "data" / "runs"
+    with pytest.raises(ArchiveError, match="--until 2020-01-01 is before --since 2020-01-02"):
+        archived_runs(runs_dir, date(2020, 1, 2), date(2020, 1, 1))
+    with pytest.raises(ArchiveError, match="no archived crawl in .* from 1999-01-01 to 1999-12-31"):
+        archived_runs(runs_dir, date(1999, 1, 1), date(1999, 12, 31))
+    assert [a.run_id for a in archived_runs(runs_dir)] == nightlies["runs"]
+
+
+def test_missing_warc_file_fails_before_any_run_and_loses_nothing(nightlies, tmp_path):
+    from flows.backfill import backfill
+
+    data = tmp_path / "data"
+    shutil.copytree(nightlies["root"] / "data" / "runs", data / "runs")
+    victim = nightlies["runs"][1]
+    warc = sorted((data / "runs" / victim / "warc").glob("*.warc.gz"))[0]
+    warc.unlink()
+    target = tmp_path / "wh.sqlite"
+    shutil.copy(nightlies["root"] / "nightly.sqlite", target)
+    url = f"sqlite:///{target}"
+    before = published_checksums(url)
+    with pytest.raises(ArchiveError, match=f"run {victim}: fetch of .* names WARC file '{warc.name}', missing"):
+        backfill(from_archive=True, database_url=url, data_dir=str(data))
+    assert published_checksums(url) == before
+    with make_engine(url).connect() as conn:
+        assert conn.execute(select(func.count()).select_from(t.run)).scalar_one() == DAYS  # no run started
+
+
+def test_unreadable_record_fails_its_run_before_the_load(nightlies, tmp_path):
+    from flows.backfill import reparse
+
+    data = tmp_path / "data"
+    first = nightlies["runs"][0]
+    shutil.copytree(nightlies["root"] / "data" / "runs" / first, data / "runs" / first)
+    items = data / "runs" / first / "items.jsonl"
+    lines = items.read_text().splitlines()
+    for i, line in enumerate(lines):  # point one fetch row at a byte that starts no record
+        item = json.loads(line)
+        if item["kind"] == "fetch" and item.get("warc_file"):
+            item["warc_offset"] += 7
+            lines[i] = json.dumps(item)
+            break
+    items.write_text("\n".join(lines) + "\n")
+    url = f"sqlite:///{tmp_path / 'wh.sqlite'}"
+    with pytest.raises(ArchiveError, match="unreadable WARC record|not a response record"):
+        reparse(database_url=url, data_dir=str(data))
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(select(t.run.c.status)).scalars().all() == ["failed"]
+        assert conn.execute(select(func.count()).select_from(t.citation)).scalar_one() == 0
+    assert fetch_plan(archived_runs(data / "runs")[0])  # the plan itself was fine: the record was not
+
+
+def test_reparse_refuses_a_warehouse_that_holds_runs_and_a_foreign_parser_version(nightlies):
+    from flows.backfill import reparse
+
+    before = published_checksums(nightlies["url"])
+    with pytest.raises(ArchiveError, match="already holds 3 runs: reparse into an empty warehouse"):
+        reparse(database_url=nightlies["url"], data_dir=str(nightlies["root"] / "data"))
+    with pytest.raises(ArchiveError, match="the installed parsers are version '1', not '2'"):
+        reparse(parser_version="2", database_url=nightlies["url"], data_dir=str(nightlies["root"] / "data"))
+    assert published_checksums(nightlies["url"]) == before
