@@ -42,11 +42,12 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from pydantic import SecretStr
 from sqlalchemy import Engine, func, select
 
-from flows import runs
+from flows import guard, runs
 from flows.lock import RunLockBusy, single_flight
-from flows.nightly import (check_task, clean_task, load_task, materialize_task, nightly_refresh,
+from flows.nightly import (check_task, clean_task, finish_blocked, load_task, nightly_refresh,
                            publish_artifacts_task, stage_task)
 from flows.report import build_report
 from flows.settings import Settings, redacted
@@ -264,6 +265,11 @@ def require_empty(engine: Engine) -> None:
                            "warehouse (--database-url), check it, then switch CITEHUB_DATABASE_URL to it")
 
 
+def _plain(database_url: SecretStr | str | None) -> str | None:
+    # Prefect stores and shows flow parameters and masks only SecretStr: the CLI wraps a URL's password so
+    return database_url.get_secret_value() if isinstance(database_url, SecretStr) else database_url
+
+
 # --- Prefect wiring ------------------------------------------------------------------------------------
 
 
@@ -273,7 +279,7 @@ def replay_task(archived: ArchivedRun, fetches: list[dict], run_id: str, out: Pa
 
 
 def _replay_one(engine: Engine, database_url: str, kind: str, run_id: str, archived: ArchivedRun,
-                fetches: list[dict], replay_dir: Path) -> dict:
+                fetches: list[dict], settings: Settings) -> dict:
     timings: dict[str, float] = {}
 
     def timed(name, fn, *args):
@@ -283,12 +289,15 @@ def _replay_one(engine: Engine, database_url: str, kind: str, run_id: str, archi
         return result
 
     try:
-        items = replay_dir / run_id / "items.jsonl"
+        # outside the runs folder: a replay is not itself an archived crawl
+        items = settings.data_dir / "replays" / run_id / "items.jsonl"
         stats = timed("replay", replay_task, archived, fetches, run_id, items)
         timed("stage", stage_task, database_url, run_id, items)
         batch = timed("clean", clean_task, database_url, run_id)
-        loaded = timed("load", load_task, database_url, run_id, batch)
-        timed("materialize", materialize_task, database_url, run_id)
+        # load + marts in one guarded transaction, as for a nightly (flows/guard.py)
+        loaded = timed("load", load_task, database_url, run_id, batch, guard.Limits.from_settings(settings))
+        if isinstance(loaded, guard.Verdict):
+            return finish_blocked(engine, run_id, loaded, stats, timings, get_run_logger())
         checks = timed("check", check_task, database_url, run_id)
         report = build_report(engine, run_id, stats, loaded, checks, timings)
         failed = [c.name for c in checks if not c.passed]
@@ -306,11 +315,11 @@ def _replay_one(engine: Engine, database_url: str, kind: str, run_id: str, archi
 
 
 def replay_archive(kind: str, since: date | None, until: date | None, parser_version: str,
-                   database_url: str | None, data_dir: str | None, lock_wait_seconds: float) -> dict:
+                   database_url: SecretStr | str | None, data_dir: str | None, lock_wait_seconds: float) -> dict:
     """Replay archived crawls (oldest first) as runs of `kind`; every input checked before the first run."""
     log = get_run_logger()
     settings = Settings(**({"data_dir": data_dir} if data_dir else {}))
-    database_url = database_url or settings.database_url
+    database_url = _plain(database_url) or settings.database_url
     archived = archived_runs(settings.runs_dir, since, until)
     plans = [(a, fetch_plan(a)) for a in archived]
     engine = make_engine(database_url)
@@ -334,8 +343,10 @@ def replay_archive(kind: str, since: date | None, until: date | None, parser_ver
                     log.warning("%s", exc)
                     runs.finish_run(engine, run_id, "skipped", {"message": str(exc)})
                     return {"status": "skipped", "message": str(exc), "run_id": run_id, "runs": []}
-            reports.append(_replay_one(engine, database_url, kind, run_id, archived_run, fetches,
-                                       settings.data_dir / "replays"))
+            report = _replay_one(engine, database_url, kind, run_id, archived_run, fetches, settings)
+            reports.append(report)
+            if report.get("status") == "blocked":  # later crawls build on this one: stop here
+                return {"status": "blocked", "message": report["message"], "run_id": run_id, "runs": reports}
             log.info("run %s replayed %s", run_id, archived_run.run_id)
     finally:
         lock.close()
@@ -350,7 +361,7 @@ def backfill(
     since: str | None = None,
     until: str | None = None,
     base_url: str | None = None,
-    database_url: str | None = None,
+    database_url: SecretStr | str | None = None,
     data_dir: str | None = None,
     lock_wait_seconds: float = 0.0,
 ) -> dict:
@@ -373,7 +384,7 @@ def backfill(
 @flow(name="reparse", log_prints=True)
 def reparse(
     parser_version: str = PARSER_VERSION,
-    database_url: str | None = None,
+    database_url: SecretStr | str | None = None,
     data_dir: str | None = None,
     lock_wait_seconds: float = 0.0,
 ) -> dict:

@@ -351,6 +351,94 @@ def docs_cmd(
         console.print(f"COMMENT ON: {docs.apply_comments(make_engine(url))} tables and columns")
 
 
+@app.command()
+def backfill(
+    hubs: Annotated[list[str] | None, typer.Option(help="seed file or hub uuid/URL (repeatable): fetch these now")] = None,
+    from_archive: Annotated[bool, typer.Option(help="replay archived crawls (WARC files), no network")] = False,
+    since: Annotated[str | None, typer.Option(help="with --from-archive: first UTC date, YYYY-MM-DD")] = None,
+    until: Annotated[str | None, typer.Option(help="with --from-archive: last UTC date, YYYY-MM-DD")] = None,
+    base_url: Annotated[str | None, typer.Option(help="site to crawl")] = None,
+    database_url: Annotated[str | None, typer.Option(envvar="CITEHUB_DATABASE_URL")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="runs folder parent (WARC, items)")] = None,
+) -> None:
+    """Backfill hubs by hand (fetched now, unconditionally), or replay archived crawls of a date range."""
+    from flows.backfill import ArchiveError, archived_runs, fetch_plan, parse_day, resolve_hub_refs
+    from flows.backfill import backfill as backfill_flow
+    from spiders.hubref import BadHubRef
+
+    try:  # every bad input is named before a flow starts
+        if from_archive:
+            if hubs:
+                raise ArchiveError("--hubs and --from-archive exclude each other")
+            runs_dir = Settings(**({"data_dir": data_dir} if data_dir else {})).runs_dir
+            for archived in archived_runs(runs_dir, parse_day(since, "--since"), parse_day(until, "--until")):
+                fetch_plan(archived)
+        elif since or until:
+            raise ArchiveError("--since/--until select archived crawls: add --from-archive")
+        else:
+            resolve_hub_refs(hubs or [])
+    except (ArchiveError, BadHubRef) as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from exc
+    result = backfill_flow(hubs=hubs, from_archive=from_archive, since=since, until=until, base_url=base_url,
+                           database_url=_secret(database_url), data_dir=str(data_dir) if data_dir else None)
+    for report in result["runs"]:
+        print_report(report)
+    if result["status"] != "completed" or not result["runs"]:
+        if result.get("message") and not result["runs"]:
+            console.print(f"[yellow]{result['message']}[/yellow]", highlight=False)
+        raise typer.Exit(3)
+
+
+@app.command()
+def reparse(
+    parser_version: Annotated[str, typer.Option(help="the installed parsers' version, recorded on every run")],
+    database_url: Annotated[str | None, typer.Option(envvar="CITEHUB_DATABASE_URL",
+                                                     help="an EMPTY warehouse to derive")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="runs folder parent holding the archive")] = None,
+) -> None:
+    """Re-derive an empty warehouse from every archived crawl with the installed parsers (after a parser fix)."""
+    from flows.backfill import ArchiveError
+    from flows.backfill import reparse as reparse_flow
+
+    try:
+        result = reparse_flow(parser_version=parser_version, database_url=_secret(database_url),
+                              data_dir=str(data_dir) if data_dir else None)
+    except ArchiveError as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from exc
+    for report in result["runs"]:
+        print_report(report)
+    console.print(f"reparsed {len(result['runs'])} archived crawls with parser version {parser_version}")
+    if result["status"] != "completed":
+        raise typer.Exit(3)
+
+
+@app.command()
+def schedule(
+    cron: Annotated[str, typer.Option(help='five-field cron, e.g. "0 3 * * *"')],
+    name: Annotated[str, typer.Option(help="name of the nightly deployment")] = "citehub-nightly",
+    timezone: Annotated[str, typer.Option(help="time zone of the cron")] = "UTC",
+    base_url: Annotated[str | None, typer.Option(help="site the scheduled runs crawl")] = None,
+    seeds: Annotated[Path | None, typer.Option(help="seed file every nightly adds to the known hubs")] = None,
+) -> None:
+    """Serve the nightly deployment on CRON (and a `backfill` deployment) to the Prefect server at
+    PREFECT_API_URL, running what it schedules until interrupted. Watch runs in the Prefect UI."""
+    from flows.schedule import BadSchedule, check_cron, serve_schedule
+
+    try:
+        check_cron(cron)
+    except BadSchedule as exc:
+        raise typer.BadParameter(str(exc), param_hint="--cron") from exc
+    if seeds is not None and not seeds.is_file():
+        raise typer.BadParameter(f"seed file not found: {seeds}", param_hint="--seeds")
+    common = {"base_url": base_url} if base_url else {}
+    nightly = {**common, **({"seeds_file": str(seeds.resolve())} if seeds else {})}
+    console.print(f"serving nightly-refresh/{name} on '{cron}' ({timezone}) and backfill/backfill; "
+                  "Ctrl-C stops", highlight=False)
+    serve_schedule(cron, name, timezone, nightly_parameters=nightly, backfill_parameters=common)
+
+
 def main() -> None:  # pragma: no cover
     app()
 
