@@ -103,14 +103,19 @@ def refresh(
     from spiders.hubref import BadHubRef, hub_url, read_seeds
 
     if accept_changes is not None:
-        from flows.guard import NotAcceptable
+        from flows.guard import NotAcceptable, blocked_run
         from flows.nightly import accept_changes as accept_flow
+        from schema.engine import make_engine
+        from schema.migrate import upgrade
 
+        engine = make_engine(database_url or Settings().database_url)
+        upgrade(engine)
         try:
-            report = accept_flow(accept_changes, database_url=_secret(database_url),
-                                 data_dir=str(data_dir) if data_dir else None, reason=allow_abnormal_change)
+            blocked_run(engine, accept_changes)  # refuse before starting a flow
         except NotAcceptable as exc:
             raise typer.BadParameter(str(exc), param_hint="--accept-changes") from exc
+        report = accept_flow(accept_changes, database_url=_secret(database_url),
+                             data_dir=str(data_dir) if data_dir else None, reason=allow_abnormal_change)
         print_report(report)
         return
 

@@ -12,6 +12,10 @@ whose JSON twin answered 304 (`CleanBatch.unchanged`) is carried forward: its la
 counts are copied to this run and its current edges get `last_seen_run` = this run.
 Per-run tables (`hub_snapshot`, `hub_facet_count`, `fetch`, `quarantine`, `paper_merge`) are replaced
 for the run, so loading one run twice leaves one copy.
+
+Publishing is one transaction: the publish guard (`flows.guard`, hook `guard`) runs first and may refuse
+the run (nothing written), and the marts are rebuilt last on the same connection (hook `then`, e.g.
+`materialize_marts`), so a process killed at any moment leaves the warehouse as before the run or as after.
 """
 
 from __future__ import annotations
@@ -20,12 +24,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, delete, select
+from sqlalchemy import Connection, Engine, Table, delete, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from flows.clean import CleanBatch
 from flows.history import carry_forward, load_citations
 from schema.tables import fetch, hub, hub_facet_count, hub_snapshot, paper, paper_merge, quarantine
+from warehouse.materialize import MARTS, MARTS_DIR
+from warehouse.sqlfiles import statements
 
 CHUNK = 5000  # rows per executemany
 KEY_CHUNK = 500  # keys per IN (...) when reading what exists (SQLite caps bound parameters)
@@ -48,6 +54,8 @@ class LoadResult:
     run_rows: dict[str, int] = field(default_factory=dict)
     # edge history: new, reopened, relabelled, retired edges; hubs carried forward (twin answered 304)
     history: dict[str, int] = field(default_factory=dict)
+    # the publish guard's verdict (flows.guard), when the load ran with one
+    guard: dict[str, Any] = field(default_factory=dict)
 
     @property
     def changed(self) -> int:
@@ -59,13 +67,19 @@ class LoadResult:
             "tables": {name: vars(counts) for name, counts in self.tables.items()},
             "run_rows": dict(self.run_rows),
             "history": dict(self.history),
+            **({"guard": dict(self.guard)} if self.guard else {}),
         }
 
 
-def load(engine: Engine, run_id: str, batch: CleanBatch) -> LoadResult:
-    """Load `batch` as the output of run `run_id` (which must exist in `run`)."""
+def load(engine: Engine, run_id: str, batch: CleanBatch, guard=None, then=None) -> LoadResult:
+    """Load `batch` as the output of run `run_id` (which must exist in `run`).
+
+    `guard(conn, batch)` runs first in the transaction (raising rolls everything back; its dict return is
+    kept in `LoadResult.guard`); `then(conn)` runs last, before the commit."""
     result = LoadResult(run_id)
     with engine.begin() as conn:
+        if guard is not None:
+            result.guard = guard(conn, batch)
         upsert = _Upserter(conn, run_id)
         good = {uuid for uuid, complete in batch.complete.items() if complete}
         result.tables["hub"] = upsert.rows(hub, batch.hubs, full=lambda r: r["hub_uuid"] in good)
@@ -82,7 +96,16 @@ def load(engine: Engine, run_id: str, batch: CleanBatch) -> LoadResult:
             (paper_merge, batch.merges),
         ):
             result.run_rows[table.name] = _replace_run_rows(conn, table, run_id, rows)
+        if then is not None:
+            then(conn)
     return result
+
+
+def materialize_marts(conn: Connection, run_id: str) -> None:
+    """`warehouse.materialize` on the load's connection: the marts commit together with the load."""
+    for table in MARTS:
+        for sql in statements(MARTS_DIR / f"{table.name}.sql"):
+            conn.execute(text(sql), {"run_id": run_id} if ":run_id" in sql else {})
 
 
 def _dialect_insert(conn: Connection):

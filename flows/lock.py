@@ -9,18 +9,26 @@
 
 A run that cannot get the lock within `wait_seconds` gets `RunLockBusy`, whose message names the run
 holding it (the latest other run still `running` in the `run` table).
+
+A run that gets the lock marks its row as the holder (`summary` = {"lock_holder": pid}) and ends every
+other row that held it and still says `running`: their process died (killed, crashed, power cut) without
+finishing, since a live holder would still hold the lock. They become `abandoned`, naming the run that
+found them. Runs still waiting for the lock are left alone (their row records until when they wait).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import time
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 from filelock import FileLock
 from filelock import Timeout as FileLockTimeout
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, select, text, update
 
 from schema.tables import run
 
@@ -28,6 +36,7 @@ from schema.tables import run
 # the database picks other keys).
 ADVISORY_KEY = zlib.crc32(b"citehub:run-lock") & 0x7FFFFFFF
 POLL_SECONDS = 0.2
+STALE_SECONDS = 30.0  # margin past a waiter's deadline (or a markerless row's start) before it counts as dead
 
 
 class RunLockBusy(RuntimeError):
@@ -40,8 +49,11 @@ def single_flight(engine: Engine, owner: str, wait_seconds: float = 0.0) -> Iter
     if wait_seconds < 0:
         raise ValueError(f"wait_seconds must be >= 0, not {wait_seconds!r}")
     name = engine.dialect.name
+    # Until it holds the lock, the run's row says how long it may wait (`_dead` tells waiters from the dead).
+    _mark(engine, owner, {"lock_waiting_until": time.time() + wait_seconds})
     if name == "postgresql":
         with _advisory(engine, owner, wait_seconds):
+            claim(engine, owner)
             yield
     elif name == "sqlite":
         database = engine.url.database
@@ -54,11 +66,49 @@ def single_flight(engine: Engine, owner: str, wait_seconds: float = 0.0) -> Iter
         except FileLockTimeout:
             raise RunLockBusy(_busy_message(engine, owner, wait_seconds)) from None
         try:
+            claim(engine, owner)
             yield
         finally:
             lock.release()
     else:
         raise NotImplementedError(f"no run lock for dialect {name!r}")
+
+
+def _mark(engine: Engine, owner: str, marker: dict) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(run).where(run.c.run_id == owner, run.c.status == "running")
+                     .values(summary=json.dumps(marker)))
+
+
+def _dead(summary: str | None, started_at: datetime, now: float) -> bool:
+    """A `running` row seen by the lock holder: did its process die? A holder did (the lock is ours now);
+    a waiter did once its wait is over (alive, it would have ended `skipped`); a row with no marker yet
+    died between recording the run and asking for the lock (seconds, alive) once that is long past."""
+    marker = json.loads(summary) if summary else {}
+    if "lock_holder" in marker:
+        return True
+    if "lock_waiting_until" in marker:
+        return marker["lock_waiting_until"] + STALE_SECONDS < now
+    started = started_at if started_at.tzinfo else started_at.replace(tzinfo=UTC)
+    return started.timestamp() + STALE_SECONDS < now
+
+
+def claim(engine: Engine, owner: str) -> list[str]:
+    """With the lock held: mark `owner` as the holder, and abandon rows of runs that died `running`
+    (`_dead`). Returns the abandoned run ids."""
+    holder = json.dumps({"lock_holder": os.getpid()})
+    now = time.time()
+    with engine.begin() as conn:
+        dead = [rid for rid, summary, started in conn.execute(
+            select(run.c.run_id, run.c.summary, run.c.started_at)
+            .where(run.c.status == "running", run.c.run_id != owner))
+            if _dead(summary, started, now)]
+        for rid in dead:
+            conn.execute(update(run).where(run.c.run_id == rid, run.c.status == "running").values(
+                status="abandoned", finished_at=datetime.now(UTC),
+                summary=json.dumps({"error": f"abandoned: its process died before finishing; found by run {owner}"})))
+        conn.execute(update(run).where(run.c.run_id == owner, run.c.status == "running").values(summary=holder))
+    return dead
 
 
 @contextmanager

@@ -5,6 +5,9 @@
 - `POST /_control/fail` with `{"path": "/citations/<uuid>", "status": 503}`: that exact request target
   (path and query, as the crawler sends it) answers `status` until cleared. Status defaults to 503.
 - `POST /_control/clear` with `{}` (every failing target) or `{"path": ...}` (one).
+- `POST /_control/drop` with `{"hub": "<uuid>", "keep": N}`: from now on the hub lists only its first N
+  citations (explorer order), complete and consistent (counts, facets, JSON twin): the "site lost most
+  of a hub's citations" fault the publish guard must stop. Lasts until the next `day` control.
 
 Bad input answers 400 with the reason as JSON (`{"error": ...}`); nothing changes.
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 import json
 import threading
 import urllib.request
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler
@@ -45,6 +49,23 @@ class Control:
                 datetime.fromisoformat(new_site.as_of).replace(tzinfo=UTC), usegmt=True)
             self.server.respond.cache_clear()
         return {"day": day, "as_of": new_site.as_of}
+
+    def drop(self, hub_uuid: Any, keep: Any) -> dict[str, Any]:
+        from samplesite.model import Site
+
+        site = self.server.site
+        if not isinstance(hub_uuid, str) or not site.has_hub(hub_uuid):
+            raise BadControl(f"hub must be the uuid of a hub of the site, not {hub_uuid!r}")
+        if not isinstance(keep, int) or isinstance(keep, bool) or keep < 1:
+            raise BadControl(f"keep must be an integer >= 1, not {keep!r}")
+        hubs = [replace(h, citations=h.citations[:keep]) if h.uuid == hub_uuid else h for h in site.hubs]
+        cited = {c.paper_key for h in hubs for c in h.citations}
+        new_site = Site(seed=site.seed, day=site.day, hubs_requested=site.hubs_requested, hubs=hubs,
+                        papers=[p for p in site.papers if p.key in cited], as_of=site.as_of)
+        with self.lock:
+            self.server.site = new_site
+            self.server.respond.cache_clear()
+        return {"hub": hub_uuid, "citations": len(new_site.hub(hub_uuid).citations)}
 
     def fail(self, path: Any, status: Any = 503) -> dict[str, Any]:
         if not isinstance(path, str) or not path.startswith("/"):
@@ -83,8 +104,10 @@ class Control:
                 result = self.fail(body.get("path"), body.get("status", 503))
             elif action == "clear":
                 result = self.clear(body.get("path"))
+            elif action == "drop":
+                result = self.drop(body.get("hub"), body.get("keep"))
             else:
-                raise BadControl(f"unknown control {handler.path!r} (day, fail, clear)")
+                raise BadControl(f"unknown control {handler.path!r} (day, fail, clear, drop)")
             _send_json(handler, 200, result)
         except BadControl as exc:
             _send_json(handler, 400, {"error": str(exc)})

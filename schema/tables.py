@@ -43,7 +43,7 @@ NAMING_CONVENTION = {
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 RUN_KINDS = ("nightly", "backfill", "reparse")
-RUN_STATUSES = ("running", "completed", "failed", "skipped")
+RUN_STATUSES = ("running", "completed", "failed", "skipped", "blocked", "abandoned")
 FETCH_OUTCOMES = ("parsed", "not_modified", "quarantined", "failed", "skipped")
 ITEM_KINDS = ("hub_page", "hub_json", "quarantine", "fetch")
 
@@ -78,7 +78,8 @@ run = Table(
            comment="Run identifier: UTC start time and 6 hex digits, e.g. 20261124T030000Z-a1b2c3."),
     Column("kind", Text, nullable=False, comment="What started the run: nightly, backfill or reparse."),
     Column("status", Text, nullable=False,
-           comment="running, completed, failed, or skipped (another run held the lock)."),
+           comment="running, completed, failed, skipped (another run held the lock), blocked (the publish guard "
+                   "refused an abnormal change) or abandoned (its process died)."),
     Column("started_at", DateTime(timezone=True), nullable=False, comment="When the run started (UTC)."),
     Column("finished_at", DateTime(timezone=True), comment="When the run ended (UTC); NULL while running."),
     Column("params", Text, nullable=False, comment="The run's parameters as JSON text (start URLs, limits, ...)."),

@@ -1,0 +1,200 @@
+"""Publish guard: a run that would retire or relabel an abnormal share of the warehouse's edges is not
+published until an operator accepts it.
+
+A site that suddenly shows a hub with most of its citations gone (a broken list, a half-deployed template,
+a parser that reads a new layout wrongly but still "completely") looks to the loader like a complete fetch
+whose edges were retired. The guard runs inside the load's transaction, before anything is written, and
+compares what the run would do with what the warehouse holds:
+
+- per hub: retired + relabelled edges over the hub's current edges, for hubs with at least
+  `hub_min_edges` current edges (one retirement of a 10-edge hub is 10%: small hubs are not judged alone);
+- overall: retired edges over all current edges of the warehouse, once at least `overall_min_retired`
+  edges retire. Relabels are left out of the overall share on purpose: the site re-reviews about 1% of
+  its citations a day, which on its own reaches 0.4-0.6% of all edges (measured on the sample site,
+  60-500 hubs, days 2-7), while retirements stay under 0.3%.
+
+A relabel counts when a value the warehouse held changes or disappears; a first classification
+(None -> a role, as when a hub moves from the legacy template) adds information and does not count.
+Only hubs fetched completely can retire or relabel (flows.history), so only they are judged.
+
+Blocked: `PublishBlocked` rolls the load's transaction back (nothing of the run reaches hub, paper,
+citation history or the marts; its staged items stay), and the run ends `blocked` with the reasons.
+Overrides are recorded: `--allow-abnormal-change "reason"` (in the run's params and summary) or
+`citehub refresh --accept-changes RUN_ID`, which publishes the blocked run's staged items later.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, select
+
+from flows.clean import CleanBatch
+from flows.history import VALUE_FIELDS
+from schema.tables import citation, hub_snapshot, run
+
+KEY_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Limits:
+    hub_share: float = 0.05
+    hub_min_edges: int = 50
+    overall_share: float = 0.005
+    overall_min_retired: int = 10
+
+    @classmethod
+    def from_settings(cls, settings) -> Limits:
+        return cls(settings.guard_hub_share, settings.guard_hub_min_edges, settings.guard_overall_share,
+                   settings.guard_overall_min_retired)
+
+
+@dataclass
+class HubChange:
+    hub_uuid: str
+    current: int  # current edges before the run
+    retired: int
+    relabelled: int
+
+    @property
+    def share(self) -> float:
+        return (self.retired + self.relabelled) / self.current if self.current else 0.0
+
+
+@dataclass
+class Verdict:
+    current: int = 0  # current edges of the whole warehouse before the run
+    retired: int = 0
+    relabelled: int = 0
+    hubs_over: list[HubChange] = field(default_factory=list)  # hubs above the per-hub limit
+    reasons: list[str] = field(default_factory=list)
+    limits: Limits = field(default_factory=Limits)
+    override: str | None = None  # the recorded reason an abnormal change was published anyway
+
+    @property
+    def abnormal(self) -> bool:
+        return bool(self.reasons)
+
+    @property
+    def blocked(self) -> bool:
+        return self.abnormal and not self.override
+
+    @property
+    def overall_share(self) -> float:
+        return self.retired / self.current if self.current else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "blocked": self.blocked,
+            "abnormal": self.abnormal,
+            "override": self.override,
+            "reasons": list(self.reasons),
+            "current_edges": self.current,
+            "retired": self.retired,
+            "relabelled": self.relabelled,
+            "overall_retired_share": round(self.overall_share, 6),
+            "hubs": [{**asdict(h), "share": round(h.share, 6)} for h in self.hubs_over],
+            "limits": asdict(self.limits),
+        }
+
+    def message(self, run_id: str) -> str:
+        head = (f"run {run_id} published an abnormal change (override: {self.override})" if self.override
+                else f"run {run_id} blocked from publishing")
+        return head + ": " + "; ".join(self.reasons)
+
+
+class PublishBlocked(RuntimeError):
+    """The run would retire or relabel an abnormal share of edges and carries no override."""
+
+    def __init__(self, run_id: str, verdict: Verdict) -> None:
+        super().__init__(verdict.message(run_id))
+        self.verdict = verdict
+
+
+def assess(conn: Connection, batch: CleanBatch, limits: Limits, override: str | None = None) -> Verdict:
+    """What loading `batch` would retire and relabel, against `limits` (reads only)."""
+    complete = sorted({u for u, ok in batch.complete.items() if ok} - set(batch.unchanged))
+    seen: dict[str, dict[str, dict]] = defaultdict(dict)
+    for row in batch.citations:
+        seen[row["hub_uuid"]][row["paper_key"]] = row
+    verdict = Verdict(limits=limits, override=override or None)
+    verdict.current = conn.execute(
+        select(func.count()).select_from(citation).where(citation.c.valid_to_run.is_(None))).scalar_one()
+    for change in _hub_changes(conn, complete, seen):
+        verdict.retired += change.retired
+        verdict.relabelled += change.relabelled
+        if change.current >= limits.hub_min_edges and change.share > limits.hub_share:
+            verdict.hubs_over.append(change)
+            verdict.reasons.append(
+                f"hub {change.hub_uuid}: {change.retired} retired + {change.relabelled} relabelled of "
+                f"{change.current} current edges ({change.share:.1%} > {limits.hub_share:.1%})")
+    if verdict.retired >= limits.overall_min_retired and verdict.overall_share > limits.overall_share:
+        verdict.reasons.append(
+            f"overall: {verdict.retired} of {verdict.current} current edges retired "
+            f"({verdict.overall_share:.2%} > {limits.overall_share:.2%})")
+    return verdict
+
+
+def checker(run_id: str, limits: Limits, override: str | None = None):
+    """The load's guard hook: assesses inside the load's transaction; raises `PublishBlocked` (the load
+    rolls back) unless the change is normal or overridden; returns the verdict as a dict for the summary."""
+
+    def check(conn: Connection, batch: CleanBatch) -> dict[str, Any]:
+        verdict = assess(conn, batch, limits, override)
+        if verdict.blocked:
+            raise PublishBlocked(run_id, verdict)
+        return verdict.as_dict()
+
+    return check
+
+
+def _hub_changes(conn: Connection, hubs: Sequence[str], seen: dict[str, dict[str, dict]]) -> Iterable[HubChange]:
+    current: dict[str, dict[str, dict]] = defaultdict(dict)
+    columns = [citation.c.hub_uuid, citation.c.paper_key, *(citation.c[f] for f in VALUE_FIELDS)]
+    for start in range(0, len(hubs), KEY_CHUNK):
+        chunk = hubs[start:start + KEY_CHUNK]
+        stmt = select(*columns).where(citation.c.hub_uuid.in_(chunk), citation.c.valid_to_run.is_(None))
+        for rec in conn.execute(stmt).mappings():
+            current[rec["hub_uuid"]][rec["paper_key"]] = rec
+    for uuid in hubs:
+        before, now = current.get(uuid, {}), seen.get(uuid, {})
+        retired = sum(1 for key in before if key not in now)
+        relabelled = sum(1 for key, old in before.items() if key in now and _lost_or_changed(old, now[key]))
+        yield HubChange(uuid, len(before), retired, relabelled)
+
+
+def _lost_or_changed(old, new: dict) -> bool:
+    return any(old[f] is not None and old[f] != new[f] for f in VALUE_FIELDS)
+
+
+class NotAcceptable(ValueError):
+    """`--accept-changes RUN_ID` names a run that cannot be published now."""
+
+
+def blocked_run(engine: Engine, run_id: str) -> dict[str, Any]:
+    """The blocked run `run_id` (its row, summary decoded), if it can still be published: it exists, is
+    `blocked`, and no later run has loaded anything (its older data would overwrite newer)."""
+    with engine.connect() as conn:
+        row = conn.execute(select(run).where(run.c.run_id == run_id)).mappings().first()
+        if row is None:
+            raise NotAcceptable(f"no run {run_id!r}")
+        if row["status"] != "blocked":
+            raise NotAcceptable(f"run {run_id} is {row['status']}, not blocked: nothing to accept")
+        later = conn.execute(
+            select(run.c.run_id).join(hub_snapshot, hub_snapshot.c.run_id == run.c.run_id)
+            .where(run.c.started_at > row["started_at"]).limit(1)).scalar()
+    if later is not None:
+        raise NotAcceptable(f"run {run_id} is blocked but run {later} has loaded since: publishing the older run "
+                            f"would overwrite newer data; run a new refresh with --allow-abnormal-change instead")
+    return {**row, "summary": json.loads(row["summary"]) if row["summary"] else {}}
+
+
+def crawl_stats(run_dir: Path) -> dict[str, Any]:
+    """The crawl stats a run left in its folder, or {} when the folder is gone."""
+    path = run_dir / "stats.json"
+    return json.loads(path.read_text()) if path.exists() else {}
