@@ -14,14 +14,16 @@ order the crawl wrote its items in.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from rapidfuzz import fuzz, process
 
+from flows import drift
 from spiders.parse.normalize import normalize_text, normalize_title, paper_key, split_arxiv
+from spiders.parse.records import PARSER_VERSION
 
 PENDING_TITLE = "Title resolution pending"
 FUZZY_MIN_SCORE = 95.0
@@ -82,9 +84,12 @@ class _CitationAcc:
     representative: bool = False
 
 
-def clean(items: Iterable[dict[str, Any]]) -> CleanBatch:
-    """Turn one run's items (hub_page, hub_json, quarantine, fetch) into deduplicated warehouse rows."""
-    acc = _Accumulator()
+def clean(items: Iterable[dict[str, Any]], known_templates: Mapping[str, str] | None = None) -> CleanBatch:
+    """Turn one run's items (hub_page, hub_json, quarantine, fetch) into deduplicated warehouse rows.
+
+    `known_templates` (hub -> template of its last complete load, `flows.drift.known_templates`) lets a
+    legacy page of a current hub be told from the hub: such a hub is quarantined as `layout_drift`."""
+    acc = _Accumulator(known_templates or {})
     for item in items:
         acc.add(item)
     return acc.finish()
@@ -108,7 +113,9 @@ def _parse_time(value: str | None) -> datetime | None:
 
 
 class _Accumulator:
-    def __init__(self) -> None:
+    def __init__(self, known_templates: Mapping[str, str] | None = None) -> None:
+        self.known_templates = known_templates or {}
+        self.page_templates: dict[str, dict[str, str]] = defaultdict(dict)  # hub -> page URL -> template
         self.first_pages: dict[str, tuple[tuple, dict]] = {}  # hub -> (rank, HubPage dict of page 1 unfiltered)
         self.twins: dict[str, tuple[tuple, dict]] = {}  # hub -> (rank, HubJson dict)
         self.hub_uuids: set[str] = set()
@@ -135,6 +142,7 @@ class _Accumulator:
         recency = (item.get("fetched_at") or "", self._seq)
         if kind == "hub_page":
             self._add_page(item["page"], recency)
+            self.page_templates[item["page"]["hub_uuid"]][item.get("url", "")] = item["page"]["template"]
         elif kind == "hub_json":
             twin = item["json"]
             self._keep_latest(self.twins, twin["hub_uuid"], recency, twin)
@@ -216,9 +224,19 @@ class _Accumulator:
 
     def finish(self) -> CleanBatch:
         batch = CleanBatch()
+        drifted = drift.drifted_hubs(self.page_templates, self.known_templates)
+        self._quarantine_drift(drifted)
         merge_into, batch.merges = _fuzzy_merges(self.papers, self.explorer_keys)
         batch.papers = self._paper_rows(merge_into)
         batch.citations, batch.conflicts = self._citation_rows(merge_into)
+        if drifted:
+            # A drifted hub's listings say nothing reliable (no roles): none of them is loaded, nor a paper
+            # only they list; the warehouse keeps the hub's last good edges.
+            batch.citations = [c for c in batch.citations if c["hub_uuid"] not in drifted]
+            batch.conflicts = [c for c in batch.conflicts if c["hub_uuid"] not in drifted]
+            kept = {c["paper_key"] for c in batch.citations}
+            batch.papers = [p for p in batch.papers if p["paper_key"] in kept]
+            batch.merges = [m for m in batch.merges if m["into_key"] in kept]
         for uuid in sorted(self.hub_uuids):
             page = self.first_pages.get(uuid, (None, None))[1]
             twin = self.twins.get(uuid, (None, None))[1]
@@ -228,7 +246,7 @@ class _Accumulator:
             )
             batch.complete[uuid] = complete
             batch.hubs.append(_hub_row(uuid, page, twin))
-            if page is not None:
+            if page is not None and uuid not in drifted:
                 batch.snapshots.append(_snapshot_row(page, parsed_count, complete))
                 batch.facet_counts.extend(_facet_rows(page))
         # A 304 twin means the spider skipped the pages; a page seen anyway (a retry) makes it a normal hub.
@@ -236,6 +254,21 @@ class _Accumulator:
         batch.fetches = [row for _, (_, row) in sorted(self.fetches.items())]
         batch.quarantines = [row for _, (_, row) in sorted(self.quarantines.items())]
         return batch
+
+    def _quarantine_drift(self, drifted: dict[str, str]) -> None:
+        """Quarantine each legacy page of a drifted hub (its fetch becomes `quarantined`); the hub is bad."""
+        for uuid, detail in drifted.items():
+            self.bad_hubs.add(uuid)
+            for url, template in sorted(self.page_templates[uuid].items()):
+                if template != "legacy":
+                    continue
+                recency, fetched = self.fetches.get(url, ((), None))
+                if fetched is not None:
+                    self.fetches[url] = (recency, {**fetched, "outcome": "quarantined", "error": drift.REASON})
+                self.quarantines[url] = (recency, {
+                    "url": url, "hub_uuid": uuid, "status": 200,
+                    "fetched_at": fetched["fetched_at"] if fetched else None, "parser_version": PARSER_VERSION,
+                    "reason": drift.REASON, "detail": detail[:500]})
 
     def _paper_rows(self, merge_into: dict[str, str]) -> list[dict[str, Any]]:
         merged: dict[str, _Best] = {}

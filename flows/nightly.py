@@ -21,7 +21,7 @@ from pydantic import SecretStr
 
 from flows import clean as clean_mod
 from flows import load as load_mod
-from flows import guard, history, ops, runs, stage
+from flows import drift, guard, history, ops, runs, stage
 from flows.crawl import allowed_hosts_for, run_crawl
 from flows.lock import RunLockBusy, single_flight
 from flows.progress import ProgressReporter
@@ -52,7 +52,9 @@ def stage_task(database_url: str, run_id: str, items_path: Path) -> int:
 
 @task(name="clean and deduplicate", cache_policy=NO_CACHE)
 def clean_task(database_url: str, run_id: str):
-    return clean_mod.clean(stage.staged_items(make_engine(database_url), run_id))
+    engine = make_engine(database_url)
+    # the templates of the last complete loads tell a stale legacy page from a hub (flows/drift.py)
+    return clean_mod.clean(stage.staged_items(engine, run_id), known_templates=drift.known_templates(engine))
 
 
 @task(name="load warehouse", cache_policy=NO_CACHE)

@@ -28,11 +28,14 @@ import struct
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.utils import format_datetime
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+from samplesite.model import Site
 
 if TYPE_CHECKING:
     from samplesite.server import Response, _Handler
@@ -53,13 +56,15 @@ MODES: dict[str, str] = {
     "ratelimited": "200 whose page says it is rate limited",
     "drift-rename": "layout drift: the list headings renamed",
     "drift-missing": "layout drift: the count sentence ('N Pith papers citing it') gone",
+    "drift-legacy": "layout drift: a current hub's page served in the legacy template",
     "redirect-host": "302 to the same path on a host outside the allowlist",
     "redirect-port": "302 to the same path on another port of 127.0.0.1",
     "redirect-private": "302 to the same path on a private address",
     "gzip-bomb": "Content-Encoding gzip whose body expands to `bomb_mb` MB",
 }
 # Modes that only make sense for an HTML page; a JSON twin drawing one of them is served clean.
-HTML_ONLY = frozenset({"malformed", "charset", "bom", "ratelimited", "drift-rename", "drift-missing"})
+HTML_ONLY = frozenset({"malformed", "charset", "bom", "ratelimited", "drift-rename", "drift-missing",
+                       "drift-legacy"})
 BURST_MAX = 3
 
 _OPTIONS: dict[str, type] = {  # never a mode's name
@@ -370,6 +375,35 @@ def _drift_missing(f: Faults, h: _Handler, target: str, r: Response, head: bool)
     return True
 
 
+def legacy_page(site: Site, target: str, base_url: str, markup: str) -> bytes | None:
+    """The hub page `target` as the legacy template renders it (None: not a hub page). The site keeps its
+    template: only this answer is the older one, as when a deploy serves a stale template to some requests."""
+    from samplesite.render import markup_for, render_hub_html
+    from samplesite.server import HUB_PATH
+    from samplesite.view import clean_filters
+
+    url = urlsplit(target)
+    m = HUB_PATH.match(url.path)
+    if m is None or m.group(2) or not site.has_hub(m.group(1)):
+        return None
+    uuid = m.group(1)
+    legacy = replace(site.hub(uuid), template="legacy")
+    old = Site(seed=site.seed, day=site.day, hubs_requested=site.hubs_requested, as_of=site.as_of,
+               hubs=[legacy if hub.uuid == uuid else hub for hub in site.hubs], papers=site.papers)
+    params = {k: v[-1] for k, v in parse_qs(url.query).items()}
+    page = int(params["page"]) if params.get("page", "").isdigit() else 1
+    markup = markup_for(uuid) if markup == "mixed" else markup
+    return render_hub_html(old, uuid, clean_filters(params), max(page, 1), markup, base_url).encode()
+
+
+def _drift_legacy(f: Faults, h: _Handler, target: str, r: Response, head: bool) -> bool:
+    body = legacy_page(h.server.site, target, h.server.base_url, h.server.markup)
+    if body is None:
+        return False
+    _write(h, 200, body, r.content_type, head)
+    return True
+
+
 def _redirect_to(h: _Handler, netloc: str, target: str, head: bool) -> bool:
     _write(h, 302, b"", "text/plain", head, {"Location": f"http://{netloc}{target}"})
     return True
@@ -403,7 +437,7 @@ _SERVE = {
     "5xx": _server_error, "429": _too_many, "429-date": _too_many_date, "slow": _slow, "timeout": _hang,
     "truncate": _truncate, "chunked-cut": _chunked_cut, "malformed": _malformed, "charset": _charset,
     "bom": _bom, "empty": _empty, "ratelimited": _rate_limited, "drift-rename": _drift_rename,
-    "drift-missing": _drift_missing, "redirect-host": _redirect_host, "redirect-port": _redirect_port,
+    "drift-missing": _drift_missing, "drift-legacy": _drift_legacy, "redirect-host": _redirect_host, "redirect-port": _redirect_port,
     "redirect-private": _redirect_private, "gzip-bomb": _gzip_bomb,
 }
 assert set(_SERVE) == set(MODES)
