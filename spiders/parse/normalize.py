@@ -38,6 +38,8 @@ def _accent(match: str) -> str:
     return _latex.latex_to_text(match)
 
 
+# Titles and summaries recur on every page and under every hub that lists a paper: cache the pure work.
+@lru_cache(maxsize=1 << 16)
 def normalize_text(raw: str | None) -> str | None:
     """NFKC, LaTeX accents to Unicode, PDF hyphen breaks joined, whitespace collapsed."""
     if raw is None:
@@ -51,6 +53,7 @@ def normalize_text(raw: str | None) -> str | None:
     return text
 
 
+@lru_cache(maxsize=1 << 16)
 def normalize_title(raw: str | None) -> str | None:
     """normalize_text plus the trailing date some reference strings carry."""
     text = normalize_text(raw)
@@ -65,6 +68,7 @@ def title_fingerprint(title: str) -> str:
     return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
 
 
+@lru_cache(maxsize=1 << 16)
 def split_arxiv(ref: str) -> tuple[str, int | None] | None:
     """'2406.01234v2' -> ('2406.01234', 2); 'hep-th/9901001' -> ('hep-th/9901001', None)."""
     for pattern in (ARXIV_NEW, ARXIV_OLD):
