@@ -144,7 +144,7 @@ class _Accumulator:
             self._add_page(item["page"], recency)
             self.page_templates[item["page"]["hub_uuid"]][item.get("url", "")] = item["page"]["template"]
         elif kind == "hub_json":
-            twin = item["json"]
+            twin = _nul_free(item["json"])
             self._keep_latest(self.twins, twin["hub_uuid"], recency, twin)
             self.hub_uuids.add(twin["hub_uuid"])
         elif kind == "quarantine":
@@ -313,6 +313,18 @@ class _Accumulator:
 
 
 _MISSING: Any = object()
+
+
+def _nul_free(value: Any) -> Any:
+    """U+0000 reads as U+FFFD in a JSON twin as in a page (PAGES.md "Raw values"): PostgreSQL text cannot
+    hold it, and JSON can carry it (`\\u0000`) where HTML cannot."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {key: _nul_free(v) for key, v in value.items()}
+    if isinstance(value, list):
+        return [_nul_free(v) for v in value]
+    return value
 
 
 def _hub_row(uuid: str, page: dict | None, twin: dict | None) -> dict[str, Any]:

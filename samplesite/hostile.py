@@ -42,6 +42,7 @@ HOSTILE: dict[str, str] = {
 }
 # What the normalizer makes of a served value, where that differs (NFKC composes e + U+0301 into é).
 CLEAN: dict[str, str] = {"emoji": HOSTILE["emoji"].replace("e\u0301", "\u00e9")}
+NUL_DOI = "10.1234/nul\x00doi"
 LONG_TITLE = _long("Long title ")
 LONG_SUMMARY = _long("Long summary ")
 # Hub titles: the short ones (a hub page shows its title twice, in <title> and in the page).
@@ -63,6 +64,8 @@ def make_hostile(site: Site) -> Site:
     hubs = [h for h in site.hubs[1:] if h.title is not None]
     for hub, name in zip(hubs, HUB_TITLES, strict=False):
         hub.title_raw, hub.title = HOSTILE[name], CLEAN.get(name, HOSTILE[name])
+        if name == "nul":  # JSON can carry a NUL where HTML cannot: the JSON twin's doi does
+            hub.doi = NUL_DOI
     return site
 
 

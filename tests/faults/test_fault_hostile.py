@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from samplesite.generator import build_site
-from samplesite.hostile import CLEAN, HOSTILE, LONG_SUMMARY, LONG_TITLE, ONE_MB, hostile_papers
+from samplesite.hostile import CLEAN, HOSTILE, LONG_SUMMARY, LONG_TITLE, NUL_DOI, ONE_MB, hostile_papers
 from samplesite.render import render_hub_html
 from samplesite.server import serving
 from samplesite.truth import truth, visible
@@ -90,6 +90,8 @@ def _assert_round_trip(site, database_url, first, second, after_first):
     assert {u: {f: hubs[u][f] for f in HUB_FIELDS} for u in hubs} == {
         h["uuid"]: {f: h[f] for f in HUB_FIELDS} for h in expected["hubs"]}
     assert tuple(lengths) == (len(LONG_TITLE), len(LONG_SUMMARY))
+    # the JSON twin carried a NUL (as \u0000) in the doi: it reads as U+FFFD too
+    assert [h["doi"] for h in hubs.values() if h["doi"] and "nul" in h["doi"]] == [visible(NUL_DOI)]
     assert found == [sql_key]
     # every table is still there and the second (unconditional) run changed nothing
     for table in ("hub", "paper", "citation"):
