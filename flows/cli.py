@@ -383,7 +383,7 @@ def backfill(
         else:
             resolve_hub_refs(hubs or [])
     except (ArchiveError, BadHubRef) as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)  # paths stay whole
         raise typer.Exit(2) from exc
     result = backfill_flow(hubs=hubs, from_archive=from_archive, since=since, until=until, base_url=base_url,
                            database_url=_secret(database_url), data_dir=str(data_dir) if data_dir else None)
@@ -410,7 +410,7 @@ def reparse(
         result = reparse_flow(parser_version=parser_version, database_url=_secret(database_url),
                               data_dir=str(data_dir) if data_dir else None)
     except ArchiveError as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from exc
     for report in result["runs"]:
         print_report(report)
