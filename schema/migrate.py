@@ -28,3 +28,13 @@ def upgrade(url_or_engine: str | Engine, revision: str = "head") -> None:
     finally:
         if isinstance(url_or_engine, str):
             engine.dispose()
+
+
+def head_revision() -> str:
+    """The newest migration: what `upgrade()` brings a warehouse to."""
+    from alembic.script import ScriptDirectory
+
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    if len(heads) != 1:
+        raise RuntimeError(f"migrations have {len(heads)} heads ({', '.join(heads)}): make them one chain")
+    return heads[0]

@@ -10,7 +10,7 @@ from sqlalchemy import func, inspect, select, text
 
 from schema import placement
 from schema.engine import make_engine
-from schema.migrate import upgrade
+from schema.migrate import head_revision, upgrade
 from schema.tables import metadata
 
 RUN_ROW = ("INSERT INTO run (run_id, kind, status, started_at, params, code_version, parser_version) "
@@ -28,7 +28,7 @@ def _upgrade_from_0001(url: str) -> None:
         conn.execute(text(HUB_ROW))
     upgrade(url)
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0003"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == head_revision()
         assert conn.execute(text("SELECT hub_uuid, tier, citing_count FROM hub")).all() == [
             ("aaaaaaaa-0000-4000-8000-000000000001", "hub", 12)]
         # the citation history added by 0002 and every new mart exist and are queryable
@@ -74,4 +74,4 @@ def test_cli_db_upgrade_uses_citehub_database_url(pg_url, tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     with make_engine(pg_url).connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM citehub.alembic_version")).scalar_one() == "0003"
+        assert conn.execute(text("SELECT version_num FROM citehub.alembic_version")).scalar_one() == head_revision()
