@@ -18,9 +18,10 @@ from pathlib import Path
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 from bench import stages
-from bench.common import Results, sample_site, self_peak_rss_mb
+from bench.common import Results, sample_site, self_peak_rss_mb, write_section
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
+STAGES_SECTION = "## Stages, side by side (make bench)"
 
 
 def main(argv: list[str] | None = None) -> Results:
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> Results:
 def write_results(results: Results, args, argv) -> None:
     command = "python -m bench " + " ".join(argv or []) if argv else "make bench"
     lines = [
-        "# Benchmark results",
+        STAGES_SECTION,
         "",
         f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
@@ -85,7 +86,7 @@ def write_results(results: Results, args, argv) -> None:
         *[f"| peak RSS, {k} | {v:.0f} MB |" for k, v in results.rss_mb.items()],
         "",
     ]
-    args.out.write_text("\n".join(lines))
+    write_section(args.out, STAGES_SECTION, "\n".join(lines))
     print(f"wrote {args.out}")
 
 

@@ -71,3 +71,18 @@ def sample_site(hubs: int, seed: int, day: int = 1):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def write_section(path, heading: str, text: str) -> None:
+    """Replace the `heading` section of RESULTS.md (or add it at the end); other sections stay as they are.
+
+    Each benchmark owns one `## ` section, so `make bench` and `python -m bench.faults` never erase each other.
+    """
+    import re
+    from pathlib import Path
+
+    path = Path(path)
+    old = path.read_text(encoding="utf-8") if path.exists() else "# Bench results\n"
+    pattern = re.compile(re.escape(heading) + r".*?(?=^## |\Z)", re.S | re.M)
+    new = pattern.sub(lambda _: text + "\n", old) if pattern.search(old) else old.rstrip("\n") + "\n\n" + text
+    path.write_text(new.rstrip("\n") + "\n", encoding="utf-8")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import time
 from collections import Counter
 from pathlib import Path
@@ -22,6 +21,8 @@ from pathlib import Path
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 from sqlalchemy import select
+
+from bench.common import write_section
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 SECTION = "## Faulted nightly (bench/faults.py)"
@@ -135,11 +136,7 @@ def render(figures: dict, args) -> str:
 
 
 def _append(path: Path, text: str) -> None:
-    """Replace this section in RESULTS.md (or add it at the end); other sections stay as they are."""
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Bench results\n"
-    pattern = re.compile(re.escape(SECTION) + r".*?(?=^## |\Z)", re.S | re.M)
-    new = pattern.sub(lambda _: text + "\n", old) if pattern.search(old) else old.rstrip("\n") + "\n\n" + text
-    path.write_text(new.rstrip("\n") + "\n", encoding="utf-8")
+    write_section(path, SECTION, text)
 
 
 if __name__ == "__main__":
