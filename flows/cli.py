@@ -74,7 +74,8 @@ def print_report(report: dict) -> None:
     console.print(timing)
     from flows.report import NEXT_SQL
 
-    console.print("[bold]Try next[/bold] (sqlite3 data/citehub.sqlite):")
+    # Published tables only: what a reader role can query on PostgreSQL too (docs/warehouse.md, docs/queries.md).
+    console.print("[bold]Try next[/bold] (citehub sql -c \"...\", or sqlite3 data/citehub.sqlite):")
     for q in NEXT_SQL:
         console.print(f"  {q}", markup=False, highlight=False)
 
@@ -98,6 +99,9 @@ def refresh(
         help="publish even if the run retires or relabels an abnormal share of edges; the reason is recorded")] = None,
     accept_changes: Annotated[str | None, typer.Option(
         metavar="RUN_ID", help="publish a run the guard blocked, from its staged items (no crawl)")] = None,
+    frontier: Annotated[str | None, typer.Option(
+        envvar="CITEHUB_FRONTIER_URL", help="redis://HOST:6379/0: crawl with several workers on a shared frontier")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="crawl processes on this machine (with --frontier)")] = 1,
 ) -> None:
     """Run the nightly refresh now: crawl, load, materialize, check, report."""
     from spiders.hubref import BadHubRef, hub_url, read_seeds
@@ -132,7 +136,8 @@ def refresh(
 
     report = nightly_refresh(base_url=base_url, seeds_file=str(seeds) if seeds else None, hubs=hub,
                              database_url=_secret(database_url), data_dir=str(data_dir) if data_dir else None,
-                             include_known=known, allow_abnormal_change=allow_abnormal_change)
+                             include_known=known, allow_abnormal_change=allow_abnormal_change,
+                             frontier_url=frontier, workers=workers)
     print_report(report)
     if report.get("status") == "blocked":
         raise typer.Exit(3)
@@ -442,6 +447,66 @@ def schedule(
     console.print(f"serving nightly-refresh/{name} on '{cron}' ({timezone}) and backfill/backfill; "
                   "Ctrl-C stops", highlight=False)
     serve_schedule(cron, name, timezone, nightly_parameters=nightly, backfill_parameters=common)
+
+
+@app.command("crawl")
+def crawl_cmd(
+    frontier: Annotated[str, typer.Option(envvar="CITEHUB_FRONTIER_URL", help="redis://HOST:6379/0, shared by all")],
+    base_url: Annotated[str | None, typer.Option(help="site to crawl")] = None,
+    seeds: Annotated[Path | None, typer.Option(help="file of hub URLs or uuids, one a line")] = None,
+    hub: Annotated[list[str] | None, typer.Option(help="a hub URL or uuid (repeatable)")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="crawl processes on this machine")] = 2,
+    run_id: Annotated[str | None, typer.Option(help="join this run's frontier (from another machine)")] = None,
+    first_worker: Annotated[int, typer.Option(min=0, help="index of this machine's first worker")] = 0,
+    data_dir: Annotated[Path | None, typer.Option(help="runs folder parent")] = None,
+) -> None:
+    """Crawl only, with WORKERS processes sharing one Redis frontier: each URL is fetched once fleet-wide.
+
+    On one machine: `citehub crawl --frontier redis://h:6379/0 --workers 4`. Across machines: start the same
+    command with the same --run-id on each machine, each with its own --first-worker; every machine gets the
+    items of the URLs it fetched, and the union is the single-process crawl. `citehub refresh --frontier ...`
+    crawls this way and loads the result.
+    """
+    from flows.crawl import allowed_hosts_for
+    from flows.fleet import FrontierUnavailable, merge_workers, run_worker
+    from flows.runs import new_run_id
+    from spiders.hubref import BadHubRef, hub_url, read_seeds
+
+    overrides = {k: v for k, v in {"base_url": base_url, "data_dir": data_dir}.items() if v}
+    settings = Settings(**overrides)
+    try:
+        refs = (read_seeds(seeds) if seeds else []) + list(hub or [])
+        urls = list(dict.fromkeys(hub_url(ref, settings.base_url) for ref in refs))
+    except (BadHubRef, OSError) as exc:
+        raise typer.BadParameter(str(exc), param_hint="--seeds/--hub") from exc
+    if not urls:
+        raise typer.BadParameter("no hubs to crawl: give --seeds FILE or --hub", param_hint="--seeds/--hub")
+    joined = run_id is not None
+    run_id = run_id or new_run_id()
+    run_dir = settings.runs_dir / run_id
+    allowed = allowed_hosts_for(settings.base_url, settings.allowed_hosts)
+    from concurrent.futures import ThreadPoolExecutor
+
+    from flows.fleet import _redis, per_worker_concurrency
+
+    try:
+        client = _redis(frontier)
+    except FrontierUnavailable as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    each = per_worker_concurrency(settings.concurrency, workers)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(lambda i: run_worker(run_id, run_dir, i, settings.base_url, urls, allowed,
+                                                     frontier, each),
+                                range(first_worker, first_worker + workers)))
+    if not joined:
+        # The machine that started the run clears its frontier; machines that joined leave it to that one.
+        from spiders.frontier import frontier_keys
+
+        client.delete(*frontier_keys(run_id))
+    merged = merge_workers(run_dir, results)
+    console.print(f"run {run_id}: {workers} workers fetched {merged.stats.get('downloader/request_count', 0)} "
+                  f"URLs; items in {merged.items_path}, WARC in {run_dir / 'warc'}")
 
 
 def main() -> None:  # pragma: no cover

@@ -23,6 +23,7 @@ from flows import clean as clean_mod
 from flows import load as load_mod
 from flows import drift, guard, history, ops, runs, stage
 from flows.crawl import allowed_hosts_for, run_crawl
+from flows.fleet import run_fleet_crawl
 from flows.lock import RunLockBusy, single_flight
 from flows.progress import ProgressReporter
 from flows.report import RunReport, build_report
@@ -37,9 +38,13 @@ from warehouse.materialize import materialize
 
 @task(name="crawl hubs", cache_policy=NO_CACHE)
 def crawl_task(run_id: str, run_dir: Path, base_url: str, hub_urls: list[str], allowed: list[str], concurrency: int,
-               extra_settings: dict | None = None):
+               extra_settings: dict | None = None, frontier_url: str | None = None, workers: int = 1):
     # Scrapy's log and the crawl's progress go to this task run's logger: the Prefect UI shows both.
     log = get_run_logger()
+    if frontier_url:
+        # Several crawl processes on one shared Redis frontier; the merged run folder looks like one crawl's.
+        return run_fleet_crawl(run_id, run_dir, base_url, hub_urls, allowed, frontier_url, workers, concurrency,
+                               extra_settings=extra_settings, log=log)
     with ProgressReporter(log) as progress:
         return run_crawl(run_id, run_dir, base_url, hub_urls, allowed, concurrency, extra_settings=extra_settings,
                          log=log, on_progress=progress)
@@ -117,6 +122,8 @@ def nightly_refresh(
     conditional: bool = True,
     lock_wait_seconds: float = 0.0,
     allow_abnormal_change: str | None = None,
+    frontier_url: str | None = None,
+    workers: int | None = None,
 ) -> dict:
     """Crawl the known and seeded hubs, load them into the warehouse, materialize, check, report."""
     overrides = {k: v for k, v in {"base_url": base_url, "data_dir": data_dir}.items() if v}
@@ -159,7 +166,8 @@ def nightly_refresh(
         validators = run_dir / "validators.json"
         conditional = conditional and history.write_validators(engine, validators) > 0
         crawl = timed("crawl", crawl_task, run_id, run_dir, settings.base_url, hub_urls, allowed,
-                      settings.concurrency, {"CITEHUB_VALIDATORS_FILE": str(validators)} if conditional else None)
+                      settings.concurrency, {"CITEHUB_VALIDATORS_FILE": str(validators)} if conditional else None,
+                      frontier_url or settings.frontier_url, workers or settings.workers)
         timed("stage", stage_task, database_url, run_id, crawl.items_path)
         batch = timed("clean", clean_task, database_url, run_id)
         # load + marts: one transaction, guarded (flows/guard.py)

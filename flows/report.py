@@ -11,8 +11,7 @@ from schema import tables as t
 NEXT_SQL = [
     "SELECT title, tier, label, citing_count FROM hub_summary ORDER BY citing_count DESC LIMIT 10;",
     "SELECT role, count, share FROM hub_role_mix WHERE hub_uuid = '<uuid>' ORDER BY count DESC;",
-    "SELECT p.title, COUNT(*) AS hubs FROM citation c JOIN paper p USING (paper_key) "
-    "GROUP BY p.title ORDER BY hubs DESC LIMIT 10;",
+    "SELECT title, hubs_cited FROM paper_reach ORDER BY hubs_cited DESC, paper_key LIMIT 10;",
 ]
 
 

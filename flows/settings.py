@@ -21,7 +21,11 @@ class Settings(BaseSettings):
         default_factory=lambda: ["pith.science", "www.pith.science"],
         description="hosts the crawl may fetch from, checked on every redirect hop",
     )
-    concurrency: int = Field(8, ge=1, le=64, description="concurrent requests per host")
+    concurrency: int = Field(8, ge=1, le=64, description="concurrent requests per host, for the whole fleet")
+    frontier_url: str | None = Field(
+        None, description="redis://host:port/db of a crawl frontier shared by several crawl workers (scrapy-redis)"
+    )
+    workers: int = Field(1, ge=1, le=64, description="crawl processes on this machine sharing the frontier")
     # Publish guard (flows/guard.py): a run that would retire or relabel an abnormal share of the
     # warehouse's current edges is blocked from publishing until an operator accepts it.
     guard_hub_share: float = Field(0.05, ge=0, le=1, description="largest share of a hub's current edges "

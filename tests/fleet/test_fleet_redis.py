@@ -69,3 +69,51 @@ def test_two_workers_share_one_frontier(tmp_path):
 def test_an_unreachable_frontier_is_a_clear_error(tmp_path):
     with pytest.raises(FrontierUnavailable, match="shared frontier redis://127.0.0.1:1/0 unreachable"):
         run_fleet_crawl("x", tmp_path, "http://127.0.0.1:9", [], ["127.0.0.1"], "redis://127.0.0.1:1/0", workers=2)
+
+
+def test_citehub_crawl_and_refresh_on_a_frontier(tmp_path, prefect_server):
+    """The CLI crawl command, and the nightly loading a fleet crawl: the warehouse equals the truth."""
+    require_redis()
+    import subprocess
+    import sys
+
+    from sqlalchemy import select
+
+    from flows.nightly import nightly_refresh
+    from samplesite.truth import truth
+    from schema import tables as t
+    from schema.engine import make_engine
+
+    site = build_site(hubs=15, seed=5, day=1)
+    with serving(site, markup="mixed") as base_url:
+        seeds = tmp_path / "seeds.txt"
+        seeds.write_text("".join(f"{base_url}/citations/{h.uuid}\n" for h in site.hubs))
+        env = {**os.environ, "CITEHUB_DATA_DIR": str(tmp_path / "crawl"), "COLUMNS": "200"}
+        proc = subprocess.run([sys.executable, "-m", "flows.cli", "crawl", "--frontier", REDIS_URL, "--workers", "2",
+                               "--base-url", base_url, "--seeds", str(seeds)], env=env, capture_output=True,
+                              text=True, timeout=180, check=False)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert "2 workers fetched" in proc.stdout
+        url = f"sqlite:///{tmp_path / 'w.sqlite'}"
+        report = nightly_refresh(base_url=base_url, seeds_file=str(seeds), database_url=url,
+                                 data_dir=str(tmp_path / "data"), include_known=False,
+                                 frontier_url=REDIS_URL, workers=2)
+    assert report["checks_failed"] == [] and report["hubs"] == 15
+    with make_engine(url).connect() as conn:
+        edges = {tuple(r) for r in conn.execute(
+            select(t.citation.c.hub_uuid, t.citation.c.paper_key).where(t.citation.c.valid_to_run.is_(None)))}
+    assert edges == {(c["hub_uuid"], c["paper_key"]) for c in truth(site)["citations"]}
+    workers = sorted(p.name for p in (tmp_path / "data" / "runs" / report["run_id"]).glob("worker-*"))
+    assert workers == ["worker-0", "worker-1"]
+
+
+def test_crawl_command_without_a_frontier_is_refused(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "flows.cli", "crawl", "--frontier", "redis://127.0.0.1:1/0",
+                           "--hub", "dae37f2b-32da-4f0a-9478-5e06e96fa213"], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=60, check=False,
+                          env={**os.environ, "COLUMNS": "200", "CITEHUB_DATA_DIR": str(tmp_path)})
+    assert proc.returncode == 2
+    assert "shared frontier redis://127.0.0.1:1/0 unreachable" in proc.stdout
