@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, bindparam, or_, select, update
 
 from flows.clean import CleanBatch
+from schema import bulk
 from schema.tables import citation, citation_version, fetch, hub_facet_count, hub_snapshot, run
 
 VALUE_FIELDS = ("role", "polarity", "verdict", "novelty", "refs", "representative")
@@ -154,12 +155,9 @@ def _upsert(conn: Connection, dialect_insert, table, key_cols: list[str], rows: 
             keep: tuple[str, ...]) -> None:
     if not rows:
         return
-    stmt = dialect_insert(table)
     update_cols = [c.name for c in table.columns if c.name not in key_cols and c.name not in keep]
-    stmt = stmt.on_conflict_do_update(index_elements=key_cols, set_={c: stmt.excluded[c] for c in update_cols})
     ordered = sorted(rows, key=lambda r: tuple(r[k] for k in key_cols))
-    for chunk in _chunks(ordered, ROW_CHUNK):
-        conn.execute(stmt, chunk)
+    bulk.upsert_rows(conn, table, key_cols, ordered, update_cols)
 
 
 def _chunks(seq: Sequence, size: int) -> Iterable[Sequence]:

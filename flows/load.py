@@ -29,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from flows.clean import CleanBatch
 from flows.history import carry_forward, load_citations
+from schema import bulk
 from schema.tables import fetch, hub, hub_facet_count, hub_snapshot, paper, paper_merge, quarantine
 from warehouse.materialize import MARTS, MARTS_DIR
 from warehouse.sqlfiles import statements
@@ -149,12 +150,7 @@ class _Upserter:
     def _execute(self, table: Table, key_cols: list[str], rows: list[dict], update_cols: list[str]) -> None:
         if not rows:
             return
-        stmt = self.insert(table)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=key_cols, set_={c: stmt.excluded[c] for c in update_cols}
-        )
-        for chunk in _chunks(rows, CHUNK):
-            self.conn.execute(stmt, chunk)
+        bulk.upsert_rows(self.conn, table, key_cols, rows, update_cols)
 
     def _existing(self, table: Table, key_cols: list[str], content_cols: list[str],
                   rows: Sequence[dict]) -> dict[tuple, tuple]:
@@ -176,8 +172,7 @@ def _replace_run_rows(conn: Connection, table: Table, run_id: str, rows: Sequenc
     conn.execute(delete(table).where(table.c.run_id == run_id))
     key_cols = [c.name for c in table.primary_key.columns]
     ordered = sorted(({**row, "run_id": run_id} for row in rows), key=lambda r: tuple(r[k] for k in key_cols))
-    for chunk in _chunks(ordered, CHUNK):
-        conn.execute(table.insert(), chunk)
+    bulk.insert_rows(conn, table, ordered)
     return len(ordered)
 
 

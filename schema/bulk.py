@@ -1,0 +1,78 @@
+"""Bulk writes that suit each engine: COPY on PostgreSQL, executemany on SQLite.
+
+PostgreSQL: rows go through COPY (into the table itself for plain inserts, into a temporary table for
+upserts, then one INSERT ... SELECT ... ON CONFLICT ordered by the conflict key). COPY moves rows about
+50x faster than one parameterized statement per row, and the single set-based merge keeps the upsert one
+statement. SQLite: executemany of INSERT ... ON CONFLICT in chunks, which is what it is fastest at.
+Both take rows sorted by the conflict key (PostgreSQL upserts in key order avoid lock-order deadlocks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Column, Connection, MetaData, Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+CHUNK = 5000
+
+
+def _chunks(seq: Sequence, size: int) -> Iterable[Sequence]:
+    for start in range(0, len(seq), size):
+        yield seq[start:start + size]
+
+
+def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Plain INSERT of `rows` (no conflicts expected)."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        _copy(conn, table, rows)
+        return
+    for chunk in _chunks(rows, CHUNK):
+        conn.execute(table.insert(), chunk)
+
+
+def upsert_rows(conn: Connection, table: Table, key_cols: list[str], rows: Sequence[dict[str, Any]],
+                update_cols: list[str]) -> None:
+    """INSERT `rows`, or on a key conflict UPDATE `update_cols` from them."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        _copy_merge(conn, table, key_cols, rows, update_cols)
+        return
+    stmt = sqlite.insert(table)
+    stmt = stmt.on_conflict_do_update(index_elements=key_cols, set_={c: stmt.excluded[c] for c in update_cols})
+    for chunk in _chunks(rows, CHUNK):
+        conn.execute(stmt, chunk)
+
+
+def _copy(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    from psycopg import sql
+
+    names = [c.name for c in table.columns if c.name in rows[0]]
+    target = sql.Identifier(table.name) if table.schema is None else sql.Identifier(table.schema, table.name)
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(target, sql.SQL(", ").join(map(sql.Identifier, names)))
+    cursor = conn.connection.driver_connection.cursor()
+    with cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([row[n] for n in names])
+
+
+def _copy_merge(conn: Connection, table: Table, key_cols: list[str], rows: Sequence[dict[str, Any]],
+                update_cols: list[str]) -> None:
+    names = [c.name for c in table.columns if c.name in rows[0]]
+    # A session-local scratch table shaped like the rows; dropped right after, so the same table can be
+    # merged again in the same transaction.
+    stage = Table(f"_stage_{table.name}", MetaData(), *(Column(n, table.c[n].type) for n in names),
+                  prefixes=["TEMPORARY"])
+    stage.create(conn)
+    try:
+        _copy(conn, stage, rows)
+        source = select(*(stage.c[n] for n in names)).order_by(*(stage.c[k] for k in key_cols))
+        stmt = postgresql.insert(table).from_select(names, source)
+        stmt = stmt.on_conflict_do_update(index_elements=key_cols, set_={c: stmt.excluded[c] for c in update_cols})
+        conn.execute(stmt)
+    finally:
+        stage.drop(conn)
