@@ -42,7 +42,10 @@ def load_citations(conn: Connection, run_id: str, batch: CleanBatch, good: set[s
     for row in batch.citations:
         incoming[row["hub_uuid"]].append(row)
     unchanged_hubs = set(batch.unchanged)
-    hubs = sorted(set(incoming) | good | unchanged_hubs)
+    # Hubs whose twin answered 304 and listed nothing: all they need is "seen again" on their current edges,
+    # one set-based UPDATE instead of reading and rewriting every edge (most hubs of a quiet night).
+    bump = sorted(h for h in unchanged_hubs if h not in incoming)
+    hubs = sorted((set(incoming) | good | unchanged_hubs) - set(bump))
     existing = _existing_edges(conn, hubs)
     existing_by_hub: dict[str, list[tuple[str, dict]]] = defaultdict(list)
     for (uuid, key), row in sorted(existing.items()):
@@ -95,6 +98,9 @@ def load_citations(conn: Connection, run_id: str, batch: CleanBatch, good: set[s
                 edge_rows.append({**before, "last_seen_run": run_id})
 
     _upsert(conn, dialect_insert, citation, ["hub_uuid", "paper_key"], edge_rows, keep=("first_seen_run",))
+    for chunk in _chunks(bump, KEY_CHUNK):
+        conn.execute(update(citation).where(citation.c.hub_uuid.in_(chunk), citation.c.valid_to_run.is_(None))
+                     .values(last_seen_run=run_id))
     if close_keys:
         stmt = (update(citation_version)
                 .where(and_(citation_version.c.hub_uuid == bindparam("k_hub"),
