@@ -487,10 +487,10 @@ def crawl_cmd(
     allowed = allowed_hosts_for(settings.base_url, settings.allowed_hosts)
     from concurrent.futures import ThreadPoolExecutor
 
-    from flows.fleet import _redis, per_worker_concurrency
+    from flows.fleet import connect_frontier, per_worker_concurrency
 
     try:
-        client = _redis(frontier)
+        client = connect_frontier(frontier)
     except FrontierUnavailable as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc

@@ -28,7 +28,8 @@ def per_worker_concurrency(fleet_concurrency: int, workers: int) -> int:
     return max(1, fleet_concurrency // workers)
 
 
-def _redis(frontier_url: str):
+def connect_frontier(frontier_url: str):
+    """A Redis client for the frontier, checked with a PING; FrontierUnavailable names the URL if not."""
     import redis
 
     client = redis.Redis.from_url(frontier_url, socket_connect_timeout=5)
@@ -59,7 +60,7 @@ def run_fleet_crawl(run_id: str, run_dir: Path, base_url: str, hub_urls: list[st
     """Crawl with `workers` processes on this machine sharing `frontier_url`; returns the merged result."""
     if workers < 1:
         raise ValueError(f"--workers must be at least 1, got {workers}")
-    client = _redis(frontier_url)
+    client = connect_frontier(frontier_url)
     client.delete(*frontier_keys(run_id))  # a retried run starts from an empty frontier
     each = per_worker_concurrency(concurrency, workers)
     try:
