@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, or_, select, update
 
 from flows.clean import CleanBatch
 from schema import bulk
+from schema.bulk import chunks as _chunks
 from schema.tables import citation, citation_version, fetch, hub_facet_count, hub_snapshot, run
 
 VALUE_FIELDS = ("role", "polarity", "verdict", "novelty", "refs", "representative")
@@ -35,8 +36,7 @@ KEY_CHUNK = 500
 ROW_CHUNK = 5000
 
 
-def load_citations(conn: Connection, run_id: str, batch: CleanBatch, good: set[str],
-                   dialect_insert) -> tuple[dict[str, int], dict[str, int]]:
+def load_citations(conn: Connection, run_id: str, batch: CleanBatch, good: set[str]) -> tuple[dict[str, int], dict[str, int]]:
     """Apply the run's edges; returns (inserted/updated/unchanged counts, history counts)."""
     incoming: dict[str, list[dict]] = defaultdict(list)
     for row in batch.citations:
@@ -97,7 +97,7 @@ def load_citations(conn: Connection, run_id: str, batch: CleanBatch, good: set[s
             elif uuid in unchanged_hubs:
                 edge_rows.append({**before, "last_seen_run": run_id})
 
-    _upsert(conn, dialect_insert, citation, ["hub_uuid", "paper_key"], edge_rows, keep=("first_seen_run",))
+    _upsert(conn, citation, ["hub_uuid", "paper_key"], edge_rows, keep=("first_seen_run",))
     for chunk in _chunks(bump, KEY_CHUNK):
         conn.execute(update(citation).where(citation.c.hub_uuid.in_(chunk), citation.c.valid_to_run.is_(None))
                      .values(last_seen_run=run_id))
@@ -109,7 +109,7 @@ def load_citations(conn: Connection, run_id: str, batch: CleanBatch, good: set[s
                 .values(valid_to_run=run_id))
         for chunk in _chunks(close_keys, ROW_CHUNK):
             conn.execute(stmt, chunk)
-    _upsert(conn, dialect_insert, citation_version, ["hub_uuid", "paper_key", "valid_from_run"],
+    _upsert(conn, citation_version, ["hub_uuid", "paper_key", "valid_from_run"],
             [{**r, "valid_to_run": None} for r in open_rows], keep=())
     return counts, history
 
@@ -157,7 +157,7 @@ def _open_versions(conn: Connection, hubs: Sequence[str]) -> dict[tuple[str, str
     return found
 
 
-def _upsert(conn: Connection, dialect_insert, table, key_cols: list[str], rows: list[dict],
+def _upsert(conn: Connection, table, key_cols: list[str], rows: list[dict],
             keep: tuple[str, ...]) -> None:
     if not rows:
         return
@@ -165,10 +165,6 @@ def _upsert(conn: Connection, dialect_insert, table, key_cols: list[str], rows: 
     ordered = sorted(rows, key=lambda r: tuple(r[k] for k in key_cols))
     bulk.upsert_rows(conn, table, key_cols, ordered, update_cols)
 
-
-def _chunks(seq: Sequence, size: int) -> Iterable[Sequence]:
-    for start in range(0, len(seq), size):
-        yield seq[start:start + size]
 
 
 def latest_validators(conn: Connection) -> dict[str, dict[str, str]]:

@@ -20,21 +20,20 @@ the run (nothing written), and the marts are rebuilt last on the same connection
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, delete, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 
 from flows.clean import CleanBatch
 from flows.history import carry_forward, load_citations
 from schema import bulk
+from schema.bulk import chunks as _chunks
 from schema.tables import fetch, hub, hub_facet_count, hub_snapshot, paper, paper_merge, quarantine
 from warehouse.materialize import MARTS, MARTS_DIR
 from warehouse.sqlfiles import statements
 
-CHUNK = 5000  # rows per executemany
 KEY_CHUNK = 500  # keys per IN (...) when reading what exists (SQLite caps bound parameters)
 BOOKKEEPING = ("first_seen_run", "last_seen_run", "run_id")
 
@@ -85,7 +84,7 @@ def load(engine: Engine, run_id: str, batch: CleanBatch, guard=None, then=None) 
         good = {uuid for uuid, complete in batch.complete.items() if complete}
         result.tables["hub"] = upsert.rows(hub, batch.hubs, full=lambda r: r["hub_uuid"] in good)
         result.tables["paper"] = upsert.rows(paper, batch.papers, full=lambda r: True)
-        counts, result.history = load_citations(conn, run_id, batch, good, _dialect_insert(conn))
+        counts, result.history = load_citations(conn, run_id, batch, good)
         result.tables["citation"] = TableCounts(**counts)
         snapshots, facet_counts = carry_forward(conn, run_id, batch.unchanged)
         result.history["carried_forward_hubs"] = len(snapshots)
@@ -109,20 +108,10 @@ def materialize_marts(conn: Connection, run_id: str) -> None:
             conn.execute(text(sql), {"run_id": run_id} if ":run_id" in sql else {})
 
 
-def _dialect_insert(conn: Connection):
-    name = conn.dialect.name
-    if name == "sqlite":
-        return sqlite.insert
-    if name == "postgresql":
-        return postgresql.insert
-    raise NotImplementedError(f"no upsert for dialect {name!r}")
-
-
 class _Upserter:
     def __init__(self, conn: Connection, run_id: str) -> None:
         self.conn = conn
         self.run_id = run_id
-        self.insert = _dialect_insert(conn)
 
     def rows(self, table: Table, rows: Sequence[dict[str, Any]], full) -> TableCounts:
         """Upsert `rows`; those for which `full(row)` is false only touch `last_seen_run` when they exist."""
@@ -175,7 +164,3 @@ def _replace_run_rows(conn: Connection, table: Table, run_id: str, rows: Sequenc
     bulk.insert_rows(conn, table, ordered)
     return len(ordered)
 
-
-def _chunks(seq: Sequence, size: int) -> Iterable[Sequence]:
-    for start in range(0, len(seq), size):
-        yield seq[start:start + size]

@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 CHUNK = 5000
 
 
-def _chunks(seq: Sequence, size: int) -> Iterable[Sequence]:
+def chunks(seq: Sequence, size: int) -> Iterable[Sequence]:
     for start in range(0, len(seq), size):
         yield seq[start:start + size]
 
@@ -30,7 +30,7 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     if conn.dialect.name == "postgresql":
         _copy(conn, table, rows)
         return
-    for chunk in _chunks(rows, CHUNK):
+    for chunk in chunks(rows, CHUNK):
         conn.execute(table.insert(), chunk)
 
 
@@ -44,7 +44,7 @@ def upsert_rows(conn: Connection, table: Table, key_cols: list[str], rows: Seque
         return
     stmt = sqlite.insert(table)
     stmt = stmt.on_conflict_do_update(index_elements=key_cols, set_={c: stmt.excluded[c] for c in update_cols})
-    for chunk in _chunks(rows, CHUNK):
+    for chunk in chunks(rows, CHUNK):
         conn.execute(stmt, chunk)
 
 
