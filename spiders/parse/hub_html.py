@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from itertools import chain
 from urllib.parse import unquote, urljoin, urlsplit
 
-import lxml.html
 from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import PreformattedString
 from lxml import etree
@@ -27,7 +27,7 @@ from w3lib.encoding import html_to_unicode
 
 from spiders.parse.normalize import PITH_ID, split_arxiv
 from spiders.parse.records import CitingEntry, HubPage, ParseError
-from spiders.parse.urls import hub_page_url, hub_uuid_of, page_param
+from spiders.parse.urls import Resolver, hub_page_url, hub_uuid_of, page_param
 
 # Invisible to a reader.
 _SKIP = frozenset({"script", "style", "noscript", "template", "head", "title", "svg", "iframe", "object"})
@@ -78,7 +78,17 @@ _PAPER_PATH = re.compile(r"^/(?:paper|p)/(?P<ref>.+?)/?$|^/ref/arxiv/(?P<arxiv>.
 _BULLET = re.compile(r"^[-–—•*]\s+")
 _BREAK = "\x00"  # marks text-node boundaries inside a block for the pair tokenizer
 # Comments and processing instructions are invisible (their surrounding text stays); never the network.
-_LXML_PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, no_network=True)
+# A plain etree parser, not lxml.html's: its element class lookup is a Python call per element proxy.
+_LXML_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True)
+# What the lxml walk does with an element, by tag; any other string tag is a block, any other node
+# (comment, processing instruction, entity) is skipped but its tail read.
+_BLOCK, _INLINE_KIND, _LINK, _BR, _SKIP_KIND, _NODE = range(6)
+_KIND = {
+    **dict.fromkeys(("html", "body", "div", "p", "li", "ul", "ol", "section", "main", "article", "table",
+                     "tbody", "tr", "td", "th", "h1", "h2", "h3", "h4", "header", "footer", "nav"), _BLOCK),
+    **dict.fromkeys(_INLINE, _INLINE_KIND), "a": _LINK, "br": _BR, **dict.fromkeys(_SKIP, _SKIP_KIND),
+    etree.Comment: _NODE, etree.ProcessingInstruction: _NODE, etree.Entity: _NODE,
+}
 
 
 def _collapse(text: str) -> str:
@@ -151,43 +161,6 @@ class _Flattener:
             self.links[self.link_idx][1].append(text)
         self.parts.append((text, self.link_idx))
 
-    def walk_lxml(self, element) -> None:
-        """The same walk over an lxml tree: own text, then each child and the text after it (its tail).
-
-        Block elements are numbered by a counter, not id(): lxml element proxies are transient, so an id
-        could be reused by another element within one parse.
-        """
-        if element.text:
-            self.text(element.text)
-        for node in element:
-            name = node.tag
-            if isinstance(name, str):
-                if name in _SKIP:
-                    pass
-                elif name == "br":
-                    self.flush()
-                elif name == "a":
-                    outer = self.href
-                    href = node.get("href")
-                    self.href = urljoin(self.base_url, href.strip()) if href is not None else None
-                    self.link_idx = None
-                    self.walk_lxml(node)
-                    self.href, self.link_idx = outer, None
-                elif name in _INLINE:
-                    self.walk_lxml(node)
-                else:
-                    self._block_lxml(node)
-            if node.tail:  # text after a comment or processing instruction is visible too
-                self.text(node.tail)
-
-    def _block_lxml(self, node) -> None:
-        self.flush()
-        self.counter += 1
-        self.stack.append(self.counter)
-        self.walk_lxml(node)
-        self.flush()
-        self.stack.pop()
-
     def walk(self, element: Tag) -> None:
         for node in element.contents:
             if isinstance(node, Tag):
@@ -213,6 +186,91 @@ class _Flattener:
                     self.stack.pop()
             elif isinstance(node, NavigableString) and not isinstance(node, PreformattedString):
                 self.text(str(node))
+
+
+def _walk_lxml(flat: _Flattener, root) -> None:
+    """The walk over an lxml tree, the same stream as _Flattener.walk over BeautifulSoup: own text, then
+    each child and the text after it (its tail); the root is a block.
+
+    This is the hot path of parsing (a page has ~170 elements), so it is one loop over lxml's C-level
+    iterwalk with the walk's state in locals rather than a recursion through methods, and text that is
+    only whitespace (most text nodes: indentation) takes the shortest route. Block elements are numbered
+    by a counter, not id(): lxml element proxies are transient, so an id could be reused within one parse.
+    """
+    blocks = flat.blocks
+    resolve = Resolver(flat.base_url)
+    kinds = _KIND
+    parts: list[tuple[str, int | None]] = []
+    links: list[list] = []
+    visible = False  # some part of the open block has a non-space character (else it makes no block)
+    href: str | None = None  # href of the open <a>, if any
+    link_idx: int | None = None  # its entry in `links` for the current block
+    hrefs: list[str | None] = []  # hrefs of the enclosing <a> elements
+    stack = [1]
+    counter = 1
+    walker = etree.iterwalk(root, events=("start", "end"))
+    next(walker)  # the root's own start: it is block 1 whatever its tag
+    text = root.text
+    for event, el in chain(((None, None),), walker):  # the dummy first event handles the root's text
+        if event is not None:
+            kind = kinds.get(el.tag)
+            if kind is None:
+                kind = _BLOCK if el.tag.__class__ is str else _NODE
+            if event == "start":
+                if kind == _INLINE_KIND:
+                    text = el.text
+                elif kind == _BLOCK:
+                    if visible:
+                        blocks.append(_Block(parts, links, tuple(stack), None))
+                    parts, links, link_idx, visible = [], [], None, False
+                    counter += 1
+                    stack.append(counter)
+                    text = el.text
+                elif kind == _LINK:
+                    hrefs.append(href)
+                    raw = el.get("href")
+                    href = resolve(raw.strip()) if raw is not None else None
+                    link_idx = None
+                    text = el.text
+                else:  # invisible, <br>, comment: nothing inside is read; a <br> ends the line
+                    walker.skip_subtree()
+                    if kind == _BR:
+                        if visible:
+                            blocks.append(_Block(parts, links, tuple(stack), None))
+                        parts, links, link_idx, visible = [], [], None, False
+                    continue
+            else:
+                if kind == _BLOCK:
+                    if visible:
+                        blocks.append(_Block(parts, links, tuple(stack), None))
+                    parts, links, link_idx, visible = [], [], None, False
+                    stack.pop()
+                    if el is root:
+                        break
+                elif kind == _LINK:
+                    href, link_idx = hrefs.pop(), None
+                text = el.tail  # text after a comment or processing instruction is visible too
+        if not text:
+            continue
+        key = None
+        if not text.isspace():
+            if href is None or not _paper_ref(href):
+                key = _heading_key(text)
+            if key is not None:
+                # A heading written inline (<strong>fields</strong> cs.LG 3) still ends and starts a section.
+                if visible:
+                    blocks.append(_Block(parts, links, tuple(stack), None))
+                parts, links, link_idx = [], [], None
+            visible = True
+        if href is not None and link_idx is None:
+            link_idx = len(links)
+            links.append([href, []])
+        if link_idx is not None:
+            links[link_idx][1].append(text)
+        parts.append((text, link_idx))
+        if key is not None:
+            blocks.append(_Block(parts, links, tuple(stack), key))
+            parts, links, link_idx, visible = [], [], None, False
 
 
 @lru_cache(maxsize=65536)  # the same paper links recur on every page of a hub and across hubs
@@ -595,11 +653,13 @@ def _flatten(body: bytes | str, url: str, encoding: str | None) -> _Flattener:
     text = _decode(body, encoding).replace("\x00", "\ufffd")
     flat = _Flattener(url)
     try:
-        root = lxml.html.document_fromstring(text, parser=_LXML_PARSER)
+        root = etree.fromstring(text, parser=_LXML_PARSER)
+        if root is None:  # what lxml.html.document_fromstring reports as ParserError("Document is empty")
+            raise etree.ParserError("Document is empty")
     except (etree.ParserError, ValueError):
         flat.walk(BeautifulSoup(text, "lxml"))
     else:
-        flat._block_lxml(root)
+        _walk_lxml(flat, root)
     flat.flush()
     return flat
 
