@@ -95,6 +95,7 @@ def _collapse(text: str) -> str:
     return " ".join(text.split())
 
 
+@lru_cache(maxsize=4096)  # short texts recur on every page (counts, categories, headings)
 def _heading_key(text: str) -> str | None:
     if len(text) > _HEADING_MAX:
         return None
@@ -109,15 +110,17 @@ def _has_word(text: str) -> bool:
 class _Block:
     """The own text of one block-level element, its links, and the block elements it sits in."""
 
-    __slots__ = ("chain", "heading", "links", "parts", "text")
+    __slots__ = ("chain", "heading", "idxs", "links", "text", "texts")
 
-    def __init__(self, parts: list[tuple[str, int | None]], links: list[list], chain: tuple[int, ...],
+    def __init__(self, texts: list[str], idxs: list[int | None], links: list[list], chain: tuple[int, ...],
                  heading: str | None) -> None:
-        self.parts = parts  # (text node, index into links or None)
-        self.links = [(href, _collapse("".join(texts))) for href, texts in links]  # (absolute href, text)
-        self.text = _collapse("".join(text for text, _ in parts))
+        self.texts = texts  # the text nodes, in order
+        self.idxs = idxs  # for each text node its index into links, or None
+        # (absolute href, text); most blocks have no link
+        self.links = [(href, " ".join("".join(parts).split())) for href, parts in links] if links else []
+        self.text = text = " ".join("".join(texts).split())
         self.chain = chain
-        self.heading = heading or _heading_key(self.text)
+        self.heading = heading or (_heading_key(text) if len(text) <= _HEADING_MAX else None)
 
 
 class _Flattener:
@@ -126,7 +129,8 @@ class _Flattener:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
         self.blocks: list[_Block] = []
-        self.parts: list[tuple[str, int | None]] = []
+        self.texts: list[str] = []
+        self.idxs: list[int | None] = []
         self.links: list[list] = []
         self.href: str | None = None  # href of the open <a>, if any
         self.link_idx: int | None = None  # its entry in self.links for the current block
@@ -134,11 +138,11 @@ class _Flattener:
         self.counter = 0
 
     def flush(self, heading: str | None = None) -> None:
-        if self.parts:
-            block = _Block(self.parts, self.links, tuple(self.stack), heading)
+        if self.texts:
+            block = _Block(self.texts, self.idxs, self.links, tuple(self.stack), heading)
             if block.text:
                 self.blocks.append(block)
-        self.parts, self.links, self.link_idx = [], [], None
+        self.texts, self.idxs, self.links, self.link_idx = [], [], [], None
 
     def text(self, text: str) -> None:
         if text.isspace():  # most text nodes are indentation: no heading can hide there
@@ -159,7 +163,8 @@ class _Flattener:
             self.links.append([self.href, []])
         if self.link_idx is not None:
             self.links[self.link_idx][1].append(text)
-        self.parts.append((text, self.link_idx))
+        self.texts.append(text)
+        self.idxs.append(self.link_idx)
 
     def walk(self, element: Tag) -> None:
         for node in element.contents:
@@ -200,7 +205,8 @@ def _walk_lxml(flat: _Flattener, root) -> None:
     blocks = flat.blocks
     resolve = Resolver(flat.base_url)
     kinds = _KIND
-    parts: list[tuple[str, int | None]] = []
+    texts: list[str] = []
+    idxs: list[int | None] = []
     links: list[list] = []
     visible = False  # some part of the open block has a non-space character (else it makes no block)
     href: str | None = None  # href of the open <a>, if any
@@ -220,9 +226,12 @@ def _walk_lxml(flat: _Flattener, root) -> None:
                 if kind == _INLINE_KIND:
                     text = el.text
                 elif kind == _BLOCK:
-                    if visible:
-                        blocks.append(_Block(parts, links, tuple(stack), None))
-                    parts, links, link_idx, visible = [], [], None, False
+                    if texts:  # end the open block (a new one starts with this element)
+                        if visible:
+                            blocks.append(_Block(texts, idxs, links, tuple(stack), None))
+                            visible = False
+                        texts, idxs, links = [], [], []
+                    link_idx = None
                     counter += 1
                     stack.append(counter)
                     text = el.text
@@ -235,15 +244,21 @@ def _walk_lxml(flat: _Flattener, root) -> None:
                 else:  # invisible, <br>, comment: nothing inside is read; a <br> ends the line
                     walker.skip_subtree()
                     if kind == _BR:
-                        if visible:
-                            blocks.append(_Block(parts, links, tuple(stack), None))
-                        parts, links, link_idx, visible = [], [], None, False
+                        if texts:
+                            if visible:
+                                blocks.append(_Block(texts, idxs, links, tuple(stack), None))
+                                visible = False
+                            texts, idxs, links = [], [], []
+                        link_idx = None
                     continue
             else:
                 if kind == _BLOCK:
-                    if visible:
-                        blocks.append(_Block(parts, links, tuple(stack), None))
-                    parts, links, link_idx, visible = [], [], None, False
+                    if texts:
+                        if visible:
+                            blocks.append(_Block(texts, idxs, links, tuple(stack), None))
+                            visible = False
+                        texts, idxs, links = [], [], []
+                    link_idx = None
                     stack.pop()
                     if el is root:
                         break
@@ -252,25 +267,31 @@ def _walk_lxml(flat: _Flattener, root) -> None:
                 text = el.tail  # text after a comment or processing instruction is visible too
         if not text:
             continue
-        key = None
-        if not text.isspace():
-            if href is None or not _paper_ref(href):
-                key = _heading_key(text)
+        if text.isspace():
+            if not texts and href is None:
+                continue  # leading white space of a block outside a link changes nothing read from it
+            key = None
+        else:
+            key = _heading_key(text) if len(text) <= _HEADING_MAX and (href is None or not _paper_ref(href)) \
+                else None
             if key is not None:
                 # A heading written inline (<strong>fields</strong> cs.LG 3) still ends and starts a section.
-                if visible:
-                    blocks.append(_Block(parts, links, tuple(stack), None))
-                parts, links, link_idx = [], [], None
+                if texts:
+                    if visible:
+                        blocks.append(_Block(texts, idxs, links, tuple(stack), None))
+                    texts, idxs, links = [], [], []
+                link_idx = None
             visible = True
         if href is not None and link_idx is None:
             link_idx = len(links)
             links.append([href, []])
         if link_idx is not None:
             links[link_idx][1].append(text)
-        parts.append((text, link_idx))
+        texts.append(text)
+        idxs.append(link_idx)
         if key is not None:
-            blocks.append(_Block(parts, links, tuple(stack), key))
-            parts, links, link_idx, visible = [], [], None, False
+            blocks.append(_Block(texts, idxs, links, tuple(stack), key))
+            texts, idxs, links, link_idx, visible = [], [], [], None, False
 
 
 @lru_cache(maxsize=65536)  # the same paper links recur on every page of a hub and across hubs
@@ -358,7 +379,7 @@ def _explorer_rest(sections: dict[str, list[_Block]], rest: list[_Block],
 
 
 def _pair_tokens(block: _Block) -> list[str]:
-    joined = _BREAK.join(text for text, _ in block.parts)
+    joined = _BREAK.join(block.texts)
     tokens: list[str] = []
     for token in joined.split():
         pieces = [p for p in token.split(_BREAK) if p]
@@ -473,7 +494,7 @@ def _items(block: _Block) -> list[_Item]:
     for idx, (href, link_text) in enumerate(block.links):
         if link_text and _paper_ref(href) is not None:
             items: list[_Item] = [("title", link_text, href)]
-            rest = _collapse("".join(text for text, i in block.parts if i != idx))
+            rest = _collapse("".join(text for text, i in zip(block.texts, block.idxs, strict=True) if i != idx))
             if _has_word(rest):
                 items.append(("meta" if _is_meta(rest) else "text", rest, None))
             return items
@@ -636,7 +657,7 @@ def _read_explorer(page: HubPage, own: list[_Block], after: list[_Block]) -> Non
                 numbers.add(int(text))
             elif text.lower().startswith("next"):
                 page.next_page = page_param(href)
-        for text, idx in block.parts:
+        for text, idx in zip(block.texts, block.idxs, strict=True):
             if idx is None:
                 numbers.update(int(tok) for tok in text.split() if tok.isdigit())
     page.page_numbers = sorted(numbers)
