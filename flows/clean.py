@@ -84,6 +84,28 @@ class _CitationAcc:
     representative: bool = False
 
 
+@dataclass
+class HubPart:
+    """One hub batch of a run, cleaned (`_Accumulator.finish_part`): `batch` holds its hub, snapshot, facet,
+    fetch and quarantine rows and its hubs' completeness; `citations` its edges before the fuzzy merge (one
+    row per hub and paper key: values, role and polarity sets, whether the hub's unfiltered explorer lists
+    it, whether the hub drifted); `papers` its papers' best values per rank (`rank_text`)."""
+
+    batch: CleanBatch
+    drifted: set[str] = field(default_factory=set)
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    papers: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StagedRun:
+    """A run whose staged items (`flows.stage`) are cleaned inside the load's transaction, hub batch by hub
+    batch (`flows.load.load_staged`): what the clean task hands the load task instead of the whole run."""
+
+    run_id: str
+    items: int  # items staged for the run
+
+
 def clean(items: Iterable[dict[str, Any]], known_templates: Mapping[str, str] | None = None) -> CleanBatch:
     """Turn one run's items (hub_page, hub_json, quarantine, fetch) into deduplicated warehouse rows.
 
@@ -228,7 +250,7 @@ class _Accumulator:
         self._quarantine_drift(drifted)
         merge_into, batch.merges = _fuzzy_merges(self.papers, self.explorer_keys)
         batch.papers = self._paper_rows(merge_into)
-        batch.citations, batch.conflicts = self._citation_rows(merge_into)
+        batch.citations, batch.conflicts = citation_rows(self.citations, merge_into)
         if drifted:
             # A drifted hub's listings say nothing reliable (no roles): none of them is loaded, nor a paper
             # only they list; the warehouse keeps the hub's last good edges.
@@ -237,6 +259,34 @@ class _Accumulator:
             kept = {c["paper_key"] for c in batch.citations}
             batch.papers = [p for p in batch.papers if p["paper_key"] in kept]
             batch.merges = [m for m in batch.merges if m["into_key"] in kept]
+        self._hub_rows(batch, drifted)
+        return batch
+
+    def finish_part(self) -> HubPart:
+        """This accumulator's hubs as one part of a hub-batched run (`flows.load.load_staged`): everything
+        that depends on these hubs alone, finished; their papers and edges before the run-wide paper
+        dedupe and fuzzy merge, as rows for the load's scratch tables."""
+        part = HubPart(CleanBatch())
+        drifted = drift.drifted_hubs(self.page_templates, self.known_templates)
+        self._quarantine_drift(drifted)
+        part.drifted = set(drifted)
+        self._hub_rows(part.batch, part.drifted)
+        for (uuid, key), cite in self.citations.items():
+            part.citations.append({
+                "hub_uuid": uuid, "paper_key": key, **{f: cite.attrs.values.get(f) for f in _CITATION_FIELDS},
+                "roles": _SEP.join(sorted(cite.roles)), "polarities": _SEP.join(sorted(cite.polarities)),
+                "representative": cite.representative, "explorer": key in self.explorer_keys.get(uuid, ()),
+                "drifted": uuid in part.drifted})
+        for key, best in self.papers.items():
+            by_rank: dict[tuple, dict[str, Any]] = defaultdict(dict)
+            for name, value in best.values.items():
+                by_rank[best.ranks[name]][name] = value
+            for rank, values in by_rank.items():
+                part.papers.append({"paper_key": key, "rank": rank_text(rank),
+                                    **{f: values.get(f) for f in _PAPER_FIELDS}})
+        return part
+
+    def _hub_rows(self, batch: CleanBatch, drifted: Mapping[str, str] | set[str]) -> None:
         for uuid in sorted(self.hub_uuids):
             page = self.first_pages.get(uuid, (None, None))[1]
             twin = self.twins.get(uuid, (None, None))[1]
@@ -253,7 +303,6 @@ class _Accumulator:
         batch.unchanged = sorted(u for u in self.unchanged_hubs if u not in self.first_pages)
         batch.fetches = [row for _, (_, row) in sorted(self.fetches.items())]
         batch.quarantines = [row for _, (_, row) in sorted(self.quarantines.items())]
-        return batch
 
     def _quarantine_drift(self, drifted: dict[str, str]) -> None:
         """Quarantine each legacy page of a drifted hub (its fetch becomes `quarantined`); the hub is bad."""
@@ -284,32 +333,75 @@ class _Accumulator:
             rows.append({"paper_key": key, **{f: values.get(f) for f in _PAPER_FIELDS}})
         return rows
 
-    def _citation_rows(self, merge_into: dict[str, str]) -> tuple[list[dict], list[dict]]:
-        merged: dict[tuple[str, str], _CitationAcc] = {}
-        for (uuid, key) in sorted(self.citations, key=lambda hk: (hk[1] in merge_into, hk)):
-            cite = self.citations[(uuid, key)]
-            target = (uuid, merge_into.get(key, key))
-            into = merged.get(target)
-            if into is None:
-                merged[target] = cite
-            else:
-                into.attrs.absorb(cite.attrs)
-                into.roles |= cite.roles
-                into.polarities |= cite.polarities
-                into.representative |= cite.representative
-        rows, conflicts = [], []
-        for (uuid, key) in sorted(merged):
-            cite = merged[(uuid, key)]
-            row = {"hub_uuid": uuid, "paper_key": key}
-            for name, values in (("role", cite.roles), ("polarity", cite.polarities)):
-                row[name] = min(values) if values else None
-                if len(values) > 1:
-                    conflicts.append({"hub_uuid": uuid, "paper_key": key, "field": name,
-                                      "values": sorted(values), "kept": row[name]})
-            row.update({f: cite.attrs.values.get(f) for f in _CITATION_FIELDS})
-            row["representative"] = cite.representative
-            rows.append(row)
-        return rows, conflicts
+def citation_rows(citations: Mapping[tuple[str, str], _CitationAcc],
+                  merge_into: Mapping[str, str]) -> tuple[list[dict], list[dict]]:
+    """Edge rows (and role / polarity conflicts) from per-(hub, paper) accumulators, papers merged away by
+    the fuzzy merge folded into their target's edge of the same hub."""
+    merged: dict[tuple[str, str], _CitationAcc] = {}
+    for (uuid, key) in sorted(citations, key=lambda hk: (hk[1] in merge_into, hk)):
+        cite = citations[(uuid, key)]
+        target = (uuid, merge_into.get(key, key))
+        into = merged.get(target)
+        if into is None:
+            merged[target] = cite
+        else:
+            into.attrs.absorb(cite.attrs)
+            into.roles |= cite.roles
+            into.polarities |= cite.polarities
+            into.representative |= cite.representative
+    rows, conflicts = [], []
+    for (uuid, key) in sorted(merged):
+        cite = merged[(uuid, key)]
+        row = {"hub_uuid": uuid, "paper_key": key}
+        for name, values in (("role", cite.roles), ("polarity", cite.polarities)):
+            row[name] = min(values) if values else None
+            if len(values) > 1:
+                conflicts.append({"hub_uuid": uuid, "paper_key": key, "field": name,
+                                  "values": sorted(values), "kept": row[name]})
+        row.update({f: cite.attrs.values.get(f) for f in _CITATION_FIELDS})
+        row["representative"] = cite.representative
+        rows.append(row)
+    return rows, conflicts
+
+
+def staged_citation(row: Mapping[str, Any]) -> _CitationAcc:
+    """A scratch-table edge row (`HubPart.citations`) back as an accumulator, for `citation_rows`."""
+    cite = _CitationAcc()
+    cite.attrs.values = {f: row[f] for f in _CITATION_FIELDS if row[f] is not None}
+    cite.roles = set(row["roles"].split(_SEP)) if row["roles"] else set()
+    cite.polarities = set(row["polarities"].split(_SEP)) if row["polarities"] else set()
+    cite.representative = bool(row["representative"])
+    return cite
+
+
+def best_values(observations: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """A paper's fields from its scratch-table observations (`HubPart.papers`, from several hub batches):
+    per field the non-null value of the best-ranked observation, as `_Best` would have kept it."""
+    values: dict[str, Any] = {}
+    ranks: dict[str, str] = {}
+    for obs in observations:
+        for name in _PAPER_FIELDS:
+            value = obs[name]
+            if value is not None and (name not in ranks or obs["rank"] < ranks[name]):
+                values[name], ranks[name] = value, obs["rank"]
+    return values
+
+
+def paper_row(key: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    return {"paper_key": key, **{f: values.get(f) for f in _PAPER_FIELDS}}
+
+
+def rank_text(rank: tuple) -> str:
+    """A listing's rank (unfiltered?, list, hub, filters, page, position) as text that sorts, by code point,
+    exactly as the tuple does: the separator sorts below any character of a hub id or filter string, and
+    the numbers are offset and zero-padded."""
+    filtered, listed, uuid, filters, page, position = rank
+    return _SEP.join((str(filtered), str(listed), uuid, filters, f"{page + _OFFSET:013d}",
+                      f"{position + _OFFSET:013d}"))
+
+
+_SEP = "\x01"
+_OFFSET = 2 ** 40
 
 
 _MISSING: Any = object()
@@ -431,46 +523,63 @@ def _fuzzy_merges(
     title_keys = sorted(k for k in papers if k.startswith("title:"))
     if not title_keys:
         return {}, []
-    folded: dict[str, str] = {}
-    years: dict[str, str] = {}
-    blocks: dict[tuple[str, str], list[str]] = defaultdict(list)
+    blocks: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
     for key, best in papers.items():
-        title, date = best.values.get("title"), best.values.get("date")
-        if not title or not date or len(date) < 4:
-            continue
-        words = title.casefold().split()
-        if not words:
-            continue
-        folded[key], years[key] = " ".join(words), date[:4]
-        for token in {words[0], words[-1]}:
-            blocks[(date[:4], token)].append(key)
-    block_choices = {b: [folded[k] for k in keys] for b, keys in blocks.items()}
+        for block, folded in fuzzy_blocks(best.values.get("title"), best.values.get("date")):
+            blocks[block].append((key, folded))
+    scored: dict[str, dict[str, float]] = defaultdict(dict)
+    years: dict[str, str] = {}
+    for (year, _), members in blocks.items():
+        score_block(year, members, scored, years)
 
     hubs_of: dict[str, list[str]] = defaultdict(list)
     for uuid, keys in explorer_keys.items():
         for key in keys:
             hubs_of[key].append(uuid)
+    return choose_merges(scored, years,
+                         lambda key, other: any(other in explorer_keys[h] for h in hubs_of.get(key, ())))
 
+
+def fuzzy_blocks(title: str | None, date: str | None) -> list[tuple[tuple[str, str], str]]:
+    """The candidate blocks of a paper, (year, first word) and (year, last word) of its casefolded title,
+    each with that folded title; none without a title or a year."""
+    if not title or not date or len(date) < 4:
+        return []
+    words = title.casefold().split()
+    if not words:
+        return []
+    folded = " ".join(words)
+    return [((date[:4], token), folded) for token in {words[0], words[-1]}]
+
+
+def score_block(year: str, members: list[tuple[str, str]], scored: dict[str, dict[str, float]],
+                years: dict[str, str]) -> None:
+    """Score each title paper of one block against the block: `scored[key][other]` for ratios >= 95."""
+    choices = [folded for _, folded in members]
+    for key, folded in members:
+        if not key.startswith("title:"):
+            continue
+        years[key] = year
+        matches = process.extract(folded, choices, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN_SCORE, limit=None)
+        for _, score, index in matches:
+            other = members[index][0]
+            if other != key:
+                scored[key][other] = score
+
+
+def choose_merges(scored: Mapping[str, Mapping[str, float]], years: Mapping[str, str],
+                  colisted) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """Pick each title paper's target among its scored candidates, in key order (see `_fuzzy_merges`);
+    `colisted(key, other)` is true when one hub's unfiltered explorer lists both."""
     merge_into: dict[str, str] = {}
     merges: list[dict[str, Any]] = []
-    for key in title_keys:
-        if key not in folded:
-            continue
-        words = folded[key].split()
-        scored: dict[str, float] = {}
-        for block in {(years[key], words[0]), (years[key], words[-1])}:
-            matches = process.extract(folded[key], block_choices[block], scorer=fuzz.ratio,
-                                      score_cutoff=FUZZY_MIN_SCORE, limit=None)
-            for _, score, index in matches:
-                other = blocks[block][index]
-                if other != key:
-                    scored[other] = score
+    for key in sorted(scored):
         candidates = [
             (-score, other.startswith("title:"), other)
-            for other, score in scored.items()
+            for other, score in scored[key].items()
             if other not in merge_into
             and (not other.startswith("title:") or other < key)
-            and not any(other in explorer_keys[h] for h in hubs_of.get(key, ()))
+            and not colisted(key, other)
         ]
         if not candidates:
             continue

@@ -118,26 +118,45 @@ class PublishBlocked(RuntimeError):
 
 def assess(conn: Connection, batch: CleanBatch, limits: Limits, override: str | None = None) -> Verdict:
     """What loading `batch` would retire and relabel, against `limits` (reads only)."""
+    tally = Tally(conn, limits, override)
     complete = sorted({u for u, ok in batch.complete.items() if ok} - set(batch.unchanged))
-    seen: dict[str, dict[str, dict]] = defaultdict(dict)
-    for row in batch.citations:
-        seen[row["hub_uuid"]][row["paper_key"]] = row
-    verdict = Verdict(limits=limits, override=override or None)
-    verdict.current = conn.execute(
-        select(func.count()).select_from(citation).where(citation.c.valid_to_run.is_(None))).scalar_one()
-    for change in _hub_changes(conn, complete, seen):
-        verdict.retired += change.retired
-        verdict.relabelled += change.relabelled
-        if change.current >= limits.hub_min_edges and change.share > limits.hub_share:
-            verdict.hubs_over.append(change)
+    tally.add(complete, batch.citations)
+    return tally.close()
+
+
+class Tally:
+    """The guard's totals over a run loaded hub batch by hub batch (`flows.load.load_staged`): `add` each
+    batch's completely fetched hubs and edges before the batch's edges are written, `close` before the
+    commit. The warehouse's current edges are counted when the tally starts, before anything is written."""
+
+    def __init__(self, conn: Connection, limits: Limits, override: str | None = None) -> None:
+        self.conn = conn
+        self.verdict = Verdict(limits=limits, override=override or None)
+        self.verdict.current = conn.execute(
+            select(func.count()).select_from(citation).where(citation.c.valid_to_run.is_(None))).scalar_one()
+
+    def add(self, complete: Sequence[str], citations: Iterable[dict]) -> None:
+        """`complete`: hubs fetched completely (not 304), sorted; `citations`: the batch's edge rows."""
+        seen: dict[str, dict[str, dict]] = defaultdict(dict)
+        for row in citations:
+            seen[row["hub_uuid"]][row["paper_key"]] = row
+        verdict, limits = self.verdict, self.verdict.limits
+        for change in _hub_changes(self.conn, complete, seen):
+            verdict.retired += change.retired
+            verdict.relabelled += change.relabelled
+            if change.current >= limits.hub_min_edges and change.share > limits.hub_share:
+                verdict.hubs_over.append(change)
+                verdict.reasons.append(
+                    f"hub {change.hub_uuid}: {change.retired} retired + {change.relabelled} relabelled of "
+                    f"{change.current} current edges ({change.share:.1%} > {limits.hub_share:.1%})")
+
+    def close(self) -> Verdict:
+        verdict, limits = self.verdict, self.verdict.limits
+        if verdict.retired >= limits.overall_min_retired and verdict.overall_share > limits.overall_share:
             verdict.reasons.append(
-                f"hub {change.hub_uuid}: {change.retired} retired + {change.relabelled} relabelled of "
-                f"{change.current} current edges ({change.share:.1%} > {limits.hub_share:.1%})")
-    if verdict.retired >= limits.overall_min_retired and verdict.overall_share > limits.overall_share:
-        verdict.reasons.append(
-            f"overall: {verdict.retired} of {verdict.current} current edges retired "
-            f"({verdict.overall_share:.2%} > {limits.overall_share:.2%})")
-    return verdict
+                f"overall: {verdict.retired} of {verdict.current} current edges retired "
+                f"({verdict.overall_share:.2%} > {limits.overall_share:.2%})")
+        return verdict
 
 
 def checker(run_id: str, limits: Limits, override: str | None = None):
@@ -151,6 +170,28 @@ def checker(run_id: str, limits: Limits, override: str | None = None):
         return verdict.as_dict()
 
     return check
+
+
+class Gate:
+    """The guard of a hub-batched load (`flows.load.load_staged`, argument `gate`): `start` when the
+    transaction opens, `add` per batch, `finish` before the commit, which raises `PublishBlocked` (the
+    whole load rolls back) unless the run's change is normal or overridden."""
+
+    def __init__(self, run_id: str, limits: Limits, override: str | None = None) -> None:
+        self.run_id, self.limits, self.override = run_id, limits, override
+        self.tally: Tally | None = None
+
+    def start(self, conn: Connection) -> None:
+        self.tally = Tally(conn, self.limits, self.override)
+
+    def add(self, complete: Sequence[str], citations: Iterable[dict]) -> None:
+        self.tally.add(complete, citations)
+
+    def finish(self) -> dict[str, Any]:
+        verdict = self.tally.close()
+        if verdict.blocked:
+            raise PublishBlocked(self.run_id, verdict)
+        return verdict.as_dict()
 
 
 def _hub_changes(conn: Connection, hubs: Sequence[str], seen: dict[str, dict[str, dict]]) -> Iterable[HubChange]:

@@ -26,7 +26,6 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, bindparam, or_, select, update
 
-from flows.clean import CleanBatch
 from schema import bulk
 from schema.bulk import chunks as _chunks
 from schema.tables import citation, citation_version, fetch, hub_facet_count, hub_snapshot, run
@@ -36,12 +35,15 @@ KEY_CHUNK = 500
 ROW_CHUNK = 5000
 
 
-def load_citations(conn: Connection, run_id: str, batch: CleanBatch, good: set[str]) -> tuple[dict[str, int], dict[str, int]]:
-    """Apply the run's edges; returns (inserted/updated/unchanged counts, history counts)."""
+def load_citations(conn: Connection, run_id: str, citations: Iterable[dict], unchanged: Iterable[str],
+                   good: set[str]) -> tuple[dict[str, int], dict[str, int]]:
+    """Apply the edges of a run (or of one hub batch of it: hubs are independent); `unchanged` are the hubs
+    whose twin answered 304, `good` the hubs fetched completely. Returns (inserted/updated/unchanged
+    counts, history counts)."""
     incoming: dict[str, list[dict]] = defaultdict(list)
-    for row in batch.citations:
+    for row in citations:
         incoming[row["hub_uuid"]].append(row)
-    unchanged_hubs = set(batch.unchanged)
+    unchanged_hubs = set(unchanged)
     # Hubs whose twin answered 304 and listed nothing: all they need is "seen again" on their current edges,
     # one set-based UPDATE instead of reading and rewriting every edge (most hubs of a quiet night).
     bump = sorted(h for h in unchanged_hubs if h not in incoming)

@@ -20,21 +20,29 @@ the run (nothing written), and the marts are rebuilt last on the same connection
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, delete, select, text
+from sqlalchemy import (
+    Boolean, Column, Connection, Engine, Float, Integer, MetaData, PrimaryKeyConstraint, Table, Text, delete,
+    select, text, tuple_,
+)
 
+from flows import clean as clean_mod
 from flows.clean import CleanBatch
 from flows.history import carry_forward, load_citations
 from schema import bulk
 from schema.bulk import chunks as _chunks
-from schema.tables import fetch, hub, hub_facet_count, hub_snapshot, paper, paper_merge, quarantine
+from schema.tables import fetch, hub, hub_facet_count, hub_snapshot, paper, paper_merge, quarantine, stg_item
 from warehouse.materialize import MARTS, MARTS_DIR
 from warehouse.sqlfiles import statements
 
 KEY_CHUNK = 500  # keys per IN (...) when reading what exists (SQLite caps bound parameters)
+HUBS_PER_BATCH = 250  # hubs cleaned and loaded at a time by load_staged: bounds its memory
+PAGE = 5000  # scratch rows read at a time
 BOOKKEEPING = ("first_seen_run", "last_seen_run", "run_id")
 
 
@@ -84,7 +92,7 @@ def load(engine: Engine, run_id: str, batch: CleanBatch, guard=None, then=None) 
         good = {uuid for uuid, complete in batch.complete.items() if complete}
         result.tables["hub"] = upsert.rows(hub, batch.hubs, full=lambda r: r["hub_uuid"] in good)
         result.tables["paper"] = upsert.rows(paper, batch.papers, full=lambda r: True)
-        counts, result.history = load_citations(conn, run_id, batch, good)
+        counts, result.history = load_citations(conn, run_id, batch.citations, batch.unchanged, good)
         result.tables["citation"] = TableCounts(**counts)
         snapshots, facet_counts = carry_forward(conn, run_id, batch.unchanged)
         result.history["carried_forward_hubs"] = len(snapshots)
@@ -164,3 +172,285 @@ def _replace_run_rows(conn: Connection, table: Table, run_id: str, rows: Sequenc
     bulk.insert_rows(conn, table, ordered)
     return len(ordered)
 
+
+# --- the run's staged items, hub batch by hub batch --------------------------------------------------------
+
+
+def load_staged(engine: Engine, run_id: str, gate=None, then=None, hubs_per_batch: int = HUBS_PER_BATCH) -> LoadResult:
+    """Clean and load the items staged for `run_id` (`flows.stage`) in one transaction, `hubs_per_batch`
+    hubs at a time, so memory does not grow with the site.
+
+    What one hub's items decide (its hub row, snapshot, facets, fetches, quarantines, completeness, drift)
+    is cleaned and written batch by batch. Papers are shared between hubs: each batch writes its papers'
+    best values per listing rank and its edges (before the fuzzy merge) into session-local scratch tables;
+    once every hub is read, the papers are merged from there (best value per field over all batches, then
+    the fuzzy merge by blocks read in order), and the edges are loaded hub batch by hub batch with their
+    history. The result is the same as `load(engine, run_id, clean(items))`.
+
+    `gate` (`flows.guard.Gate`) counts the warehouse's current edges when the transaction opens, judges
+    each batch's edges before they are written and may refuse the run before the commit (everything rolls
+    back); `then(conn)` runs last, before the commit (e.g. `materialize_marts`)."""
+    result = LoadResult(run_id)
+    with engine.begin() as conn:
+        if gate is not None:
+            gate.start(conn)
+        run = _StagedRun(conn, run_id, result, hubs_per_batch)
+        run.hubs()
+        merge_into = run.papers()
+        run.citations(merge_into, gate)
+        run.drop()
+        if gate is not None:
+            result.guard = gate.finish()
+        if then is not None:
+            then(conn)
+    return result
+
+
+def _scratch_tables() -> dict[str, Table]:
+    md = MetaData()
+    temp = {"prefixes": ["TEMPORARY"]}
+    return {
+        "hub": Table("_clean_hub", md, Column("hub_uuid", Text), Column("complete", Boolean),
+                     Column("unchanged", Boolean), Column("drifted", Boolean), PrimaryKeyConstraint("hub_uuid"),
+                     **temp),
+        "citation": Table("_clean_citation", md, Column("hub_uuid", Text), Column("paper_key", Text),
+                          Column("verdict", Text), Column("novelty", Float), Column("refs", Integer),
+                          Column("roles", Text), Column("polarities", Text), Column("representative", Boolean),
+                          Column("explorer", Boolean), Column("drifted", Boolean),
+                          PrimaryKeyConstraint("hub_uuid", "paper_key"), **temp),
+        "paper": Table("_clean_paper", md, Column("paper_key", Text), Column("obs", Integer), Column("rank", Text),
+                       *(Column(f, Text) for f in clean_mod._PAPER_FIELDS), PrimaryKeyConstraint("paper_key", "obs"),
+                       **temp),
+        "fuzzy": Table("_clean_fuzzy", md, Column("year", Text), Column("token", Text), Column("paper_key", Text),
+                       Column("folded", Text), PrimaryKeyConstraint("year", "token", "paper_key"), **temp),
+    }
+
+
+class _StagedRun:
+    def __init__(self, conn: Connection, run_id: str, result: LoadResult, hubs_per_batch: int) -> None:
+        self.conn, self.run_id, self.result, self.size = conn, run_id, result, hubs_per_batch
+        self.upsert = _Upserter(conn, run_id)
+        self.t = _scratch_tables()
+        for table in self.t.values():
+            table.create(conn)
+        self.obs = 0
+        self.drifted = 0
+        result.tables = {"hub": TableCounts(), "paper": TableCounts(), "citation": TableCounts()}
+        result.history = {"new": 0, "reopened": 0, "relabelled": 0, "retired": 0, "carried_forward_hubs": 0}
+        result.run_rows = {t.name: 0 for t in (hub_snapshot, hub_facet_count, fetch, quarantine, paper_merge)}
+        for table in (hub_snapshot, hub_facet_count, fetch, quarantine, paper_merge):
+            conn.execute(delete(table).where(table.c.run_id == run_id))
+
+    def drop(self) -> None:
+        for table in self.t.values():
+            table.drop(self.conn)
+
+    # --- pass 1: hubs ---
+
+    def hubs(self) -> None:
+        for items in self._item_groups():
+            uuids = sorted({i.get("hub_uuid") for i in items} - {None})
+            known = dict(self._read(select(hub.c.hub_uuid, hub.c.template), hub.c.hub_uuid, uuids,
+                                    hub.c.template.is_not(None)))
+            acc = clean_mod._Accumulator(known)
+            for item in items:
+                acc.add(item)
+            del items
+            part = acc.finish_part()
+            del acc
+            self._write_part(part)
+
+    def _item_groups(self) -> Iterator[list[dict]]:
+        """The run's staged items grouped by hub (`hubs_per_batch` hubs a group, items of a hub in file
+        order); items naming no hub come first, as one group."""
+        s = stg_item.c
+        base = select(s.payload).where(s.run_id == self.run_id)
+        loose = [json.loads(p) for p in self.conn.execute(base.where(s.hub_uuid.is_(None)).order_by(s.seq)).scalars()]
+        if loose:
+            yield loose
+        last = None
+        while True:
+            stmt = select(s.hub_uuid).distinct().where(s.run_id == self.run_id, s.hub_uuid.is_not(None))
+            if last is not None:
+                stmt = stmt.where(s.hub_uuid > last)
+            uuids = list(self.conn.execute(stmt.order_by(s.hub_uuid).limit(self.size)).scalars())
+            if not uuids:
+                return
+            rows = self.conn.execute(base.where(s.hub_uuid >= uuids[0], s.hub_uuid <= uuids[-1])
+                                     .order_by(s.hub_uuid, s.seq)).scalars()
+            yield [json.loads(p) for p in rows]
+            last = uuids[-1]
+
+    def _write_part(self, part: clean_mod.HubPart) -> None:
+        batch, result = part.batch, self.result
+        good = {uuid for uuid, complete in batch.complete.items() if complete}
+        _add(result.tables["hub"], self.upsert.rows(hub, batch.hubs, full=lambda r: r["hub_uuid"] in good))
+        for table, rows in ((hub_snapshot, batch.snapshots), (hub_facet_count, batch.facet_counts),
+                            (fetch, batch.fetches), (quarantine, batch.quarantines)):
+            result.run_rows[table.name] += _insert_run_rows(self.conn, table, self.run_id, rows)
+        unchanged = set(batch.unchanged)
+        self.drifted += len(part.drifted)
+        bulk.insert_rows(self.conn, self.t["hub"], [
+            {"hub_uuid": u, "complete": c, "unchanged": u in unchanged, "drifted": u in part.drifted}
+            for u, c in batch.complete.items()])
+        bulk.insert_rows(self.conn, self.t["citation"], part.citations)
+        for row in part.papers:
+            self.obs += 1
+            row["obs"] = self.obs
+        bulk.insert_rows(self.conn, self.t["paper"], part.papers)
+
+    # --- pass 2: papers ---
+
+    def papers(self) -> dict[str, str]:
+        """Merge the batches' paper observations, fuzzy-merge, upsert `paper`; returns the merge map."""
+        fuzzy: list[dict] = []
+        title_papers = False
+        for key, values in self._pivot():
+            title_papers = title_papers or key.startswith("title:")
+            for (year, token), folded in clean_mod.fuzzy_blocks(values.get("title"), values.get("date")):
+                fuzzy.append({"year": year, "token": token, "paper_key": key, "folded": folded})
+            if len(fuzzy) >= PAGE:
+                bulk.insert_rows(self.conn, self.t["fuzzy"], fuzzy)
+                fuzzy = []
+        bulk.insert_rows(self.conn, self.t["fuzzy"], fuzzy)
+        merge_into, merges = self._fuzzy() if title_papers else ({}, [])
+
+        targets = set(merge_into.values())
+        held: dict[str, dict] = {}  # papers merged away and their targets, merged at the end
+        rows: list[dict] = []
+        for key, values in self._pivot():
+            if key in merge_into or key in targets:
+                held[key] = values
+                continue
+            rows.append(clean_mod.paper_row(key, values))
+            if len(rows) >= PAGE:
+                self._write_papers(rows)
+                rows = []
+        for target in sorted(targets):
+            values = dict(held[target])
+            for source in sorted(k for k, t in merge_into.items() if t == target):
+                for name, value in held[source].items():
+                    values.setdefault(name, value)
+            rows.append(clean_mod.paper_row(target, values))
+        rows = self._listed(rows, merge_into)
+        kept_targets = {r["paper_key"] for r in rows} & targets
+        self._write_papers(rows, filtered=True)
+        kept = [m for m in merges if m["into_key"] in kept_targets]
+        self.result.run_rows[paper_merge.name] += _insert_run_rows(self.conn, paper_merge, self.run_id, kept)
+        return merge_into
+
+    def _write_papers(self, rows: list[dict], filtered: bool = False) -> None:
+        if not filtered:
+            rows = self._listed(rows, {})
+        _add(self.result.tables["paper"], self.upsert.rows(paper, rows, full=lambda r: True))
+
+    def _listed(self, rows: list[dict], merge_into: dict[str, str]) -> list[dict]:
+        """Without the papers that only drifted hubs list (their edges are not loaded)."""
+        if not self.drifted or not rows:
+            return rows
+        sources: dict[str, list[str]] = defaultdict(list)
+        for source, target in merge_into.items():
+            sources[target].append(source)
+        wanted = {row["paper_key"]: [row["paper_key"], *sources.get(row["paper_key"], ())] for row in rows}
+        c = self.t["citation"]
+        listed = {key for key, in self._read(select(c.c.paper_key).distinct(), c.c.paper_key,
+                                             sorted({k for keys in wanted.values() for k in keys}),
+                                             c.c.drifted.is_(False))}
+        return [row for row in rows if any(k in listed for k in wanted[row["paper_key"]])]
+
+    def _pivot(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(paper key, best values over every batch) for each paper, a page of keys at a time."""
+        p = self.t["paper"]
+        last = None
+        while True:
+            stmt = select(p.c.paper_key).distinct()
+            if last is not None:
+                stmt = stmt.where(p.c.paper_key > last)
+            keys = list(self.conn.execute(stmt.order_by(p.c.paper_key).limit(PAGE)).scalars())
+            if not keys:
+                return
+            by_key: dict[str, list] = defaultdict(list)
+            for rec in self.conn.execute(select(p).where(p.c.paper_key >= keys[0], p.c.paper_key <= keys[-1])
+                                         .order_by(p.c.paper_key, p.c.obs)).mappings():
+                by_key[rec["paper_key"]].append(rec)
+            for key in keys:
+                yield key, clean_mod.best_values(by_key[key])
+            last = keys[-1]
+
+    def _fuzzy(self) -> tuple[dict[str, str], list[dict]]:
+        """`flows.clean._fuzzy_merges` over the scratch tables: blocks read in order, one at a time."""
+        f = self.t["fuzzy"]
+        scored: dict[str, dict[str, float]] = defaultdict(dict)
+        years: dict[str, str] = {}
+        block, members, last = None, [], None
+        while True:
+            stmt = select(f.c.year, f.c.token, f.c.paper_key, f.c.folded)
+            if last is not None:
+                stmt = stmt.where(tuple_(f.c.year, f.c.token, f.c.paper_key) > tuple_(*last))
+            recs = self.conn.execute(stmt.order_by(f.c.year, f.c.token, f.c.paper_key).limit(PAGE)).all()
+            for year, token, key, folded in recs:
+                if (year, token) != block:
+                    if members:
+                        clean_mod.score_block(block[0], members, scored, years)
+                    block, members = (year, token), []
+                members.append((key, folded))
+            if len(recs) < PAGE:
+                break
+            last = tuple(recs[-1][:3])
+        if members:
+            clean_mod.score_block(block[0], members, scored, years)
+        involved = sorted({k for k in scored} | {o for others in scored.values() for o in others})
+        c = self.t["citation"]
+        hubs_of: dict[str, set[str]] = defaultdict(set)
+        for key, uuid in self._read(select(c.c.paper_key, c.c.hub_uuid), c.c.paper_key, involved,
+                                    c.c.explorer.is_(True)):
+            hubs_of[key].add(uuid)
+        return clean_mod.choose_merges(scored, years, lambda key, other: bool(hubs_of[key] & hubs_of[other]))
+
+    # --- pass 3: edges ---
+
+    def citations(self, merge_into: dict[str, str], gate) -> None:
+        h, c = self.t["hub"], self.t["citation"]
+        last = None
+        while True:
+            stmt = select(h)
+            if last is not None:
+                stmt = stmt.where(h.c.hub_uuid > last)
+            hubs = self.conn.execute(stmt.order_by(h.c.hub_uuid).limit(self.size)).mappings().all()
+            if not hubs:
+                return
+            last = hubs[-1]["hub_uuid"]
+            accs = {(r["hub_uuid"], r["paper_key"]): clean_mod.staged_citation(r) for r in self.conn.execute(
+                select(c).where(c.c.hub_uuid >= hubs[0]["hub_uuid"], c.c.hub_uuid <= last)).mappings()}
+            rows, _ = clean_mod.citation_rows(accs, merge_into)
+            drifted = {r["hub_uuid"] for r in hubs if r["drifted"]}
+            if drifted:
+                rows = [r for r in rows if r["hub_uuid"] not in drifted]
+            unchanged = [r["hub_uuid"] for r in hubs if r["unchanged"]]
+            good = {r["hub_uuid"] for r in hubs if r["complete"]}
+            if gate is not None:
+                gate.add(sorted(good - set(unchanged)), rows)
+            counts, history = load_citations(self.conn, self.run_id, rows, unchanged, good)
+            _add(self.result.tables["citation"], TableCounts(**counts))
+            for name, n in history.items():
+                self.result.history[name] += n
+            snapshots, facet_counts = carry_forward(self.conn, self.run_id, unchanged)
+            self.result.history["carried_forward_hubs"] += len(snapshots)
+            self.result.run_rows[hub_snapshot.name] += _insert_run_rows(self.conn, hub_snapshot, self.run_id, snapshots)
+            self.result.run_rows[hub_facet_count.name] += _insert_run_rows(self.conn, hub_facet_count, self.run_id,
+                                                                           facet_counts)
+
+    def _read(self, stmt, column, keys: Sequence[str], *where) -> Iterator[tuple]:
+        for chunk in _chunks(list(keys), KEY_CHUNK):
+            yield from self.conn.execute(stmt.where(column.in_(chunk), *where))
+
+
+def _add(total: TableCounts, counts: TableCounts) -> None:
+    total.inserted += counts.inserted
+    total.updated += counts.updated
+    total.unchanged += counts.unchanged
+
+
+def _insert_run_rows(conn: Connection, table: Table, run_id: str, rows: Sequence[dict]) -> int:
+    bulk.insert_rows(conn, table, [{**row, "run_id": run_id} for row in rows])
+    return len(rows)

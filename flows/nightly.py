@@ -21,7 +21,7 @@ from pydantic import SecretStr
 
 from flows import clean as clean_mod
 from flows import load as load_mod
-from flows import drift, guard, history, ops, runs, stage
+from flows import guard, history, ops, runs, stage
 from flows.crawl import allowed_hosts_for, run_crawl
 from flows.fleet import run_fleet_crawl
 from flows.lock import RunLockBusy, single_flight
@@ -56,21 +56,21 @@ def stage_task(database_url: str, run_id: str, items_path: Path) -> int:
 
 
 @task(name="clean and deduplicate", cache_policy=NO_CACHE)
-def clean_task(database_url: str, run_id: str):
-    engine = make_engine(database_url)
-    # the templates of the last complete loads tell a stale legacy page from a hub (flows/drift.py)
-    return clean_mod.clean(stage.staged_items(engine, run_id), known_templates=drift.known_templates(engine))
+def clean_task(database_url: str, run_id: str) -> clean_mod.StagedRun:
+    """The run's staged items, to be cleaned hub batch by hub batch inside the load's transaction
+    (`flows.load.load_staged`): holding a whole run's rows here would grow with the site."""
+    return clean_mod.StagedRun(run_id, stage.staged_count(make_engine(database_url), run_id))
 
 
 @task(name="load warehouse", cache_policy=NO_CACHE)
-def load_task(database_url: str, run_id: str, batch, limits: guard.Limits | None = None,
+def load_task(database_url: str, run_id: str, staged: clean_mod.StagedRun, limits: guard.Limits | None = None,
               override: str | None = None):
-    """Guard, load and marts in one transaction (a kill leaves the warehouse as before or as after);
+    """Clean, guard, load and marts in one transaction (a kill leaves the warehouse as before or as after);
     returns the guard's `Verdict` instead of a `LoadResult` when it blocks the run (nothing written)."""
     engine = make_engine(database_url)
     try:
-        return load_mod.load(engine, run_id, batch, guard=guard.checker(run_id, limits or guard.Limits(), override),
-                             then=lambda conn: load_mod.materialize_marts(conn, run_id))
+        return load_mod.load_staged(engine, staged.run_id, gate=guard.Gate(run_id, limits or guard.Limits(), override),
+                                    then=lambda conn: load_mod.materialize_marts(conn, run_id))
     except guard.PublishBlocked as exc:
         return exc.verdict
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, delete, func, insert, select
 
 from schema.tables import stg_item
 
@@ -56,6 +56,12 @@ def _row(path: Path, lineno: int, line: str, run_id: str) -> dict[str, Any]:
         "hub_uuid": item.get("hub_uuid"),
         "payload": line.strip(),
     }
+
+
+def staged_count(engine: Engine, run_id: str) -> int:
+    """How many items are staged for `run_id`."""
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(stg_item).where(stg_item.c.run_id == run_id)).scalar_one()
 
 
 def staged_items(engine: Engine, run_id: str, chunk_size: int = 5000) -> Iterator[dict[str, Any]]:

@@ -3,8 +3,10 @@
 PostgreSQL: rows go through COPY (into the table itself for plain inserts, into a temporary table for
 upserts, then one INSERT ... SELECT ... ON CONFLICT ordered by the conflict key). COPY moves rows about
 50x faster than one parameterized statement per row, and the single set-based merge keeps the upsert one
-statement. SQLite: executemany of INSERT ... ON CONFLICT in chunks, which is what it is fastest at.
-Both take rows sorted by the conflict key (PostgreSQL upserts in key order avoid lock-order deadlocks).
+statement. SQLite: one statement compiled by SQLAlchemy, then the driver's executemany over plain tuples
+(the column types' bind processors applied by hand): SQLAlchemy's own executemany of dicts spent ~20 us a
+row, the driver ~3 us. Both take rows sorted by the conflict key (PostgreSQL upserts in key order avoid
+lock-order deadlocks).
 """
 
 from __future__ import annotations
@@ -30,8 +32,7 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     if conn.dialect.name == "postgresql":
         _copy(conn, table, rows)
         return
-    for chunk in chunks(rows, CHUNK):
-        conn.execute(table.insert(), chunk)
+    _sqlite_many(conn, table, sqlite.insert(table), rows)
 
 
 def upsert_rows(conn: Connection, table: Table, key_cols: list[str], rows: Sequence[dict[str, Any]],
@@ -44,8 +45,20 @@ def upsert_rows(conn: Connection, table: Table, key_cols: list[str], rows: Seque
         return
     stmt = sqlite.insert(table)
     stmt = stmt.on_conflict_do_update(index_elements=key_cols, set_={c: stmt.excluded[c] for c in update_cols})
-    for chunk in chunks(rows, CHUNK):
-        conn.execute(stmt, chunk)
+    _sqlite_many(conn, table, stmt, rows)
+
+
+def _sqlite_many(conn: Connection, table: Table, stmt, rows: Sequence[dict[str, Any]]) -> None:
+    names = [c.name for c in table.columns if c.name in rows[0]]
+    compiled = stmt.compile(dialect=conn.dialect, column_keys=names)
+    order = list(compiled.positiontup)
+    processors = [table.c[n].type._cached_bind_processor(conn.dialect) for n in order]
+    if any(processors):
+        params = [tuple(row[n] if p is None or row[n] is None else p(row[n]) for n, p in zip(order, processors))
+                  for row in rows]
+    else:
+        params = [tuple(row[n] for n in order) for row in rows]
+    conn.exec_driver_sql(str(compiled), params)
 
 
 def _copy(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
