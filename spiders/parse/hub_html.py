@@ -103,8 +103,12 @@ def _heading_key(text: str) -> str | None:
     return key if key in HEADINGS else None
 
 
+# re's \w is str.isalnum() plus "_": one C scan instead of a generator over characters.
+_ALNUM = re.compile(r"[^\W_]")
+
+
 def _has_word(text: str) -> bool:
-    return any(ch.isalnum() for ch in text)
+    return _ALNUM.search(text) is not None
 
 
 class _Block:
@@ -382,6 +386,9 @@ def _pair_tokens(block: _Block) -> list[str]:
     joined = _BREAK.join(block.texts)
     tokens: list[str] = []
     for token in joined.split():
+        if _BREAK not in token:  # most tokens sit within one text node
+            tokens.append(token)
+            continue
         pieces = [p for p in token.split(_BREAK) if p]
         if not pieces:
             continue
@@ -519,7 +526,8 @@ def _common_depth(blocks: list[_Block]) -> int:
 
 
 def _anchors(items: list[_Item]) -> int:
-    return max(sum(1 for kind, _, _ in items if kind == "title"), sum(1 for kind, _, _ in items if kind == "meta"))
+    kinds = [kind for kind, _, _ in items]
+    return max(kinds.count("title"), kinds.count("meta"))
 
 
 def _entry_groups(blocks: list[_Block]) -> list[list[_Item]]:
@@ -545,9 +553,10 @@ def _entry_groups(blocks: list[_Block]) -> list[list[_Item]]:
         items = [item for block in members for item in _items(block)]
         if not items:
             continue
-        if len(members) > 1 and _anchors(items) > 1:
+        several = _anchors(items) > 1
+        if several and len(members) > 1:
             out.extend(_entry_groups(members))
-        elif _anchors(items) > 1:
+        elif several:
             out.extend(_sequential(items))
         else:
             out.append(items)
