@@ -35,6 +35,7 @@ from flows import clean as clean_mod
 from flows.clean import CleanBatch
 from flows.history import carry_forward, load_citations
 from schema import bulk
+from spiders.parse.normalize import normalize_text, normalize_title, split_arxiv
 from schema.bulk import chunks as _chunks
 from schema.tables import fetch, hub, hub_facet_count, hub_snapshot, paper, paper_merge, quarantine, stg_item
 from warehouse.materialize import MARTS, MARTS_DIR
@@ -259,6 +260,10 @@ class _StagedRun:
             part = acc.finish_part()
             del acc
             self._write_part(part)
+            # The normalizers' process-wide caches (64k entries each) would fill with the whole run's titles
+            # and summaries: memory growing with the site. The accumulator caches what recurs within a batch.
+            for cached in (normalize_text, normalize_title, split_arxiv):
+                cached.cache_clear()
 
     def _item_groups(self) -> Iterator[list[dict]]:
         """The run's staged items grouped by hub (`hubs_per_batch` hubs a group, items of a hub in file
