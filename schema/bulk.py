@@ -52,12 +52,19 @@ def _sqlite_many(conn: Connection, table: Table, stmt, rows: Sequence[dict[str, 
     names = [c.name for c in table.columns if c.name in rows[0]]
     compiled = stmt.compile(dialect=conn.dialect, column_keys=names)
     order = list(compiled.positiontup)
-    processors = [table.c[n].type._cached_bind_processor(conn.dialect) for n in order]
-    if any(processors):
-        params = [tuple(row[n] if p is None or row[n] is None else p(row[n]) for n, p in zip(order, processors))
-                  for row in rows]
-    else:
+    # DateTime to text, Boolean to 0/1, Float coercion: what SQLAlchemy would bind
+    processors = [(i, p) for i, p in enumerate(table.c[n].type._cached_bind_processor(conn.dialect) for n in order)
+                  if p is not None]
+    if not processors:
         params = [tuple(row[n] for n in order) for row in rows]
+    else:
+        params = []
+        for row in rows:
+            values = [row[n] for n in order]
+            for index, process in processors:
+                if values[index] is not None:
+                    values[index] = process(values[index])
+            params.append(tuple(values))
     conn.exec_driver_sql(str(compiled), params)
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     PrimaryKeyConstraint,
@@ -311,6 +312,8 @@ stg_item = Table(
     Column("hub_uuid", Text, comment="Hub the item belongs to."),
     Column("payload", Text, nullable=False, comment="The whole item as JSON text."),
     PrimaryKeyConstraint("run_id", "seq"),
+    # the load reads a run's items hub batch by hub batch, in file order within a hub (flows.load.load_staged)
+    Index("ix_stg_item_run_hub", "run_id", "hub_uuid", "seq"),
     comment="Crawl items staged per run, so crawl and load can be retried apart.",
     info={"layer": "staging"},
 )
