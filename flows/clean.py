@@ -14,7 +14,7 @@ order the crawl wrote its items in.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -58,17 +58,27 @@ class CleanBatch:
 class _Best:
     """Per field, the non-null value of the best-ranked (lowest) observation."""
 
-    __slots__ = ("ranks", "values")
+    __slots__ = ("ranks", "values", "worst")
 
     def __init__(self) -> None:
         self.values: dict[str, Any] = {}
         self.ranks: dict[str, tuple] = {}
+        self.worst: tuple | None = None  # the largest rank kept, None while nothing is
 
-    def offer(self, rank: tuple, values: dict[str, Any]) -> None:
+    def offer(self, rank: tuple, values: dict[str, Any], names: frozenset[str] | None = None) -> None:
+        """`names`, when given, are the fields of `values` that are not None: an observation ranked below
+        every kept value that brings no new field changes nothing (most repeats: filtered pages, more hubs),
+        and is dismissed without walking its fields."""
+        if names is not None and self.worst is not None and rank > self.worst and names <= self.ranks.keys():
+            return
+        changed = False
         for name, value in values.items():
             if value is not None and (name not in self.ranks or rank < self.ranks[name]):
                 self.values[name] = value
                 self.ranks[name] = rank
+                changed = True
+        if changed:
+            self.worst = max(self.ranks.values())
 
     def absorb(self, other: _Best) -> None:
         """Fill fields still missing from another accumulator (a paper merged into this one)."""
@@ -150,6 +160,7 @@ class _Accumulator:
         self.explorer_keys: dict[str, set[str]] = defaultdict(set)  # hub -> papers of its unfiltered explorer
         self._titles: dict[str, str | None] = {}
         self._texts: dict[str, str | None] = {}
+        self._entries: dict[tuple, tuple[str, dict[str, Any], frozenset[str]]] = {}
         self._seq = 0
 
     # --- reading items ----------------------------------------------------------------------------------
@@ -197,27 +208,42 @@ class _Accumulator:
         filter_rank = "&".join(f"{k}={v}" for k, v in sorted(filters.items()))
         role = filters.get("role")
         polarity = filters.get("polarity")
+        unfiltered = 1 if filters else 0
         for list_name in ("explorer", "representative"):
+            list_rank = _LIST_RANK[list_name]
+            representative = list_name == "representative"
+            explorer = None if representative or filters else self.explorer_keys[uuid]
             for entry in page.get(list_name) or ():
-                key, paper_values = self._paper_values(entry)
-                rank = (1 if filters else 0, _LIST_RANK[list_name], uuid, filter_rank, number,
-                        entry.get("position", 0))
+                key, paper_values, names = self._entry_paper(entry)
+                rank = (unfiltered, list_rank, uuid, filter_rank, number, entry.get("position", 0))
                 paper = self.papers.get(key)
                 if paper is None:
                     paper = self.papers[key] = _Best()
-                paper.offer(rank, paper_values)
+                paper.offer(rank, paper_values, names)
                 cite = self.citations.get((uuid, key))
                 if cite is None:
                     cite = self.citations[(uuid, key)] = _CitationAcc()
-                cite.attrs.offer(rank, {f: entry.get(f) for f in _CITATION_FIELDS})
+                attrs = {f: entry.get(f) for f in _CITATION_FIELDS}
+                cite.attrs.offer(rank, attrs, frozenset(f for f, v in attrs.items() if v is not None))
                 if role:
                     cite.roles.add(role)
                 if polarity:
                     cite.polarities.add(polarity)
-                if list_name == "representative":
+                if representative:
                     cite.representative = True
-                elif not filters:
-                    self.explorer_keys[uuid].add(key)
+                elif explorer is not None:
+                    explorer.add(key)
+
+    def _entry_paper(self, entry: dict[str, Any]) -> tuple[str, dict[str, Any], frozenset[str]]:
+        """`_paper_values` of a listing, with the names of its non-null fields; a paper listed again (on its
+        filtered pages, under other hubs) with the same fields is worked out once per batch."""
+        signature = (entry["title_raw"], entry.get("arxiv_id"), entry.get("pith_id"), entry.get("summary_raw"),
+                     entry.get("category"), entry.get("date"))
+        found = self._entries.get(signature)
+        if found is None:
+            key, values = self._paper_values(entry)
+            found = self._entries[signature] = (key, values, frozenset(n for n, v in values.items() if v is not None))
+        return found
 
     def _paper_values(self, entry: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         title_raw = entry["title_raw"]
@@ -364,14 +390,17 @@ def citation_rows(citations: Mapping[tuple[str, str], _CitationAcc],
     return rows, conflicts
 
 
-def staged_citation(row: Mapping[str, Any]) -> _CitationAcc:
-    """A scratch-table edge row (`HubPart.citations`) back as an accumulator, for `citation_rows`."""
-    cite = _CitationAcc()
-    cite.attrs.values = {f: row[f] for f in _CITATION_FIELDS if row[f] is not None}
-    cite.roles = set(row["roles"].split(_SEP)) if row["roles"] else set()
-    cite.polarities = set(row["polarities"].split(_SEP)) if row["polarities"] else set()
-    cite.representative = bool(row["representative"])
-    return cite
+STAGED_CITATION = ("hub_uuid", "paper_key", *_CITATION_FIELDS, "roles", "polarities", "representative")
+
+
+def staged_citation(row: Sequence[Any]) -> _CitationAcc:
+    """A scratch-table edge row (`HubPart.citations`, columns `STAGED_CITATION`) back as an accumulator,
+    for `citation_rows`."""
+    _, _, verdict, novelty, refs, roles, polarities, representative = row
+    attrs = _Best()
+    attrs.values = {f: v for f, v in (("verdict", verdict), ("novelty", novelty), ("refs", refs)) if v is not None}
+    return _CitationAcc(attrs, set(roles.split(_SEP)) if roles else set(),
+                        set(polarities.split(_SEP)) if polarities else set(), bool(representative))
 
 
 def best_values(observations: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
