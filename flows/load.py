@@ -20,8 +20,10 @@ the run (nothing written), and the marts are rebuilt last on the same connection
 
 from __future__ import annotations
 
+import gc
 import json
 from collections import defaultdict
+from contextlib import contextmanager
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -201,7 +203,7 @@ def load_staged(engine: Engine, run_id: str, gate=None, then=None, hubs_per_batc
     each batch's edges before they are written and may refuse the run before the commit (everything rolls
     back); `then(conn)` runs last, before the commit (e.g. `materialize_marts`)."""
     result = LoadResult(run_id)
-    with engine.begin() as conn:
+    with _no_cyclic_gc(), engine.begin() as conn:
         if gate is not None:
             gate.start(conn)
         run = _StagedRun(conn, run_id, result, hubs_per_batch)
@@ -214,6 +216,22 @@ def load_staged(engine: Engine, run_id: str, gate=None, then=None, hubs_per_batc
         if then is not None:
             then(conn)
     return result
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """The cyclic garbage collector off while a run loads: decoding and cleaning a batch allocates millions
+    of containers, and each collection of the oldest generation walked every one of them (~0.4 s of 3.7 s
+    at 2,000 hubs). The batches' objects are freed by reference counting as each batch is dropped; what
+    cycles there are (SQLAlchemy's) are collected from the youngest generation after each batch, which walks
+    only what the batch left alive. The collector is back on, as it was, when the load ends."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _scratch_tables() -> dict[str, Table]:
@@ -273,6 +291,7 @@ class _StagedRun:
             # and summaries: memory growing with the site. The accumulator caches what recurs within a batch.
             for cached in (normalize_text, normalize_title, split_arxiv):
                 cached.cache_clear()
+            gc.collect(0)  # the batch's cycles, if any (see _no_cyclic_gc): only what is young is walked
 
     def _item_groups(self) -> Iterator[list[dict]]:
         """The run's staged items grouped by hub (`hubs_per_batch` hubs a group, items of a hub in file
@@ -454,6 +473,7 @@ class _StagedRun:
             self.result.run_rows[hub_snapshot.name] += _insert_run_rows(self.conn, hub_snapshot, self.run_id, snapshots)
             self.result.run_rows[hub_facet_count.name] += _insert_run_rows(self.conn, hub_facet_count, self.run_id,
                                                                            facet_counts)
+            gc.collect(0)
 
     def _read(self, stmt, column, keys: Sequence[str], *where) -> Iterator[tuple]:
         for chunk in _chunks(list(keys), KEY_CHUNK):
