@@ -19,15 +19,23 @@ class BareSpider(scrapy.Spider):
         "COOKIES_ENABLED": False,
     }
 
-    def __init__(self, urls_file: str, *args, **kwargs):
+    def __init__(self, urls_file: str, rss_file: str = "", *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.urls_file = urls_file
+        self.rss_file = rss_file
 
     async def start(self):
         with open(self.urls_file, encoding="utf-8") as fh:
             for line in fh:
                 if line.strip():
                     yield scrapy.Request(line.strip(), callback=self.discard)
+
+    def closed(self, reason):
+        if self.rss_file:  # own peak RSS, as citehub's crawl reports it (spiders/extensions.py)
+            from spiders.extensions import peak_rss_bytes
+
+            with open(self.rss_file, "w", encoding="ascii") as fh:
+                fh.write(str(peak_rss_bytes() or 0))
 
     def discard(self, response):
         self.crawler.stats.inc_value("bare/bytes", len(response.body))

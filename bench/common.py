@@ -34,15 +34,20 @@ class Results:
     stages: list[Stage] = field(default_factory=list)
     figures: dict[str, str] = field(default_factory=dict)
     rss_mb: dict[str, float] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def record(self) -> dict:
+        """What bench/growth.py compares between site sizes."""
+        return {
+            "hubs": self.hubs,
+            "stages": {s.name: {"citehub": s.citehub, "baseline": s.baseline, "unit": s.unit} for s in self.stages},
+            "seconds": self.seconds,
+            "rss_mb": self.rss_mb,
+        }
 
     def add(self, stage: Stage) -> None:
         self.stages.append(stage)
         print(stage.line(), flush=True)
-
-
-def children_peak_rss_mb() -> float:
-    """Largest peak RSS of any waited-for child so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 def self_peak_rss_mb() -> float:

@@ -137,10 +137,28 @@ class StatsJson:
         stats = dict(self.crawler.stats.get_stats())
         stats["finish_reason"] = getattr(self, "reason", "unknown")
         stats.setdefault("finish_time", datetime.now(UTC))
+        if (peak := peak_rss_bytes()) is not None:
+            stats["citehub/peak_rss_bytes"] = peak
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(stats, default=_json_default, indent=1, sort_keys=True))
         tmp.replace(self.path)
+
+
+def peak_rss_bytes() -> int | None:
+    """This process's own peak RSS (Linux VmHWM), or None where /proc is missing.
+
+    Scrapy's memusage/max is getrusage's ru_maxrss, which Linux carries across fork and exec: a crawl
+    started by a 200 MB flow process reports at least 200 MB however little it used itself.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
 
 
 def _json_default(value):
