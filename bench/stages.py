@@ -10,9 +10,10 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
-from bench.common import Stage, Timer, children_peak_rss_mb
+from bench.common import Stage, Timer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,13 +28,15 @@ def crawl(run_dir: Path, base_url: str, hub_urls: list[str]) -> tuple[float, dic
     return t.seconds, result.stats
 
 
-def bare_fetch(urls: list[str], work: Path) -> float:
+def bare_fetch(urls: list[str], work: Path) -> tuple[float, float]:
+    """Seconds and the bare spider process's own peak RSS (MB)."""
     urls_file = work / "urls.txt"
     urls_file.write_text("\n".join(urls))
+    rss_file = work / "bare-rss.txt"
     with Timer() as t:
         subprocess.run([sys.executable, "-m", "scrapy", "runspider", str(ROOT / "bench" / "bare_spider.py"),
-                        "-a", f"urls_file={urls_file}"], check=True, cwd=work)
-    return t.seconds
+                        "-a", f"urls_file={urls_file}", "-a", f"rss_file={rss_file}"], check=True, cwd=work)
+    return t.seconds, int(rss_file.read_text()) / 2**20
 
 
 def fetched_urls(run_dir: Path) -> list[str]:
@@ -50,11 +53,10 @@ def fetch_stage(base_url: str, hub_urls: list[str], work: Path, rss: dict) -> tu
     warm = work / "warm"
     crawl(warm, base_url, hub_urls)  # renders and caches every page on the server: both sides then read it warm
     urls = fetched_urls(warm)
-    bare_seconds = bare_fetch(urls, work)
-    rss["bare scrapy crawl"] = children_peak_rss_mb()
+    bare_seconds, rss["bare scrapy crawl"] = bare_fetch(urls, work)
     run_dir = work / "measured"
     seconds, stats = crawl(run_dir, base_url, hub_urls)
-    rss["citehub crawl (scrapy subprocess)"] = children_peak_rss_mb()
+    rss["citehub crawl (scrapy subprocess)"] = stats.get("citehub/peak_rss_bytes", 0) / 2**20
     requests = stats.get("downloader/request_count", len(urls))
     stage = Stage("fetch", "pages", requests / seconds, len(urls) / bare_seconds, ">= 0.7",
                   f"{requests} requests; citehub {seconds:.1f} s, bare {bare_seconds:.1f} s")
@@ -63,10 +65,10 @@ def fetch_stage(base_url: str, hub_urls: list[str], work: Path, rss: dict) -> tu
 
 # --- parse ------------------------------------------------------------------------------------------------
 
-def archived_pages(run_dir: Path) -> list[tuple[str, bytes]]:
+def archived_pages(run_dir: Path) -> Iterator[tuple[str, bytes]]:
+    """The archived hub pages (200s, HTML), streamed from the run's WARC files."""
     from warcio.archiveiterator import ArchiveIterator
 
-    pages = []
     for path in sorted((run_dir / "warc").glob("*.warc.gz")):
         with gzip.open(path, "rb") as raw:
             for record in ArchiveIterator(raw):
@@ -74,30 +76,47 @@ def archived_pages(run_dir: Path) -> list[tuple[str, bytes]]:
                     continue
                 url = record.rec_headers.get_header("WARC-Target-URI")
                 if "/citations/" in url and not url.endswith(".json") and record.http_headers.get_statuscode() == "200":
-                    pages.append((url, record.content_stream().read()))
-    return pages
+                    yield url, record.content_stream().read()
 
 
-def parse_stage(run_dir: Path) -> Stage:
+def parse_stage(run_dir: Path, chunk: int = 500) -> Stage:
+    """Both sides parse the same pages, `chunk` pages at a time read from the archive (untimed), so the
+    harness's memory does not grow with the site."""
     import lxml.html
 
     from spiders.parse.hub_html import parse_hub_page
     from spiders.parse.normalize import normalize_text, normalize_title
 
-    pages = archived_pages(run_dir)
-    with Timer() as base:
-        for _, body in pages:
-            lxml.html.fromstring(body)
-    with Timer() as ours:
-        for url, body in pages:
-            page = parse_hub_page(body, url)
-            normalize_title(page.title_raw)
-            for entry in (*page.representative, *page.explorer):
-                normalize_title(entry.title_raw)
-                normalize_text(entry.summary_raw)
-    mb = sum(len(b) for _, b in pages) / 1e6
-    return Stage("parse", "pages", len(pages) / ours.seconds, len(pages) / base.seconds, ">= 0.25",
-                 f"{len(pages)} archived hub pages, {mb:.1f} MB")
+    ours = base = 0.0
+    count = size = 0
+    for pages in _batched(archived_pages(run_dir), chunk):
+        with Timer() as t:
+            for _, body in pages:
+                lxml.html.fromstring(body)
+        base += t.seconds
+        with Timer() as t:
+            for url, body in pages:
+                page = parse_hub_page(body, url)
+                normalize_title(page.title_raw)
+                for entry in (*page.representative, *page.explorer):
+                    normalize_title(entry.title_raw)
+                    normalize_text(entry.summary_raw)
+        ours += t.seconds
+        count += len(pages)
+        size += sum(len(b) for _, b in pages)
+    return Stage("parse", "pages", count / ours, count / base, ">= 0.25",
+                 f"{count} archived hub pages, {size / 1e6:.1f} MB")
+
+
+def _batched(iterable, n: int):
+    batch = []
+    for item in iterable:
+        batch.append(item)
+        if len(batch) == n:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 # --- load -------------------------------------------------------------------------------------------------
