@@ -9,7 +9,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from collections.abc import Callable
 from pathlib import Path
@@ -152,7 +151,10 @@ def _run_and_follow(cmd, env, stderr_path: Path, log_path: Path, progress_path: 
                         on_progress(snap)
                 if done:
                     return proc.returncode
-                time.sleep(POLL_S)
+                try:  # wakes the moment scrapy exits, not at the next tick
+                    proc.wait(timeout=POLL_S)
+                except subprocess.TimeoutExpired:
+                    pass
         finally:
             if proc.poll() is None:  # the flow was cancelled or failed: do not leave scrapy running
                 proc.terminate()
