@@ -56,8 +56,12 @@ def load_citations(conn: Connection, run_id: str, citations: Iterable[dict], unc
 
     counts = {"inserted": 0, "updated": 0, "unchanged": 0}
     history = {"new": 0, "reopened": 0, "relabelled": 0, "retired": 0}
-    edge_rows: list[dict] = []  # final state of every edge this run touches
-    open_rows: list[dict] = []  # versions opened (or rewritten) by this run
+    edge_rows: list[dict] = []  # final state of every edge this run touches that the warehouse holds
+    open_rows: list[dict] = []  # versions opened (or rewritten) by this run of those edges
+    # Edges the warehouse never held have no version either (edges are never deleted): both are plain
+    # inserts (COPY straight into the tables on PostgreSQL), not merges.
+    new_edges: list[dict] = []
+    new_versions: list[dict] = []
     close_keys: list[dict] = []  # open versions this run closes
 
     def close(key: tuple[str, str]) -> None:
@@ -74,11 +78,12 @@ def load_citations(conn: Connection, run_id: str, citations: Iterable[dict], unc
             if before is None or before["valid_to_run"] is not None:
                 history["new" if before is None else "reopened"] += 1
                 counts["inserted"] += 1
-                edge_rows.append({"hub_uuid": uuid, "paper_key": key, **values,
-                                  "first_seen_run": before["first_seen_run"] if before else run_id,
-                                  "last_seen_run": run_id, "run_id": run_id,
-                                  "valid_from_run": run_id, "valid_to_run": None})
-                open_rows.append({"hub_uuid": uuid, "paper_key": key, "valid_from_run": run_id, **values})
+                (new_edges if before is None else edge_rows).append(
+                    {"hub_uuid": uuid, "paper_key": key, **values,
+                     "first_seen_run": before["first_seen_run"] if before else run_id,
+                     "last_seen_run": run_id, "run_id": run_id, "valid_from_run": run_id, "valid_to_run": None})
+                (new_versions if before is None else open_rows).append(
+                    {"hub_uuid": uuid, "paper_key": key, "valid_from_run": run_id, **values})
             elif complete and any(before[f] != values[f] for f in VALUE_FIELDS):
                 history["relabelled"] += 1
                 counts["updated"] += 1
@@ -99,6 +104,7 @@ def load_citations(conn: Connection, run_id: str, citations: Iterable[dict], unc
             elif uuid in unchanged_hubs:
                 edge_rows.append({**before, "last_seen_run": run_id})
 
+    bulk.insert_rows(conn, citation, new_edges)
     _upsert(conn, citation, ["hub_uuid", "paper_key"], edge_rows, keep=("first_seen_run",))
     for chunk in _chunks(bump, KEY_CHUNK):
         conn.execute(update(citation).where(citation.c.hub_uuid.in_(chunk), citation.c.valid_to_run.is_(None))
@@ -113,6 +119,7 @@ def load_citations(conn: Connection, run_id: str, citations: Iterable[dict], unc
             conn.execute(stmt, chunk)
     _upsert(conn, citation_version, ["hub_uuid", "paper_key", "valid_from_run"],
             [{**r, "valid_to_run": None} for r in open_rows], keep=())
+    bulk.insert_rows(conn, citation_version, [{**r, "valid_to_run": None} for r in new_versions])
     return counts, history
 
 

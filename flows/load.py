@@ -139,7 +139,7 @@ class _Upserter:
         content_cols = [c.name for c in table.columns if c.name not in key_cols and c.name not in BOOKKEEPING]
         existing = self._existing(table, key_cols, content_cols, rows)
         counts = TableCounts()
-        full_rows, touch_rows = [], []
+        new_rows, full_rows, touch_rows = [], [], []
         bookkeeping = {"first_seen_run": self.run_id, "last_seen_run": self.run_id, "run_id": self.run_id}
         for row in sorted(rows, key=lambda r: tuple(r[k] for k in key_cols)):
             key = tuple(row[k] for k in key_cols)
@@ -147,11 +147,16 @@ class _Upserter:
             is_full = full(row)
             if before is None:
                 counts.inserted += 1
+                new_rows.append({**row, **bookkeeping})
+                continue
             elif is_full and before != tuple(row[c] for c in content_cols):
                 counts.updated += 1
             else:
                 counts.unchanged += 1
             (full_rows if is_full else touch_rows).append({**row, **bookkeeping})
+        # Rows the warehouse lacks are plain inserts (COPY straight into the table on PostgreSQL, no merge);
+        # the run holds the single-flight lock, so no other writer adds them meanwhile.
+        bulk.insert_rows(self.conn, table, new_rows)
         self._execute(table, key_cols, full_rows, update_cols=content_cols + ["last_seen_run", "run_id"])
         self._execute(table, key_cols, touch_rows, update_cols=["last_seen_run"])
         return counts
