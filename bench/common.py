@@ -40,6 +40,7 @@ class Results:
         """What bench/growth.py compares between site sizes."""
         return {
             "hubs": self.hubs,
+            "commit": _commit(),
             "stages": {s.name: {"citehub": s.citehub, "baseline": s.baseline, "unit": s.unit} for s in self.stages},
             "seconds": self.seconds,
             "rss_mb": self.rss_mb,
@@ -48,6 +49,22 @@ class Results:
     def add(self, stage: Stage) -> None:
         self.stages.append(stage)
         print(stage.line(), flush=True)
+
+
+def _commit() -> str:
+    """The checkout's commit (with "+dirty" when it has changes): records of two sizes compare only
+    when they come from the same code."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
 
 
 def self_peak_rss_mb() -> float:

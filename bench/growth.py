@@ -31,7 +31,8 @@ def growth_section(folder: Path) -> str | None:
         GROWTH_SECTION,
         "",
         f"{small['hubs']:,} hubs -> {large['hubs']:,} hubs (x{size:g}). Time growth is the time at the large size "
-        f"over the time at the small one, per unit of work: <= 1.00 is linear or better.",
+        f"over the time at the small one, per unit of work: <= 1.00 is linear or better. Code: "
+        f"{small.get('commit', 'unknown')} and {large.get('commit', 'unknown')}.",
         "",
         "| stage | citehub at small | citehub at large | time growth per unit | linear or better |",
         "|---|---|---|---|---|",
