@@ -13,6 +13,10 @@ counts are copied to this run and its current edges get `last_seen_run` = this r
 Per-run tables (`hub_snapshot`, `hub_facet_count`, `fetch`, `quarantine`, `paper_merge`) are replaced
 for the run, so loading one run twice leaves one copy.
 
+A nightly loads with `load_staged`: it cleans the run's staged items hub batch by hub batch inside the
+same single transaction (memory bounded by a batch, not by the site) and gives the same warehouse as
+`load(engine, run_id, clean(items))`, which stays for callers holding a `CleanBatch`.
+
 Publishing is one transaction: the publish guard (`flows.guard`, hook `guard`) runs first and may refuse
 the run (nothing written), and the marts are rebuilt last on the same connection (hook `then`, e.g.
 `materialize_marts`), so a process killed at any moment leaves the warehouse as before the run or as after.
