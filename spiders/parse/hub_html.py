@@ -15,6 +15,7 @@ fails loudly with that reason instead of loading silently wrong data.
 
 from __future__ import annotations
 
+import gc
 import re
 from functools import lru_cache
 from itertools import chain
@@ -707,7 +708,22 @@ def _decode(body: bytes | str, encoding: str | None) -> str:
 
 
 def parse_hub_page(body: bytes | str, url: str, encoding: str | None = None) -> HubPage:
-    """Parse one hub page (any filters, any explorer page). Raises ParseError with a reason code."""
+    """Parse one hub page (any filters, any explorer page). Raises ParseError with a reason code.
+
+    The cyclic GC is off during the parse (and put back as it was): a page makes thousands of short-lived
+    lists and tuples, so collections kept starting mid-parse and walking every young object for nothing
+    (the lxml parse makes no reference cycles; the BeautifulSoup fallback's are collected afterwards).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _parse_hub_page(body, url, encoding)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _parse_hub_page(body: bytes | str, url: str, encoding: str | None) -> HubPage:
     hub_uuid, filters, page_no = hub_page_url(url)
     if body is None or not body.strip():
         raise ParseError("empty_body", url)
