@@ -222,12 +222,16 @@ def _walk_lxml(flat: _Flattener, root) -> None:
     walker = etree.iterwalk(root, events=("start", "end"))
     next(walker)  # the root's own start: it is block 1 whatever its tag
     text = root.text
+    # The kind of each open element, so an end event needs no second .tag (a new string each time) + lookup.
+    open_kinds = [kinds.get(root.tag, _BLOCK)]
     for event, el in chain(((None, None),), walker):  # the dummy first event handles the root's text
         if event is not None:
-            kind = kinds.get(el.tag)
-            if kind is None:
-                kind = _BLOCK if el.tag.__class__ is str else _NODE
             if event == "start":
+                tag = el.tag
+                kind = kinds.get(tag)
+                if kind is None:
+                    kind = _BLOCK if tag.__class__ is str else _NODE
+                open_kinds.append(kind)
                 if kind == _INLINE_KIND:
                     text = el.text
                 elif kind == _BLOCK:
@@ -257,6 +261,7 @@ def _walk_lxml(flat: _Flattener, root) -> None:
                         link_idx = None
                     continue
             else:
+                kind = open_kinds.pop()
                 if kind == _BLOCK:
                     if texts:
                         if visible:
