@@ -57,7 +57,6 @@ def drive(database_url: str, base_url: str, data_dir: str, hubs: list[str]) -> s
     """One run. With KILLTEST_REPLAY=<items.jsonl> the crawl stage hands over that recorded crawl of the
     same site day instead of starting scrapy (2 s a crawl: the test affords a real crawl only where it
     kills the crawl, and in every fourth rerun)."""
-    from flows import clean as clean_mod
     from flows import guard, history, runs, stage
     from flows import load as load_mod
     from flows.crawl import allowed_hosts_for, run_crawl
@@ -81,19 +80,19 @@ def drive(database_url: str, base_url: str, data_dir: str, hubs: list[str]) -> s
                                                       8, extra_settings=extra).items_path
         _mark("stage")
         stage.stage_items(engine, run_id, items)
-        _mark("clean")
-        batch = clean_mod.clean(stage.staged_items(engine, run_id))
-        check = guard.checker(run_id, guard.Limits())
+        _mark("clean")  # clean runs inside the load's transaction, hub batch by hub batch, as in the nightly
 
-        def guarded(conn, b):
-            _mark("guard")
-            return check(conn, b)
+        class MarkedGate(guard.Gate):
+            def start(self, conn):
+                _mark("guard")
+                super().start(conn)
 
         def marts(conn):
             _mark("marts")
             load_mod.materialize_marts(conn, run_id)
 
-        load_mod.load(engine, run_id, batch, guard=guarded, then=marts)
+        # small batches: a kill lands between batches of the one transaction too
+        load_mod.load_staged(engine, run_id, gate=MarkedGate(run_id, guard.Limits()), then=marts, hubs_per_batch=3)
         _mark("committed")
         checks = run_checks(engine, run_id)
         _mark("checks")
