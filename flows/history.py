@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, or_, select, update
+from sqlalchemy import Connection, Engine, Text, and_, bindparam, func, insert, literal, or_, select, update
 
 from schema import bulk
 from schema.bulk import chunks as _chunks
@@ -123,8 +123,10 @@ def load_citations(conn: Connection, run_id: str, citations: Iterable[dict], unc
     return counts, history
 
 
-def carry_forward(conn: Connection, run_id: str, hubs: Iterable[str]) -> tuple[list[dict], list[dict]]:
-    """The latest earlier snapshot and facet counts of each unchanged hub, as rows for this run."""
+def carry_forward(conn: Connection, run_id: str, hubs: Iterable[str]) -> tuple[int, int]:
+    """Copy the latest earlier snapshot and facet counts of each unchanged hub to this run, inside the
+    database (INSERT ... SELECT: the rows never come to Python, which cost ~0.5 s of a no-change load at
+    2,000 hubs). Returns (snapshots, facet count rows) written. The run's own rows must not hold these hubs."""
     hubs = sorted(set(hubs))
     latest: dict[str, tuple] = {}
     for chunk in _chunks(hubs, KEY_CHUNK):
@@ -134,17 +136,21 @@ def carry_forward(conn: Connection, run_id: str, hubs: Iterable[str]) -> tuple[l
         for uuid, source, started in conn.execute(stmt):
             if uuid not in latest or (started, source) > latest[uuid]:
                 latest[uuid] = (started, source)
-    snapshots: list[dict] = []
-    facets: list[dict] = []
     by_source: dict[str, list[str]] = defaultdict(list)
     for uuid, (_, source) in latest.items():
         by_source[source].append(uuid)
+    written = {hub_snapshot.name: 0, hub_facet_count.name: 0}
     for source, uuids in sorted(by_source.items()):
         for chunk in _chunks(sorted(uuids), KEY_CHUNK):
-            for table, out in ((hub_snapshot, snapshots), (hub_facet_count, facets)):
-                stmt = select(table).where(table.c.run_id == source, table.c.hub_uuid.in_(chunk))
-                out.extend({k: v for k, v in r.items() if k != "run_id"} for r in conn.execute(stmt).mappings())
-    return snapshots, facets
+            for table in (hub_snapshot, hub_facet_count):
+                names = [c.name for c in table.columns]
+                copied = select(*(literal(run_id, Text).label(n) if n == "run_id" else table.c[n] for n in names)
+                                ).where(table.c.run_id == source, table.c.hub_uuid.in_(chunk))
+                conn.execute(insert(table).from_select(names, copied))
+                # counted apart: PostgreSQL's driver reports no row count for INSERT ... SELECT here
+                written[table.name] += conn.execute(
+                    select(func.count()).where(table.c.run_id == source, table.c.hub_uuid.in_(chunk))).scalar_one()
+    return written[hub_snapshot.name], written[hub_facet_count.name]
 
 
 def _existing_edges(conn: Connection, hubs: Sequence[str]) -> dict[tuple[str, str], dict[str, Any]]:

@@ -103,16 +103,19 @@ def load(engine: Engine, run_id: str, batch: CleanBatch, guard=None, then=None) 
         result.tables["paper"] = upsert.rows(paper, batch.papers, full=lambda r: True)
         counts, result.history = load_citations(conn, run_id, batch.citations, batch.unchanged, good)
         result.tables["citation"] = TableCounts(**counts)
-        snapshots, facet_counts = carry_forward(conn, run_id, batch.unchanged)
-        result.history["carried_forward_hubs"] = len(snapshots)
         for table, rows in (
-            (hub_snapshot, [*batch.snapshots, *snapshots]),
-            (hub_facet_count, [*batch.facet_counts, *facet_counts]),
+            (hub_snapshot, batch.snapshots),
+            (hub_facet_count, batch.facet_counts),
             (fetch, batch.fetches),
             (quarantine, batch.quarantines),
             (paper_merge, batch.merges),
         ):
             result.run_rows[table.name] = _replace_run_rows(conn, table, run_id, rows)
+        # after the run's own rows are replaced: the copies join them under this run
+        snapshots, facet_counts = carry_forward(conn, run_id, batch.unchanged)
+        result.history["carried_forward_hubs"] = snapshots
+        result.run_rows[hub_snapshot.name] += snapshots
+        result.run_rows[hub_facet_count.name] += facet_counts
         if then is not None:
             then(conn)
     return result
@@ -478,10 +481,9 @@ class _StagedRun:
             for name, n in history.items():
                 self.result.history[name] += n
             snapshots, facet_counts = carry_forward(self.conn, self.run_id, unchanged)
-            self.result.history["carried_forward_hubs"] += len(snapshots)
-            self.result.run_rows[hub_snapshot.name] += _insert_run_rows(self.conn, hub_snapshot, self.run_id, snapshots)
-            self.result.run_rows[hub_facet_count.name] += _insert_run_rows(self.conn, hub_facet_count, self.run_id,
-                                                                           facet_counts)
+            self.result.history["carried_forward_hubs"] += snapshots
+            self.result.run_rows[hub_snapshot.name] += snapshots
+            self.result.run_rows[hub_facet_count.name] += facet_counts
             gc.collect(0)
 
     def _read(self, stmt, column, keys: Sequence[str], *where) -> Iterator[tuple]:
