@@ -18,8 +18,9 @@ from bench.common import Stage
 def nightly_stage(base_url: str, hub_urls: list[str], work: Path, rss: dict) -> tuple[Stage, float]:
     hubs_file = work / "nightly-hubs.txt"
     hubs_file.write_text("\n".join(hub_urls), encoding="utf-8")
+    # stdout carries the figures; the child's log and any traceback go to the terminal
     out = subprocess.run([sys.executable, "-m", "bench.nightly", base_url, str(hubs_file), str(work)],
-                         check=True, capture_output=True, text=True)
+                         check=True, stdout=subprocess.PIPE, text=True)
     figures = json.loads(out.stdout.strip().splitlines()[-1])
     rss["nightly flow process (stage, clean, load, marts, checks)"] = figures["flow_rss_mb"]
     rss["citehub crawl, full nightly (scrapy subprocess)"] = figures["crawl_rss_mb"]
@@ -45,11 +46,12 @@ def _run(base_url: str, hubs_file: str, work: str) -> dict:
 
     work_dir = Path(work)
     url = f"sqlite:///{work_dir / 'nightly.sqlite'}"
-    hub_urls = [u for u in Path(hubs_file).read_text(encoding="utf-8").splitlines() if u]
     data_dir = str(work_dir / "nd")
     with prefect_test_harness(server_startup_timeout=90):
         started = time.perf_counter()
-        first = nightly_refresh(base_url=base_url, hubs=hub_urls, database_url=url, data_dir=data_dir,
+        # the hubs come as a seeds file, as in production: a flow parameter of 10,000 URLs would be
+        # stored by the Prefect server with the flow run
+        first = nightly_refresh(base_url=base_url, seeds_file=hubs_file, database_url=url, data_dir=data_dir,
                                 include_known=False)
         full = time.perf_counter() - started
         started = time.perf_counter()
