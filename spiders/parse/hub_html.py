@@ -304,7 +304,7 @@ def _walk_lxml(flat: _Flattener, root) -> None:
             texts, idxs, links, link_idx, visible = [], [], [], None, False
 
 
-@lru_cache(maxsize=65536)  # the same paper links recur on every page of a hub and across hubs
+@lru_cache(maxsize=8192)  # paper links recur on every page of a hub; bounded so the crawl stays flat
 def _paper_ref(href: str) -> tuple[str | None, int | None, str | None] | None:
     """(arxiv_id, version, pith_id) of a citing-paper link, None when the link is not a paper page."""
     m = _PAPER_PATH.match(unquote(urlsplit(href).path))

@@ -68,7 +68,7 @@ def title_fingerprint(title: str) -> str:
     return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=8192)  # called by the crawl for every entry: bounded, so its memory stays flat
 def split_arxiv(ref: str) -> tuple[str, int | None] | None:
     """'2406.01234v2' -> ('2406.01234', 2); 'hep-th/9901001' -> ('hep-th/9901001', None)."""
     for pattern in (ARXIV_NEW, ARXIV_OLD):

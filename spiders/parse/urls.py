@@ -14,7 +14,7 @@ HUB_JSON_PATH = re.compile(rf"^/citations/(?P<uuid>{_UUID})\.json$")
 FILTER_KEYS = ("cat", "year", "verdict", "role", "polarity")
 
 
-@lru_cache(maxsize=65536)  # called for every link of a page's explorer; the same links recur on every page
+@lru_cache(maxsize=8192)  # every link of a page; the same links recur on every page of a hub (bounded: flat memory)
 def hub_uuid_of(url: str) -> str | None:
     """The hub uuid (lower case) when `url` is a hub page URL, else None. Used to spot pagination links."""
     m = HUB_PATH.match(urlsplit(url).path)
@@ -93,6 +93,6 @@ class Resolver:
 _ABSOLUTE = re.compile(r"https?://[^/?#]")
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)
 def _join_absolute(origin: str, href: str) -> str:
     return urljoin(origin, href)
