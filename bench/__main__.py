@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import platform
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -77,7 +78,8 @@ def section_heading(hubs: int) -> str:
 
 
 def write_results(results: Results, args, argv) -> None:
-    command = "python -m bench " + " ".join(argv or []) if argv else "make bench"
+    args_given = argv if argv is not None else sys.argv[1:]
+    command = "python -m bench " + " ".join(args_given) if args_given else "make bench"
     lines = [
         section_heading(args.hubs),
         "",
