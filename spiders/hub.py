@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import scrapy
+from scrapy import signals
 from scrapy.http import Response
 from twisted.python.failure import Failure
 from w3lib.url import add_or_replace_parameters
@@ -68,7 +69,13 @@ class HubSpider(scrapy.Spider):
         return spider
 
     async def start(self):
-        for url in self.hub_urls:
+        # Scrapy reads start() eagerly while the downloader is busy, so every hub's first requests would sit
+        # in the scheduler at once and the crawl's memory would grow with the site. Hand hubs over a batch
+        # at a time instead, when the scheduler runs dry (Scrapy's documented lazy-start pattern).
+        batch = self.settings.getint("CITEHUB_START_BATCH")
+        for number, url in enumerate(self.hub_urls):
+            if batch and number and number % batch == 0:
+                await self.crawler.signals.wait_for(signals.scheduler_empty)
             uuid = urlsplit(url).path.rsplit("/", 1)[-1]
             validators = self.validators.get(url + ".json")
             meta = {"hub_uuid": uuid}

@@ -97,4 +97,5 @@ CITEHUB_RUN_DIR = "data/runs/adhoc"
 CITEHUB_RUN_ID = "adhoc"
 CITEHUB_ALLOWED_HOSTS = ["pith.science", "www.pith.science"]
 CITEHUB_WARC_MAX_BYTES = 512 * 1024 * 1024
+CITEHUB_START_BATCH = 64  # hubs handed to the scheduler at a time (spiders/hub.py start); 0 = all at once
 CITEHUB_PROGRESS_INTERVAL = 1.0  # seconds between progress lines in <run dir>/progress.jsonl; 0 turns it off
