@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -49,7 +48,7 @@ from flows import guard, runs
 from flows.lock import RunLockBusy, single_flight
 from flows.nightly import (check_task, clean_task, finish_blocked, load_task, nightly_refresh,
                            publish_artifacts_task, stage_task)
-from flows.report import build_report
+from flows.report import build_report, stage_timer
 from flows.settings import Settings, redacted
 from schema.engine import make_engine
 from schema.migrate import upgrade
@@ -281,12 +280,7 @@ def replay_task(archived: ArchivedRun, fetches: list[dict], run_id: str, out: Pa
 def _replay_one(engine: Engine, database_url: str, kind: str, run_id: str, archived: ArchivedRun,
                 fetches: list[dict], settings: Settings) -> dict:
     timings: dict[str, float] = {}
-
-    def timed(name, fn, *args):
-        start = time.perf_counter()
-        result = fn(*args)
-        timings[name] = round(time.perf_counter() - start, 3)
-        return result
+    timed = stage_timer(timings)
 
     try:
         # outside the runs folder: a replay is not itself an archived crawl

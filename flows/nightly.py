@@ -26,7 +26,7 @@ from flows.crawl import allowed_hosts_for, run_crawl
 from flows.fleet import run_fleet_crawl
 from flows.lock import RunLockBusy, single_flight
 from flows.progress import ProgressReporter
-from flows.report import RunReport, build_report
+from flows.report import RunReport, build_report, stage_timer
 from flows.settings import Settings, redacted
 from schema.engine import make_engine
 from schema.migrate import upgrade
@@ -135,12 +135,7 @@ def nightly_refresh(
     database_url = database_url or settings.database_url
     logger = get_run_logger()
     timings: dict[str, float] = {}
-
-    def timed(name, fn, *args):
-        start = time.perf_counter()
-        result = fn(*args)
-        timings[name] = round(time.perf_counter() - start, 3)
-        return result
+    timed = stage_timer(timings)
 
     engine = make_engine(database_url)
     upgrade(engine)

@@ -121,6 +121,19 @@ def top_hubs(engine: Engine, limit: int = 10) -> list[dict]:
     return [{**r, "role_mix": ", ".join(mix.get(r["hub_uuid"], [])) or "unclassified"} for r in rows]
 
 
+def stage_timer(timings: dict[str, float]):
+    """`timed(name, fn, *args)`: run one stage and record its wall seconds in `timings` (the report's table)."""
+    import time
+
+    def timed(name, fn, *args):
+        start = time.perf_counter()
+        result = fn(*args)
+        timings[name] = round(time.perf_counter() - start, 3)
+        return result
+
+    return timed
+
+
 def build_report(engine: Engine, run_id: str, stats: dict, loaded, checks, timings) -> RunReport:
     with engine.connect() as conn:
         hubs, papers = (_count(conn, x) for x in (t.hub, t.paper))
