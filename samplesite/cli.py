@@ -16,11 +16,12 @@ app = typer.Typer(no_args_is_help=True, add_completion=False,
 Hubs = Annotated[int, typer.Option(min=1, help="number of hubs")]
 Seed = Annotated[int, typer.Option(help="random seed")]
 Day = Annotated[int, typer.Option(min=1, help="site day (1 = baseline)")]
+Density = Annotated[float, typer.Option(min=0.01, max=100, help="citing papers a hub, x (5: ~100,000 citations at 2,000 hubs)")]
 
 
 @app.command()
 def serve(
-    hubs: Hubs = 200, seed: Seed = 7, day: Day = 1,
+    hubs: Hubs = 200, seed: Seed = 7, day: Day = 1, density: Density = 1.0,
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port (0: a free one)")] = 0,
     markup: Annotated[str, typer.Option(help="a, b or mixed (per hub)")] = "mixed",
@@ -37,7 +38,7 @@ def serve(
         plan = parse_spec(faults)
     except BadFaultSpec as exc:
         raise typer.BadParameter(str(exc), param_hint="--faults") from None
-    server = make_server(build_site(hubs=hubs, seed=seed, day=day), host, port, markup, faults=plan)
+    server = make_server(build_site(hubs=hubs, seed=seed, day=day, density=density), host, port, markup, faults=plan)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -55,25 +56,25 @@ def serve(
 
 @app.command()
 def truth(
-    hubs: Hubs = 200, seed: Seed = 7, day: Day = 1,
+    hubs: Hubs = 200, seed: Seed = 7, day: Day = 1, density: Density = 1.0,
     out: Annotated[Path, typer.Option(help="JSON file to write")] = Path("truth.json"),
 ) -> None:
     """Write the ground truth of the site (PAGES.md) as JSON."""
     from samplesite.generator import build_site
     from samplesite.truth import truth as site_truth
 
-    data = site_truth(build_site(hubs=hubs, seed=seed, day=day))
+    data = site_truth(build_site(hubs=hubs, seed=seed, day=day, density=density))
     out.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
 @app.command()
 def seeds(
-    hubs: Hubs = 200, seed: Seed = 7, day: Day = 1,
+    hubs: Hubs = 200, seed: Seed = 7, day: Day = 1, density: Density = 1.0,
     base_url: Annotated[str, typer.Option(help="site base URL")] = "http://127.0.0.1:8000",
 ) -> None:
     """Print the URL of every hub, one per line (a seed list for a crawl)."""
     from samplesite.generator import build_site
 
     base = base_url.rstrip("/")
-    for hub in build_site(hubs=hubs, seed=seed, day=day).hubs:
+    for hub in build_site(hubs=hubs, seed=seed, day=day, density=density).hubs:
         typer.echo(f"{base}/citations/{hub.uuid}")

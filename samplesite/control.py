@@ -42,7 +42,7 @@ class Control:
         if not isinstance(day, int) or isinstance(day, bool) or day < 1:
             raise BadControl(f"day must be an integer >= 1, not {day!r}")
         site = self.server.site
-        new_site = build_site(hubs=site.hubs_requested, seed=site.seed, day=day)
+        new_site = build_site(hubs=site.hubs_requested, seed=site.seed, day=day, density=site.density)
         with self.lock:
             self.server.site = new_site
             self.server.last_modified = format_datetime(
@@ -60,7 +60,7 @@ class Control:
             raise BadControl(f"keep must be an integer >= 1, not {keep!r}")
         hubs = [replace(h, citations=h.citations[:keep]) if h.uuid == hub_uuid else h for h in site.hubs]
         cited = {c.paper_key for h in hubs for c in h.citations}
-        new_site = Site(seed=site.seed, day=site.day, hubs_requested=site.hubs_requested, hubs=hubs,
+        new_site = Site(seed=site.seed, day=site.day, hubs_requested=site.hubs_requested, density=site.density, hubs=hubs,
                         papers=[p for p in site.papers if p.key in cited], as_of=site.as_of)
         with self.lock:
             self.server.site = new_site

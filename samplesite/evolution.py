@@ -29,7 +29,7 @@ def evolve(site: Site, day: int, base_day: dt.date) -> Site:
         for hub in site.hubs:
             if hub.uuid != seed_hub.UUID and _change_hub(rng, hub, papers, order):
                 hub.updated_at = stamp
-    return Site(seed=site.seed, day=day, hubs_requested=site.hubs_requested, hubs=site.hubs,
+    return Site(seed=site.seed, day=day, hubs_requested=site.hubs_requested, density=site.density, hubs=site.hubs,
                 papers=_cited(site, order, papers),
                 as_of=(base_day + dt.timedelta(days=day - 1)).isoformat())
 

@@ -388,7 +388,7 @@ def legacy_page(site: Site, target: str, base_url: str, markup: str) -> bytes | 
         return None
     uuid = m.group(1)
     legacy = replace(site.hub(uuid), template="legacy")
-    old = Site(seed=site.seed, day=site.day, hubs_requested=site.hubs_requested, as_of=site.as_of,
+    old = Site(seed=site.seed, day=site.day, hubs_requested=site.hubs_requested, density=site.density, as_of=site.as_of,
                hubs=[legacy if hub.uuid == uuid else hub for hub in site.hubs], papers=site.papers)
     params = {k: v[-1] for k, v in parse_qs(url.query).items()}
     page = int(params["page"]) if params.get("page", "").isdigit() else 1

@@ -33,25 +33,33 @@ HUB_KINDS = {
     "mixed": vocab.ROLE_WEIGHTS,
 }
 KIND_WEIGHTS = (30, 15, 7, 7, 41)
+_SAMPLE_BLOCK = 256
+_TITLE_MISSES = 50  # titles drawn in a row that were all taken: the vocabulary is exhausted
 
 
-def build_site(hubs: int = 200, seed: int = 7, day: int = 1, hostile: bool = False) -> Site:
-    """`hostile=True` swaps hostile titles and summaries into the corpus (samplesite/hostile.py)."""
+def build_site(hubs: int = 200, seed: int = 7, day: int = 1, hostile: bool = False,
+               density: float = 1.0) -> Site:
+    """`hostile=True` swaps hostile titles and summaries into the corpus (samplesite/hostile.py).
+
+    `density` multiplies the ordinary hubs' citing-paper counts (still capped at 450 a hub): 1 gives ~13
+    citations a hub, 5 gives ~50 (the benchmark's 2,000 hubs with about 100,000 citations)."""
     if hostile:
         from samplesite.hostile import make_hostile
 
-        return make_hostile(build_site(hubs, seed, day))
+        return make_hostile(build_site(hubs, seed, day, density=density))
     if hubs < 1 or day < 1:
         raise ValueError("hubs and day must be >= 1")
+    if not density > 0 or density > 100:
+        raise ValueError(f"density must be > 0 and <= 100, not {density!r}")
     rng = random.Random(seed)
     gen = _Generator(rng)
     site_hubs = gen.hubs(hubs)
-    counts = gen.citing_counts(site_hubs, hubs)
+    counts = gen.citing_counts(site_hubs, hubs, density)
     gen.papers(max(sum(counts.values()) * 2 // 5, max(counts.values()) * 3 // 2, 60))
     gen.cite(site_hubs, counts)
     papers = [gen.pool[k] for k in gen.order if k in gen.cited]
     site = Site(seed=seed, day=1, hubs_requested=hubs, hubs=site_hubs, papers=papers,
-                as_of=BASE_DAY.isoformat())
+                as_of=BASE_DAY.isoformat(), density=density)
     return evolve(site, day, BASE_DAY) if day > 1 else site
 
 
@@ -106,12 +114,12 @@ class _Generator:
             updated_at=f"{BASE_DAY.isoformat()}T00:00:00Z",
         )
 
-    def citing_counts(self, hubs: list[SiteHub], requested: int) -> dict[str, int]:
+    def citing_counts(self, hubs: list[SiteHub], requested: int, density: float = 1.0) -> dict[str, int]:
         """Heavy tail: most hubs 1-50; with 100+ hubs two known hubs get over 600."""
         rng = self.rng
         counts = {}
         for i, hub in enumerate(hubs):
-            scale = 6 if i <= len(vocab.KNOWN_HUBS) else 2.5
+            scale = (6 if i <= len(vocab.KNOWN_HUBS) else 2.5) * density
             counts[hub.uuid] = min(int(scale * rng.paretovariate(1.15)), 450)
         counts[seed_hub.UUID] = len(seed_hub.EXPLORER)
         pending = [h for h in hubs if h.title is None]
@@ -172,10 +180,18 @@ class _Generator:
         for i, title in enumerate(vocab.HARD_PAPER_TITLES):
             summary = vocab.HARD_SUMMARIES[i] if i < len(vocab.HARD_SUMMARIES) else None
             specs.append((title, summary or self.summary(rng.choice(vocab.SUMMARY_PATTERNS)), "hard"))
+        misses = 0
         while len(specs) < size:
             title = self.title()
+            if misses >= _TITLE_MISSES:
+                # The vocabulary's ~100,000 titles are running out (a dense site of 3,000+ hubs): longer
+                # titles from then on, or the loop would draw forever. Never reached at density 1.
+                title = f"{title} with {rng.choice(vocab.NOUNS)} and {rng.choice(vocab.TASKS)}"
             if title_key(title) in seen_titles:
+                misses += 1
                 continue
+            if misses < _TITLE_MISSES:
+                misses = 0
             seen_titles.add(title_key(title))
             summary = None if rng.random() < 0.07 else self.summary(rng.choice(vocab.SUMMARY_PATTERNS))
             specs.append((title, summary, "generated"))
@@ -228,9 +244,36 @@ class _Generator:
         """k distinct pool papers, popular ones (early in the pool) far more likely: shared citers."""
         rng = self.rng
         candidates = [key for key in self.order if key not in exclude]
-        # Efraimidis-Spirakis weighted sampling without replacement; weight ~ 1 / (rank + 20).
-        keyed = ((rng.random() ** (rank + 20.0), key) for rank, key in enumerate(candidates))
-        return [key for _, key in heapq.nlargest(min(k, len(candidates)), keyed)]
+        # Efraimidis-Spirakis weighted sampling without replacement; weight ~ 1 / (rank + 20): the k largest
+        # of r ** (rank + 20), one r per candidate. Same draws and result as keying every candidate, but
+        # only draws that can still enter the top k are raised to their power (the site's build was
+        # quadratic in its size: 35 s at 2,000 hubs x 5 density).
+        k = min(k, len(candidates))
+        if k <= 0:
+            return []
+        draw = rng.random
+        draws = [draw() for _ in candidates]
+        top: list[tuple[float, str]] = []  # a min-heap of the k largest (value, key) so far
+        for start in range(0, len(draws), _SAMPLE_BLOCK):
+            block = draws[start:start + _SAMPLE_BLOCK]
+            if len(top) < k:
+                floor = 0.0
+            else:
+                # r ** e >= top[0][0] needs r >= top[0][0] ** (1 / e); e is smallest at the block's start,
+                # so this bound admits every draw that could; the margin covers the last bit of rounding.
+                floor = top[0][0] ** (1.0 / (start + 20.0)) * (1.0 - 1e-12)
+                if max(block) < floor:  # most blocks, once the top k is settled
+                    continue
+            for i, r in enumerate(block):
+                if r < floor:
+                    continue
+                rank = start + i
+                item = (r ** (rank + 20.0), candidates[rank])
+                if len(top) < k:
+                    heapq.heappush(top, item)
+                elif item > top[0]:
+                    heapq.heapreplace(top, item)
+        return [key for _, key in sorted(top, reverse=True)]
 
     def cite(self, hubs: list[SiteHub], counts: dict[str, int]) -> None:
         seed_set = set(self.seed_keys)

@@ -70,6 +70,8 @@ class Site:
     hubs: list[SiteHub]  # in generation order (the seed hub first, then the known hubs)
     papers: list[SitePaper]  # every paper cited by at least one hub, in pool order
     as_of: str  # ISO date of the day the site shows
+    # Multiplies every ordinary hub's citing-paper count (build_site); kept so a new day rebuilds the same site.
+    density: float = 1.0
     _hub_index: dict[str, SiteHub] = field(init=False, repr=False, compare=False)
     _paper_index: dict[str, SitePaper] = field(init=False, repr=False, compare=False)
     _cited_by: dict[str, list[SiteCitation]] = field(init=False, repr=False, compare=False)
