@@ -26,16 +26,17 @@ from __future__ import annotations
 
 import gc
 import json
+import time
 from collections import defaultdict
 from contextlib import contextmanager
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from sqlalchemy import (
     Boolean, Column, Connection, Engine, Float, Integer, MetaData, PrimaryKeyConstraint, Table, Text, delete,
-    select, text, tuple_,
+    func, select, text, tuple_,
 )
 
 from flows import clean as clean_mod
@@ -45,14 +46,28 @@ from schema import bulk
 from spiders.parse.normalize import normalize_text, normalize_title, split_arxiv
 from schema.bulk import chunks as _chunks
 from schema.tables import fetch, hub, hub_facet_count, hub_snapshot, paper, paper_merge, quarantine, stg_item
-from warehouse.materialize import MARTS, MARTS_DIR
-from warehouse.sqlfiles import statements
+from warehouse.checks import CHECKS
+from warehouse.materialize import build_marts
 
 KEY_CHUNK = 500  # keys per IN (...) when reading what exists (SQLite caps bound parameters)
-HUBS_PER_BATCH = 250  # hubs cleaned and loaded at a time by load_staged: bounds its memory
+# load_staged works on consecutive hubs at a time, at most this many, and no more staged items (pass 1) or
+# edges (pass 3) than below, except a single hub larger than that: memory is bounded by the batch, not by
+# the site or its density (250 hubs at ~50 citations a hub peaked at 237 MB; at ~13 a hub, 116 MB).
+HUBS_PER_BATCH = 250
+ITEMS_PER_BATCH = 1000
+EDGES_PER_BATCH = 5000
 PAGE = 5000  # scratch rows read at a time
 ANALYZE = 'ANALYZE citation, paper, hub, citation_version, hub_snapshot, hub_facet_count, "fetch", run'
 BOOKKEEPING = ("first_seen_run", "last_seen_run", "run_id")
+
+
+# The warehouse checks that stand in for citation's foreign keys (migration 0006); the load runs them in its
+# transaction and refuses to commit when either finds a row.
+EDGE_REFERENCE_CHECKS = ("citation_hub_exists", "citation_paper_exists")
+
+
+class DanglingEdges(RuntimeError):
+    """The load would commit edges whose hub or paper is not in the warehouse; nothing was written."""
 
 
 @dataclass
@@ -116,23 +131,35 @@ def load(engine: Engine, run_id: str, batch: CleanBatch, guard=None, then=None) 
         result.history["carried_forward_hubs"] = snapshots
         result.run_rows[hub_snapshot.name] += snapshots
         result.run_rows[hub_facet_count.name] += facet_counts
+        check_edge_references(conn)
         if then is not None:
             then(conn)
     return result
 
 
-def materialize_marts(conn: Connection, run_id: str) -> None:
+def check_edge_references(conn: Connection) -> None:
+    """Raise `DanglingEdges` (the caller's transaction then rolls back) if an edge names a hub or paper the
+    warehouse lacks: citation's foreign keys, checked by one anti-join each instead of a trigger per row."""
+    checks = {c.name: c for c in CHECKS["citation"] if c.name in EDGE_REFERENCE_CHECKS}
+    found = {name: int(conn.execute(text(checks[name].sql)).scalar_one()) for name in EDGE_REFERENCE_CHECKS}
+    if any(found.values()):
+        raise DanglingEdges("refusing to commit the load: " + ", ".join(
+            f"{n} edge(s) fail {name} ({checks[name].detail})" for name, n in found.items() if n))
+
+
+def materialize_marts(conn: Connection, run_id: str, timings: dict[str, float] | None = None) -> None:
     """`warehouse.materialize` on the load's connection: the marts commit together with the load.
 
     PostgreSQL first refreshes the planner's statistics of the tables the marts read: after a large load
     (the first, or a night that touched most edges) they are stale, and the marts' plans sort and loop
     where they should hash (0.9 s -> 0.5 s at 2,000 hubs; ANALYZE costs ~0.1 s). ANALYZE runs inside the
-    transaction and sees its rows."""
+    transaction and sees its rows. `timings`, when given, receives the seconds of ANALYZE and each mart."""
     if conn.dialect.name == "postgresql":
+        started = time.perf_counter()
         conn.execute(text(ANALYZE))
-    for table in MARTS:
-        for sql in statements(MARTS_DIR / f"{table.name}.sql"):
-            conn.execute(text(sql), {"run_id": run_id} if ":run_id" in sql else {})
+        if timings is not None:
+            timings["ANALYZE"] = time.perf_counter() - started
+    build_marts(conn, run_id, timings)
 
 
 class _Upserter:
@@ -201,8 +228,9 @@ def _replace_run_rows(conn: Connection, table: Table, run_id: str, rows: Sequenc
 
 
 def load_staged(engine: Engine, run_id: str, gate=None, then=None, hubs_per_batch: int = HUBS_PER_BATCH) -> LoadResult:
-    """Clean and load the items staged for `run_id` (`flows.stage`) in one transaction, `hubs_per_batch`
-    hubs at a time, so memory does not grow with the site.
+    """Clean and load the items staged for `run_id` (`flows.stage`) in one transaction, up to
+    `hubs_per_batch` hubs at a time (fewer when their items or edges are many: ITEMS_PER_BATCH,
+    EDGES_PER_BATCH), so memory does not grow with the site.
 
     What one hub's items decide (its hub row, snapshot, facets, fetches, quarantines, completeness, drift)
     is cleaned and written batch by batch. Papers are shared between hubs: each batch writes its papers'
@@ -223,6 +251,7 @@ def load_staged(engine: Engine, run_id: str, gate=None, then=None, hubs_per_batc
         merge_into = run.papers()
         run.citations(merge_into, gate)
         run.drop()
+        check_edge_references(conn)
         if gate is not None:
             result.guard = gate.finish()
         if then is not None:
@@ -306,25 +335,19 @@ class _StagedRun:
             gc.collect(0)  # the batch's cycles, if any (see _no_cyclic_gc): only what is young is walked
 
     def _item_groups(self) -> Iterator[list[dict]]:
-        """The run's staged items grouped by hub (`hubs_per_batch` hubs a group, items of a hub in file
-        order); items naming no hub come first, as one group."""
+        """The run's staged items grouped by hub (a batch of hubs a group, items of a hub in file order);
+        items naming no hub come first, as one group."""
         s = stg_item.c
         base = select(s.payload).where(s.run_id == self.run_id)
         loose = [_decode(p) for p in self.conn.execute(base.where(s.hub_uuid.is_(None)).order_by(s.seq)).scalars()]
         if loose:
             yield loose
-        last = None
-        while True:
-            stmt = select(s.hub_uuid).distinct().where(s.run_id == self.run_id, s.hub_uuid.is_not(None))
-            if last is not None:
-                stmt = stmt.where(s.hub_uuid > last)
-            uuids = list(self.conn.execute(stmt.order_by(s.hub_uuid).limit(self.size)).scalars())
-            if not uuids:
-                return
-            rows = self.conn.execute(base.where(s.hub_uuid >= uuids[0], s.hub_uuid <= uuids[-1])
+        sizes = self.conn.execute(select(s.hub_uuid, func.count()).where(
+            s.run_id == self.run_id, s.hub_uuid.is_not(None)).group_by(s.hub_uuid).order_by(s.hub_uuid)).all()
+        for first, last in hub_ranges(sizes, self.size, ITEMS_PER_BATCH):
+            rows = self.conn.execute(base.where(s.hub_uuid >= first, s.hub_uuid <= last)
                                      .order_by(s.hub_uuid, s.seq)).scalars()
             yield [_decode(p) for p in rows]
-            last = uuids[-1]
 
     def _write_part(self, part: clean_mod.HubPart) -> None:
         batch, result = part.batch, self.result
@@ -456,18 +479,15 @@ class _StagedRun:
 
     def citations(self, merge_into: dict[str, str], gate) -> None:
         h, c = self.t["hub"], self.t["citation"]
-        last = None
-        while True:
-            stmt = select(h)
-            if last is not None:
-                stmt = stmt.where(h.c.hub_uuid > last)
-            hubs = self.conn.execute(stmt.order_by(h.c.hub_uuid).limit(self.size)).mappings().all()
-            if not hubs:
-                return
-            last = hubs[-1]["hub_uuid"]
+        edges = select(c.c.hub_uuid, func.count().label("n")).group_by(c.c.hub_uuid).subquery()
+        sizes = self.conn.execute(select(h.c.hub_uuid, func.coalesce(edges.c.n, 0))
+                                  .outerjoin(edges, edges.c.hub_uuid == h.c.hub_uuid).order_by(h.c.hub_uuid)).all()
+        for first, last in hub_ranges(sizes, self.size, EDGES_PER_BATCH):
+            hubs = self.conn.execute(select(h).where(h.c.hub_uuid >= first, h.c.hub_uuid <= last)
+                                     .order_by(h.c.hub_uuid)).mappings().all()
             accs = {(r[0], r[1]): clean_mod.staged_citation(r) for r in self.conn.execute(
                 select(*(c.c[n] for n in clean_mod.STAGED_CITATION)).where(
-                    c.c.hub_uuid >= hubs[0]["hub_uuid"], c.c.hub_uuid <= last))}
+                    c.c.hub_uuid >= first, c.c.hub_uuid <= last))}
             rows, _ = clean_mod.citation_rows(accs, merge_into)
             drifted = {r["hub_uuid"] for r in hubs if r["drifted"]}
             if drifted:
@@ -489,6 +509,22 @@ class _StagedRun:
     def _read(self, stmt, column, keys: Sequence[str], *where) -> Iterator[tuple]:
         for chunk in _chunks(list(keys), KEY_CHUNK):
             yield from self.conn.execute(stmt.where(column.in_(chunk), *where))
+
+
+def hub_ranges(sizes: Iterable[tuple[str, int]], max_hubs: int, max_rows: int) -> Iterator[tuple[str, str]]:
+    """(first, last) hub of each batch, from (hub, rows) in hub order: consecutive hubs, at most `max_hubs`
+    of them and, unless one hub alone has more, at most `max_rows` rows."""
+    first = last = None
+    hubs = rows = 0
+    for uuid, n in sizes:
+        if hubs and (hubs >= max_hubs or rows + n > max_rows):
+            yield first, last
+            first, hubs, rows = None, 0, 0
+        if first is None:
+            first = uuid
+        last, hubs, rows = uuid, hubs + 1, rows + n
+    if hubs:
+        yield first, last
 
 
 def _decode(payload: str) -> dict:

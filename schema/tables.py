@@ -188,8 +188,10 @@ paper = Table(
 citation = Table(
     "citation",
     metadata,
-    Column("hub_uuid", Text, ForeignKey("hub.hub_uuid"), primary_key=True, comment="The cited hub."),
-    Column("paper_key", Text, ForeignKey("paper.paper_key"), primary_key=True, comment="The citing paper."),
+    # No foreign keys: each load checks that every edge's hub and paper exist, once, before it commits
+    # (flows.load.check_edge_references; a per-row trigger cost 0.6 s a 100,000-edge load on PostgreSQL).
+    Column("hub_uuid", Text, primary_key=True, comment="The cited hub."),
+    Column("paper_key", Text, primary_key=True, comment="The citing paper."),
     Column("role", Text,
            comment="Citation role: the role filter under which the entry is listed (background, method, "
                    "baseline, dataset, other, ...); NULL when unclassified."),

@@ -9,9 +9,10 @@ place core and marts in their own schemas).
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Connection, Engine, func, select, text
 
 from schema.placement import published_tables
 from schema.tables import metadata
@@ -41,13 +42,19 @@ def _build_order() -> tuple:
 MARTS = _build_order()  # change_report keeps earlier runs' rows
 
 
+def build_marts(conn: Connection, run_id: str, timings: dict[str, float] | None = None) -> None:
+    """Rebuild every mart for `run_id` on `conn`, in the caller's transaction; `timings`, when given,
+    receives each mart's seconds (bench/load_passes.py)."""
+    for table in MARTS:
+        started = time.perf_counter()
+        for sql in statements(MARTS_DIR / f"{table.name}.sql"):
+            conn.execute(text(sql), {"run_id": run_id} if ":run_id" in sql else {})
+        if timings is not None:
+            timings[table.name] = time.perf_counter() - started
+
+
 def materialize(engine: Engine, run_id: str) -> dict[str, int]:
-    """Rebuild every mart for `run_id`; returns rows per mart."""
-    counts: dict[str, int] = {}
+    """Rebuild every mart for `run_id` in a transaction of its own; returns rows per mart."""
     with engine.begin() as conn:
-        for table in MARTS:
-            for sql in statements(MARTS_DIR / f"{table.name}.sql"):
-                params = {"run_id": run_id} if ":run_id" in sql else {}
-                conn.execute(text(sql), params)
-            counts[table.name] = conn.execute(select(func.count()).select_from(table)).scalar_one()
-    return counts
+        build_marts(conn, run_id)
+        return {table.name: conn.execute(select(func.count()).select_from(table)).scalar_one() for table in MARTS}

@@ -77,3 +77,14 @@ def test_hub_batched_load_equals_whole_run_load(tmp_path: Path):
     assert len({row for row in staged["hub_snapshot"]}) == 2 * HUBS - 1  # day 3: the failing hub took no snapshot
     for name in TABLES:
         assert staged[name] == whole[name], name
+
+
+def test_hub_batches_are_bounded_by_hubs_and_by_rows():
+    from flows.load import hub_ranges
+
+    sizes = [("a", 3), ("b", 4), ("c", 9), ("d", 1), ("e", 1), ("f", 1), ("g", 2)]
+    # at most 5 rows (one hub alone may exceed it), at most 2 hubs
+    assert list(hub_ranges(sizes, 2, 5)) == [("a", "a"), ("b", "b"), ("c", "c"), ("d", "e"), ("f", "g")]
+    assert list(hub_ranges(sizes, 10, 100)) == [("a", "g")]
+    assert list(hub_ranges(sizes, 1, 100)) == [(u, u) for u, _ in sizes]
+    assert list(hub_ranges([], 3, 3)) == []
