@@ -32,7 +32,7 @@ class BareSpider(scrapy.Spider):
 
     def closed(self, reason):
         if self.rss_file:  # own peak RSS, as citehub's crawl reports it (spiders/extensions.py)
-            from spiders.extensions import peak_rss_bytes
+            from spiders.peak_rss import peak_rss_bytes
 
             with open(self.rss_file, "w", encoding="ascii") as fh:
                 fh.write(str(peak_rss_bytes() or 0))

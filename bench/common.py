@@ -31,6 +31,7 @@ class Stage:
 @dataclass
 class Results:
     hubs: int
+    density: float = 1.0
     stages: list[Stage] = field(default_factory=list)
     figures: dict[str, str] = field(default_factory=dict)
     rss_mb: dict[str, float] = field(default_factory=dict)
@@ -40,11 +41,16 @@ class Results:
         """What bench/growth.py compares between site sizes."""
         return {
             "hubs": self.hubs,
+            "density": self.density,
             "commit": _commit(),
             "stages": {s.name: {"citehub": s.citehub, "baseline": s.baseline, "unit": s.unit} for s in self.stages},
             "seconds": self.seconds,
             "rss_mb": self.rss_mb,
         }
+
+    def record_name(self) -> str:
+        """One record per site size and density: growth only compares runs of the same density."""
+        return f"hubs-{self.hubs}-density-{self.density:g}.json"
 
     def add(self, stage: Stage) -> None:
         self.stages.append(stage)
@@ -70,7 +76,11 @@ def _commit() -> str:
 
 
 def self_peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's own peak RSS (VmHWM; getrusage's ru_maxrss would carry a parent's peak across exec)."""
+    from spiders.peak_rss import peak_rss_bytes
+
+    peak = peak_rss_bytes()
+    return peak / 2**20 if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 class Timer:
@@ -83,15 +93,18 @@ class Timer:
 
 
 @contextmanager
-def sample_site(hubs: int, seed: int, day: int = 1):
-    """The sample site in its own process (the other core), yielding its base URL."""
+def sample_site(hubs: int, seed: int, day: int = 1, density: float = 1.0, meanwhile=None):
+    """The sample site in its own process (the other core), yielding (its base URL, what `meanwhile()`
+    returned): `meanwhile` runs while the server builds its site (minutes at 10,000 dense hubs)."""
     proc = subprocess.Popen([sys.executable, "-m", "samplesite", "serve", "--hubs", str(hubs), "--seed",
-                             str(seed), "--day", str(day), "--port", "0"], stdout=subprocess.PIPE, text=True)
+                             str(seed), "--day", str(day), "--density", str(density), "--port", "0"],
+                            stdout=subprocess.PIPE, text=True)
     try:
+        result = meanwhile() if meanwhile is not None else None
         line = proc.stdout.readline().strip()
         if not line.startswith("serving "):
             raise RuntimeError(f"sample site did not start: {line!r}")
-        yield line.split(" ", 1)[1], proc
+        yield line.split(" ", 1)[1], result
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -1,7 +1,7 @@
 """How time and memory grow with the site: the smallest and largest recorded bench runs compared.
 
-Each `python -m bench --hubs N` leaves bench/results/hubs-N.json; with two sizes recorded this writes the
-"Growth" section of RESULTS.md. Targets (issue 6): time linear or better in the site's size (a stage's
+Each `python -m bench --hubs N --density D` leaves bench/results/hubs-N-density-D.json; with two sizes of
+the same density recorded this writes that density's "Growth" section of RESULTS.md. Targets (issue 6): time linear or better in the site's size (a stage's
 throughput at the large size at least its throughput at the small one, i.e. time grows by at most the size
 factor), and peak RSS of every citehub process under 400 MB at the large size and less than 10% above the
 small size's.
@@ -12,23 +12,27 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-GROWTH_SECTION = "## Growth with the site (python -m bench at two sizes)"
+
+
+def growth_heading(density: float) -> str:
+    return f"## Growth with the site (python -m bench at two sizes, density {density:g})"
 RSS_LIMIT_MB = 400.0
 RSS_GROWTH_LIMIT = 1.10
 
 
-def load_records(folder: Path) -> list[dict]:
-    return sorted((json.loads(p.read_text()) for p in folder.glob("hubs-*.json")), key=lambda r: r["hubs"])
+def load_records(folder: Path, density: float) -> list[dict]:
+    records = (json.loads(p.read_text()) for p in folder.glob(f"hubs-*-density-{density:g}.json"))
+    return sorted(records, key=lambda r: r["hubs"])
 
 
-def growth_section(folder: Path) -> str | None:
-    records = load_records(folder)
+def growth_section(folder: Path, density: float = 1.0) -> str | None:
+    records = load_records(folder, density)
     if len(records) < 2:
         return None
     small, large = records[0], records[-1]
     size = large["hubs"] / small["hubs"]
     lines = [
-        GROWTH_SECTION,
+        growth_heading(density),
         "",
         f"{small['hubs']:,} hubs -> {large['hubs']:,} hubs (x{size:g}). Time growth is the time at the large size "
         f"over the time at the small one, per unit of work: <= 1.00 is linear or better. Code: "

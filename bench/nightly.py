@@ -42,7 +42,7 @@ def _run(base_url: str, hubs_file: str, work: str) -> dict:
     from prefect.testing.utilities import prefect_test_harness
 
     from flows.nightly import nightly_refresh
-    from spiders.extensions import peak_rss_bytes
+    from spiders.peak_rss import peak_rss_bytes
 
     work_dir = Path(work)
     url = f"sqlite:///{work_dir / 'nightly.sqlite'}"

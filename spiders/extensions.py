@@ -15,6 +15,8 @@ from scrapy.http import Request, Response
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from spiders.peak_rss import peak_rss_bytes
+
 logger = logging.getLogger(__name__)
 
 # Scrapy hands us the decoded body; these headers would describe bytes that are not in the record.
@@ -143,22 +145,6 @@ class StatsJson:
         tmp = self.path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(stats, default=_json_default, indent=1, sort_keys=True))
         tmp.replace(self.path)
-
-
-def peak_rss_bytes() -> int | None:
-    """This process's own peak RSS (Linux VmHWM), or None where /proc is missing.
-
-    Scrapy's memusage/max is getrusage's ru_maxrss, which Linux carries across fork and exec: a crawl
-    started by a 200 MB flow process reports at least 200 MB however little it used itself.
-    """
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
 
 
 def _json_default(value):

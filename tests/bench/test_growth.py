@@ -2,11 +2,11 @@
 
 import json
 
-from bench.growth import GROWTH_SECTION, growth_section
+from bench.growth import growth_heading, growth_section
 
 
 def _record(folder, hubs, parse, nightly_s, flow_mb):
-    (folder / f"hubs-{hubs}.json").write_text(json.dumps({
+    (folder / f"hubs-{hubs}-density-1.json").write_text(json.dumps({
         "hubs": hubs,
         "stages": {"parse": {"citehub": parse, "baseline": 1.0, "unit": "pages"}},
         "seconds": {"full nightly": nightly_s},
@@ -23,7 +23,7 @@ def test_two_sizes_compared(tmp_path):
     _record(tmp_path, 2000, 1000.0, 60.0, 200.0)
     _record(tmp_path, 10000, 800.0, 280.0, 230.0)
     lines = growth_section(tmp_path).splitlines()
-    assert lines[0] == GROWTH_SECTION
+    assert lines[0] == growth_heading(1.0)
     # parse: 25% more time per page at the large size; nightly: 280 / 60 / 5 = 0.93 per hub
     assert "| parse | 1,000.0 pages/s | 800.0 pages/s | 1.25 | no |" in lines
     assert "| full nightly (wall) | 60.0 s | 280.0 s | 0.93 | yes |" in lines
@@ -39,3 +39,12 @@ def test_largest_and_smallest_of_three(tmp_path):
     text = growth_section(tmp_path)
     assert "2,000 hubs -> 10,000 hubs (x5)" in text
     assert "| nightly flow process | 200 MB | 210 MB | x1.05 | yes |" in text
+
+
+def test_only_runs_of_one_density_are_compared(tmp_path):
+    # a 10,000-hub run at density 1 and a 2,000-hub run at density 5 measure different sites
+    _record(tmp_path, 10000, 800.0, 280.0, 230.0)
+    (tmp_path / "hubs-2000-density-5.json").write_text(json.dumps({
+        "hubs": 2000, "density": 5.0, "stages": {}, "seconds": {}, "rss_mb": {}}))
+    assert growth_section(tmp_path, 5.0) is None
+    assert growth_section(tmp_path, 1.0) is None

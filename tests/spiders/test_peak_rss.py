@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-CHILD = ("import json, resource; from spiders.extensions import peak_rss_bytes; "
+CHILD = ("import json, resource; from spiders.peak_rss import peak_rss_bytes; "
          "print(json.dumps([peak_rss_bytes(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024]))")
 PARENT = f"""
 import subprocess, sys

@@ -1,0 +1,42 @@
+"""`python -m bench` end to end on a tiny site: the stage lines in the issue's form, RESULTS.md's section and
+the per-size record (the same code `make bench` runs at 2,000 hubs)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+from tests.conftest import require_postgres
+
+LINE = re.compile(r"^stage (?P<name>[a-z-]+): citehub (?P<c>[\d,.]+) (?P<unit>\w+)/s, "
+                  r"baseline (?P<b>[\d,.]+) (?P=unit)/s, ratio (?P<r>\d+\.\d\d)$")
+
+
+def test_bench_prints_each_stage_and_records_the_run(tmp_path):
+    require_postgres()
+    out, records = tmp_path / "RESULTS.md", tmp_path / "results"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "--hubs", "12", "--density", "2", "--skip", "peer-dlt",
+         "no-change-nightly", "--out", str(out), "--records", str(records)],
+        capture_output=True, text=True, timeout=300, env={**__import__("os").environ,
+                                                           "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    stages = {m["name"]: m for m in map(LINE.match, proc.stdout.splitlines()) if m}
+    assert sorted(stages) == ["fetch", "load-postgresql", "load-sqlite", "parse"]
+    assert {n: m["unit"] for n, m in stages.items()} == {
+        "fetch": "pages", "parse": "pages", "load-postgresql": "rows", "load-sqlite": "rows"}
+    text = out.read_text()
+    assert "## Stages at 12 hubs, density 2 (python -m bench --hubs 12 --density 2)" in text
+    assert "| citations in the site |" in text
+    record = json.loads((records / "hubs-12-density-2.json").read_text())
+    assert (record["hubs"], record["density"]) == (12, 2.0)
+    assert sorted(record["stages"]) == sorted(stages)
+    # The printed figures are the record's, rounded; the ratio is taken before rounding (recomputing it from
+    # the printed figures can differ in the last digit), so compare both with the record's exact values.
+    for name, m in stages.items():
+        exact = record["stages"][name]
+        assert exact["citehub"] > 0 and exact["baseline"] > 0
+        assert (m["c"], m["b"]) == (f"{exact['citehub']:,.1f}", f"{exact['baseline']:,.1f}")
+        assert m["r"] == f"{exact['citehub'] / exact['baseline']:.2f}"
