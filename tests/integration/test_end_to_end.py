@@ -134,6 +134,30 @@ def test_marts_match_ground_truth(e2e):
     assert mix == expected
 
 
+def test_category_flow_and_citation_current_match_ground_truth(e2e):
+    papers = {p["paper_key"]: p for p in e2e["truth"]["papers"]}
+    per_hub: dict[str, int] = {}
+    groups: dict[tuple[str, str], list[str | None]] = {}
+    for c in e2e["truth"]["citations"]:
+        paper = papers[c["paper_key"]]
+        per_hub[c["hub_uuid"]] = per_hub.get(c["hub_uuid"], 0) + 1
+        groups.setdefault((paper["category"] or "(none)", c["hub_uuid"]), []).append(paper["date"])
+    expected = {}
+    for (category, hub), dates in groups.items():
+        known = [d for d in dates if d]
+        expected[(category, hub)] = (len(dates), 100 * len(dates) / per_hub[hub],
+                                     min(known) if known else None, max(known) if known else None)
+    actual = {(r["category"], r["hub_uuid"]): (r["citations"], r["share"], r["first_cited_date"],
+                                               r["last_cited_date"])
+              for r in rows(e2e["url"], t.category_flow)}
+    assert actual.keys() == expected.keys()
+    for key, (n, share, first, last) in expected.items():
+        assert actual[key][0] == n and actual[key][2:] == (first, last), key
+        assert actual[key][1] == pytest.approx(share, rel=1e-12), key
+    current = {(r["hub_uuid"], r["paper_key"]) for r in rows(e2e["url"], t.citation_current)}
+    assert current == {(c["hub_uuid"], c["paper_key"]) for c in e2e["truth"]["citations"]}
+
+
 def test_every_check_passed_and_every_fetch_accounted(e2e):
     first = e2e["first"]
     assert first["checks_failed"] == []

@@ -4,7 +4,8 @@
 -- that changed on a current edge; tier / label: the hub's snapshot in this run differs from its previous
 -- snapshot; incomplete: a hub whose fetch failed, was quarantined or truncated (nothing of it retired).
 -- Null-safe comparisons are spelled CASE WHEN a = b OR (a IS NULL AND b IS NULL) (portable SQL).
--- "fetch" is quoted: a reserved word in PostgreSQL.
+-- "fetch" is quoted: a reserved word in PostgreSQL. New edges (all of them on a first load) go in key order,
+-- so the primary key's index grows at its right edge.
 -- Numbers and booleans as text differ by backend (SQLite 7.0 / PostgreSQL 7); booleans read true/false.
 DELETE FROM change_report WHERE run_id = :run_id;
 INSERT INTO change_report (run_id, change, hub_uuid, subject, field, old_value, new_value)
@@ -12,7 +13,8 @@ SELECT CAST(:run_id AS TEXT), 'new', v.hub_uuid, v.paper_key, 'edge', NULL, 'cit
 FROM citation_version v
 WHERE v.valid_from_run = :run_id
   AND NOT EXISTS (SELECT 1 FROM citation_version o
-                  WHERE o.hub_uuid = v.hub_uuid AND o.paper_key = v.paper_key AND o.valid_to_run = :run_id);
+                  WHERE o.hub_uuid = v.hub_uuid AND o.paper_key = v.paper_key AND o.valid_to_run = :run_id)
+ORDER BY v.hub_uuid, v.paper_key;
 INSERT INTO change_report (run_id, change, hub_uuid, subject, field, old_value, new_value)
 SELECT CAST(:run_id AS TEXT), 'retired', o.hub_uuid, o.paper_key, 'edge', 'cited', NULL
 FROM citation_version o
