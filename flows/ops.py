@@ -461,13 +461,19 @@ def hub_changes(engine: Engine, run_id: str) -> list[dict[str, Any]]:
             select(s.c.hub_uuid, s.c.tier, s.c.label, s.c.citing_count, h.c.title)
             .join(h, h.c.hub_uuid == s.c.hub_uuid).where(s.c.run_id == run_id)
         ).mappings().all()
-        # The latest earlier snapshot of each hub: the snapshot of the newest earlier run holding the hub.
-        earlier = (select(s.c.hub_uuid, s.c.tier, s.c.label, s.c.citing_count, r.c.started_at, r.c.run_id)
-                   .join(r, r.c.run_id == s.c.run_id)
-                   .where(and_(r.c.started_at < started, r.c.status == "completed")))
-        previous: dict[str, dict] = {}
-        for row in conn.execute(earlier.order_by(r.c.started_at, r.c.run_id)).mappings():
-            previous[row["hub_uuid"]] = dict(row)
+        # The latest earlier snapshot of each hub of this run: the snapshot of the newest earlier completed
+        # run holding the hub, picked in the database (reading every earlier snapshot grew with the history).
+        now = s.alias("now")
+        ranked = (select(s.c.hub_uuid, s.c.tier, s.c.label, s.c.citing_count,
+                         func.row_number().over(partition_by=s.c.hub_uuid,
+                                                order_by=(r.c.started_at.desc(), r.c.run_id.desc())).label("rank"))
+                  .join(r, r.c.run_id == s.c.run_id)
+                  .where(and_(r.c.started_at < started, r.c.status == "completed",
+                              s.c.hub_uuid.in_(select(now.c.hub_uuid).where(now.c.run_id == run_id))))
+                  .subquery())
+        previous = {row["hub_uuid"]: dict(row) for row in conn.execute(
+            select(ranked.c.hub_uuid, ranked.c.tier, ranked.c.label, ranked.c.citing_count)
+            .where(ranked.c.rank == 1)).mappings()}
     counted = _change_counts(engine, [run_id], by_hub=True)
     if counted is not None:
         new = {u: n for (_, u, kind), n in counted.items() if kind == "new"}
