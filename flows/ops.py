@@ -511,9 +511,15 @@ CHANGE_COLUMNS = ("hub_uuid", "title", "citing_before", "citing_after", "new_cit
                   "relabelled_citations", "tier_before", "tier_after", "label_before", "label_after")
 
 
-def change_table_rows(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per-hub changes as table-artifact rows (every row has every column, in one order)."""
-    return [{k: c.get(k) for k in CHANGE_COLUMNS} for c in changes]
+# The run-changes table artifact lists at most this many hubs, those that changed most: a first run or a
+# site-wide relabel changes every hub, and a table of 10,000+ rows is a burden to the Prefect API and UI
+# while the change_report mart holds every change anyway.
+TABLE_ROWS = 1000
+
+
+def change_table_rows(changes: list[dict[str, Any]], limit: int = TABLE_ROWS) -> list[dict[str, Any]]:
+    """The first `limit` per-hub changes as table-artifact rows (every row has every column, in one order)."""
+    return [{k: c.get(k) for k in CHANGE_COLUMNS} for c in changes[:limit]]
 
 
 def change_markdown(run_id: str, counts: dict[str, int | None], changes: list[dict[str, Any]],
@@ -537,6 +543,10 @@ def change_markdown(run_id: str, counts: dict[str, int | None], changes: list[di
             lines.append(f"| {title} | {n(c['citing_before'])} | {n(c['citing_after'])} | {n(c['new_citations'])} "
                          f"| {n(c['retired_citations'])} | {n(c['relabelled_citations'])} | {tier or 'stub'} "
                          f"| {label or '–'} |")
-        if len(changes) > limit:
+        if len(changes) > TABLE_ROWS:
+            lines.append(f"\n... and {len(changes) - limit:,} more hubs: the run-changes table artifact lists the "
+                         f"{TABLE_ROWS:,} that changed most; the change_report table holds every change "
+                         f"(WHERE run_id = '{run_id}').")
+        elif len(changes) > limit:
             lines.append(f"\n... and {len(changes) - limit} more hubs: see the run-changes table artifact.")
     return "\n".join(lines)

@@ -82,3 +82,23 @@ def test_hub_changes_take_the_latest_earlier_completed_snapshot(tmp_path):
     assert (change["citing_before"], change["citing_after"], change["first_seen"]) == (20, 40, False)
     (change,) = ops.hub_changes(engine, "r2")
     assert (change["citing_before"], change["citing_after"]) == (10, 20)
+
+
+def _change(i: int) -> dict:
+    return {"hub_uuid": f"h{i:05d}", "title": f"Hub {i}", "citing_before": None, "citing_after": i,
+            "tier_before": None, "tier_after": "hub", "label_before": None, "label_after": None,
+            "new_citations": i, "retired_citations": 0, "relabelled_citations": 0, "first_seen": True}
+
+
+def test_change_table_and_markdown_are_bounded_when_every_hub_changed():
+    changes = [_change(i) for i in range(ops.TABLE_ROWS + 500)]
+    rows = ops.change_table_rows(changes)
+    assert [r["hub_uuid"] for r in rows] == [c["hub_uuid"] for c in changes[:ops.TABLE_ROWS]]
+    assert list(rows[0]) == list(ops.CHANGE_COLUMNS)
+    text = ops.change_markdown("RUN", {"new": 1, "retired": 0, "relabelled": 0}, changes)
+    assert text.count("\n| Hub ") == 25
+    assert f"... and {len(changes) - 25:,} more hubs: the run-changes table artifact lists the 1,000" in text
+    assert "change_report table holds every change (WHERE run_id = 'RUN')" in text
+    few = ops.change_markdown("RUN", {}, changes[:30])
+    assert few.endswith("... and 5 more hubs: see the run-changes table artifact.")
+    assert ops.change_table_rows(changes[:30]) == [{k: c[k] for k in ops.CHANGE_COLUMNS} for c in changes[:30]]
