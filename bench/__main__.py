@@ -41,12 +41,17 @@ def main(argv: list[str] | None = None) -> Results:
     parser.add_argument("--skip", nargs="*", default=[], help="stages to skip")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--records", type=Path, default=RECORDS, help="folder of per-size JSON records")
+    parser.add_argument("--work", type=Path, default=None,
+                        help="scratch folder for the crawls and databases (default: a new /tmp/citehub-bench-*, "
+                             "kept: bench.parsers and bench.load_passes read its measured/ run)")
     args = parser.parse_args(argv)
 
     from samplesite.generator import build_site
 
     results = Results(hubs=args.hubs, density=args.density)
-    work = stages.scratch()
+    work = args.work or stages.scratch()
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"scratch folder: {work}", flush=True)
     started = time.perf_counter()
     def site_facts() -> tuple[list[str], int]:  # the harness keeps only what it measures
         site = build_site(hubs=args.hubs, seed=args.seed, day=1, density=args.density)

@@ -19,10 +19,12 @@ def test_bench_prints_each_stage_and_records_the_run(tmp_path):
     out, records = tmp_path / "RESULTS.md", tmp_path / "results"
     proc = subprocess.run(
         [sys.executable, "-m", "bench", "--hubs", "12", "--density", "2", "--skip", "peer-dlt",
-         "no-change-nightly", "--out", str(out), "--records", str(records)],
+         "no-change-nightly", "--out", str(out), "--records", str(records), "--work", str(tmp_path / "work")],
         capture_output=True, text=True, timeout=300, env={**__import__("os").environ,
                                                            "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"scratch folder: {tmp_path / 'work'}" in proc.stdout
+    assert (tmp_path / "work" / "measured" / "items.jsonl").is_file()  # what bench.load_passes reads
     stages = {m["name"]: m for m in map(LINE.match, proc.stdout.splitlines()) if m}
     assert sorted(stages) == ["fetch", "load-postgresql", "load-sqlite", "parse"]
     assert {n: m["unit"] for n, m in stages.items()} == {
