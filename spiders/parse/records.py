@@ -1,13 +1,16 @@
 """Typed records the parsers return: the contract between parse, spiders, flows and schema.
 
-Plain dataclasses with slots (cheap on the hot path) that turn into JSON with `dataclasses.asdict`.
+Plain dataclasses with slots (cheap on the hot path) that turn into plain dicts for JSON: `HubPage.to_dict`
+copies by its fields' shapes (every page of every crawl and replay goes through it, and `dataclasses.asdict`
+deep-copies each value: a fifth of a replay's time); the rare `HubJson` keeps `asdict`.
 Every text field keeps the value as the page showed it (`*_raw`); normalized values are derived
 later by `spiders.parse.normalize` so a parser fix and a normalizer fix can be replayed apart.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from copy import deepcopy
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 # Bump when a parser change can change its output: every record carries it, reparse compares it.
@@ -72,7 +75,26 @@ class HubPage:
         return sum(self.role_summary.values())
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """What `dataclasses.asdict` returns (equal, and sharing no list or dict with the page)."""
+        return {name: _plain(getattr(self, name)) for name in _PAGE_FIELDS}
+
+
+_PAGE_FIELDS = tuple(f.name for f in fields(HubPage))
+_ENTRY_FIELDS = tuple(f.name for f in fields(CitingEntry))
+
+
+def _plain(value: Any) -> Any:
+    cls = value.__class__
+    if cls is list:
+        return [_plain(v) for v in value]
+    if cls is dict:
+        return {k: _plain(v) for k, v in value.items()}
+    if cls is CitingEntry:  # its fields are scalars (str, int, float, None)
+        return {name: getattr(value, name) for name in _ENTRY_FIELDS}
+    if cls in (str, int, float, bool) or value is None:
+        return value
+    # Anything a field might hold one day, as asdict would copy it.
+    return asdict(value) if hasattr(value, "__dataclass_fields__") else deepcopy(value)
 
 
 @dataclass(slots=True)
