@@ -2,8 +2,8 @@
 
     python -m bench [--hubs 2000] [--seed 7] [--density 5] [--skip STAGE ...]
 
-Prints one line per stage (`stage NAME: citehub X UNIT/s, baseline Y UNIT/s, ratio R`), peak RSS of
-every process, and writes bench/RESULTS.md: one section per site size, and once runs at two sizes are
+Prints one line per stage (`stage NAME: citehub X UNIT/s, baseline Y UNIT/s, ratio R`), the archive replay
+on every core against one process (bench/replay.py; `--skip replay`), peak RSS of every process, and writes bench/RESULTS.md: one section per site size, and once runs at two sizes are
 recorded at one density (bench/results/hubs-N-density-D.json), how time and memory grew between them.
 """
 
@@ -65,6 +65,12 @@ def main(argv: list[str] | None = None) -> Results:
         results.add(stage)
         if "parse" not in args.skip:
             results.add(stages.parse_stage(run_dir))
+        if "replay" not in args.skip:  # not one of the issue's stages: the archive replay on every core
+            from bench.replay import measure as measure_replay
+
+            replay = measure_replay(run_dir, work)
+            print(replay.line(), flush=True)
+            results.figures["archive replay (backfill --from-archive, reparse)"] = replay.line().split(": ", 1)[1]
         if "load-sqlite" not in args.skip:
             results.add(stages.load_sqlite_stage(run_dir, work))
         if "load-postgresql" not in args.skip:

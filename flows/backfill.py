@@ -8,11 +8,10 @@
   `reparse` runs that record the parser version.
 
 The archive is self-describing: `<runs dir>/<run_id>/items.jsonl` holds the crawl's fetch rows, each naming
-its response's WARC file and offset in `<run_id>/warc/`. A replay reads each archived response, hands it to
-the hub spider's own callbacks (so the current `spiders.parse` parsers make the records and the items are
-the ones a crawl would build), keeps the fetch row (time, validators, WARC location) with the outcome the
-parsers give now, and then goes through the nightly's stage -> clean -> load -> materialize -> check.
-Fetches that never had a response (connection errors, refused URLs) replay as they were.
+its response's WARC file and offset in `<run_id>/warc/`. A replay (flows/replay.py) parses the archived
+responses with the hub spider's own callbacks, on `replay_workers` processes (setting
+CITEHUB_REPLAY_WORKERS; default: every core), and then goes through the nightly's stage -> clean -> load ->
+materialize -> check.
 
 A replay run starts at the archived crawl's own start time (run id and `started_at`), so history, hub
 growth and as-of queries date its data where it belongs; its params name the run it replays.
@@ -28,14 +27,10 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections import Counter
-from collections.abc import Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
@@ -48,6 +43,7 @@ from flows import guard, runs
 from flows.lock import RunLockBusy, single_flight
 from flows.nightly import (check_task, clean_task, finish_blocked, load_task, nightly_refresh,
                            publish_artifacts_task, stage_task)
+from flows.replay import ArchiveError, ArchivedRun, replay_items, replay_workers, write_replay
 from flows.report import build_report, stage_timer
 from flows.settings import Settings, redacted
 from schema.engine import make_engine
@@ -57,27 +53,6 @@ from spiders.hubref import UUID, BadHubRef, read_seeds
 from spiders.parse.records import PARSER_VERSION
 
 RUN_DIR_NAME = re.compile(r"^(?P<stamp>\d{8}T\d{6}Z)-[0-9a-f]{6}$")
-
-
-class ArchiveError(ValueError):
-    """The archive cannot give what was asked (bad range, no runs, missing or unreadable files)."""
-
-
-@dataclass(frozen=True)
-class ArchivedRun:
-    """One crawl kept under the runs folder: its WARC files and the fetch rows pointing into them."""
-
-    run_id: str
-    run_dir: Path
-    crawl_started: datetime  # when the crawl started (stats.json start_time; else the run id's stamp)
-
-    @property
-    def items_path(self) -> Path:
-        return self.run_dir / "items.jsonl"
-
-    @property
-    def warc_dir(self) -> Path:
-        return self.run_dir / "warc"
 
 
 # --- hub references ------------------------------------------------------------------------------------
@@ -176,85 +151,6 @@ def fetch_plan(archived: ArchivedRun) -> list[dict[str, Any]]:
     return fetches
 
 
-def read_response(path: Path, offset: int) -> tuple[str, int, list[tuple[str, str]], bytes]:
-    """(target URL, status, headers, body) of the WARC response record at `offset` of `path`."""
-    from warcio.archiveiterator import ArchiveIterator
-    from warcio.exceptions import ArchiveLoadFailed
-
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(offset)
-            record = next(iter(ArchiveIterator(fh)), None)
-            if record is None or record.rec_type != "response" or record.http_headers is None:
-                raise ArchiveError(f"{path.name} at offset {offset}: not a response record")
-            status = int(record.http_headers.get_statuscode())
-            return (record.rec_headers.get_header("WARC-Target-URI"), status,
-                    list(record.http_headers.headers), record.content_stream().read())
-    except (OSError, ArchiveLoadFailed, ValueError) as exc:
-        if isinstance(exc, ArchiveError):
-            raise
-        raise ArchiveError(f"{path} at offset {offset}: unreadable WARC record ({exc})") from exc
-
-
-def replay_items(archived: ArchivedRun, fetches: list[dict[str, Any]], run_id: str) -> Iterator[dict[str, Any]]:
-    """The items a crawl of the archived responses would write, parsed by today's parsers, for `run_id`."""
-    from scrapy.http import Headers, Request
-    from scrapy.responsetypes import responsetypes
-
-    from spiders.hub import HubSpider
-
-    spider = HubSpider()
-    for fetched in fetches:
-        if fetched.get("warc_file") is None:  # no response was archived: the fetch row is all there is
-            yield _stamp({**fetched}, run_id)
-            continue
-        target, status, header_list, body = read_response(archived.warc_dir / fetched["warc_file"],
-                                                          fetched["warc_offset"])
-        headers = Headers()
-        for name, value in header_list:
-            headers.appendlist(name, value)
-        parts = urlsplit(fetched["url"])
-        query = dict(parse_qsl(parts.query))
-        page = int(query.pop("page", "1") or 1)
-        meta = {"hub_uuid": fetched.get("hub_uuid"), "hub_url": urlunsplit((*parts[:3], "", "")),
-                "filters": query, "page": page}
-        request = Request(fetched["url"], meta=meta)
-        cls = responsetypes.from_args(headers=headers, url=target, body=body)
-        response = cls(url=target, status=status, headers=headers, body=body, request=request)
-        callback = spider.parse_json if parts.path.endswith(".json") else spider.parse_page
-        for out in callback(response):
-            if not isinstance(out, dict):
-                continue  # a follow-up request: the archive already holds what it fetched
-            if out["kind"] == "fetch":
-                out = {**fetched, "outcome": out["outcome"], "error": out["error"]}
-            else:
-                out["fetched_at"] = fetched.get("fetched_at")
-            yield _stamp(out, run_id)
-
-
-def _stamp(item: dict[str, Any], run_id: str) -> dict[str, Any]:
-    # what spiders.pipelines.StampRunPipeline does for a crawl: these records are this run's, by these parsers
-    item["run_id"] = run_id
-    item["parser_version"] = PARSER_VERSION
-    return item
-
-
-def write_replay(archived: ArchivedRun, fetches: list[dict[str, Any]], run_id: str, out: Path) -> dict[str, int]:
-    """Write the replayed items as JSON Lines (what stage reads); returns crawl-like stats (no requests)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    stats: Counter = Counter()
-    tmp = out.with_suffix(".jsonl.tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        for item in replay_items(archived, fetches, run_id):
-            stats[f"citehub/items/{item['kind']}"] += 1
-            if item["kind"] == "fetch":
-                stats[f"citehub/fetch/{item['outcome']}"] += 1
-                stats["citehub/replay/warc_records"] += item.get("warc_file") is not None
-            fh.write(json.dumps(item, sort_keys=True) + "\n")
-    tmp.replace(out)
-    return {"downloader/request_count": 0, **stats}
-
-
 def require_empty(engine: Engine) -> None:
     """A reparse derives the whole warehouse from the archive; into one that holds runs it would mix two."""
     with engine.connect() as conn:
@@ -273,8 +169,8 @@ def _plain(database_url: SecretStr | str | None) -> str | None:
 
 
 @task(name="replay archived crawl", cache_policy=NO_CACHE)
-def replay_task(archived: ArchivedRun, fetches: list[dict], run_id: str, out: Path) -> dict[str, int]:
-    return write_replay(archived, fetches, run_id, out)
+def replay_task(archived: ArchivedRun, fetches: list[dict], run_id: str, out: Path, workers: int) -> dict[str, int]:
+    return write_replay(archived, fetches, run_id, out, workers)
 
 
 def _replay_one(engine: Engine, database_url: str, kind: str, run_id: str, archived: ArchivedRun,
@@ -285,7 +181,8 @@ def _replay_one(engine: Engine, database_url: str, kind: str, run_id: str, archi
     try:
         # outside the runs folder: a replay is not itself an archived crawl
         items = settings.data_dir / "replays" / run_id / "items.jsonl"
-        stats = timed("replay", replay_task, archived, fetches, run_id, items)
+        stats = timed("replay", replay_task, archived, fetches, run_id, items,
+                      replay_workers(settings.replay_workers))
         timed("stage", stage_task, database_url, run_id, items)
         batch = timed("clean", clean_task, database_url, run_id)
         # load + marts in one guarded transaction, as for a nightly (flows/guard.py)
@@ -309,10 +206,12 @@ def _replay_one(engine: Engine, database_url: str, kind: str, run_id: str, archi
 
 
 def replay_archive(kind: str, since: date | None, until: date | None, parser_version: str,
-                   database_url: SecretStr | str | None, data_dir: str | None, lock_wait_seconds: float) -> dict:
+                   database_url: SecretStr | str | None, data_dir: str | None, lock_wait_seconds: float,
+                   workers: int | None = None) -> dict:
     """Replay archived crawls (oldest first) as runs of `kind`; every input checked before the first run."""
     log = get_run_logger()
-    settings = Settings(**({"data_dir": data_dir} if data_dir else {}))
+    settings = Settings(**({"data_dir": data_dir} if data_dir else {}),
+                        **({"replay_workers": workers} if workers is not None else {}))
     database_url = _plain(database_url) or settings.database_url
     archived = archived_runs(settings.runs_dir, since, until)
     plans = [(a, fetch_plan(a)) for a in archived]
@@ -358,13 +257,15 @@ def backfill(
     database_url: SecretStr | str | None = None,
     data_dir: str | None = None,
     lock_wait_seconds: float = 0.0,
+    replay_workers: int | None = None,
 ) -> dict:
-    """Backfill `hubs` (uuids, URLs or seed files) by fetching them now, or replay archived crawls."""
+    """Backfill `hubs` (uuids, URLs or seed files) by fetching them now, or replay archived crawls (parsed on
+    `replay_workers` processes)."""
     if from_archive:
         if hubs:
             raise ArchiveError("give hubs or from_archive, not both: an archive replay loads whole crawls")
         return replay_archive("backfill", parse_day(since, "--since"), parse_day(until, "--until"),
-                              PARSER_VERSION, database_url, data_dir, lock_wait_seconds)
+                              PARSER_VERSION, database_url, data_dir, lock_wait_seconds, replay_workers)
     if since or until:
         raise ArchiveError("--since/--until select archived crawls: use them with --from-archive")
     refs = resolve_hub_refs(hubs or [])
@@ -381,12 +282,15 @@ def reparse(
     database_url: SecretStr | str | None = None,
     data_dir: str | None = None,
     lock_wait_seconds: float = 0.0,
+    replay_workers: int | None = None,
 ) -> dict:
-    """Re-derive an empty warehouse from every archived crawl with the installed parsers."""
+    """Re-derive an empty warehouse from every archived crawl with the installed parsers (on `replay_workers`
+    processes)."""
     if parser_version != PARSER_VERSION:
         raise ArchiveError(f"the installed parsers are version {PARSER_VERSION!r}, not {parser_version!r}: "
                            "install the fixed parsers first (spiders/parse/records.py PARSER_VERSION)")
-    return replay_archive("reparse", None, None, parser_version, database_url, data_dir, lock_wait_seconds)
+    return replay_archive("reparse", None, None, parser_version, database_url, data_dir, lock_wait_seconds,
+                          replay_workers)
 
 
 __all__ = ["ArchiveError", "ArchivedRun", "archived_runs", "backfill", "fetch_plan", "replay_archive",

@@ -370,6 +370,9 @@ def backfill(
     base_url: Annotated[str | None, typer.Option(help="site to crawl")] = None,
     database_url: Annotated[str | None, typer.Option(envvar="CITEHUB_DATABASE_URL")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="runs folder parent (WARC, items)")] = None,
+    replay_workers: Annotated[int | None, typer.Option(min=1, max=64,
+                                                       help="with --from-archive: processes that parse "
+                                                       "(default: every core)")] = None,
 ) -> None:
     """Backfill hubs by hand (fetched now, unconditionally), or replay archived crawls of a date range."""
     from flows.backfill import ArchiveError, archived_runs, fetch_plan, parse_day, resolve_hub_refs
@@ -391,7 +394,8 @@ def backfill(
         console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)  # paths stay whole
         raise typer.Exit(2) from exc
     result = backfill_flow(hubs=hubs, from_archive=from_archive, since=since, until=until, base_url=base_url,
-                           database_url=_secret(database_url), data_dir=str(data_dir) if data_dir else None)
+                           database_url=_secret(database_url), data_dir=str(data_dir) if data_dir else None,
+                           replay_workers=replay_workers)
     for report in result["runs"]:
         print_report(report)
     if result["status"] != "completed" or not result["runs"]:
@@ -406,6 +410,8 @@ def reparse(
     database_url: Annotated[str | None, typer.Option(envvar="CITEHUB_DATABASE_URL",
                                                      help="an EMPTY warehouse to derive")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="runs folder parent holding the archive")] = None,
+    replay_workers: Annotated[int | None, typer.Option(min=1, max=64,
+                                                       help="processes that parse (default: every core)")] = None,
 ) -> None:
     """Re-derive an empty warehouse from every archived crawl with the installed parsers (after a parser fix)."""
     from flows.backfill import ArchiveError
@@ -413,7 +419,7 @@ def reparse(
 
     try:
         result = reparse_flow(parser_version=parser_version, database_url=_secret(database_url),
-                              data_dir=str(data_dir) if data_dir else None)
+                              data_dir=str(data_dir) if data_dir else None, replay_workers=replay_workers)
     except ArchiveError as exc:
         console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from exc

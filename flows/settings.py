@@ -26,6 +26,9 @@ class Settings(BaseSettings):
         None, description="redis://host:port/db of a crawl frontier shared by several crawl workers (scrapy-redis)"
     )
     workers: int = Field(1, ge=1, le=64, description="crawl processes on this machine sharing the frontier")
+    replay_workers: int | None = Field(
+        None, ge=1, le=64, description="processes parsing an archive replay (backfill --from-archive, reparse); "
+        "default: every core of this machine")
     # Publish guard (flows/guard.py): a run that would retire or relabel an abnormal share of the
     # warehouse's current edges is blocked from publishing until an operator accepts it.
     guard_hub_share: float = Field(0.05, ge=0, le=1, description="largest share of a hub's current edges "

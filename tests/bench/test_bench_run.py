@@ -4,6 +4,7 @@ the per-size record (the same code `make bench` runs at 2,000 hubs)."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -20,18 +21,28 @@ def test_bench_prints_each_stage_and_records_the_run(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "bench", "--hubs", "12", "--density", "2", "--skip", "peer-dlt",
          "no-change-nightly", "--out", str(out), "--records", str(records), "--work", str(tmp_path / "work")],
-        capture_output=True, text=True, timeout=300, env={**__import__("os").environ,
+        capture_output=True, text=True, timeout=300, env={**os.environ,
                                                            "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"scratch folder: {tmp_path / 'work'}" in proc.stdout
     assert (tmp_path / "work" / "measured" / "items.jsonl").is_file()  # what bench.load_passes reads
     stages = {m["name"]: m for m in map(LINE.match, proc.stdout.splitlines()) if m}
     assert sorted(stages) == ["fetch", "load-postgresql", "load-sqlite", "parse"]
+    # the archive replay on every core, its items checked identical by the bench itself
+    replay = [line for line in proc.stdout.splitlines() if line.startswith("replay: ")]
+    m = re.fullmatch(r"replay: citehub [\d,.]+ fetches/s on (?P<n>\d+) processes, baseline [\d,.]+ fetches/s on 1, "
+                     r"ratio \d+\.\d\d \((?P<fetches>[\d,]+) fetches\)", replay[0]) if len(replay) == 1 else None
+    assert m, replay
+    from flows.replay import CHUNK
+
+    chunks = -(-int(m["fetches"].replace(",", "")) // CHUNK)
+    assert int(m["n"]) == min(len(os.sched_getaffinity(0)), chunks)  # the pool needs two chunks at least
     assert {n: m["unit"] for n, m in stages.items()} == {
         "fetch": "pages", "parse": "pages", "load-postgresql": "rows", "load-sqlite": "rows"}
     text = out.read_text()
     assert "## Stages at 12 hubs, density 2 (python -m bench --hubs 12 --density 2)" in text
     assert "| citations in the site |" in text
+    assert f"| archive replay (backfill --from-archive, reparse) | {replay[0].split(': ', 1)[1]} |" in text
     record = json.loads((records / "hubs-12-density-2.json").read_text())
     assert (record["hubs"], record["density"]) == (12, 2.0)
     assert sorted(record["stages"]) == sorted(stages)

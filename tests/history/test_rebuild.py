@@ -8,6 +8,7 @@ fails with a clear error and leaves the warehouse as it was.
 from __future__ import annotations
 
 import hashlib
+import os
 import json
 import shutil
 from datetime import date
@@ -181,3 +182,57 @@ def test_reparse_refuses_a_warehouse_that_holds_runs_and_a_foreign_parser_versio
     with pytest.raises(ArchiveError, match="the installed parsers are version '1', not '2'"):
         reparse(parser_version="2", database_url=nightlies["url"], data_dir=str(nightlies["root"] / "data"))
     assert published_checksums(nightlies["url"]) == before
+
+
+def test_a_replay_on_several_processes_writes_the_one_process_items(nightlies, tmp_path, monkeypatch):
+    from flows import replay
+
+    # Small chunks: many more than the workers keep in flight, so results come back out of order and must
+    # be put back in the archive's order.
+    monkeypatch.setattr(replay, "CHUNK", 7)
+    archived_crawls = archived_runs(nightlies["root"] / "data" / "runs")
+    assert len(fetch_plan(archived_crawls[0])) > 7 * 3 * replay.IN_FLIGHT  # day 1 fetched every page
+    for archived in archived_crawls:  # days 2 and 3: mostly 304s, two or three chunks
+        fetches = fetch_plan(archived)
+        one_file, three_file = tmp_path / archived.run_id / "one.jsonl", tmp_path / archived.run_id / "three.jsonl"
+        one = replay.write_replay(archived, fetches, "run-x", one_file, workers=1)
+        three = replay.write_replay(archived, fetches, "run-x", three_file, workers=3)
+        assert (one.pop("citehub/replay/workers"), three.pop("citehub/replay/workers")) == (1, 3)
+        assert three == one
+        assert three_file.read_bytes() == one_file.read_bytes()
+        lines = one_file.read_text().splitlines()
+        assert len(lines) == sum(v for k, v in one.items() if k.startswith("citehub/items/"))
+        assert sum(json.loads(line)["kind"] == "hub_page" for line in lines) > 0
+
+
+def test_an_unreadable_record_in_a_worker_fails_the_replay_and_writes_no_items(nightlies, tmp_path, monkeypatch):
+    from flows import replay
+
+    monkeypatch.setattr(replay, "CHUNK", 5)
+    first = nightlies["runs"][0]
+    shutil.copytree(nightlies["root"] / "data" / "runs" / first, tmp_path / "runs" / first)
+    items = tmp_path / "runs" / first / "items.jsonl"
+    lines = items.read_text().splitlines()
+    last = max(i for i, line in enumerate(lines) if json.loads(line)["kind"] == "fetch"
+               and json.loads(line).get("warc_file"))
+    item = json.loads(lines[last])
+    item["warc_offset"] += 7  # the last archived response (a late chunk) points at a byte that starts no record
+    lines[last] = json.dumps(item)
+    items.write_text("\n".join(lines) + "\n")
+    archived = archived_runs(tmp_path / "runs")[0]
+    out = tmp_path / "replay" / "items.jsonl"
+    with pytest.raises(ArchiveError, match="unreadable WARC record|not a response record"):
+        replay.write_replay(archived, fetch_plan(archived), "run-x", out, workers=2)
+    assert not out.exists() and not out.with_suffix(".jsonl.tmp").exists()
+
+
+def test_replay_workers_default_to_the_cores_and_refuse_zero():
+    from pydantic import ValidationError
+
+    from flows.replay import replay_workers
+    from flows.settings import Settings
+
+    assert replay_workers(3) == 3
+    assert replay_workers(None) == len(os.sched_getaffinity(0))
+    with pytest.raises(ValidationError, match="replay_workers"):
+        Settings(replay_workers=0)

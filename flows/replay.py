@@ -1,0 +1,184 @@
+"""Archive replay: the archived responses of a crawl -> the items that crawl would write with today's parsers.
+
+A replay reads each archived response, hands it to the hub spider's own callbacks (so the current
+`spiders.parse` parsers make the records and the items are the ones a crawl would build), keeps the fetch
+row (time, validators, WARC location) with the outcome the parsers give now. Fetches that never had a
+response (connection errors, refused URLs) replay as they were.
+
+Parsing is CPU-bound and a reparse replays every page ever fetched, so a replay of more than one chunk of
+fetches runs on several processes: chunks go to a process pool and their items are written back in the
+archive's order, a bounded number of chunks in flight, so the items file is the same byte for byte whatever
+the number of workers, and memory does not grow with the archive. The workers come from a forkserver that
+has imported this module (never a fork of the flow's process, which runs Prefect's threads). This module
+imports no Prefect: a worker needs only Scrapy and the parsers.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+from collections import Counter, deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+from spiders.parse.records import PARSER_VERSION
+
+CHUNK = 100  # fetches a pool task: ~5 MB of items (a few hundred ms of parsing) per round trip
+IN_FLIGHT = 2  # chunks queued or running per worker: workers never wait, memory stays bounded
+
+
+class ArchiveError(ValueError):
+    """The archive cannot give what was asked (bad range, no runs, missing or unreadable files)."""
+
+
+@dataclass(frozen=True)
+class ArchivedRun:
+    """One crawl kept under the runs folder: its WARC files and the fetch rows pointing into them."""
+
+    run_id: str
+    run_dir: Path
+    crawl_started: datetime  # when the crawl started (stats.json start_time; else the run id's stamp)
+
+    @property
+    def items_path(self) -> Path:
+        return self.run_dir / "items.jsonl"
+
+    @property
+    def warc_dir(self) -> Path:
+        return self.run_dir / "warc"
+
+
+def replay_workers(setting: int | None) -> int:
+    """Processes a replay parses on: the setting, else every core this process may use."""
+    if setting is not None:
+        return setting
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def read_response(path: Path, offset: int) -> tuple[str, int, list[tuple[str, str]], bytes]:
+    """(target URL, status, headers, body) of the WARC response record at `offset` of `path`."""
+    from warcio.archiveiterator import ArchiveIterator
+    from warcio.exceptions import ArchiveLoadFailed
+
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            record = next(iter(ArchiveIterator(fh)), None)
+            if record is None or record.rec_type != "response" or record.http_headers is None:
+                raise ArchiveError(f"{path.name} at offset {offset}: not a response record")
+            status = int(record.http_headers.get_statuscode())
+            return (record.rec_headers.get_header("WARC-Target-URI"), status,
+                    list(record.http_headers.headers), record.content_stream().read())
+    except (OSError, ArchiveLoadFailed, ValueError) as exc:
+        if isinstance(exc, ArchiveError):
+            raise
+        raise ArchiveError(f"{path} at offset {offset}: unreadable WARC record ({exc})") from exc
+
+
+def replay_items(archived: ArchivedRun, fetches: list[dict[str, Any]], run_id: str) -> Iterator[dict[str, Any]]:
+    """The items a crawl of the archived responses would write, parsed by today's parsers, for `run_id`."""
+    from scrapy.http import Headers, Request
+    from scrapy.responsetypes import responsetypes
+
+    from spiders.hub import HubSpider
+
+    spider = HubSpider()
+    for fetched in fetches:
+        if fetched.get("warc_file") is None:  # no response was archived: the fetch row is all there is
+            yield _stamp({**fetched}, run_id)
+            continue
+        target, status, header_list, body = read_response(archived.warc_dir / fetched["warc_file"],
+                                                          fetched["warc_offset"])
+        headers = Headers()
+        for name, value in header_list:
+            headers.appendlist(name, value)
+        parts = urlsplit(fetched["url"])
+        query = dict(parse_qsl(parts.query))
+        page = int(query.pop("page", "1") or 1)
+        meta = {"hub_uuid": fetched.get("hub_uuid"), "hub_url": urlunsplit((*parts[:3], "", "")),
+                "filters": query, "page": page}
+        request = Request(fetched["url"], meta=meta)
+        cls = responsetypes.from_args(headers=headers, url=target, body=body)
+        response = cls(url=target, status=status, headers=headers, body=body, request=request)
+        callback = spider.parse_json if parts.path.endswith(".json") else spider.parse_page
+        for out in callback(response):
+            if not isinstance(out, dict):
+                continue  # a follow-up request: the archive already holds what it fetched
+            if out["kind"] == "fetch":
+                out = {**fetched, "outcome": out["outcome"], "error": out["error"]}
+            else:
+                out["fetched_at"] = fetched.get("fetched_at")
+            yield _stamp(out, run_id)
+
+
+def _stamp(item: dict[str, Any], run_id: str) -> dict[str, Any]:
+    # what spiders.pipelines.StampRunPipeline does for a crawl: these records are this run's, by these parsers
+    item["run_id"] = run_id
+    item["parser_version"] = PARSER_VERSION
+    return item
+
+
+def replay_chunk(archived: ArchivedRun, fetches: list[dict[str, Any]], run_id: str) -> tuple[list[str], Counter]:
+    """One chunk's items as JSON lines, and what they count (a pool task; also the one-process path)."""
+    lines: list[str] = []
+    stats: Counter = Counter()
+    for item in replay_items(archived, fetches, run_id):
+        stats[f"citehub/items/{item['kind']}"] += 1
+        if item["kind"] == "fetch":
+            stats[f"citehub/fetch/{item['outcome']}"] += 1
+            stats["citehub/replay/warc_records"] += item.get("warc_file") is not None
+        lines.append(json.dumps(item, sort_keys=True) + "\n")
+    return lines, stats
+
+
+def _chunks(fetches: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    for start in range(0, len(fetches), CHUNK):
+        yield fetches[start:start + CHUNK]
+
+
+def _in_order(archived: ArchivedRun, fetches: list[dict[str, Any]], run_id: str,
+              workers: int) -> Iterator[tuple[list[str], Counter]]:
+    """Each chunk's result in the archive's order; on several processes when there is more than one chunk."""
+    if workers <= 1:
+        for chunk in _chunks(fetches):
+            yield replay_chunk(archived, chunk, run_id)
+        return
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    pending: deque[Future] = deque()
+    try:
+        for chunk in _chunks(fetches):
+            pending.append(pool.submit(replay_chunk, archived, chunk, run_id))
+            if len(pending) >= workers * IN_FLIGHT:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # a failed chunk stops the rest
+
+
+def write_replay(archived: ArchivedRun, fetches: list[dict[str, Any]], run_id: str, out: Path,
+                 workers: int = 1) -> dict[str, int]:
+    """Write the replayed items as JSON Lines (what stage reads) on `workers` processes; returns crawl-like
+    stats (no requests). The file appears only when complete."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    workers = max(1, min(workers, -(-len(fetches) // CHUNK)))  # no more processes than chunks
+    stats: Counter = Counter()
+    tmp = out.with_suffix(".jsonl.tmp")
+    try:
+        with tmp.open("w", encoding="utf-8") as fh:
+            for lines, counts in _in_order(archived, fetches, run_id, workers):
+                fh.writelines(lines)
+                stats.update(counts)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    tmp.replace(out)
+    return {"downloader/request_count": 0, "citehub/replay/workers": workers, **stats}
