@@ -13,6 +13,7 @@ order the crawl wrote its items in.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -583,15 +584,31 @@ def fuzzy_blocks(title: str | None, date: str | None) -> list[tuple[tuple[str, s
 
 def score_block(year: str, members: list[tuple[str, str]], scored: dict[str, dict[str, float]],
                 years: dict[str, str]) -> None:
-    """Score each title paper of one block against the block: `scored[key][other]` for ratios >= 95."""
-    choices = [folded for _, folded in members]
+    """Score each title paper of one block against the block: `scored[key][other]` for ratios >= 95.
+
+    fuzz.ratio is 100 * (1 - indel distance / (len a + len b)), and the distance is at least the length
+    difference, so a title reaches the cutoff only against titles of nearly its length. Each title is scored
+    against that length window of the block (members sorted by length; the window one character wider on
+    each side, so no pair at the boundary is lost to rounding): the same scores as against the whole block,
+    at a cost that grows with the titles of similar length instead of the block (a block such as a year's
+    titles starting with "a" grows with the site).
+    """
+    ordered = sorted(members, key=lambda member: len(member[1]))
+    lengths = [len(folded) for _, folded in ordered]
+    choices = [folded for _, folded in ordered]
+    slack = 1 - FUZZY_MIN_SCORE / 100
     for key, folded in members:
         if not key.startswith("title:"):
             continue
         years[key] = year
-        matches = process.extract(folded, choices, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN_SCORE, limit=None)
+        # |n - m| <= slack * (n + m)  <=>  n (1 - slack) / (1 + slack) <= m <= n (1 + slack) / (1 - slack)
+        n = len(folded)
+        lo = bisect_left(lengths, n * (1 - slack) / (1 + slack) - 1)
+        hi = bisect_right(lengths, n * (1 + slack) / (1 - slack) + 1)
+        matches = process.extract(folded, choices[lo:hi], scorer=fuzz.ratio, score_cutoff=FUZZY_MIN_SCORE,
+                                  limit=None)
         for _, score, index in matches:
-            other = members[index][0]
+            other = ordered[lo + index][0]
             if other != key:
                 scored[key][other] = score
 

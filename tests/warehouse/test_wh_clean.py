@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import defaultdict
 
 from conftest import (
     BASE,
@@ -162,3 +163,45 @@ def test_incomplete_when_counts_differ_or_fetch_quarantined_or_failed():
     assert [q["reason"] for q in batch.quarantines] == ["layout_drift"]
     assert [(f["outcome"], f["status"]) for f in batch.fetches] == [("failed", 503)]
     assert batch.fetches[0]["fetched_at"].isoformat() == "2026-11-24T03:00:00+00:00"
+
+
+def _score_block_everything(members):
+    """The reference: every title paper scored against the whole block (what score_block did before it
+    looked only at the length window)."""
+    from rapidfuzz import fuzz, process
+
+    from flows.clean import FUZZY_MIN_SCORE
+
+    scored = {}
+    choices = [folded for _, folded in members]
+    for key, folded in members:
+        if key.startswith("title:"):
+            for _, score, index in process.extract(folded, choices, scorer=fuzz.ratio,
+                                                   score_cutoff=FUZZY_MIN_SCORE, limit=None):
+                if members[index][0] != key:
+                    scored.setdefault(key, {})[members[index][0]] = score
+    return scored
+
+
+def test_scoring_a_block_by_length_window_finds_exactly_what_scoring_it_whole_finds():
+    from flows.clean import score_block
+
+    rng = random.Random(5)
+    letters = "abcdefghij klmnop"
+    members = []
+    for i in range(400):
+        base = "".join(rng.choice(letters) for _ in range(rng.randrange(5, 90)))
+        members.append((f"title:{i:04d}a", base))
+        edit = rng.choice(["same", "typo", "add", "drop", "far"])
+        pos = rng.randrange(len(base))
+        variant = {"same": base, "typo": base[:pos] + "z" + base[pos + 1:], "add": base + "xy",
+                   "drop": base[:-1], "far": base[: len(base) // 2]}[edit]
+        members.append((f"{'title' if i % 3 else 'arxiv'}:{i:04d}b", variant))
+    # On the boundary: ratio exactly 95 (19 + 21 characters, indel distance 2) and just under it.
+    members += [("title:edge1", "q" * 19), ("title:edge2", "q" * 19 + "rs"), ("title:edge3", "q" * 19 + "rst")]
+    rng.shuffle(members)
+    scored = defaultdict(dict)
+    score_block("2024", members, scored, {})
+    assert dict(scored) == _score_block_everything(members)
+    assert scored["title:edge1"] == {"title:edge2": 95.0}
+    assert sum(len(v) for v in scored.values()) > 300  # the reference finds plenty: a real comparison
