@@ -13,6 +13,8 @@ from tests.conftest import require_postgres
 
 LINE = re.compile(r"^stage (?P<name>[a-z-]+): citehub (?P<c>[\d,.]+) (?P<unit>\w+)/s, "
                   r"baseline (?P<b>[\d,.]+) (?P=unit)/s, ratio (?P<r>\d+\.\d\d)$")
+FLOOR = re.compile(r"^floor (?P<name>load-[a-z]+): warehouse tables alone [\d,.]+ rows/s, "
+                   r"baseline (?P<b>[\d,.]+) rows/s, ratio \d+\.\d\d$")
 
 
 def test_bench_prints_each_stage_and_records_the_run(tmp_path):
@@ -43,6 +45,13 @@ def test_bench_prints_each_stage_and_records_the_run(tmp_path):
     assert "## Stages at 12 hubs, density 2 (python -m bench --hubs 12 --density 2)" in text
     assert "| citations in the site |" in text
     assert f"| archive replay (backfill --from-archive, reparse) | {replay[0].split(': ', 1)[1]} |" in text
+    # each load stage's floor: the same rows alone into the warehouse's tables, against the stage's baseline
+    floors = {m["name"]: m for m in map(FLOOR.match, proc.stdout.splitlines()) if m}
+    assert sorted(floors) == ["load-postgresql", "load-sqlite"]
+    for name, floor in floors.items():
+        assert floor["b"] == stages[name]["b"]  # the very baseline the stage line printed
+        figure = f"| {name} floor: the rows alone into the warehouse's tables | {floor.group(0).split(': ', 1)[1]} |"
+        assert figure in text
     record = json.loads((records / "hubs-12-density-2.json").read_text())
     assert (record["hubs"], record["density"]) == (12, 2.0)
     assert sorted(record["stages"]) == sorted(stages)
