@@ -137,6 +137,11 @@ class Tally:
 
     def add(self, complete: Sequence[str], citations: Iterable[dict]) -> None:
         """`complete`: hubs fetched completely (not 304), sorted; `citations`: the batch's edge rows."""
+        if not self.verdict.current:
+            # No current edge when the load began, and each hub is in one batch: this batch's hubs have none
+            # to retire or relabel. Not reading them matters on PostgreSQL: `citation`, filled in this very
+            # transaction, has no statistics yet and each keyed read planned a scan of all of it.
+            return
         seen: dict[str, dict[str, dict]] = defaultdict(dict)
         for row in citations:
             seen[row["hub_uuid"]][row["paper_key"]] = row

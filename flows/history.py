@@ -36,10 +36,11 @@ ROW_CHUNK = 5000
 
 
 def load_citations(conn: Connection, run_id: str, citations: Iterable[dict], unchanged: Iterable[str],
-                   good: set[str]) -> tuple[dict[str, int], dict[str, int]]:
+                   good: set[str], fresh: frozenset[str] = frozenset()) -> tuple[dict[str, int], dict[str, int]]:
     """Apply the edges of a run (or of one hub batch of it: hubs are independent); `unchanged` are the hubs
-    whose twin answered 304, `good` the hubs fetched completely. Returns (inserted/updated/unchanged
-    counts, history counts)."""
+    whose twin answered 304, `good` the hubs fetched completely; `fresh` the tables that were empty as the
+    load began (`flows.load.empty_tables`: no edge or version of these hubs to read back from them). Returns
+    (inserted/updated/unchanged counts, history counts)."""
     incoming: dict[str, list[dict]] = defaultdict(list)
     for row in citations:
         incoming[row["hub_uuid"]].append(row)
@@ -48,11 +49,11 @@ def load_citations(conn: Connection, run_id: str, citations: Iterable[dict], unc
     # one set-based UPDATE instead of reading and rewriting every edge (most hubs of a quiet night).
     bump = sorted(h for h in unchanged_hubs if h not in incoming)
     hubs = sorted((set(incoming) | good | unchanged_hubs) - set(bump))
-    existing = _existing_edges(conn, hubs)
+    existing = {} if citation.name in fresh else _existing_edges(conn, hubs)
     existing_by_hub: dict[str, list[tuple[str, dict]]] = defaultdict(list)
     for (uuid, key), row in sorted(existing.items()):
         existing_by_hub[uuid].append((key, row))
-    open_from = _open_versions(conn, hubs)
+    open_from = {} if citation_version.name in fresh else _open_versions(conn, hubs)
 
     counts = {"inserted": 0, "updated": 0, "unchanged": 0}
     history = {"new": 0, "reopened": 0, "relabelled": 0, "retired": 0}
