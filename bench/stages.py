@@ -174,11 +174,10 @@ def citehub_load_proper(url: str, items: list[dict]) -> float:
     return loading.seconds
 
 
-def _plain_rows(items: list[dict]) -> dict[str, tuple[list[str], list[tuple]]]:
-    from flows.clean import clean
-
+def _plain_rows(batch) -> dict[str, tuple[list[str], list[tuple]]]:
+    """clean()'s hub, paper and citation rows as plain tuples, for the baselines."""
     out = {}
-    for name, rows in _rows_of(clean(items)).items():
+    for name, rows in _rows_of(batch).items():
         cols = sorted(rows[0]) if rows else []
         out[name] = (cols, [tuple(_plain(r[c]) for c in cols) for r in rows])
     return out
@@ -225,12 +224,11 @@ class Floor:
                 f"ratio {self.baseline_seconds / self.seconds:.2f}")
 
 
-def warehouse_floor(url: str, items: list[dict]) -> float:
+def warehouse_floor(url: str, batch) -> float:
     """Seconds to write clean()'s hub, paper and citation rows into an empty warehouse's own tables (their
     keys, indexes and types) with citehub's bulk writer (executemany on SQLite, COPY on PostgreSQL), in one
     transaction, commit included: no dedupe, no history, no marts (clean is not timed)."""
     from flows import runs
-    from flows.clean import clean
     from schema import bulk
     from schema.engine import make_engine
     from schema.migrate import upgrade
@@ -239,7 +237,6 @@ def warehouse_floor(url: str, items: list[dict]) -> float:
     engine = make_engine(url)
     upgrade(engine)
     run_id = runs.start_run(engine, "backfill", {"bench": "floor"})
-    batch = clean(items)
     bookkeeping = {"first_seen_run": run_id, "last_seen_run": run_id, "run_id": run_id, "valid_from_run": run_id}
     tables = [(table, _table_rows(table, rows, bookkeeping))
               for table, rows in ((hub, batch.hubs), (paper, batch.papers), (citation, batch.citations))]
@@ -260,11 +257,10 @@ def _table_rows(table, rows: list[dict], bookkeeping: dict[str, str]) -> list[di
 
 
 def load_sqlite_stage(run_dir: Path, work: Path) -> tuple[Stage, Floor]:
-    items = read_items(run_dir)
+    batch = _clean(read_items(run_dir))  # once, untimed, for the baseline and the floor
     seconds, rows = citehub_load(f"sqlite:///{work / 'load.sqlite'}", run_dir)
-    plain = _plain_rows(items)
-    base = sqlite_baseline(work / "baseline.sqlite", plain)
-    floor = warehouse_floor(f"sqlite:///{work / 'floor.sqlite'}", items)
+    base = sqlite_baseline(work / "baseline.sqlite", _plain_rows(batch))
+    floor = warehouse_floor(f"sqlite:///{work / 'floor.sqlite'}", batch)
     stage = Stage("load-sqlite", "rows", rows / seconds, rows / base, ">= 0.4",
                   f"{rows} rows (hubs, papers, citations); citehub {seconds:.2f} s incl. dedupe + marts; "
                   f"executemany {base:.2f} s; the rows alone into the warehouse's tables {floor:.2f} s")
@@ -316,13 +312,13 @@ def pg_copy_baseline(dsn: str, tables) -> float:
 
 
 def load_pg_stage(run_dir: Path) -> tuple[Stage, Floor]:
-    items = read_items(run_dir)
+    batch = _clean(read_items(run_dir))  # once, untimed, for the baseline and the floor
     with PgDatabase() as db:
         seconds, rows = citehub_load(db.url, run_dir)
     with PgDatabase() as db:
-        base = pg_copy_baseline(db.dsn, _plain_rows(items))
+        base = pg_copy_baseline(db.dsn, _plain_rows(batch))
     with PgDatabase() as db:
-        floor = warehouse_floor(db.url, items)
+        floor = warehouse_floor(db.url, batch)
     stage = Stage("load-postgresql", "rows", rows / seconds, rows / base, ">= 0.3",
                   f"{rows} rows; citehub {seconds:.2f} s incl. dedupe + marts; COPY {base:.2f} s; "
                   f"the rows alone into the warehouse's tables {floor:.2f} s")
