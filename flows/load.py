@@ -74,6 +74,9 @@ ANALYZE_COLUMNS = {
 }
 ANALYZE = "ANALYZE " + ", ".join(f"{t} ({', '.join(cols)})" for t, cols in ANALYZE_COLUMNS.items())
 MART_WORK_MEM = "64MB"  # per sort or hash of the marts' statements (materialize_marts), PostgreSQL only
+# The load's scratch tables analyzed once filled (`_StagedRun.analyze`): after pass 1, and the fuzzy blocks.
+ANALYZE_PASS1_SCRATCH = "ANALYZE _clean_hub, _clean_citation, _clean_paper"
+ANALYZE_FUZZY_SCRATCH = "ANALYZE _clean_fuzzy"
 BOOKKEEPING = ("first_seen_run", "last_seen_run", "run_id")
 
 
@@ -291,7 +294,7 @@ def load_staged(engine: Engine, run_id: str, gate=None, then=None, hubs_per_batc
             gate.start(conn)
         run = _StagedRun(conn, run_id, result, hubs_per_batch)
         run.hubs()
-        run.analyze("hub", "citation", "paper")
+        run.analyze(ANALYZE_PASS1_SCRATCH)
         merge_into = run.papers()
         run.citations(merge_into, gate)
         run.drop()
@@ -359,15 +362,15 @@ class _StagedRun:
         for table in self.t.values():
             table.drop(self.conn)
 
-    def analyze(self, *names: str) -> None:
+    def analyze(self, statement: str) -> None:
         """Statistics for the scratch tables just filled (PostgreSQL; SQLite's planner needs none here).
 
         PostgreSQL never analyzes temporary tables by itself (autovacuum skips them): without statistics the
         paged reads of pass 2 (`_pivot`: the next PAGE distinct paper keys) planned a sequential scan and a
         hash of every remaining row for each page, so the pass grew with the square of the site (EXPLAIN:
         Seq Scan + HashAggregate; after ANALYZE an index-only scan of the next keys)."""
-        if self.conn.dialect.name == "postgresql":  # the scratch tables' constant names, never input
-            self.conn.execute(text("ANALYZE " + ", ".join(self.t[name].name for name in names)))
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(text(statement))
 
     # --- pass 1: hubs ---
 
@@ -436,7 +439,7 @@ class _StagedRun:
                 bulk.insert_rows(self.conn, self.t["fuzzy"], fuzzy)
                 fuzzy = []
         bulk.insert_rows(self.conn, self.t["fuzzy"], fuzzy)
-        self.analyze("fuzzy")
+        self.analyze(ANALYZE_FUZZY_SCRATCH)
         merge_into, merges = self._fuzzy() if title_papers else ({}, [])
 
         targets = set(merge_into.values())
