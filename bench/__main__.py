@@ -4,7 +4,9 @@
 
 Prints one line per stage (`stage NAME: citehub X UNIT/s, baseline Y UNIT/s, ratio R`), the archive replay
 on every core against one process (bench/replay.py; `--skip replay`), each load stage's floor (the same rows
-alone written into the warehouse's tables, against the same baseline: the most that stage's ratio can be), peak RSS of every process, and writes bench/RESULTS.md: one section per site size, and once runs at two sizes are
+alone written into the warehouse's tables, against the same baseline: the most that stage's ratio can be; and
+with the run's staged items read back and decoded first, the most a load from the staging table can reach),
+peak RSS of every process, and writes bench/RESULTS.md: one section per site size, and once runs at two sizes are
 recorded at one density (bench/results/hubs-N-density-D.json), how time and memory grew between them.
 """
 
