@@ -255,8 +255,8 @@ def warehouse_floor(url: str, batch) -> float:
     return t.seconds
 
 
-def staged_read_floor(url: str, run_dir: Path) -> float:
-    """Seconds the load's first step takes alone: the run's staged items read back from an empty warehouse's
+def staged_read_floor(url: str, run_dir: Path) -> tuple[float, int]:
+    """Seconds the load's first step takes alone, and the items it read: the run's staged items read back from an empty warehouse's
     staging table and decoded, hub batch by hub batch, by the load's own reader (`load_staged`'s pass 1,
     `_StagedRun._item_groups`); nothing cleaned or written (staging the items is not timed)."""
     from flows import runs, stage
@@ -275,7 +275,7 @@ def staged_read_floor(url: str, run_dir: Path) -> float:
     engine.dispose()
     if read != staged:
         raise RuntimeError(f"read {read} staged items back, {staged} were staged")
-    return t.seconds
+    return t.seconds, read
 
 
 def _table_rows(table, rows: list[dict], bookkeeping: dict[str, str]) -> list[dict]:
@@ -291,11 +291,11 @@ def load_sqlite_stage(run_dir: Path, work: Path) -> tuple[Stage, Floor]:
     seconds, rows = citehub_load(f"sqlite:///{work / 'load.sqlite'}", run_dir)
     base = sqlite_baseline(work / "baseline.sqlite", _plain_rows(batch))
     floor = warehouse_floor(f"sqlite:///{work / 'floor.sqlite'}", batch)
-    read = staged_read_floor(f"sqlite:///{work / 'read.sqlite'}", run_dir)
+    read, items = staged_read_floor(f"sqlite:///{work / 'read.sqlite'}", run_dir)
     stage = Stage("load-sqlite", "rows", rows / seconds, rows / base, ">= 0.4",
                   f"{rows} rows (hubs, papers, citations); citehub {seconds:.2f} s incl. dedupe + marts; "
                   f"executemany {base:.2f} s; the rows alone into the warehouse's tables {floor:.2f} s; "
-                  f"reading the staged items alone {read:.2f} s")
+                  f"reading the {items} staged items alone {read:.2f} s")
     return stage, Floor("load-sqlite", rows, floor, base, read)
 
 
@@ -352,11 +352,11 @@ def load_pg_stage(run_dir: Path) -> tuple[Stage, Floor]:
     with PgDatabase() as db:
         floor = warehouse_floor(db.url, batch)
     with PgDatabase() as db:
-        read = staged_read_floor(db.url, run_dir)
+        read, items = staged_read_floor(db.url, run_dir)
     stage = Stage("load-postgresql", "rows", rows / seconds, rows / base, ">= 0.3",
                   f"{rows} rows; citehub {seconds:.2f} s incl. dedupe + marts; COPY {base:.2f} s; "
                   f"the rows alone into the warehouse's tables {floor:.2f} s; "
-                  f"reading the staged items alone {read:.2f} s")
+                  f"reading the {items} staged items alone {read:.2f} s")
     return stage, Floor("load-postgresql", rows, floor, base, read)
 
 
