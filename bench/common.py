@@ -10,6 +10,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 
+def new_warehouse(url: str, purpose: str):
+    """(engine, run id) of the warehouse at `url`, migrated, with a backfill run started for `purpose`: where
+    each load measurement starts."""
+    from flows import runs
+    from schema.engine import make_engine
+    from schema.migrate import upgrade
+
+    engine = make_engine(url)
+    upgrade(engine)
+    return engine, runs.start_run(engine, "backfill", {"bench": purpose})
+
+
 @dataclass
 class Stage:
     name: str

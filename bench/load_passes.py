@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import self_peak_rss_mb
+from bench.common import new_warehouse, self_peak_rss_mb
 
 
 def _step(name: str, seconds: float) -> None:
@@ -48,13 +48,9 @@ def _marts(conn, run_id: str) -> None:
 
 def measure(run_dir: Path, url: str) -> float:
     from flows import load as load_mod
-    from flows import runs, stage
-    from schema.engine import make_engine
-    from schema.migrate import upgrade
+    from flows import stage
 
-    engine = make_engine(url)
-    upgrade(engine)
-    run_id = runs.start_run(engine, "backfill", {"bench": "load_passes"})
+    engine, run_id = new_warehouse(url, "load_passes")
     _step("start", 0.0)
     started = time.perf_counter()
     staged = stage.stage_items(engine, run_id, run_dir / "items.jsonl")

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import Stage, Timer
+from bench.common import Stage, Timer, new_warehouse
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -140,14 +140,10 @@ def _rows_of(batch) -> dict[str, list[dict]]:
 def citehub_load(url: str, run_dir: Path) -> tuple[float, int]:
     """Clean + dedupe + upsert + materialize into an empty warehouse: staged records to published tables, as
     the nightly does it (`flows.load.load_staged`, one transaction). Staging items.jsonl is not timed."""
-    from flows import runs, stage
+    from flows import stage
     from flows.load import load_staged, materialize_marts
-    from schema.engine import make_engine
-    from schema.migrate import upgrade
 
-    engine = make_engine(url)
-    upgrade(engine)
-    run_id = runs.start_run(engine, "backfill", {"bench": True})
+    engine, run_id = new_warehouse(url, "load")
     stage.stage_items(engine, run_id, run_dir / "items.jsonl")
     with Timer() as loading:
         result = load_staged(engine, run_id, then=lambda conn: materialize_marts(conn, run_id))
@@ -158,15 +154,10 @@ def citehub_load(url: str, run_dir: Path) -> tuple[float, int]:
 def citehub_load_proper(url: str, items: list[dict]) -> float:
     """The load proper on already cleaned rows (what dlt is handed): history, upserts and marts in one
     transaction (`flows.load.load` of a `CleanBatch`; clean is not timed)."""
-    from flows import runs
     from flows.clean import clean
     from flows.load import load, materialize_marts
-    from schema.engine import make_engine
-    from schema.migrate import upgrade
 
-    engine = make_engine(url)
-    upgrade(engine)
-    run_id = runs.start_run(engine, "backfill", {"bench": True})
+    engine, run_id = new_warehouse(url, "load proper")
     batch = clean(items)
     with Timer() as loading:
         load(engine, run_id, batch, then=lambda conn: materialize_marts(conn, run_id))
@@ -235,15 +226,10 @@ def warehouse_floor(url: str, batch) -> float:
     """Seconds to write clean()'s hub, paper and citation rows into an empty warehouse's own tables (their
     keys, indexes and types) with citehub's bulk writer (executemany on SQLite, COPY on PostgreSQL), in one
     transaction, commit included: no dedupe, no history, no marts (clean is not timed)."""
-    from flows import runs
     from schema import bulk
-    from schema.engine import make_engine
-    from schema.migrate import upgrade
     from schema.tables import citation, hub, paper
 
-    engine = make_engine(url)
-    upgrade(engine)
-    run_id = runs.start_run(engine, "backfill", {"bench": "floor"})
+    engine, run_id = new_warehouse(url, "floor")
     bookkeeping = {"first_seen_run": run_id, "last_seen_run": run_id, "run_id": run_id, "valid_from_run": run_id}
     tables = [(table, _table_rows(table, rows, bookkeeping))
               for table, rows in ((hub, batch.hubs), (paper, batch.papers), (citation, batch.citations))]
@@ -256,17 +242,13 @@ def warehouse_floor(url: str, batch) -> float:
 
 
 def staged_read_floor(url: str, run_dir: Path) -> tuple[float, int]:
-    """Seconds the load's first step takes alone, and the items it read: the run's staged items read back from an empty warehouse's
-    staging table and decoded, hub batch by hub batch, by the load's own reader (`load_staged`'s pass 1,
-    `_StagedRun._item_groups`); nothing cleaned or written (staging the items is not timed)."""
-    from flows import runs, stage
+    """Seconds the load's first step takes alone, and how many items it read: the run's staged items read
+    back from an empty warehouse's staging table and decoded, hub batch by hub batch, by the load's own reader
+    (`load_staged`'s pass 1, `_StagedRun._item_groups`); nothing cleaned or written (staging is not timed)."""
+    from flows import stage
     from flows.load import HUBS_PER_BATCH, LoadResult, _StagedRun
-    from schema.engine import make_engine
-    from schema.migrate import upgrade
 
-    engine = make_engine(url)
-    upgrade(engine)
-    run_id = runs.start_run(engine, "backfill", {"bench": "read floor"})
+    engine, run_id = new_warehouse(url, "read floor")
     staged = stage.stage_items(engine, run_id, run_dir / "items.jsonl")
     with engine.begin() as conn:
         run = _StagedRun(conn, run_id, LoadResult(run_id), HUBS_PER_BATCH)
