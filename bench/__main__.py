@@ -39,14 +39,22 @@ def main(argv: list[str] | None = None) -> Results:
     parser.add_argument("--seed", type=int, default=7)
     # The bench site: 2,000 hubs with about 100,000 citations. The sample site's default density
     # (~13 citations a hub, what the tests crawl) would give a quarter of that.
-    parser.add_argument("--density", type=float, default=DEFAULT_DENSITY,
-                        help="citing papers a hub, x the sample site's default (5: ~100,000 citations at 2,000 hubs)")
+    parser.add_argument(
+        "--density",
+        type=float,
+        default=DEFAULT_DENSITY,
+        help="citing papers a hub, x the sample site's default (5: ~100,000 citations at 2,000 hubs)",
+    )
     parser.add_argument("--skip", nargs="*", default=[], help="stages to skip")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--records", type=Path, default=RECORDS, help="folder of per-size JSON records")
-    parser.add_argument("--work", type=Path, default=None,
-                        help="scratch folder for the crawls and databases (default: a new /tmp/citehub-bench-*, "
-                             "kept: bench.parsers and bench.load_passes read its measured/ run)")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=None,
+        help="scratch folder for the crawls and databases (default: a new /tmp/citehub-bench-*, "
+        "kept: bench.parsers and bench.load_passes read its measured/ run)",
+    )
     args = parser.parse_args(argv)
 
     from samplesite.generator import build_site
@@ -56,6 +64,7 @@ def main(argv: list[str] | None = None) -> Results:
     work.mkdir(parents=True, exist_ok=True)
     print(f"scratch folder: {work}", flush=True)
     started = time.perf_counter()
+
     def site_facts() -> tuple[list[str], int]:  # the harness keeps only what it measures
         site = build_site(hubs=args.hubs, seed=args.seed, day=1, density=args.density)
         return [h.uuid for h in site.hubs], sum(len(h.citations) for h in site.hubs)
@@ -74,15 +83,18 @@ def main(argv: list[str] | None = None) -> Results:
             replay = measure_replay(run_dir, work)
             print(replay.line(), flush=True)
             results.figures["archive replay (backfill --from-archive, reparse)"] = replay.line().split(": ", 1)[1]
-        for name, measure in (("load-sqlite", lambda: stages.load_sqlite_stage(run_dir, work)),
-                              ("load-postgresql", lambda: stages.load_pg_stage(run_dir))):
+        for name, measure in (
+            ("load-sqlite", lambda: stages.load_sqlite_stage(run_dir, work)),
+            ("load-postgresql", lambda: stages.load_pg_stage(run_dir)),
+        ):
             if name not in args.skip:
                 stage, floor = measure()
                 results.add(stage)
                 # not one of the stages: how far the same rows alone go into the warehouse's tables
                 print(floor.line(), flush=True)
-                results.figures[f"{name} floor: the rows alone into the warehouse's tables"] = \
-                    floor.line().split(": ", 1)[1]
+                results.figures[f"{name} floor: the rows alone into the warehouse's tables"] = floor.line().split(
+                    ": ", 1
+                )[1]
         if "peer-dlt" not in args.skip:
             results.add(stages.peer_dlt_stage(run_dir, work))
         if "no-change-nightly" not in args.skip:
@@ -119,8 +131,11 @@ def write_results(results: Results, args, argv) -> None:
         "",
         "| stage | citehub | baseline (same run, same pages) | ratio | target | notes |",
         "|---|---|---|---|---|---|",
-        *[f"| {s.name} | {s.citehub:,.1f} {s.unit}/s | {s.baseline:,.1f} {s.unit}/s | {s.ratio:.2f} | "
-          f"{s.target} | {s.notes} |" for s in results.stages],
+        *[
+            f"| {s.name} | {s.citehub:,.1f} {s.unit}/s | {s.baseline:,.1f} {s.unit}/s | {s.ratio:.2f} | "
+            f"{s.target} | {s.notes} |"
+            for s in results.stages
+        ],
         "",
         "| figure | value |",
         "|---|---|",

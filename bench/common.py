@@ -36,8 +36,10 @@ class Stage:
         return self.citehub / self.baseline if self.baseline else float("nan")
 
     def line(self) -> str:
-        return (f"stage {self.name}: citehub {self.citehub:,.1f} {self.unit}/s, "
-                f"baseline {self.baseline:,.1f} {self.unit}/s, ratio {self.ratio:.2f}")
+        return (
+            f"stage {self.name}: citehub {self.citehub:,.1f} {self.unit}/s, "
+            f"baseline {self.baseline:,.1f} {self.unit}/s, ratio {self.ratio:.2f}"
+        )
 
 
 @dataclass
@@ -76,12 +78,26 @@ def _commit() -> str:
 
     root = Path(__file__).resolve().parents[1]
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
-                              check=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
         # RESULTS.md and the records are the bench's own output, not code it measured
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
-                                ":(exclude)bench/RESULTS.md", ":(exclude)bench/results"], cwd=root,
-                               capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(
+            [
+                "git",
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ".",
+                ":(exclude)bench/RESULTS.md",
+                ":(exclude)bench/results",
+            ],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head + ("+dirty" if dirty else "")
@@ -108,9 +124,26 @@ class Timer:
 def sample_site(hubs: int, seed: int, day: int = 1, density: float = 1.0, meanwhile=None):
     """The sample site in its own process (the other core), yielding (its base URL, what `meanwhile()`
     returned): `meanwhile` runs while the server builds its site (minutes at 10,000 dense hubs)."""
-    proc = subprocess.Popen([sys.executable, "-m", "samplesite", "serve", "--hubs", str(hubs), "--seed",
-                             str(seed), "--day", str(day), "--density", str(density), "--port", "0"],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "samplesite",
+            "serve",
+            "--hubs",
+            str(hubs),
+            "--seed",
+            str(seed),
+            "--day",
+            str(day),
+            "--density",
+            str(density),
+            "--port",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         result = meanwhile() if meanwhile is not None else None
         line = proc.stdout.readline().strip()

@@ -27,11 +27,13 @@ from bench.common import write_section
 RESULTS = Path(__file__).with_name("RESULTS.md")
 SECTION = "## Faulted nightly (bench/faults.py)"
 # Realistic rates per request (the figures; drift and redirects split across their modes).
-SPEC = ("5xx=0.02,429=0.005,429-date=0.005,slow=0.01,truncate=0.0025,chunked-cut=0.0025,"
-        "malformed=0.005,charset=0.001,bom=0.001,empty=0.001,ratelimited=0.001,"
-        "drift-rename=0.0005,drift-missing=0.0005,drift-legacy=0.001,"
-        "redirect-host=0.0007,redirect-port=0.0007,redirect-private=0.0006,gzip-bomb=0.0005,"
-        "retry_after=1,slow_s=0.3")
+SPEC = (
+    "5xx=0.02,429=0.005,429-date=0.005,slow=0.01,truncate=0.0025,chunked-cut=0.0025,"
+    "malformed=0.005,charset=0.001,bom=0.001,empty=0.001,ratelimited=0.001,"
+    "drift-rename=0.0005,drift-missing=0.0005,drift-legacy=0.001,"
+    "redirect-host=0.0007,redirect-port=0.0007,redirect-private=0.0006,gzip-bomb=0.0005,"
+    "retry_after=1,slow_s=0.3"
+)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -56,8 +58,13 @@ def main(argv: list[str] | None = None) -> dict:
     faults = parse_spec(f"{args.spec},seed={args.fault_seed}")
     work = scratch()
     url = f"sqlite:///{work / 'faults.sqlite'}"
-    kw = {"database_url": url, "data_dir": str(work / "data"), "include_known": False,
-          "hubs": [h.uuid for h in site.hubs], "conditional": False}
+    kw = {
+        "database_url": url,
+        "data_dir": str(work / "data"),
+        "include_known": False,
+        "hubs": [h.uuid for h in site.hubs],
+        "conditional": False,
+    }
     os.environ["CITEHUB_ALLOWED_HOSTS"] = "[]"  # only the sample site itself
     with prefect_test_harness(server_startup_timeout=120):
         with serving(site) as base_url:
@@ -84,15 +91,29 @@ def rows_lost(url: str, expected: dict) -> dict[str, int]:
     with make_engine(url).connect() as conn:
         hubs = {(r.hub_uuid, *(r._mapping[f] for f in hub_fields)) for r in conn.execute(select(t.hub))}
         papers = {(r.paper_key, *(r._mapping[f] for f in paper_fields)) for r in conn.execute(select(t.paper))}
-        edges = {tuple(r) for r in conn.execute(
-            select(t.citation.c.hub_uuid, t.citation.c.paper_key, t.citation.c.role, t.citation.c.polarity,
-                   t.citation.c.representative).where(t.citation.c.valid_to_run.is_(None)))}
+        edges = {
+            tuple(r)
+            for r in conn.execute(
+                select(
+                    t.citation.c.hub_uuid,
+                    t.citation.c.paper_key,
+                    t.citation.c.role,
+                    t.citation.c.polarity,
+                    t.citation.c.representative,
+                ).where(t.citation.c.valid_to_run.is_(None))
+            )
+        }
     want_hubs = {(h["uuid"], *(h[f] for f in hub_fields)) for h in expected["hubs"]}
     want_papers = {(p["paper_key"], *(p[f] for f in paper_fields)) for p in expected["papers"]}
-    want_edges = {(c["hub_uuid"], c["paper_key"], c["role"], c["polarity"], c["representative"])
-                  for c in expected["citations"]}
-    return {"hub": len(want_hubs - hubs), "paper": len(want_papers - papers), "citation": len(want_edges - edges),
-            "extra": len(hubs - want_hubs) + len(papers - want_papers) + len(edges - want_edges)}
+    want_edges = {
+        (c["hub_uuid"], c["paper_key"], c["role"], c["polarity"], c["representative"]) for c in expected["citations"]
+    }
+    return {
+        "hub": len(want_hubs - hubs),
+        "paper": len(want_papers - papers),
+        "citation": len(want_edges - edges),
+        "extra": len(hubs - want_hubs) + len(papers - want_papers) + len(edges - want_edges),
+    }
 
 
 def table(clean_night: dict, faulted: dict, served: Counter, lost: dict, seconds: float, args) -> dict:
@@ -121,17 +142,26 @@ def table(clean_night: dict, faulted: dict, served: Counter, lost: dict, seconds
 
 
 def render(figures: dict, args) -> str:
-    lines = [SECTION, "",
-             f"`python -m bench.faults --hubs {args.hubs} --seed {args.seed} --fault-seed {args.fault_seed}` "
-             f"({time.strftime('%Y-%m-%d')}): a clean nightly, then the same site with faults "
-             "(unconditional requests). Spec: `" + args.spec + "`.", "",
-             "| figure | value |", "|---|---|"]
+    lines = [
+        SECTION,
+        "",
+        f"`python -m bench.faults --hubs {args.hubs} --seed {args.seed} --fault-seed {args.fault_seed}` "
+        f"({time.strftime('%Y-%m-%d')}): a clean nightly, then the same site with faults "
+        "(unconditional requests). Spec: `" + args.spec + "`.",
+        "",
+        "| figure | value |",
+        "|---|---|",
+    ]
     lines += [f"| {name} | {value} |" for name, value in figures.items() if not name.startswith("_")]
-    lines += ["", "Faults served: " + ", ".join(f"{m} {n}" for m, n in figures["_injected"].items()) + ".",
-              "Quarantined by reason: " + (", ".join(f"{r} {n}" for r, n in sorted(figures["_reasons"].items()))
-                                          or "none") + ".",
-              "Clean night URLs by outcome: " + ", ".join(f"{o} {n}" for o, n in sorted(figures["_clean"].items()))
-              + ".", ""]
+    lines += [
+        "",
+        "Faults served: " + ", ".join(f"{m} {n}" for m, n in figures["_injected"].items()) + ".",
+        "Quarantined by reason: "
+        + (", ".join(f"{r} {n}" for r, n in sorted(figures["_reasons"].items())) or "none")
+        + ".",
+        "Clean night URLs by outcome: " + ", ".join(f"{o} {n}" for o, n in sorted(figures["_clean"].items())) + ".",
+        "",
+    ]
     return "\n".join(lines)
 
 

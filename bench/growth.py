@@ -13,9 +13,10 @@ import json
 from pathlib import Path
 
 
-
 def growth_heading(density: float) -> str:
     return f"## Growth with the site (python -m bench at two sizes, density {density:g})"
+
+
 RSS_LIMIT_MB = 400.0
 RSS_GROWTH_LIMIT = 1.10
 
@@ -52,21 +53,29 @@ def growth_section(folder: Path, density: float = 1.0) -> str | None:
             continue
         per_unit = s["citehub"] / big["citehub"]
         against = (s["citehub"] / s["baseline"]) / (big["citehub"] / big["baseline"])
-        lines.append(f"| {name} | {s['citehub']:,.1f} {s['unit']}/s | {big['citehub']:,.1f} {s['unit']}/s | "
-                     f"{per_unit:.2f} | {against:.2f} | {'yes' if per_unit <= 1.05 else 'no'} |")
+        lines.append(
+            f"| {name} | {s['citehub']:,.1f} {s['unit']}/s | {big['citehub']:,.1f} {s['unit']}/s | "
+            f"{per_unit:.2f} | {against:.2f} | {'yes' if per_unit <= 1.05 else 'no'} |"
+        )
     for name, secs in small.get("seconds", {}).items():
         if name in large.get("seconds", {}):
             per_unit = large["seconds"][name] / secs / size
-            lines.append(f"| {name} (wall) | {secs:.1f} s | {large['seconds'][name]:.1f} s | {per_unit:.2f} | — | "
-                         f"{'yes' if per_unit <= 1.05 else 'no'} |")
-    lines += ["", "| process | peak RSS at small | peak RSS at large | growth | under 400 MB and < +10% |",
-              "|---|---|---|---|---|"]
+            lines.append(
+                f"| {name} (wall) | {secs:.1f} s | {large['seconds'][name]:.1f} s | {per_unit:.2f} | — | "
+                f"{'yes' if per_unit <= 1.05 else 'no'} |"
+            )
+    lines += [
+        "",
+        "| process | peak RSS at small | peak RSS at large | growth | under 400 MB and < +10% |",
+        "|---|---|---|---|---|",
+    ]
     for name, mb in small["rss_mb"].items():
         if name not in large["rss_mb"]:
             continue
         big = large["rss_mb"][name]
         ok = big < RSS_LIMIT_MB and big / mb < RSS_GROWTH_LIMIT
-        verdict = "n/a (harness)" if name.startswith("bench harness") or name.startswith("bare") else \
-            ("yes" if ok else "no")
+        verdict = (
+            "n/a (harness)" if name.startswith("bench harness") or name.startswith("bare") else ("yes" if ok else "no")
+        )
         lines.append(f"| {name} | {mb:.0f} MB | {big:.0f} MB | x{big / mb:.2f} | {verdict} |")
     return "\n".join(lines) + "\n"

@@ -19,8 +19,12 @@ def nightly_stage(base_url: str, hub_urls: list[str], work: Path, rss: dict) -> 
     hubs_file = work / "nightly-hubs.txt"
     hubs_file.write_text("\n".join(hub_urls), encoding="utf-8")
     # stdout carries the figures; the child's log and any traceback go to the terminal
-    out = subprocess.run([sys.executable, "-m", "bench.nightly", base_url, str(hubs_file), str(work)],
-                         check=True, stdout=subprocess.PIPE, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.nightly", base_url, str(hubs_file), str(work)],
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     figures = json.loads(out.stdout.strip().splitlines()[-1])
     rss["nightly flow process (stage, clean, load, marts, checks)"] = figures["flow_rss_mb"]
     rss["citehub crawl, full nightly (scrapy subprocess)"] = figures["crawl_rss_mb"]
@@ -30,8 +34,14 @@ def nightly_stage(base_url: str, hub_urls: list[str], work: Path, rss: dict) -> 
     hubs = len(hub_urls)
     share = again / full
     timings = ", ".join(f"{k} {v:.2f}" for k, v in figures["again_timings"].items())
-    stage = Stage("no-change-nightly", "hubs", hubs / again, hubs / full, "time share <= 0.10 (ratio >= 10)",
-                  f"full {full:.1f} s, no-change {again:.1f} s ({timings} s), time share {share:.3f}")
+    stage = Stage(
+        "no-change-nightly",
+        "hubs",
+        hubs / again,
+        hubs / full,
+        "time share <= 0.10 (ratio >= 10)",
+        f"full {full:.1f} s, no-change {again:.1f} s ({timings} s), time share {share:.3f}",
+    )
     return stage, full
 
 
@@ -51,8 +61,9 @@ def _run(base_url: str, hubs_file: str, work: str) -> dict:
         started = time.perf_counter()
         # the hubs come as a seeds file, as in production: a flow parameter of 10,000 URLs would be
         # stored by the Prefect server with the flow run
-        first = nightly_refresh(base_url=base_url, seeds_file=hubs_file, database_url=url, data_dir=data_dir,
-                                include_known=False)
+        first = nightly_refresh(
+            base_url=base_url, seeds_file=hubs_file, database_url=url, data_dir=data_dir, include_known=False
+        )
         full = time.perf_counter() - started
         started = time.perf_counter()
         again = nightly_refresh(base_url=base_url, database_url=url, data_dir=data_dir)

@@ -71,14 +71,24 @@ def main(argv: list[str] | None = None) -> None:
     pages = list(itertools.islice(archived_pages(args.run_dir), args.pages))
     rows = measure(pages)
     base = rows[0][1]
-    lines = [SECTION, "", f"`python -m bench.parsers RUN_DIR --pages {args.pages}`: {len(pages)} archived hub pages "
-             f"of a `make bench` crawl, {sum(len(b) for _, b in pages) / len(pages) / 1024:.1f} KB on average.", "",
-             "| option | pages/s | vs lxml.html.fromstring |", "|---|---|---|"]
+    lines = [
+        SECTION,
+        "",
+        f"`python -m bench.parsers RUN_DIR --pages {args.pages}`: {len(pages)} archived hub pages "
+        f"of a `make bench` crawl, {sum(len(b) for _, b in pages) / len(pages) / 1024:.1f} KB on average.",
+        "",
+        "| option | pages/s | vs lxml.html.fromstring |",
+        "|---|---|---|",
+    ]
     for name, rate in rows:
         print(f"{name}: {rate:,.0f} pages/s ({rate / base:.2f})")
         lines.append(f"| {name} | {rate:,.0f} | {rate / base:.2f} |")
-    lines += ["", "citehub parses with lxml directly (a plain etree parser and one iterwalk pass into text blocks); "
-              "BeautifulSoup stays as the fallback for pages libxml2 gives up on.", ""]
+    lines += [
+        "",
+        "citehub parses with lxml directly (a plain etree parser and one iterwalk pass into text blocks); "
+        "BeautifulSoup stays as the fallback for pages libxml2 gives up on.",
+        "",
+    ]
     write_section(args.out, SECTION, "\n".join(lines))
 
 

@@ -26,9 +26,11 @@ class ReplayFigures:
     baseline_seconds: float
 
     def line(self) -> str:
-        return (f"replay: citehub {self.fetches / self.seconds:,.1f} fetches/s on {self.workers} processes, "
-                f"baseline {self.fetches / self.baseline_seconds:,.1f} fetches/s on 1, "
-                f"ratio {self.baseline_seconds / self.seconds:.2f} ({self.fetches:,} fetches)")
+        return (
+            f"replay: citehub {self.fetches / self.seconds:,.1f} fetches/s on {self.workers} processes, "
+            f"baseline {self.fetches / self.baseline_seconds:,.1f} fetches/s on 1, "
+            f"ratio {self.baseline_seconds / self.seconds:.2f} ({self.fetches:,} fetches)"
+        )
 
 
 def measure(run_dir: Path, work: Path, workers: int | None = None) -> ReplayFigures:

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # --- fetch ------------------------------------------------------------------------------------------------
 
+
 def crawl(run_dir: Path, base_url: str, hub_urls: list[str]) -> tuple[float, dict]:
     from flows.crawl import allowed_hosts_for, run_crawl
 
@@ -35,8 +36,21 @@ def bare_fetch(urls: list[str], work: Path) -> tuple[float, float]:
     urls_file.write_text("\n".join(urls))
     rss_file = work / "bare-rss.txt"
     with Timer() as t:
-        subprocess.run([sys.executable, "-m", "scrapy", "runspider", str(ROOT / "bench" / "bare_spider.py"),
-                        "-a", f"urls_file={urls_file}", "-a", f"rss_file={rss_file}"], check=True, cwd=work)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "scrapy",
+                "runspider",
+                str(ROOT / "bench" / "bare_spider.py"),
+                "-a",
+                f"urls_file={urls_file}",
+                "-a",
+                f"rss_file={rss_file}",
+            ],
+            check=True,
+            cwd=work,
+        )
     return t.seconds, int(rss_file.read_text()) / 2**20
 
 
@@ -59,12 +73,19 @@ def fetch_stage(base_url: str, hub_urls: list[str], work: Path, rss: dict) -> tu
     seconds, stats = crawl(run_dir, base_url, hub_urls)
     rss["citehub crawl (scrapy subprocess)"] = stats.get("citehub/peak_rss_bytes", 0) / 2**20
     requests = stats.get("downloader/request_count", len(urls))
-    stage = Stage("fetch", "pages", requests / seconds, len(urls) / bare_seconds, ">= 0.7",
-                  f"{requests} requests; citehub {seconds:.1f} s, bare {bare_seconds:.1f} s")
+    stage = Stage(
+        "fetch",
+        "pages",
+        requests / seconds,
+        len(urls) / bare_seconds,
+        ">= 0.7",
+        f"{requests} requests; citehub {seconds:.1f} s, bare {bare_seconds:.1f} s",
+    )
     return stage, run_dir
 
 
 # --- parse ------------------------------------------------------------------------------------------------
+
 
 def archived_pages(run_dir: Path) -> Iterator[tuple[str, bytes]]:
     """The archived hub pages (200s, HTML), streamed from the run's WARC files."""
@@ -105,8 +126,9 @@ def parse_stage(run_dir: Path, chunk: int = 500) -> Stage:
         ours += t.seconds
         count += len(pages)
         size += sum(len(b) for _, b in pages)
-    return Stage("parse", "pages", count / ours, count / base, ">= 0.25",
-                 f"{count} archived hub pages, {size / 1e6:.1f} MB")
+    return Stage(
+        "parse", "pages", count / ours, count / base, ">= 0.25", f"{count} archived hub pages, {size / 1e6:.1f} MB"
+    )
 
 
 def _batched(iterable, n: int):
@@ -121,6 +143,7 @@ def _batched(iterable, n: int):
 
 
 # --- load -------------------------------------------------------------------------------------------------
+
 
 def read_items(run_dir: Path) -> list[dict]:
     with open(run_dir / "items.jsonl", encoding="utf-8") as fh:
@@ -215,11 +238,13 @@ class Floor:
 
     def line(self) -> str:
         both = self.seconds + self.read_seconds
-        return (f"floor {self.stage}: warehouse tables alone {self.rows / self.seconds:,.1f} rows/s, "
-                f"baseline {self.rows / self.baseline_seconds:,.1f} rows/s, "
-                f"ratio {self.baseline_seconds / self.seconds:.2f}; "
-                f"after reading the staged items ({self.read_seconds:.2f} s) {self.rows / both:,.1f} rows/s, "
-                f"ratio {self.baseline_seconds / both:.2f}")
+        return (
+            f"floor {self.stage}: warehouse tables alone {self.rows / self.seconds:,.1f} rows/s, "
+            f"baseline {self.rows / self.baseline_seconds:,.1f} rows/s, "
+            f"ratio {self.baseline_seconds / self.seconds:.2f}; "
+            f"after reading the staged items ({self.read_seconds:.2f} s) {self.rows / both:,.1f} rows/s, "
+            f"ratio {self.baseline_seconds / both:.2f}"
+        )
 
 
 def warehouse_floor(url: str, batch) -> float:
@@ -231,12 +256,13 @@ def warehouse_floor(url: str, batch) -> float:
 
     engine, run_id = new_warehouse(url, "floor")
     bookkeeping = {"first_seen_run": run_id, "last_seen_run": run_id, "run_id": run_id, "valid_from_run": run_id}
-    tables = [(table, _table_rows(table, rows, bookkeeping))
-              for table, rows in ((hub, batch.hubs), (paper, batch.papers), (citation, batch.citations))]
-    with Timer() as t:
-        with engine.begin() as conn:
-            for table, rows in tables:
-                bulk.insert_rows(conn, table, rows)
+    tables = [
+        (table, _table_rows(table, rows, bookkeeping))
+        for table, rows in ((hub, batch.hubs), (paper, batch.papers), (citation, batch.citations))
+    ]
+    with Timer() as t, engine.begin() as conn:
+        for table, rows in tables:
+            bulk.insert_rows(conn, table, rows)
     engine.dispose()
     return t.seconds
 
@@ -274,10 +300,16 @@ def load_sqlite_stage(run_dir: Path, work: Path) -> tuple[Stage, Floor]:
     base = sqlite_baseline(work / "baseline.sqlite", _plain_rows(batch))
     floor = warehouse_floor(f"sqlite:///{work / 'floor.sqlite'}", batch)
     read, items = staged_read_floor(f"sqlite:///{work / 'read.sqlite'}", run_dir)
-    stage = Stage("load-sqlite", "rows", rows / seconds, rows / base, ">= 0.4",
-                  f"{rows} rows (hubs, papers, citations); citehub {seconds:.2f} s incl. dedupe + marts; "
-                  f"executemany {base:.2f} s; the rows alone into the warehouse's tables {floor:.2f} s; "
-                  f"reading the {items} staged items alone {read:.2f} s")
+    stage = Stage(
+        "load-sqlite",
+        "rows",
+        rows / seconds,
+        rows / base,
+        ">= 0.4",
+        f"{rows} rows (hubs, papers, citations); citehub {seconds:.2f} s incl. dedupe + marts; "
+        f"executemany {base:.2f} s; the rows alone into the warehouse's tables {floor:.2f} s; "
+        f"reading the {items} staged items alone {read:.2f} s",
+    )
     return stage, Floor("load-sqlite", rows, floor, base, read)
 
 
@@ -311,13 +343,17 @@ def pg_copy_baseline(dsn: str, tables) -> float:
 
     with psycopg.connect(dsn) as conn:
         for name, (cols, _) in tables.items():
-            conn.execute(sql.SQL("CREATE TABLE {} ({})").format(
-                sql.Identifier(name), sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c)) for c in cols)))
+            conn.execute(
+                sql.SQL("CREATE TABLE {} ({})").format(
+                    sql.Identifier(name), sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c)) for c in cols)
+                )
+            )
         conn.commit()
         with Timer() as t:
             for name, (cols, rows) in tables.items():
                 stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(
-                    sql.Identifier(name), sql.SQL(", ").join(map(sql.Identifier, cols)))
+                    sql.Identifier(name), sql.SQL(", ").join(map(sql.Identifier, cols))
+                )
                 with conn.cursor().copy(stmt) as copy:
                     for row in rows:
                         copy.write_row(row)
@@ -335,14 +371,21 @@ def load_pg_stage(run_dir: Path) -> tuple[Stage, Floor]:
         floor = warehouse_floor(db.url, batch)
     with PgDatabase() as db:
         read, items = staged_read_floor(db.url, run_dir)
-    stage = Stage("load-postgresql", "rows", rows / seconds, rows / base, ">= 0.3",
-                  f"{rows} rows; citehub {seconds:.2f} s incl. dedupe + marts; COPY {base:.2f} s; "
-                  f"the rows alone into the warehouse's tables {floor:.2f} s; "
-                  f"reading the {items} staged items alone {read:.2f} s")
+    stage = Stage(
+        "load-postgresql",
+        "rows",
+        rows / seconds,
+        rows / base,
+        ">= 0.3",
+        f"{rows} rows; citehub {seconds:.2f} s incl. dedupe + marts; COPY {base:.2f} s; "
+        f"the rows alone into the warehouse's tables {floor:.2f} s; "
+        f"reading the {items} staged items alone {read:.2f} s",
+    )
     return stage, Floor("load-postgresql", rows, floor, base, read)
 
 
 # --- peer: dlt --------------------------------------------------------------------------------------------
+
 
 def dlt_load(dsn_url: str, items: list[dict], work: Path) -> tuple[float, int]:
     import dlt
@@ -352,13 +395,20 @@ def dlt_load(dsn_url: str, items: list[dict], work: Path) -> tuple[float, int]:
     batch = clean(items)
     keys = {"hub": "hub_uuid", "paper": "paper_key", "citation": ["hub_uuid", "paper_key"]}
     resources = [
-        dlt.resource([{k: _plain(v) for k, v in r.items()} for r in rows], name=name,
-                     write_disposition="merge", primary_key=keys[name])
+        dlt.resource(
+            [{k: _plain(v) for k, v in r.items()} for r in rows],
+            name=name,
+            write_disposition="merge",
+            primary_key=keys[name],
+        )
         for name, rows in _rows_of(batch).items()
     ]
-    pipeline = dlt.pipeline(pipeline_name=f"bench_{uuid.uuid4().hex[:6]}", pipelines_dir=str(work / "dlt"),
-                            destination=dlt.destinations.postgres(credentials=dsn_url),
-                            dataset_name="dlt_bench")
+    pipeline = dlt.pipeline(
+        pipeline_name=f"bench_{uuid.uuid4().hex[:6]}",
+        pipelines_dir=str(work / "dlt"),
+        destination=dlt.destinations.postgres(credentials=dsn_url),
+        dataset_name="dlt_bench",
+    )
     with Timer() as t:
         pipeline.run(resources)
     return t.seconds, sum(len(v) for v in _rows_of(batch).values())
@@ -371,13 +421,17 @@ def peer_dlt_stage(run_dir: Path, work: Path) -> Stage:
         rows = sum(len(v) for v in _rows_of(_clean(items)).values())
     with PgDatabase() as db:
         # dlt insists on a password; the bench database uses trust auth, so any throwaway value is accepted.
-        dlt_seconds, _ = dlt_load(f"postgresql://postgres:{secrets.token_hex(8)}@127.0.0.1:5432/{db.name}",
-                                  items, work)
+        dlt_seconds, _ = dlt_load(f"postgresql://postgres:{secrets.token_hex(8)}@127.0.0.1:5432/{db.name}", items, work)
     # Both sides get the same deduplicated rows (dlt is handed clean()'s output, untimed); citehub's side is
     # its load proper: history, guard, upserts and marts in one transaction.
-    return Stage("peer-dlt", "rows", rows / seconds, rows / dlt_seconds, ">= 2.0",
-                 f"{rows} rows into PostgreSQL; citehub load {seconds:.2f} s (history + marts), "
-                 f"dlt merge {dlt_seconds:.2f} s")
+    return Stage(
+        "peer-dlt",
+        "rows",
+        rows / seconds,
+        rows / dlt_seconds,
+        ">= 2.0",
+        f"{rows} rows into PostgreSQL; citehub load {seconds:.2f} s (history + marts), dlt merge {dlt_seconds:.2f} s",
+    )
 
 
 def scratch() -> Path:

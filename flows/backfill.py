@@ -41,9 +41,16 @@ from sqlalchemy import Engine, func, select
 
 from flows import guard, runs
 from flows.lock import RunLockBusy, single_flight
-from flows.nightly import (check_task, clean_task, finish_blocked, load_task, nightly_refresh,
-                           publish_artifacts_task, stage_task)
-from flows.replay import ArchiveError, ArchivedRun, replay_items, replay_workers, write_replay
+from flows.nightly import (
+    check_task,
+    clean_task,
+    finish_blocked,
+    load_task,
+    nightly_refresh,
+    publish_artifacts_task,
+    stage_task,
+)
+from flows.replay import ArchivedRun, ArchiveError, replay_items, replay_workers, write_replay
 from flows.report import build_report, stage_timer
 from flows.settings import Settings, redacted
 from schema.engine import make_engine
@@ -143,8 +150,10 @@ def fetch_plan(archived: ArchivedRun) -> list[dict[str, Any]]:
         if name is not None:
             # A bare file name in the run's warc folder: nothing outside the archive is ever opened.
             if Path(name).name != name or not (archived.warc_dir / name).is_file():
-                raise ArchiveError(f"run {archived.run_id}: fetch of {item.get('url')} names WARC file {name!r}, "
-                                   f"missing from {archived.warc_dir}")
+                raise ArchiveError(
+                    f"run {archived.run_id}: fetch of {item.get('url')} names WARC file {name!r}, "
+                    f"missing from {archived.warc_dir}"
+                )
             if not isinstance(item.get("warc_offset"), int):
                 raise ArchiveError(f"{archived.items_path}:{lineno}: fetch of {item.get('url')} has no WARC offset")
         fetches.append(item)
@@ -156,8 +165,10 @@ def require_empty(engine: Engine) -> None:
     with engine.connect() as conn:
         held = conn.execute(select(func.count()).select_from(run_table)).scalar_one()
     if held:
-        raise ArchiveError(f"{redacted(str(engine.url))} already holds {held} runs: reparse into an empty "
-                           "warehouse (--database-url), check it, then switch CITEHUB_DATABASE_URL to it")
+        raise ArchiveError(
+            f"{redacted(str(engine.url))} already holds {held} runs: reparse into an empty "
+            "warehouse (--database-url), check it, then switch CITEHUB_DATABASE_URL to it"
+        )
 
 
 def _plain(database_url: SecretStr | str | None) -> str | None:
@@ -173,16 +184,22 @@ def replay_task(archived: ArchivedRun, fetches: list[dict], run_id: str, out: Pa
     return write_replay(archived, fetches, run_id, out, workers)
 
 
-def _replay_one(engine: Engine, database_url: str, kind: str, run_id: str, archived: ArchivedRun,
-                fetches: list[dict], settings: Settings) -> dict:
+def _replay_one(
+    engine: Engine,
+    database_url: str,
+    kind: str,
+    run_id: str,
+    archived: ArchivedRun,
+    fetches: list[dict],
+    settings: Settings,
+) -> dict:
     timings: dict[str, float] = {}
     timed = stage_timer(timings)
 
     try:
         # outside the runs folder: a replay is not itself an archived crawl
         items = settings.data_dir / "replays" / run_id / "items.jsonl"
-        stats = timed("replay", replay_task, archived, fetches, run_id, items,
-                      replay_workers(settings.replay_workers))
+        stats = timed("replay", replay_task, archived, fetches, run_id, items, replay_workers(settings.replay_workers))
         timed("stage", stage_task, database_url, run_id, items)
         batch = timed("clean", clean_task, database_url, run_id)
         # load + marts in one guarded transaction, as for a nightly (flows/guard.py)
@@ -192,12 +209,14 @@ def _replay_one(engine: Engine, database_url: str, kind: str, run_id: str, archi
         checks = timed("check", check_task, database_url, run_id)
         report = build_report(engine, run_id, stats, loaded, checks, timings)
         failed = [c.name for c in checks if not c.passed]
-        runs.finish_run(engine, run_id, "failed" if failed else "completed",
-                        {**report.as_dict(), "replay_of": archived.run_id})
+        runs.finish_run(
+            engine, run_id, "failed" if failed else "completed", {**report.as_dict(), "replay_of": archived.run_id}
+        )
         publish_artifacts_task(database_url, run_id, kind, report.markdown())
         if failed:
-            raise RuntimeError(f"run {run_id} (replay of {archived.run_id}): quality checks failed: "
-                               + ", ".join(failed))
+            raise RuntimeError(
+                f"run {run_id} (replay of {archived.run_id}): quality checks failed: " + ", ".join(failed)
+            )
         return report.as_dict()
     except BaseException as exc:
         if (runs.get_run(engine, run_id) or {}).get("status") == "running":
@@ -205,13 +224,21 @@ def _replay_one(engine: Engine, database_url: str, kind: str, run_id: str, archi
         raise
 
 
-def replay_archive(kind: str, since: date | None, until: date | None, parser_version: str,
-                   database_url: SecretStr | str | None, data_dir: str | None, lock_wait_seconds: float,
-                   workers: int | None = None) -> dict:
+def replay_archive(
+    kind: str,
+    since: date | None,
+    until: date | None,
+    parser_version: str,
+    database_url: SecretStr | str | None,
+    data_dir: str | None,
+    lock_wait_seconds: float,
+    workers: int | None = None,
+) -> dict:
     """Replay archived crawls (oldest first) as runs of `kind`; every input checked before the first run."""
     log = get_run_logger()
-    settings = Settings(**({"data_dir": data_dir} if data_dir else {}),
-                        **({"replay_workers": workers} if workers is not None else {}))
+    settings = Settings(
+        **({"data_dir": data_dir} if data_dir else {}), **({"replay_workers": workers} if workers is not None else {})
+    )
     database_url = _plain(database_url) or settings.database_url
     archived = archived_runs(settings.runs_dir, since, until)
     plans = [(a, fetch_plan(a)) for a in archived]
@@ -219,16 +246,23 @@ def replay_archive(kind: str, since: date | None, until: date | None, parser_ver
     upgrade(engine)
     if kind == "reparse":
         require_empty(engine)
-    log.info("%s: replaying %d archived crawls from %s into %s", kind, len(plans), settings.runs_dir,
-             redacted(database_url))
+    log.info(
+        "%s: replaying %d archived crawls from %s into %s", kind, len(plans), settings.runs_dir, redacted(database_url)
+    )
     reports: list[dict] = []
     lock = ExitStack()
     try:
         for archived_run, fetches in plans:
-            params = {"replay_of": archived_run.run_id, "archive": str(archived_run.run_dir),
-                      "since": since, "until": until, "fetches": len(fetches)}
-            run_id = runs.start_run(engine, kind, params, started_at=archived_run.crawl_started,
-                                    parser_version=parser_version)
+            params = {
+                "replay_of": archived_run.run_id,
+                "archive": str(archived_run.run_dir),
+                "since": since,
+                "until": until,
+                "fetches": len(fetches),
+            }
+            run_id = runs.start_run(
+                engine, kind, params, started_at=archived_run.crawl_started, parser_version=parser_version
+            )
             if not reports:  # one lock for the whole sequence: no other run lands between two replays
                 try:
                     lock.enter_context(single_flight(engine, run_id, lock_wait_seconds))
@@ -243,8 +277,11 @@ def replay_archive(kind: str, since: date | None, until: date | None, parser_ver
             log.info("run %s replayed %s", run_id, archived_run.run_id)
     finally:
         lock.close()
-    return {"status": "completed", "runs": reports,
-            "replayed": {r["run_id"]: a.run_id for r, (a, _) in zip(reports, plans, strict=True)}}
+    return {
+        "status": "completed",
+        "runs": reports,
+        "replayed": {r["run_id"]: a.run_id for r, (a, _) in zip(reports, plans, strict=True)},
+    }
 
 
 @flow(name="backfill", log_prints=True)
@@ -264,15 +301,30 @@ def backfill(
     if from_archive:
         if hubs:
             raise ArchiveError("give hubs or from_archive, not both: an archive replay loads whole crawls")
-        return replay_archive("backfill", parse_day(since, "--since"), parse_day(until, "--until"),
-                              PARSER_VERSION, database_url, data_dir, lock_wait_seconds, replay_workers)
+        return replay_archive(
+            "backfill",
+            parse_day(since, "--since"),
+            parse_day(until, "--until"),
+            PARSER_VERSION,
+            database_url,
+            data_dir,
+            lock_wait_seconds,
+            replay_workers,
+        )
     if since or until:
         raise ArchiveError("--since/--until select archived crawls: use them with --from-archive")
     refs = resolve_hub_refs(hubs or [])
     # A backfill asks for fresh bodies: validators from an earlier fetch would let the site answer 304.
-    report = nightly_refresh(base_url=base_url, hubs=refs, database_url=database_url, data_dir=data_dir,
-                             include_known=False, kind="backfill", conditional=False,
-                             lock_wait_seconds=lock_wait_seconds)
+    report = nightly_refresh(
+        base_url=base_url,
+        hubs=refs,
+        database_url=database_url,
+        data_dir=data_dir,
+        include_known=False,
+        kind="backfill",
+        conditional=False,
+        lock_wait_seconds=lock_wait_seconds,
+    )
     return {"status": report.get("status", "completed"), "runs": [report]}
 
 
@@ -287,11 +339,23 @@ def reparse(
     """Re-derive an empty warehouse from every archived crawl with the installed parsers (on `replay_workers`
     processes)."""
     if parser_version != PARSER_VERSION:
-        raise ArchiveError(f"the installed parsers are version {PARSER_VERSION!r}, not {parser_version!r}: "
-                           "install the fixed parsers first (spiders/parse/records.py PARSER_VERSION)")
-    return replay_archive("reparse", None, None, parser_version, database_url, data_dir, lock_wait_seconds,
-                          replay_workers)
+        raise ArchiveError(
+            f"the installed parsers are version {PARSER_VERSION!r}, not {parser_version!r}: "
+            "install the fixed parsers first (spiders/parse/records.py PARSER_VERSION)"
+        )
+    return replay_archive(
+        "reparse", None, None, parser_version, database_url, data_dir, lock_wait_seconds, replay_workers
+    )
 
 
-__all__ = ["ArchiveError", "ArchivedRun", "archived_runs", "backfill", "fetch_plan", "replay_archive",
-           "replay_items", "reparse", "resolve_hub_refs"]
+__all__ = [
+    "ArchiveError",
+    "ArchivedRun",
+    "archived_runs",
+    "backfill",
+    "fetch_plan",
+    "replay_archive",
+    "replay_items",
+    "reparse",
+    "resolve_hub_refs",
+]

@@ -238,8 +238,14 @@ class _Accumulator:
     def _entry_paper(self, entry: dict[str, Any]) -> tuple[str, dict[str, Any], frozenset[str]]:
         """`_paper_values` of a listing, with the names of its non-null fields; a paper listed again (on its
         filtered pages, under other hubs) with the same fields is worked out once per batch."""
-        signature = (entry["title_raw"], entry.get("arxiv_id"), entry.get("pith_id"), entry.get("summary_raw"),
-                     entry.get("category"), entry.get("date"))
+        signature = (
+            entry["title_raw"],
+            entry.get("arxiv_id"),
+            entry.get("pith_id"),
+            entry.get("summary_raw"),
+            entry.get("category"),
+            entry.get("date"),
+        )
         found = self._entries.get(signature)
         if found is None:
             key, values = self._paper_values(entry)
@@ -299,18 +305,26 @@ class _Accumulator:
         part.drifted = set(drifted)
         self._hub_rows(part.batch, part.drifted)
         for (uuid, key), cite in self.citations.items():
-            part.citations.append({
-                "hub_uuid": uuid, "paper_key": key, **{f: cite.attrs.values.get(f) for f in _CITATION_FIELDS},
-                "roles": _SEP.join(sorted(cite.roles)), "polarities": _SEP.join(sorted(cite.polarities)),
-                "representative": cite.representative, "explorer": key in self.explorer_keys.get(uuid, ()),
-                "drifted": uuid in part.drifted})
+            part.citations.append(
+                {
+                    "hub_uuid": uuid,
+                    "paper_key": key,
+                    **{f: cite.attrs.values.get(f) for f in _CITATION_FIELDS},
+                    "roles": _SEP.join(sorted(cite.roles)),
+                    "polarities": _SEP.join(sorted(cite.polarities)),
+                    "representative": cite.representative,
+                    "explorer": key in self.explorer_keys.get(uuid, ()),
+                    "drifted": uuid in part.drifted,
+                }
+            )
         for key, best in self.papers.items():
             by_rank: dict[tuple, dict[str, Any]] = defaultdict(dict)
             for name, value in best.values.items():
                 by_rank[best.ranks[name]][name] = value
             for rank, values in by_rank.items():
-                part.papers.append({"paper_key": key, "rank": rank_text(rank),
-                                    **{f: values.get(f) for f in _PAPER_FIELDS}})
+                part.papers.append(
+                    {"paper_key": key, "rank": rank_text(rank), **{f: values.get(f) for f in _PAPER_FIELDS}}
+                )
         return part
 
     def _hub_rows(self, batch: CleanBatch, drifted: Mapping[str, str] | set[str]) -> None:
@@ -318,9 +332,7 @@ class _Accumulator:
             page = self.first_pages.get(uuid, (None, None))[1]
             twin = self.twins.get(uuid, (None, None))[1]
             parsed_count = len(self.explorer_keys.get(uuid, ()))
-            complete = (
-                page is not None and parsed_count == page["citing_count"] and uuid not in self.bad_hubs
-            )
+            complete = page is not None and parsed_count == page["citing_count"] and uuid not in self.bad_hubs
             batch.complete[uuid] = complete
             batch.hubs.append(_hub_row(uuid, page, twin))
             if page is not None and uuid not in drifted:
@@ -341,10 +353,18 @@ class _Accumulator:
                 recency, fetched = self.fetches.get(url, ((), None))
                 if fetched is not None:
                     self.fetches[url] = (recency, {**fetched, "outcome": "quarantined", "error": drift.REASON})
-                self.quarantines[url] = (recency, {
-                    "url": url, "hub_uuid": uuid, "status": 200,
-                    "fetched_at": fetched["fetched_at"] if fetched else None, "parser_version": PARSER_VERSION,
-                    "reason": drift.REASON, "detail": detail[:500]})
+                self.quarantines[url] = (
+                    recency,
+                    {
+                        "url": url,
+                        "hub_uuid": uuid,
+                        "status": 200,
+                        "fetched_at": fetched["fetched_at"] if fetched else None,
+                        "parser_version": PARSER_VERSION,
+                        "reason": drift.REASON,
+                        "detail": detail[:500],
+                    },
+                )
 
     def _paper_rows(self, merge_into: dict[str, str]) -> list[dict[str, Any]]:
         merged: dict[str, _Best] = {}
@@ -360,12 +380,14 @@ class _Accumulator:
             rows.append({"paper_key": key, **{f: values.get(f) for f in _PAPER_FIELDS}})
         return rows
 
-def citation_rows(citations: Mapping[tuple[str, str], _CitationAcc],
-                  merge_into: Mapping[str, str]) -> tuple[list[dict], list[dict]]:
+
+def citation_rows(
+    citations: Mapping[tuple[str, str], _CitationAcc], merge_into: Mapping[str, str]
+) -> tuple[list[dict], list[dict]]:
     """Edge rows (and role / polarity conflicts) from per-(hub, paper) accumulators, papers merged away by
     the fuzzy merge folded into their target's edge of the same hub."""
     merged: dict[tuple[str, str], _CitationAcc] = {}
-    for (uuid, key) in sorted(citations, key=lambda hk: (hk[1] in merge_into, hk)):
+    for uuid, key in sorted(citations, key=lambda hk: (hk[1] in merge_into, hk)):
         cite = citations[(uuid, key)]
         target = (uuid, merge_into.get(key, key))
         into = merged.get(target)
@@ -377,14 +399,15 @@ def citation_rows(citations: Mapping[tuple[str, str], _CitationAcc],
             into.polarities |= cite.polarities
             into.representative |= cite.representative
     rows, conflicts = [], []
-    for (uuid, key) in sorted(merged):
+    for uuid, key in sorted(merged):
         cite = merged[(uuid, key)]
         row = {"hub_uuid": uuid, "paper_key": key}
         for name, values in (("role", cite.roles), ("polarity", cite.polarities)):
             row[name] = min(values) if values else None
             if len(values) > 1:
-                conflicts.append({"hub_uuid": uuid, "paper_key": key, "field": name,
-                                  "values": sorted(values), "kept": row[name]})
+                conflicts.append(
+                    {"hub_uuid": uuid, "paper_key": key, "field": name, "values": sorted(values), "kept": row[name]}
+                )
         row.update({f: cite.attrs.values.get(f) for f in _CITATION_FIELDS})
         row["representative"] = cite.representative
         rows.append(row)
@@ -400,8 +423,12 @@ def staged_citation(row: Sequence[Any]) -> _CitationAcc:
     _, _, verdict, novelty, refs, roles, polarities, representative = row
     attrs = _Best()
     attrs.values = {f: v for f, v in (("verdict", verdict), ("novelty", novelty), ("refs", refs)) if v is not None}
-    return _CitationAcc(attrs, set(roles.split(_SEP)) if roles else set(),
-                        set(polarities.split(_SEP)) if polarities else set(), bool(representative))
+    return _CitationAcc(
+        attrs,
+        set(roles.split(_SEP)) if roles else set(),
+        set(polarities.split(_SEP)) if polarities else set(),
+        bool(representative),
+    )
 
 
 def best_values(observations: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
@@ -426,12 +453,13 @@ def rank_text(rank: tuple) -> str:
     exactly as the tuple does: the separator sorts below any character of a hub id or filter string, and
     the numbers are offset and zero-padded."""
     filtered, listed, uuid, filters, page, position = rank
-    return _SEP.join((str(filtered), str(listed), uuid, filters, f"{page + _OFFSET:013d}",
-                      f"{position + _OFFSET:013d}"))
+    return _SEP.join(
+        (str(filtered), str(listed), uuid, filters, f"{page + _OFFSET:013d}", f"{position + _OFFSET:013d}")
+    )
 
 
 _SEP = "\x01"
-_OFFSET = 2 ** 40
+_OFFSET = 2**40
 
 
 _MISSING: Any = object()
@@ -566,8 +594,7 @@ def _fuzzy_merges(
     for uuid, keys in explorer_keys.items():
         for key in keys:
             hubs_of[key].append(uuid)
-    return choose_merges(scored, years,
-                         lambda key, other: any(other in explorer_keys[h] for h in hubs_of.get(key, ())))
+    return choose_merges(scored, years, lambda key, other: any(other in explorer_keys[h] for h in hubs_of.get(key, ())))
 
 
 def fuzzy_blocks(title: str | None, date: str | None) -> list[tuple[tuple[str, str], str]]:
@@ -582,8 +609,9 @@ def fuzzy_blocks(title: str | None, date: str | None) -> list[tuple[tuple[str, s
     return [((date[:4], token), folded) for token in {words[0], words[-1]}]
 
 
-def score_block(year: str, members: list[tuple[str, str]], scored: dict[str, dict[str, float]],
-                years: dict[str, str]) -> None:
+def score_block(
+    year: str, members: list[tuple[str, str]], scored: dict[str, dict[str, float]], years: dict[str, str]
+) -> None:
     """Score each title paper of one block against the block: `scored[key][other]` for ratios >= 95.
 
     fuzz.ratio is 100 * (1 - indel distance / (len a + len b)), and the distance is at least the length
@@ -605,16 +633,16 @@ def score_block(year: str, members: list[tuple[str, str]], scored: dict[str, dic
         n = len(folded)
         lo = bisect_left(lengths, n * (1 - slack) / (1 + slack) - 1)
         hi = bisect_right(lengths, n * (1 + slack) / (1 - slack) + 1)
-        matches = process.extract(folded, choices[lo:hi], scorer=fuzz.ratio, score_cutoff=FUZZY_MIN_SCORE,
-                                  limit=None)
+        matches = process.extract(folded, choices[lo:hi], scorer=fuzz.ratio, score_cutoff=FUZZY_MIN_SCORE, limit=None)
         for _, score, index in matches:
             other = ordered[lo + index][0]
             if other != key:
                 scored[key][other] = score
 
 
-def choose_merges(scored: Mapping[str, Mapping[str, float]], years: Mapping[str, str],
-                  colisted) -> tuple[dict[str, str], list[dict[str, Any]]]:
+def choose_merges(
+    scored: Mapping[str, Mapping[str, float]], years: Mapping[str, str], colisted
+) -> tuple[dict[str, str], list[dict[str, Any]]]:
     """Pick each title paper's target among its scored candidates, in key order (see `_fuzzy_merges`);
     `colisted(key, other)` is true when one hub's unfiltered explorer lists both."""
     merge_into: dict[str, str] = {}
@@ -623,18 +651,18 @@ def choose_merges(scored: Mapping[str, Mapping[str, float]], years: Mapping[str,
         candidates = [
             (-score, other.startswith("title:"), other)
             for other, score in scored[key].items()
-            if other not in merge_into
-            and (not other.startswith("title:") or other < key)
-            and not colisted(key, other)
+            if other not in merge_into and (not other.startswith("title:") or other < key) and not colisted(key, other)
         ]
         if not candidates:
             continue
         neg_score, _, target = min(candidates)
         merge_into[key] = target
-        merges.append({
-            "from_key": key,
-            "into_key": target,
-            "score": round(-neg_score, 2),
-            "reason": f"title ratio >= {FUZZY_MIN_SCORE:g}, same year {years[key]}, no conflicting ids",
-        })
+        merges.append(
+            {
+                "from_key": key,
+                "into_key": target,
+                "score": round(-neg_score, 2),
+                "reason": f"title ratio >= {FUZZY_MIN_SCORE:g}, same year {years[key]}, no conflicting ids",
+            }
+        )
     return merge_into, merges

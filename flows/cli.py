@@ -47,23 +47,40 @@ def print_report(report: dict) -> None:
         f"checks passed {report['checks_passed']}, failed {len(report['checks_failed'])}"
     )
     changes = report.get("changes") or {}
-    console.print("changes: " + (", ".join(f"{kind} {n}" for kind, n in changes.items()) or "none")
-                  + (f"; [bold]incomplete hubs (nothing retired)[/bold]: {', '.join(report['incomplete_hubs'])}"
-                     if report.get("incomplete_hubs") else ""))
+    console.print(
+        "changes: "
+        + (", ".join(f"{kind} {n}" for kind, n in changes.items()) or "none")
+        + (
+            f"; [bold]incomplete hubs (nothing retired)[/bold]: {', '.join(report['incomplete_hubs'])}"
+            if report.get("incomplete_hubs")
+            else ""
+        )
+    )
     if report.get("change_sample"):
         changed = Table(title="Change report (first rows; all in change_report)")
         for col in ("change", "hub", "subject", "field", "old", "new"):
             changed.add_column(col)
         for c in report["change_sample"]:
-            changed.add_row(c["change"], c["hub_uuid"][:8], c["subject"][:40], c["field"], c["old_value"] or "",
-                            c["new_value"] or "")
+            changed.add_row(
+                c["change"],
+                c["hub_uuid"][:8],
+                c["subject"][:40],
+                c["field"],
+                c["old_value"] or "",
+                c["new_value"] or "",
+            )
         console.print(changed)
     top = Table(title="Top hubs by citing papers")
     for col in ("hub", "tier", "label", "citing", "role mix"):
         top.add_column(col)
     for h in report["top_hubs"]:
-        top.add_row((h["title"] or h["hub_uuid"])[:60], h["tier"] or "stub", h["label"] or "",
-                    str(h["citing_count"]), h["role_mix"])
+        top.add_row(
+            (h["title"] or h["hub_uuid"])[:60],
+            h["tier"] or "stub",
+            h["label"] or "",
+            str(h["citing_count"]),
+            h["role_mix"],
+        )
     console.print(top)
     timing = Table(title="Time per stage")
     timing.add_column("stage")
@@ -75,7 +92,7 @@ def print_report(report: dict) -> None:
     from flows.report import NEXT_SQL
 
     # Published tables only: what a reader role can query on PostgreSQL too (docs/warehouse.md, docs/queries.md).
-    console.print("[bold]Try next[/bold] (citehub sql -c \"...\", or sqlite3 data/citehub.sqlite):")
+    console.print('[bold]Try next[/bold] (citehub sql -c "...", or sqlite3 data/citehub.sqlite):')
     for q in NEXT_SQL:
         console.print(f"  {q}", markup=False, highlight=False)
 
@@ -95,12 +112,22 @@ def refresh(
     database_url: Annotated[str | None, typer.Option(envvar="CITEHUB_DATABASE_URL")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="runs folder parent (WARC, items)")] = None,
     known: Annotated[bool, typer.Option(help="also refresh every hub already in the warehouse")] = True,
-    allow_abnormal_change: Annotated[str | None, typer.Option(
-        help="publish even if the run retires or relabels an abnormal share of edges; the reason is recorded")] = None,
-    accept_changes: Annotated[str | None, typer.Option(
-        metavar="RUN_ID", help="publish a run the guard blocked, from its staged items (no crawl)")] = None,
-    frontier: Annotated[str | None, typer.Option(
-        envvar="CITEHUB_FRONTIER_URL", help="redis://HOST:6379/0: crawl with several workers on a shared frontier")] = None,
+    allow_abnormal_change: Annotated[
+        str | None,
+        typer.Option(
+            help="publish even if the run retires or relabels an abnormal share of edges; the reason is recorded"
+        ),
+    ] = None,
+    accept_changes: Annotated[
+        str | None,
+        typer.Option(metavar="RUN_ID", help="publish a run the guard blocked, from its staged items (no crawl)"),
+    ] = None,
+    frontier: Annotated[
+        str | None,
+        typer.Option(
+            envvar="CITEHUB_FRONTIER_URL", help="redis://HOST:6379/0: crawl with several workers on a shared frontier"
+        ),
+    ] = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="crawl processes on this machine (with --frontier)")] = 1,
 ) -> None:
     """Run the nightly refresh now: crawl, load, materialize, check, report."""
@@ -118,8 +145,12 @@ def refresh(
             blocked_run(engine, accept_changes)  # refuse before starting a flow
         except NotAcceptable as exc:
             raise typer.BadParameter(str(exc), param_hint="--accept-changes") from exc
-        report = accept_flow(accept_changes, database_url=_secret(database_url),
-                             data_dir=str(data_dir) if data_dir else None, reason=allow_abnormal_change)
+        report = accept_flow(
+            accept_changes,
+            database_url=_secret(database_url),
+            data_dir=str(data_dir) if data_dir else None,
+            reason=allow_abnormal_change,
+        )
         print_report(report)
         return
 
@@ -134,10 +165,17 @@ def refresh(
         raise typer.BadParameter(str(exc), param_hint="--seeds/--hub") from exc
     from flows.nightly import nightly_refresh
 
-    report = nightly_refresh(base_url=base_url, seeds_file=str(seeds) if seeds else None, hubs=hub,
-                             database_url=_secret(database_url), data_dir=str(data_dir) if data_dir else None,
-                             include_known=known, allow_abnormal_change=allow_abnormal_change,
-                             frontier_url=frontier, workers=workers)
+    report = nightly_refresh(
+        base_url=base_url,
+        seeds_file=str(seeds) if seeds else None,
+        hubs=hub,
+        database_url=_secret(database_url),
+        data_dir=str(data_dir) if data_dir else None,
+        include_known=known,
+        allow_abnormal_change=allow_abnormal_change,
+        frontier_url=frontier,
+        workers=workers,
+    )
     print_report(report)
     if report.get("status") == "blocked":
         raise typer.Exit(3)
@@ -147,9 +185,24 @@ def refresh(
 def _sample_site(hubs: int, seed: int, day: int):
     """Run the sample site in its own process on a free loopback port; yield its base URL."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "samplesite", "serve", "--hubs", str(hubs), "--seed", str(seed),
-         "--day", str(day), "--host", "127.0.0.1", "--port", "0"],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "samplesite",
+            "serve",
+            "--hubs",
+            str(hubs),
+            "--seed",
+            str(seed),
+            "--day",
+            str(day),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         line = proc.stdout.readline().strip()
@@ -176,11 +229,13 @@ def demo(
     database_url = database_url or settings.database_url
     site = build_site(hubs=hubs, seed=seed, day=day)
     with _sample_site(hubs, seed, day) as base_url:
-        console.print(f"sample site ({hubs} hubs, seed {seed}, day {day}) at {base_url}; "
-                      f"warehouse {redacted(database_url)}")
+        console.print(
+            f"sample site ({hubs} hubs, seed {seed}, day {day}) at {base_url}; warehouse {redacted(database_url)}"
+        )
         refs = [h.uuid for h in site.hubs]
-        report = nightly_refresh(base_url=base_url, hubs=refs, database_url=_secret(database_url),
-                                 include_known=False, kind="nightly")
+        report = nightly_refresh(
+            base_url=base_url, hubs=refs, database_url=_secret(database_url), include_known=False, kind="nightly"
+        )
     print_report(report)
 
 
@@ -261,8 +316,10 @@ def _existing_warehouse(url: str):
         raise typer.Exit(1)
     engine = make_engine(url)
     if not inspect(engine).has_table("run"):
-        console.print(f"[red]{redacted(url)} is not a citehub warehouse (no run table)[/red]; "
-                      "`citehub db upgrade` creates the tables")
+        console.print(
+            f"[red]{redacted(url)} is not a citehub warehouse (no run table)[/red]; "
+            "`citehub db upgrade` creates the tables"
+        )
         raise typer.Exit(1)
     return engine
 
@@ -283,9 +340,11 @@ def db_grant_reader(
     except GrantError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
-    console.print(f"{done['role']} reads {done['readable']} published tables and views of {done['database']} "
-                  f"(schema marts; future tables of {done['owner']} included)"
-                  + (" - role created NOLOGIN: ALTER ROLE ... LOGIN PASSWORD to let it in" if done["created"] else ""))
+    console.print(
+        f"{done['role']} reads {done['readable']} published tables and views of {done['database']} "
+        f"(schema marts; future tables of {done['owner']} included)"
+        + (" - role created NOLOGIN: ALTER ROLE ... LOGIN PASSWORD to let it in" if done["created"] else "")
+    )
 
 
 @app.command("sql")
@@ -342,8 +401,9 @@ def sql_cmd(
 @app.command("docs")
 def docs_cmd(
     out: Annotated[Path | None, typer.Option(help="where to write the page")] = None,
-    database_url: Annotated[str | None, typer.Option(envvar="CITEHUB_DATABASE_URL",
-                                                     help="on PostgreSQL also COMMENT ON the marts")] = None,
+    database_url: Annotated[
+        str | None, typer.Option(envvar="CITEHUB_DATABASE_URL", help="on PostgreSQL also COMMENT ON the marts")
+    ] = None,
     comments: Annotated[bool, typer.Option(help="write COMMENT ON (PostgreSQL)")] = True,
 ) -> None:
     """Write docs/warehouse.md from the table definitions (and COMMENT ON the marts on PostgreSQL)."""
@@ -363,16 +423,18 @@ def docs_cmd(
 
 @app.command()
 def backfill(
-    hubs: Annotated[list[str] | None, typer.Option(help="seed file or hub uuid/URL (repeatable): fetch these now")] = None,
+    hubs: Annotated[
+        list[str] | None, typer.Option(help="seed file or hub uuid/URL (repeatable): fetch these now")
+    ] = None,
     from_archive: Annotated[bool, typer.Option(help="replay archived crawls (WARC files), no network")] = False,
     since: Annotated[str | None, typer.Option(help="with --from-archive: first UTC date, YYYY-MM-DD")] = None,
     until: Annotated[str | None, typer.Option(help="with --from-archive: last UTC date, YYYY-MM-DD")] = None,
     base_url: Annotated[str | None, typer.Option(help="site to crawl")] = None,
     database_url: Annotated[str | None, typer.Option(envvar="CITEHUB_DATABASE_URL")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="runs folder parent (WARC, items)")] = None,
-    replay_workers: Annotated[int | None, typer.Option(min=1, max=64,
-                                                       help="with --from-archive: processes that parse "
-                                                       "(default: every core)")] = None,
+    replay_workers: Annotated[
+        int | None, typer.Option(min=1, max=64, help="with --from-archive: processes that parse (default: every core)")
+    ] = None,
 ) -> None:
     """Backfill hubs by hand (fetched now, unconditionally), or replay archived crawls of a date range."""
     from flows.backfill import ArchiveError, archived_runs, fetch_plan, parse_day, resolve_hub_refs
@@ -393,9 +455,16 @@ def backfill(
     except (ArchiveError, BadHubRef) as exc:
         console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)  # paths stay whole
         raise typer.Exit(2) from exc
-    result = backfill_flow(hubs=hubs, from_archive=from_archive, since=since, until=until, base_url=base_url,
-                           database_url=_secret(database_url), data_dir=str(data_dir) if data_dir else None,
-                           replay_workers=replay_workers)
+    result = backfill_flow(
+        hubs=hubs,
+        from_archive=from_archive,
+        since=since,
+        until=until,
+        base_url=base_url,
+        database_url=_secret(database_url),
+        data_dir=str(data_dir) if data_dir else None,
+        replay_workers=replay_workers,
+    )
     for report in result["runs"]:
         print_report(report)
     if result["status"] != "completed" or not result["runs"]:
@@ -407,19 +476,25 @@ def backfill(
 @app.command()
 def reparse(
     parser_version: Annotated[str, typer.Option(help="the installed parsers' version, recorded on every run")],
-    database_url: Annotated[str | None, typer.Option(envvar="CITEHUB_DATABASE_URL",
-                                                     help="an EMPTY warehouse to derive")] = None,
+    database_url: Annotated[
+        str | None, typer.Option(envvar="CITEHUB_DATABASE_URL", help="an EMPTY warehouse to derive")
+    ] = None,
     data_dir: Annotated[Path | None, typer.Option(help="runs folder parent holding the archive")] = None,
-    replay_workers: Annotated[int | None, typer.Option(min=1, max=64,
-                                                       help="processes that parse (default: every core)")] = None,
+    replay_workers: Annotated[
+        int | None, typer.Option(min=1, max=64, help="processes that parse (default: every core)")
+    ] = None,
 ) -> None:
     """Re-derive an empty warehouse from every archived crawl with the installed parsers (after a parser fix)."""
     from flows.backfill import ArchiveError
     from flows.backfill import reparse as reparse_flow
 
     try:
-        result = reparse_flow(parser_version=parser_version, database_url=_secret(database_url),
-                              data_dir=str(data_dir) if data_dir else None, replay_workers=replay_workers)
+        result = reparse_flow(
+            parser_version=parser_version,
+            database_url=_secret(database_url),
+            data_dir=str(data_dir) if data_dir else None,
+            replay_workers=replay_workers,
+        )
     except ArchiveError as exc:
         console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from exc
@@ -450,8 +525,9 @@ def schedule(
         raise typer.BadParameter(f"seed file not found: {seeds}", param_hint="--seeds")
     common = {"base_url": base_url} if base_url else {}
     nightly = {**common, **({"seeds_file": str(seeds.resolve())} if seeds else {})}
-    console.print(f"serving nightly-refresh/{name} on '{cron}' ({timezone}) and backfill/backfill; "
-                  "Ctrl-C stops", highlight=False)
+    console.print(
+        f"serving nightly-refresh/{name} on '{cron}' ({timezone}) and backfill/backfill; Ctrl-C stops", highlight=False
+    )
     serve_schedule(cron, name, timezone, nightly_parameters=nightly, backfill_parameters=common)
 
 
@@ -502,17 +578,22 @@ def crawl_cmd(
         raise typer.Exit(2) from exc
     each = per_worker_concurrency(settings.concurrency, workers)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(lambda i: run_worker(run_id, run_dir, i, settings.base_url, urls, allowed,
-                                                     frontier, each),
-                                range(first_worker, first_worker + workers)))
+        results = list(
+            pool.map(
+                lambda i: run_worker(run_id, run_dir, i, settings.base_url, urls, allowed, frontier, each),
+                range(first_worker, first_worker + workers),
+            )
+        )
     if not joined:
         # The machine that started the run clears its frontier; machines that joined leave it to that one.
         from spiders.frontier import frontier_keys
 
         client.delete(*frontier_keys(run_id))
     merged = merge_workers(run_dir, results)
-    console.print(f"run {run_id}: {workers} workers fetched {merged.stats.get('downloader/request_count', 0)} "
-                  f"URLs; items in {merged.items_path}, WARC in {run_dir / 'warc'}")
+    console.print(
+        f"run {run_id}: {workers} workers fetched {merged.stats.get('downloader/request_count', 0)} "
+        f"URLs; items in {merged.items_path}, WARC in {run_dir / 'warc'}"
+    )
 
 
 def main() -> None:  # pragma: no cover

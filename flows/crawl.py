@@ -3,14 +3,15 @@ and read back what it hands over: items as JSON Lines, stats as JSON, WARC files
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import re
 import subprocess
 import sys
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -134,9 +135,15 @@ class _LogFollower:
             self._emit()
 
 
-def _run_and_follow(cmd, env, stderr_path: Path, log_path: Path, progress_path: Path,
-                    log: logging.Logger | logging.LoggerAdapter,
-                    on_progress: Callable[[dict], object] | None) -> int:
+def _run_and_follow(
+    cmd,
+    env,
+    stderr_path: Path,
+    log_path: Path,
+    progress_path: Path,
+    log: logging.Logger | logging.LoggerAdapter,
+    on_progress: Callable[[dict], object] | None,
+) -> int:
     """Run scrapy; while it runs, forward its log and progress. Returns its exit code."""
     follower = _LogFollower(log_path, log)
     progress = ProgressFile(progress_path)
@@ -151,10 +158,8 @@ def _run_and_follow(cmd, env, stderr_path: Path, log_path: Path, progress_path: 
                         on_progress(snap)
                 if done:
                     return proc.returncode
-                try:  # wakes the moment scrapy exits, not at the next tick
+                with contextlib.suppress(subprocess.TimeoutExpired):  # wakes the moment scrapy exits
                     proc.wait(timeout=POLL_S)
-                except subprocess.TimeoutExpired:
-                    pass
         finally:
             if proc.poll() is None:  # the flow was cancelled or failed: do not leave scrapy running
                 proc.terminate()

@@ -21,7 +21,7 @@ def known_templates(engine: Engine) -> dict[str, str]:
     """Each hub's template as the warehouse last loaded it completely (hub.template)."""
     with engine.connect() as conn:
         rows = conn.execute(select(hub.c.hub_uuid, hub.c.template).where(hub.c.template.is_not(None)))
-        return {uuid: template for uuid, template in rows}
+        return dict(rows)
 
 
 def drifted_hubs(seen: Mapping[str, Mapping[str, str]], known: Mapping[str, str]) -> dict[str, str]:
@@ -33,8 +33,10 @@ def drifted_hubs(seen: Mapping[str, Mapping[str, str]], known: Mapping[str, str]
             continue
         current = len(pages) - len(legacy)
         if current:
-            out[uuid] = (f"{len(legacy)} page(s) in the legacy template, {current} current in the same run: "
-                         + ", ".join(legacy[:3]))
+            out[uuid] = (
+                f"{len(legacy)} page(s) in the legacy template, {current} current in the same run: "
+                + ", ".join(legacy[:3])
+            )
         elif known.get(uuid) == "current":
             out[uuid] = "legacy template served for a hub last loaded current: " + ", ".join(legacy[:3])
     return out

@@ -40,9 +40,18 @@ def connect_frontier(frontier_url: str):
     return client
 
 
-def run_worker(run_id: str, run_dir: Path, index: int, base_url: str, hub_urls: list[str],
-               allowed_hosts: list[str], frontier_url: str, concurrency: int,
-               extra_settings: dict[str, str] | None = None, log=None) -> CrawlResult:
+def run_worker(
+    run_id: str,
+    run_dir: Path,
+    index: int,
+    base_url: str,
+    hub_urls: list[str],
+    allowed_hosts: list[str],
+    frontier_url: str,
+    concurrency: int,
+    extra_settings: dict[str, str] | None = None,
+    log=None,
+) -> CrawlResult:
     """One worker of the fleet; on another machine run the same with the same run_id and frontier."""
     settings = {
         **(extra_settings or {}),
@@ -50,13 +59,30 @@ def run_worker(run_id: str, run_dir: Path, index: int, base_url: str, hub_urls: 
         "CITEHUB_WARC_DIR": str(run_dir / "warc"),
         "CITEHUB_WARC_PREFIX": f"{run_id}-w{index}",
     }
-    return run_crawl(run_id, run_dir / f"worker-{index}", base_url, hub_urls, allowed_hosts, concurrency,
-                     extra_settings=settings, log=log)
+    return run_crawl(
+        run_id,
+        run_dir / f"worker-{index}",
+        base_url,
+        hub_urls,
+        allowed_hosts,
+        concurrency,
+        extra_settings=settings,
+        log=log,
+    )
 
 
-def run_fleet_crawl(run_id: str, run_dir: Path, base_url: str, hub_urls: list[str], allowed_hosts: list[str],
-                    frontier_url: str, workers: int, concurrency: int = 8,
-                    extra_settings: dict[str, str] | None = None, log=None) -> CrawlResult:
+def run_fleet_crawl(
+    run_id: str,
+    run_dir: Path,
+    base_url: str,
+    hub_urls: list[str],
+    allowed_hosts: list[str],
+    frontier_url: str,
+    workers: int,
+    concurrency: int = 8,
+    extra_settings: dict[str, str] | None = None,
+    log=None,
+) -> CrawlResult:
     """Crawl with `workers` processes on this machine sharing `frontier_url`; returns the merged result."""
     if workers < 1:
         raise ValueError(f"--workers must be at least 1, got {workers}")
@@ -65,8 +91,22 @@ def run_fleet_crawl(run_id: str, run_dir: Path, base_url: str, hub_urls: list[st
     each = per_worker_concurrency(concurrency, workers)
     try:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(run_worker, run_id, run_dir, i, base_url, hub_urls, allowed_hosts,
-                                   frontier_url, each, extra_settings, log) for i in range(workers)]
+            futures = [
+                pool.submit(
+                    run_worker,
+                    run_id,
+                    run_dir,
+                    i,
+                    base_url,
+                    hub_urls,
+                    allowed_hosts,
+                    frontier_url,
+                    each,
+                    extra_settings,
+                    log,
+                )
+                for i in range(workers)
+            ]
             results = [f.result() for f in futures]
     finally:
         client.delete(*frontier_keys(run_id))

@@ -50,8 +50,12 @@ class Limits:
 
     @classmethod
     def from_settings(cls, settings) -> Limits:
-        return cls(settings.guard_hub_share, settings.guard_hub_min_edges, settings.guard_overall_share,
-                   settings.guard_overall_min_retired)
+        return cls(
+            settings.guard_hub_share,
+            settings.guard_hub_min_edges,
+            settings.guard_overall_share,
+            settings.guard_overall_min_retired,
+        )
 
 
 @dataclass
@@ -103,8 +107,11 @@ class Verdict:
         }
 
     def message(self, run_id: str) -> str:
-        head = (f"run {run_id} published an abnormal change (override: {self.override})" if self.override
-                else f"run {run_id} blocked from publishing")
+        head = (
+            f"run {run_id} published an abnormal change (override: {self.override})"
+            if self.override
+            else f"run {run_id} blocked from publishing"
+        )
         return head + ": " + "; ".join(self.reasons)
 
 
@@ -133,7 +140,8 @@ class Tally:
         self.conn = conn
         self.verdict = Verdict(limits=limits, override=override or None)
         self.verdict.current = conn.execute(
-            select(func.count()).select_from(citation).where(citation.c.valid_to_run.is_(None))).scalar_one()
+            select(func.count()).select_from(citation).where(citation.c.valid_to_run.is_(None))
+        ).scalar_one()
 
     def add(self, complete: Sequence[str], citations: Iterable[dict]) -> None:
         """`complete`: hubs fetched completely (not 304), sorted; `citations`: the batch's edge rows."""
@@ -153,14 +161,16 @@ class Tally:
                 verdict.hubs_over.append(change)
                 verdict.reasons.append(
                     f"hub {change.hub_uuid}: {change.retired} retired + {change.relabelled} relabelled of "
-                    f"{change.current} current edges ({change.share:.1%} > {limits.hub_share:.1%})")
+                    f"{change.current} current edges ({change.share:.1%} > {limits.hub_share:.1%})"
+                )
 
     def close(self) -> Verdict:
         verdict, limits = self.verdict, self.verdict.limits
         if verdict.retired >= limits.overall_min_retired and verdict.overall_share > limits.overall_share:
             verdict.reasons.append(
                 f"overall: {verdict.retired} of {verdict.current} current edges retired "
-                f"({verdict.overall_share:.2%} > {limits.overall_share:.2%})")
+                f"({verdict.overall_share:.2%} > {limits.overall_share:.2%})"
+            )
         return verdict
 
 
@@ -203,7 +213,7 @@ def _hub_changes(conn: Connection, hubs: Sequence[str], seen: dict[str, dict[str
     current: dict[str, dict[str, dict]] = defaultdict(dict)
     columns = [citation.c.hub_uuid, citation.c.paper_key, *(citation.c[f] for f in VALUE_FIELDS)]
     for start in range(0, len(hubs), KEY_CHUNK):
-        chunk = hubs[start:start + KEY_CHUNK]
+        chunk = hubs[start : start + KEY_CHUNK]
         stmt = select(*columns).where(citation.c.hub_uuid.in_(chunk), citation.c.valid_to_run.is_(None))
         for rec in conn.execute(stmt).mappings():
             current[rec["hub_uuid"]][rec["paper_key"]] = rec
@@ -232,11 +242,16 @@ def blocked_run(engine: Engine, run_id: str) -> dict[str, Any]:
         if row["status"] != "blocked":
             raise NotAcceptable(f"run {run_id} is {row['status']}, not blocked: nothing to accept")
         later = conn.execute(
-            select(run.c.run_id).join(hub_snapshot, hub_snapshot.c.run_id == run.c.run_id)
-            .where(run.c.started_at > row["started_at"]).limit(1)).scalar()
+            select(run.c.run_id)
+            .join(hub_snapshot, hub_snapshot.c.run_id == run.c.run_id)
+            .where(run.c.started_at > row["started_at"])
+            .limit(1)
+        ).scalar()
     if later is not None:
-        raise NotAcceptable(f"run {run_id} is blocked but run {later} has loaded since: publishing the older run "
-                            f"would overwrite newer data; run a new refresh with --allow-abnormal-change instead")
+        raise NotAcceptable(
+            f"run {run_id} is blocked but run {later} has loaded since: publishing the older run "
+            f"would overwrite newer data; run a new refresh with --allow-abnormal-change instead"
+        )
     return {**row, "summary": json.loads(row["summary"]) if row["summary"] else {}}
 
 

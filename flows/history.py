@@ -35,8 +35,14 @@ KEY_CHUNK = 500
 ROW_CHUNK = 5000
 
 
-def load_citations(conn: Connection, run_id: str, citations: Iterable[dict], unchanged: Iterable[str],
-                   good: set[str], fresh: frozenset[str] = frozenset()) -> tuple[dict[str, int], dict[str, int]]:
+def load_citations(
+    conn: Connection,
+    run_id: str,
+    citations: Iterable[dict],
+    unchanged: Iterable[str],
+    good: set[str],
+    fresh: frozenset[str] = frozenset(),
+) -> tuple[dict[str, int], dict[str, int]]:
     """Apply the edges of a run (or of one hub batch of it: hubs are independent); `unchanged` are the hubs
     whose twin answered 304, `good` the hubs fetched completely; `fresh` the tables that were empty as the
     load began (`flows.load.empty_tables`: no edge or version of these hubs to read back from them). Returns
@@ -80,11 +86,20 @@ def load_citations(conn: Connection, run_id: str, citations: Iterable[dict], unc
                 history["new" if before is None else "reopened"] += 1
                 counts["inserted"] += 1
                 (new_edges if before is None else edge_rows).append(
-                    {"hub_uuid": uuid, "paper_key": key, **values,
-                     "first_seen_run": before["first_seen_run"] if before else run_id,
-                     "last_seen_run": run_id, "run_id": run_id, "valid_from_run": run_id, "valid_to_run": None})
+                    {
+                        "hub_uuid": uuid,
+                        "paper_key": key,
+                        **values,
+                        "first_seen_run": before["first_seen_run"] if before else run_id,
+                        "last_seen_run": run_id,
+                        "run_id": run_id,
+                        "valid_from_run": run_id,
+                        "valid_to_run": None,
+                    }
+                )
                 (new_versions if before is None else open_rows).append(
-                    {"hub_uuid": uuid, "paper_key": key, "valid_from_run": run_id, **values})
+                    {"hub_uuid": uuid, "paper_key": key, "valid_from_run": run_id, **values}
+                )
             elif complete and any(before[f] != values[f] for f in VALUE_FIELDS):
                 history["relabelled"] += 1
                 counts["updated"] += 1
@@ -108,18 +123,32 @@ def load_citations(conn: Connection, run_id: str, citations: Iterable[dict], unc
     bulk.insert_rows(conn, citation, new_edges)
     _upsert(conn, citation, ["hub_uuid", "paper_key"], edge_rows, keep=("first_seen_run",))
     for chunk in _chunks(bump, KEY_CHUNK):
-        conn.execute(update(citation).where(citation.c.hub_uuid.in_(chunk), citation.c.valid_to_run.is_(None))
-                     .values(last_seen_run=run_id))
+        conn.execute(
+            update(citation)
+            .where(citation.c.hub_uuid.in_(chunk), citation.c.valid_to_run.is_(None))
+            .values(last_seen_run=run_id)
+        )
     if close_keys:
-        stmt = (update(citation_version)
-                .where(and_(citation_version.c.hub_uuid == bindparam("k_hub"),
-                            citation_version.c.paper_key == bindparam("k_paper"),
-                            citation_version.c.valid_from_run == bindparam("k_from")))
-                .values(valid_to_run=run_id))
+        stmt = (
+            update(citation_version)
+            .where(
+                and_(
+                    citation_version.c.hub_uuid == bindparam("k_hub"),
+                    citation_version.c.paper_key == bindparam("k_paper"),
+                    citation_version.c.valid_from_run == bindparam("k_from"),
+                )
+            )
+            .values(valid_to_run=run_id)
+        )
         for chunk in _chunks(close_keys, ROW_CHUNK):
             conn.execute(stmt, chunk)
-    _upsert(conn, citation_version, ["hub_uuid", "paper_key", "valid_from_run"],
-            [{**r, "valid_to_run": None} for r in open_rows], keep=())
+    _upsert(
+        conn,
+        citation_version,
+        ["hub_uuid", "paper_key", "valid_from_run"],
+        [{**r, "valid_to_run": None} for r in open_rows],
+        keep=(),
+    )
     bulk.insert_rows(conn, citation_version, [{**r, "valid_to_run": None} for r in new_versions])
     return counts, history
 
@@ -131,9 +160,11 @@ def carry_forward(conn: Connection, run_id: str, hubs: Iterable[str]) -> tuple[i
     hubs = sorted(set(hubs))
     latest: dict[str, tuple] = {}
     for chunk in _chunks(hubs, KEY_CHUNK):
-        stmt = (select(hub_snapshot.c.hub_uuid, hub_snapshot.c.run_id, run.c.started_at)
-                .join(run, run.c.run_id == hub_snapshot.c.run_id)
-                .where(hub_snapshot.c.hub_uuid.in_(chunk), hub_snapshot.c.run_id != run_id))
+        stmt = (
+            select(hub_snapshot.c.hub_uuid, hub_snapshot.c.run_id, run.c.started_at)
+            .join(run, run.c.run_id == hub_snapshot.c.run_id)
+            .where(hub_snapshot.c.hub_uuid.in_(chunk), hub_snapshot.c.run_id != run_id)
+        )
         for uuid, source, started in conn.execute(stmt):
             if uuid not in latest or (started, source) > latest[uuid]:
                 latest[uuid] = (started, source)
@@ -145,12 +176,14 @@ def carry_forward(conn: Connection, run_id: str, hubs: Iterable[str]) -> tuple[i
         for chunk in _chunks(sorted(uuids), KEY_CHUNK):
             for table in (hub_snapshot, hub_facet_count):
                 names = [c.name for c in table.columns]
-                copied = select(*(literal(run_id, Text).label(n) if n == "run_id" else table.c[n] for n in names)
-                                ).where(table.c.run_id == source, table.c.hub_uuid.in_(chunk))
+                copied = select(
+                    *(literal(run_id, Text).label(n) if n == "run_id" else table.c[n] for n in names)
+                ).where(table.c.run_id == source, table.c.hub_uuid.in_(chunk))
                 conn.execute(insert(table).from_select(names, copied))
                 # counted apart: PostgreSQL's driver reports no row count for INSERT ... SELECT here
                 written[table.name] += conn.execute(
-                    select(func.count()).where(table.c.run_id == source, table.c.hub_uuid.in_(chunk))).scalar_one()
+                    select(func.count()).where(table.c.run_id == source, table.c.hub_uuid.in_(chunk))
+                ).scalar_one()
     return written[hub_snapshot.name], written[hub_facet_count.name]
 
 
@@ -167,20 +200,19 @@ def _open_versions(conn: Connection, hubs: Sequence[str]) -> dict[tuple[str, str
     found: dict[tuple[str, str], str] = {}
     for chunk in _chunks(list(hubs), KEY_CHUNK):
         stmt = select(v.c.hub_uuid, v.c.paper_key, v.c.valid_from_run).where(
-            v.c.hub_uuid.in_(chunk), v.c.valid_to_run.is_(None))
+            v.c.hub_uuid.in_(chunk), v.c.valid_to_run.is_(None)
+        )
         for uuid, key, start in conn.execute(stmt):
             found[(uuid, key)] = start
     return found
 
 
-def _upsert(conn: Connection, table, key_cols: list[str], rows: list[dict],
-            keep: tuple[str, ...]) -> None:
+def _upsert(conn: Connection, table, key_cols: list[str], rows: list[dict], keep: tuple[str, ...]) -> None:
     if not rows:
         return
     update_cols = [c.name for c in table.columns if c.name not in key_cols and c.name not in keep]
     ordered = sorted(rows, key=lambda r: tuple(r[k] for k in key_cols))
     bulk.upsert_rows(conn, table, key_cols, ordered, update_cols)
-
 
 
 def latest_validators(conn: Connection) -> dict[str, dict[str, str]]:
@@ -191,17 +223,33 @@ def latest_validators(conn: Connection) -> dict[str, dict[str, str]]:
     the twin fetches of the runs it names are read: reading every twin fetch of the warehouse's history into
     Python grew with each night kept (0.042 -> 0.031 s CPU at 2,000 hubs and 5 runs)."""
     s = hub_snapshot.c
-    ranked = (select(s.hub_uuid, s.run_id, s.complete,
-                     func.row_number().over(partition_by=s.hub_uuid,
-                                            order_by=(run.c.started_at.desc(), s.run_id.desc())).label("rank"))
-              .join(run, run.c.run_id == s.run_id).subquery())
-    wanted = {(run_id, uuid) for uuid, run_id, complete in conn.execute(
-        select(ranked.c.hub_uuid, ranked.c.run_id, ranked.c.complete).where(ranked.c.rank == 1)) if complete}
+    ranked = (
+        select(
+            s.hub_uuid,
+            s.run_id,
+            s.complete,
+            func.row_number()
+            .over(partition_by=s.hub_uuid, order_by=(run.c.started_at.desc(), s.run_id.desc()))
+            .label("rank"),
+        )
+        .join(run, run.c.run_id == s.run_id)
+        .subquery()
+    )
+    wanted = {
+        (run_id, uuid)
+        for uuid, run_id, complete in conn.execute(
+            select(ranked.c.hub_uuid, ranked.c.run_id, ranked.c.complete).where(ranked.c.rank == 1)
+        )
+        if complete
+    }
     out: dict[str, dict[str, str]] = {}
     for runs in _chunks(sorted({run_id for run_id, _ in wanted}), KEY_CHUNK):
         stmt = select(fetch.c.run_id, fetch.c.hub_uuid, fetch.c.url, fetch.c.etag, fetch.c.last_modified).where(
-            fetch.c.run_id.in_(runs), fetch.c.url.like("%.json"), fetch.c.status.in_((200, 304)),
-            or_(fetch.c.etag.is_not(None), fetch.c.last_modified.is_not(None)))
+            fetch.c.run_id.in_(runs),
+            fetch.c.url.like("%.json"),
+            fetch.c.status.in_((200, 304)),
+            or_(fetch.c.etag.is_not(None), fetch.c.last_modified.is_not(None)),
+        )
         for run_id, uuid, url, etag, last_modified in conn.execute(stmt):
             if (run_id, uuid) in wanted:
                 out[url] = {k: v for k, v in (("etag", etag), ("last_modified", last_modified)) if v}

@@ -28,26 +28,49 @@ import gc
 import json
 import time
 from collections import defaultdict
-from contextlib import contextmanager
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from sqlalchemy import (
-    Boolean, Column, Connection, Engine, Float, Integer, MetaData, PrimaryKeyConstraint, Table, Text, delete,
-    func, literal, select, text, tuple_,
+    Boolean,
+    Column,
+    Connection,
+    Engine,
+    Float,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    delete,
+    func,
+    literal,
+    select,
+    text,
+    tuple_,
 )
 
 from flows import clean as clean_mod
 from flows.clean import CleanBatch
 from flows.history import carry_forward, load_citations
 from schema import bulk
-from spiders.parse.normalize import normalize_text, normalize_title, split_arxiv
 from schema.bulk import chunks as _chunks
 from schema.tables import (
-    citation, citation_version, fetch, hub, hub_facet_count, hub_snapshot, paper, paper_merge, quarantine, stg_item,
+    citation,
+    citation_version,
+    fetch,
+    hub,
+    hub_facet_count,
+    hub_snapshot,
+    paper,
+    paper_merge,
+    quarantine,
+    stg_item,
 )
+from spiders.parse.normalize import normalize_text, normalize_title, split_arxiv
 from warehouse.checks import CHECKS
 from warehouse.materialize import build_marts
 
@@ -136,8 +159,7 @@ def load(engine: Engine, run_id: str, batch: CleanBatch, guard=None, then=None) 
         good = {uuid for uuid, complete in batch.complete.items() if complete}
         result.tables["hub"] = upsert.rows(hub, batch.hubs, full=lambda r: r["hub_uuid"] in good)
         result.tables["paper"] = upsert.rows(paper, batch.papers, full=lambda r: True)
-        counts, result.history = load_citations(conn, run_id, batch.citations, batch.unchanged, good,
-                                                fresh=fresh)
+        counts, result.history = load_citations(conn, run_id, batch.citations, batch.unchanged, good, fresh=fresh)
         result.tables["citation"] = TableCounts(**counts)
         for table, rows in (
             (hub_snapshot, batch.snapshots),
@@ -164,8 +186,10 @@ def check_edge_references(conn: Connection) -> None:
     checks = {c.name: c for c in CHECKS["citation"] if c.name in EDGE_REFERENCE_CHECKS}
     found = {name: int(conn.execute(text(checks[name].sql)).scalar_one()) for name in EDGE_REFERENCE_CHECKS}
     if any(found.values()):
-        raise DanglingEdges("refusing to commit the load: " + ", ".join(
-            f"{n} edge(s) fail {name} ({checks[name].detail})" for name, n in found.items() if n))
+        raise DanglingEdges(
+            "refusing to commit the load: "
+            + ", ".join(f"{n} edge(s) fail {name} ({checks[name].detail})" for name, n in found.items() if n)
+        )
 
 
 def materialize_marts(conn: Connection, run_id: str, timings: dict[str, float] | None = None) -> None:
@@ -180,9 +204,13 @@ def materialize_marts(conn: Connection, run_id: str, timings: dict[str, float] |
         # Sort and hash memory for the marts' GROUP BYs and joins over every current edge, for the rest of
         # this transaction, unless the server already allows more: at PostgreSQL's default 4 MB,
         # category_flow sorted its ~470,000 edges on disk at 10,000 hubs (2.0 s; 0.23 s at 2,000 hubs).
-        conn.execute(text("SELECT set_config('work_mem', :mem, true) "
-                          "WHERE pg_size_bytes(current_setting('work_mem')) < pg_size_bytes(:mem)"),
-                     {"mem": MART_WORK_MEM})
+        conn.execute(
+            text(
+                "SELECT set_config('work_mem', :mem, true) "
+                "WHERE pg_size_bytes(current_setting('work_mem')) < pg_size_bytes(:mem)"
+            ),
+            {"mem": MART_WORK_MEM},
+        )
         conn.execute(text(ANALYZE))
         if timings is not None:
             timings["ANALYZE"] = time.perf_counter() - started
@@ -227,7 +255,7 @@ class _Upserter:
                 counts.inserted += 1
                 new_rows.append({**row, **bookkeeping})
                 continue
-            elif is_full and before != tuple(row[c] for c in content_cols):
+            if is_full and before != tuple(row[c] for c in content_cols):
                 counts.updated += 1
             else:
                 counts.unchanged += 1
@@ -244,8 +272,9 @@ class _Upserter:
             return
         bulk.upsert_rows(self.conn, table, key_cols, rows, update_cols)
 
-    def _existing(self, table: Table, key_cols: list[str], content_cols: list[str],
-                  rows: Sequence[dict]) -> dict[tuple, tuple]:
+    def _existing(
+        self, table: Table, key_cols: list[str], content_cols: list[str], rows: Sequence[dict]
+    ) -> dict[tuple, tuple]:
         """Content of the rows already stored under the batch's keys, by key."""
         if table.name in self.fresh:
             return {}
@@ -326,19 +355,52 @@ def _scratch_tables() -> dict[str, Table]:
     md = MetaData()
     temp = {"prefixes": ["TEMPORARY"]}
     return {
-        "hub": Table("_clean_hub", md, Column("hub_uuid", Text), Column("complete", Boolean),
-                     Column("unchanged", Boolean), Column("drifted", Boolean), PrimaryKeyConstraint("hub_uuid"),
-                     **temp),
-        "citation": Table("_clean_citation", md, Column("hub_uuid", Text), Column("paper_key", Text),
-                          Column("verdict", Text), Column("novelty", Float), Column("refs", Integer),
-                          Column("roles", Text), Column("polarities", Text), Column("representative", Boolean),
-                          Column("explorer", Boolean), Column("drifted", Boolean),
-                          PrimaryKeyConstraint("hub_uuid", "paper_key"), **temp),
-        "paper": Table("_clean_paper", md, Column("paper_key", Text), Column("obs", Integer), Column("rank", Text),
-                       *(Column(f, Text) for f in clean_mod._PAPER_FIELDS), PrimaryKeyConstraint("paper_key", "obs"),
-                       **temp),
-        "fuzzy": Table("_clean_fuzzy", md, Column("year", Text), Column("token", Text), Column("paper_key", Text),
-                       Column("folded", Text), PrimaryKeyConstraint("year", "token", "paper_key"), **temp),
+        "hub": Table(
+            "_clean_hub",
+            md,
+            Column("hub_uuid", Text),
+            Column("complete", Boolean),
+            Column("unchanged", Boolean),
+            Column("drifted", Boolean),
+            PrimaryKeyConstraint("hub_uuid"),
+            **temp,
+        ),
+        "citation": Table(
+            "_clean_citation",
+            md,
+            Column("hub_uuid", Text),
+            Column("paper_key", Text),
+            Column("verdict", Text),
+            Column("novelty", Float),
+            Column("refs", Integer),
+            Column("roles", Text),
+            Column("polarities", Text),
+            Column("representative", Boolean),
+            Column("explorer", Boolean),
+            Column("drifted", Boolean),
+            PrimaryKeyConstraint("hub_uuid", "paper_key"),
+            **temp,
+        ),
+        "paper": Table(
+            "_clean_paper",
+            md,
+            Column("paper_key", Text),
+            Column("obs", Integer),
+            Column("rank", Text),
+            *(Column(f, Text) for f in clean_mod._PAPER_FIELDS),
+            PrimaryKeyConstraint("paper_key", "obs"),
+            **temp,
+        ),
+        "fuzzy": Table(
+            "_clean_fuzzy",
+            md,
+            Column("year", Text),
+            Column("token", Text),
+            Column("paper_key", Text),
+            Column("folded", Text),
+            PrimaryKeyConstraint("year", "token", "paper_key"),
+            **temp,
+        ),
     }
 
 
@@ -377,8 +439,15 @@ class _StagedRun:
     def hubs(self) -> None:
         for items in self._item_groups():
             uuids = sorted({i.get("hub_uuid") for i in items} - {None})
-            known = {} if hub.name in self.fresh else dict(self._read(
-                select(hub.c.hub_uuid, hub.c.template), hub.c.hub_uuid, uuids, hub.c.template.is_not(None)))
+            known = (
+                {}
+                if hub.name in self.fresh
+                else dict(
+                    self._read(
+                        select(hub.c.hub_uuid, hub.c.template), hub.c.hub_uuid, uuids, hub.c.template.is_not(None)
+                    )
+                )
+            )
             acc = clean_mod._Accumulator(known)
             for item in items:
                 acc.add(item)
@@ -400,25 +469,39 @@ class _StagedRun:
         loose = [_decode(p) for p in self.conn.execute(base.where(s.hub_uuid.is_(None)).order_by(s.seq)).scalars()]
         if loose:
             yield loose
-        sizes = self.conn.execute(select(s.hub_uuid, func.count()).where(
-            s.run_id == self.run_id, s.hub_uuid.is_not(None)).group_by(s.hub_uuid).order_by(s.hub_uuid)).all()
+        sizes = self.conn.execute(
+            select(s.hub_uuid, func.count())
+            .where(s.run_id == self.run_id, s.hub_uuid.is_not(None))
+            .group_by(s.hub_uuid)
+            .order_by(s.hub_uuid)
+        ).all()
         for first, last in hub_ranges(sizes, self.size, ITEMS_PER_BATCH):
-            rows = self.conn.execute(base.where(s.hub_uuid >= first, s.hub_uuid <= last)
-                                     .order_by(s.hub_uuid, s.seq)).scalars()
+            rows = self.conn.execute(
+                base.where(s.hub_uuid >= first, s.hub_uuid <= last).order_by(s.hub_uuid, s.seq)
+            ).scalars()
             yield [_decode(p) for p in rows]
 
     def _write_part(self, part: clean_mod.HubPart) -> None:
         batch, result = part.batch, self.result
         good = {uuid for uuid, complete in batch.complete.items() if complete}
         _add(result.tables["hub"], self.upsert.rows(hub, batch.hubs, full=lambda r: r["hub_uuid"] in good))
-        for table, rows in ((hub_snapshot, batch.snapshots), (hub_facet_count, batch.facet_counts),
-                            (fetch, batch.fetches), (quarantine, batch.quarantines)):
+        for table, rows in (
+            (hub_snapshot, batch.snapshots),
+            (hub_facet_count, batch.facet_counts),
+            (fetch, batch.fetches),
+            (quarantine, batch.quarantines),
+        ):
             result.run_rows[table.name] += _insert_run_rows(self.conn, table, self.run_id, rows)
         unchanged = set(batch.unchanged)
         self.drifted += len(part.drifted)
-        bulk.insert_rows(self.conn, self.t["hub"], [
-            {"hub_uuid": u, "complete": c, "unchanged": u in unchanged, "drifted": u in part.drifted}
-            for u, c in batch.complete.items()])
+        bulk.insert_rows(
+            self.conn,
+            self.t["hub"],
+            [
+                {"hub_uuid": u, "complete": c, "unchanged": u in unchanged, "drifted": u in part.drifted}
+                for u, c in batch.complete.items()
+            ],
+        )
         bulk.insert_rows(self.conn, self.t["citation"], part.citations)
         for row in part.papers:
             self.obs += 1
@@ -480,9 +563,15 @@ class _StagedRun:
             sources[target].append(source)
         wanted = {row["paper_key"]: [row["paper_key"], *sources.get(row["paper_key"], ())] for row in rows}
         c = self.t["citation"]
-        listed = {key for key, in self._read(select(c.c.paper_key).distinct(), c.c.paper_key,
-                                             sorted({k for keys in wanted.values() for k in keys}),
-                                             c.c.drifted.is_(False))}
+        listed = {
+            key
+            for (key,) in self._read(
+                select(c.c.paper_key).distinct(),
+                c.c.paper_key,
+                sorted({k for keys in wanted.values() for k in keys}),
+                c.c.drifted.is_(False),
+            )
+        }
         return [row for row in rows if any(k in listed for k in wanted[row["paper_key"]])]
 
     def _pivot(self) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -497,8 +586,9 @@ class _StagedRun:
             if not keys:
                 return
             by_key: dict[str, list] = defaultdict(list)
-            for rec in self.conn.execute(select(p).where(p.c.paper_key >= keys[0], p.c.paper_key <= keys[-1])
-                                         .order_by(p.c.paper_key, p.c.obs)).mappings():
+            for rec in self.conn.execute(
+                select(p).where(p.c.paper_key >= keys[0], p.c.paper_key <= keys[-1]).order_by(p.c.paper_key, p.c.obs)
+            ).mappings():
                 by_key[rec["paper_key"]].append(rec)
             for key in keys:
                 yield key, clean_mod.best_values(by_key[key])
@@ -526,11 +616,12 @@ class _StagedRun:
             last = tuple(recs[-1][:3])
         if members:
             clean_mod.score_block(block[0], members, scored, years)
-        involved = sorted({k for k in scored} | {o for others in scored.values() for o in others})
+        involved = sorted(set(scored) | {o for others in scored.values() for o in others})
         c = self.t["citation"]
         hubs_of: dict[str, set[str]] = defaultdict(set)
-        for key, uuid in self._read(select(c.c.paper_key, c.c.hub_uuid), c.c.paper_key, involved,
-                                    c.c.explorer.is_(True)):
+        for key, uuid in self._read(
+            select(c.c.paper_key, c.c.hub_uuid), c.c.paper_key, involved, c.c.explorer.is_(True)
+        ):
             hubs_of[key].add(uuid)
         return clean_mod.choose_merges(scored, years, lambda key, other: bool(hubs_of[key] & hubs_of[other]))
 
@@ -539,14 +630,25 @@ class _StagedRun:
     def citations(self, merge_into: dict[str, str], gate) -> None:
         h, c = self.t["hub"], self.t["citation"]
         edges = select(c.c.hub_uuid, func.count().label("n")).group_by(c.c.hub_uuid).subquery()
-        sizes = self.conn.execute(select(h.c.hub_uuid, func.coalesce(edges.c.n, 0))
-                                  .outerjoin(edges, edges.c.hub_uuid == h.c.hub_uuid).order_by(h.c.hub_uuid)).all()
+        sizes = self.conn.execute(
+            select(h.c.hub_uuid, func.coalesce(edges.c.n, 0))
+            .outerjoin(edges, edges.c.hub_uuid == h.c.hub_uuid)
+            .order_by(h.c.hub_uuid)
+        ).all()
         for first, last in hub_ranges(sizes, self.size, EDGES_PER_BATCH):
-            hubs = self.conn.execute(select(h).where(h.c.hub_uuid >= first, h.c.hub_uuid <= last)
-                                     .order_by(h.c.hub_uuid)).mappings().all()
-            accs = {(r[0], r[1]): clean_mod.staged_citation(r) for r in self.conn.execute(
-                select(*(c.c[n] for n in clean_mod.STAGED_CITATION)).where(
-                    c.c.hub_uuid >= first, c.c.hub_uuid <= last))}
+            hubs = (
+                self.conn.execute(select(h).where(h.c.hub_uuid >= first, h.c.hub_uuid <= last).order_by(h.c.hub_uuid))
+                .mappings()
+                .all()
+            )
+            accs = {
+                (r[0], r[1]): clean_mod.staged_citation(r)
+                for r in self.conn.execute(
+                    select(*(c.c[n] for n in clean_mod.STAGED_CITATION)).where(
+                        c.c.hub_uuid >= first, c.c.hub_uuid <= last
+                    )
+                )
+            }
             rows, _ = clean_mod.citation_rows(accs, merge_into)
             drifted = {r["hub_uuid"] for r in hubs if r["drifted"]}
             if drifted:
@@ -555,8 +657,7 @@ class _StagedRun:
             good = {r["hub_uuid"] for r in hubs if r["complete"]}
             if gate is not None:
                 gate.add(sorted(good - set(unchanged)), rows)
-            counts, history = load_citations(self.conn, self.run_id, rows, unchanged, good,
-                                             fresh=self.fresh)
+            counts, history = load_citations(self.conn, self.run_id, rows, unchanged, good, fresh=self.fresh)
             _add(self.result.tables["citation"], TableCounts(**counts))
             for name, n in history.items():
                 self.result.history[name] += n

@@ -76,8 +76,9 @@ def single_flight(engine: Engine, owner: str, wait_seconds: float = 0.0) -> Iter
 
 def _mark(engine: Engine, owner: str, marker: dict) -> None:
     with engine.begin() as conn:
-        conn.execute(update(run).where(run.c.run_id == owner, run.c.status == "running")
-                     .values(summary=json.dumps(marker)))
+        conn.execute(
+            update(run).where(run.c.run_id == owner, run.c.status == "running").values(summary=json.dumps(marker))
+        )
 
 
 def _dead(summary: str | None, started_at: datetime, now: float) -> bool:
@@ -99,14 +100,27 @@ def claim(engine: Engine, owner: str) -> list[str]:
     holder = json.dumps({"lock_holder": os.getpid()})
     now = time.time()
     with engine.begin() as conn:
-        dead = [rid for rid, summary, started in conn.execute(
-            select(run.c.run_id, run.c.summary, run.c.started_at)
-            .where(run.c.status == "running", run.c.run_id != owner))
-            if _dead(summary, started, now)]
+        dead = [
+            rid
+            for rid, summary, started in conn.execute(
+                select(run.c.run_id, run.c.summary, run.c.started_at).where(
+                    run.c.status == "running", run.c.run_id != owner
+                )
+            )
+            if _dead(summary, started, now)
+        ]
         for rid in dead:
-            conn.execute(update(run).where(run.c.run_id == rid, run.c.status == "running").values(
-                status="abandoned", finished_at=datetime.now(UTC),
-                summary=json.dumps({"error": f"abandoned: its process died before finishing; found by run {owner}"})))
+            conn.execute(
+                update(run)
+                .where(run.c.run_id == rid, run.c.status == "running")
+                .values(
+                    status="abandoned",
+                    finished_at=datetime.now(UTC),
+                    summary=json.dumps(
+                        {"error": f"abandoned: its process died before finishing; found by run {owner}"}
+                    ),
+                )
+            )
         conn.execute(update(run).where(run.c.run_id == owner, run.c.status == "running").values(summary=holder))
     return dead
 
@@ -133,9 +147,14 @@ def _busy_message(engine: Engine, owner: str, wait_seconds: float) -> str:
         holder = conn.execute(
             select(run.c.run_id, run.c.kind, run.c.started_at)
             .where(run.c.status == "running", run.c.run_id != owner)
-            .order_by(run.c.started_at.desc()).limit(1)
+            .order_by(run.c.started_at.desc())
+            .limit(1)
         ).first()
-    who = (f"run {holder.run_id} ({holder.kind}, started {holder.started_at:%Y-%m-%d %H:%M:%S})"
-           if holder else "another citehub process")
-    return (f"run {owner} skipped: {who} holds the warehouse's run lock "
-            f"(waited {wait_seconds:g} s; runs are single-flight)")
+    who = (
+        f"run {holder.run_id} ({holder.kind}, started {holder.started_at:%Y-%m-%d %H:%M:%S})"
+        if holder
+        else "another citehub process"
+    )
+    return (
+        f"run {owner} skipped: {who} holds the warehouse's run lock (waited {wait_seconds:g} s; runs are single-flight)"
+    )

@@ -20,8 +20,8 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import SecretStr
 
 from flows import clean as clean_mod
-from flows import load as load_mod
 from flows import guard, history, ops, runs, stage
+from flows import load as load_mod
 from flows.crawl import allowed_hosts_for, run_crawl
 from flows.fleet import run_fleet_crawl
 from flows.lock import RunLockBusy, single_flight
@@ -37,17 +37,45 @@ from warehouse.materialize import materialize
 
 
 @task(name="crawl hubs", cache_policy=NO_CACHE)
-def crawl_task(run_id: str, run_dir: Path, base_url: str, hub_urls: list[str], allowed: list[str], concurrency: int,
-               extra_settings: dict | None = None, frontier_url: str | None = None, workers: int = 1):
+def crawl_task(
+    run_id: str,
+    run_dir: Path,
+    base_url: str,
+    hub_urls: list[str],
+    allowed: list[str],
+    concurrency: int,
+    extra_settings: dict | None = None,
+    frontier_url: str | None = None,
+    workers: int = 1,
+):
     # Scrapy's log and the crawl's progress go to this task run's logger: the Prefect UI shows both.
     log = get_run_logger()
     if frontier_url:
         # Several crawl processes on one shared Redis frontier; the merged run folder looks like one crawl's.
-        return run_fleet_crawl(run_id, run_dir, base_url, hub_urls, allowed, frontier_url, workers, concurrency,
-                               extra_settings=extra_settings, log=log)
+        return run_fleet_crawl(
+            run_id,
+            run_dir,
+            base_url,
+            hub_urls,
+            allowed,
+            frontier_url,
+            workers,
+            concurrency,
+            extra_settings=extra_settings,
+            log=log,
+        )
     with ProgressReporter(log) as progress:
-        return run_crawl(run_id, run_dir, base_url, hub_urls, allowed, concurrency, extra_settings=extra_settings,
-                         log=log, on_progress=progress)
+        return run_crawl(
+            run_id,
+            run_dir,
+            base_url,
+            hub_urls,
+            allowed,
+            concurrency,
+            extra_settings=extra_settings,
+            log=log,
+            on_progress=progress,
+        )
 
 
 @task(name="stage items", cache_policy=NO_CACHE)
@@ -63,14 +91,23 @@ def clean_task(database_url: str, run_id: str) -> clean_mod.StagedRun:
 
 
 @task(name="load warehouse", cache_policy=NO_CACHE)
-def load_task(database_url: str, run_id: str, staged: clean_mod.StagedRun, limits: guard.Limits | None = None,
-              override: str | None = None):
+def load_task(
+    database_url: str,
+    run_id: str,
+    staged: clean_mod.StagedRun,
+    limits: guard.Limits | None = None,
+    override: str | None = None,
+):
     """Clean, guard, load and marts in one transaction (a kill leaves the warehouse as before or as after);
     returns the guard's `Verdict` instead of a `LoadResult` when it blocks the run (nothing written)."""
     engine = make_engine(database_url)
     try:
-        return load_mod.load_staged(engine, staged.run_id, gate=guard.Gate(run_id, limits or guard.Limits(), override),
-                                    then=lambda conn: load_mod.materialize_marts(conn, run_id))
+        return load_mod.load_staged(
+            engine,
+            staged.run_id,
+            gate=guard.Gate(run_id, limits or guard.Limits(), override),
+            then=lambda conn: load_mod.materialize_marts(conn, run_id),
+        )
     except guard.PublishBlocked as exc:
         return exc.verdict
 
@@ -91,14 +128,19 @@ def publish_artifacts_task(database_url: str, run_id: str, kind: str, summary_ma
     engine = make_engine(database_url)
     changes = ops.hub_changes(engine, run_id)
     counts = ops.run_changes(engine, [run_id])[run_id]
-    create_markdown_artifact(summary_markdown + "\n" + ops.change_markdown(run_id, counts, changes),
-                             key="run-summary", description=f"citehub {kind} run {run_id}")
-    create_table_artifact(ops.change_table_rows(changes), key="run-changes",
-                          description=f"hubs changed by citehub {kind} run {run_id}")
+    create_markdown_artifact(
+        summary_markdown + "\n" + ops.change_markdown(run_id, counts, changes),
+        key="run-summary",
+        description=f"citehub {kind} run {run_id}",
+    )
+    create_table_artifact(
+        ops.change_table_rows(changes), key="run-changes", description=f"hubs changed by citehub {kind} run {run_id}"
+    )
 
 
-def plan_hubs(settings: Settings, database_url: str, seeds_file: str | None, hubs: list[str] | None,
-              include_known: bool) -> list[str]:
+def plan_hubs(
+    settings: Settings, database_url: str, seeds_file: str | None, hubs: list[str] | None, include_known: bool
+) -> list[str]:
     """Seeds, explicit hubs and (for a nightly) every hub already in the warehouse, deduplicated."""
     refs: list[str] = []
     if seeds_file:
@@ -152,22 +194,32 @@ def nightly_refresh(
         logger.warning("%s", exc)
         runs.finish_run(engine, run_id, "skipped", {"message": str(exc)})
         return {"run_id": run_id, "status": "skipped", "message": str(exc)}
-    logger.info("run %s: %d hubs from %s into %s", run_id, len(hub_urls), settings.base_url,
-                redacted(database_url))
+    logger.info("run %s: %d hubs from %s into %s", run_id, len(hub_urls), settings.base_url, redacted(database_url))
     try:
         run_dir = settings.runs_dir / run_id
         allowed = allowed_hosts_for(settings.base_url, settings.allowed_hosts)
         # Conditional requests: unchanged hubs answer 304 on their JSON twin and cost no pages.
         validators = run_dir / "validators.json"
         conditional = conditional and history.write_validators(engine, validators) > 0
-        crawl = timed("crawl", crawl_task, run_id, run_dir, settings.base_url, hub_urls, allowed,
-                      settings.concurrency, {"CITEHUB_VALIDATORS_FILE": str(validators)} if conditional else None,
-                      frontier_url or settings.frontier_url, workers or settings.workers)
+        crawl = timed(
+            "crawl",
+            crawl_task,
+            run_id,
+            run_dir,
+            settings.base_url,
+            hub_urls,
+            allowed,
+            settings.concurrency,
+            {"CITEHUB_VALIDATORS_FILE": str(validators)} if conditional else None,
+            frontier_url or settings.frontier_url,
+            workers or settings.workers,
+        )
         timed("stage", stage_task, database_url, run_id, crawl.items_path)
         batch = timed("clean", clean_task, database_url, run_id)
         # load + marts: one transaction, guarded (flows/guard.py)
-        loaded = timed("load", load_task, database_url, run_id, batch, guard.Limits.from_settings(settings),
-                       allow_abnormal_change)
+        loaded = timed(
+            "load", load_task, database_url, run_id, batch, guard.Limits.from_settings(settings), allow_abnormal_change
+        )
         if isinstance(loaded, guard.Verdict):
             return finish_blocked(engine, run_id, loaded, crawl.stats, timings, logger)
         checks = timed("check", check_task, database_url, run_id)
@@ -177,13 +229,13 @@ def nightly_refresh(
         runs.finish_run(engine, run_id, status, report.as_dict())
         publish_artifacts_task(database_url, run_id, kind, report.markdown())
         if failed:
-            raise RuntimeError(f"run {run_id}: {len(failed)} quality checks failed: "
-                               + ", ".join(c.name for c in failed))
+            raise RuntimeError(
+                f"run {run_id}: {len(failed)} quality checks failed: " + ", ".join(c.name for c in failed)
+            )
         return report.as_dict()
     except BaseException as exc:
         if (runs.get_run(engine, run_id) or {}).get("status") == "running":
-            runs.finish_run(engine, run_id, "failed", {"error": str(exc)[:2000],
-                                                      "parser_version": PARSER_VERSION})
+            runs.finish_run(engine, run_id, "failed", {"error": str(exc)[:2000], "parser_version": PARSER_VERSION})
         raise
     finally:
         lock.close()
@@ -194,18 +246,23 @@ def finish_blocked(engine, run_id: str, verdict: guard.Verdict, stats: dict, tim
     stay for `citehub refresh --accept-changes RUN_ID`)."""
     message = verdict.message(run_id) + f" (to publish it: citehub refresh --accept-changes {run_id})"
     logger.warning("%s", message)
-    summary = {"error": message, "guard": verdict.as_dict(), "timings": timings,
-               "requests": int(stats.get("downloader/request_count", 0)),
-               "pages_fetched": int(stats.get("citehub/items/hub_page", 0)),
-               "quarantined": int(stats.get("citehub/items/quarantine", 0)),
-               "failed_fetches": int(stats.get("citehub/fetch/failed", 0))}
+    summary = {
+        "error": message,
+        "guard": verdict.as_dict(),
+        "timings": timings,
+        "requests": int(stats.get("downloader/request_count", 0)),
+        "pages_fetched": int(stats.get("citehub/items/hub_page", 0)),
+        "quarantined": int(stats.get("citehub/items/quarantine", 0)),
+        "failed_fetches": int(stats.get("citehub/fetch/failed", 0)),
+    }
     runs.finish_run(engine, run_id, "blocked", summary)
     return {"run_id": run_id, "status": "blocked", "message": message, "guard": verdict.as_dict()}
 
 
 @flow(name="accept-changes", log_prints=True)
-def accept_changes(run_id: str, database_url: SecretStr | str | None = None, data_dir: str | None = None,
-                   reason: str | None = None) -> dict:
+def accept_changes(
+    run_id: str, database_url: SecretStr | str | None = None, data_dir: str | None = None, reason: str | None = None
+) -> dict:
     """Publish a run the guard blocked, from its staged items: the recorded override. Refused when a later
     run has published since (its older data would overwrite newer)."""
     settings = Settings(**({"data_dir": data_dir} if data_dir else {}))

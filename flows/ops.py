@@ -70,8 +70,12 @@ def _change_counts(engine: Engine, run_ids: list[str], by_hub: bool = False) -> 
     if report is None or not {"run_id", "change", "hub_uuid", "subject"} <= _db_columns(engine, "change_report"):
         return None
     keys = [report.c.run_id, *([report.c.hub_uuid] if by_hub else []), report.c.change]
-    edges = select(*keys, report.c.hub_uuid.label("h"), report.c.subject).distinct() \
-        .where(report.c.run_id.in_(run_ids)).subquery()
+    edges = (
+        select(*keys, report.c.hub_uuid.label("h"), report.c.subject)
+        .distinct()
+        .where(report.c.run_id.in_(run_ids))
+        .subquery()
+    )
     cols = [edges.c.run_id, *([edges.c.hub_uuid] if by_hub else []), edges.c.change]
     with engine.connect() as conn:
         return {tuple(row[:-1]): row[-1] for row in conn.execute(select(*cols, func.count()).group_by(*cols))}
@@ -94,16 +98,14 @@ def run_changes(engine: Engine, run_ids: list[str]) -> dict[str, dict[str, int |
     c = t.citation
     with engine.connect() as conn:
         for run_id, n in conn.execute(
-            select(c.c.first_seen_run, func.count()).where(c.c.first_seen_run.in_(run_ids))
-            .group_by(c.c.first_seen_run)
+            select(c.c.first_seen_run, func.count()).where(c.c.first_seen_run.in_(run_ids)).group_by(c.c.first_seen_run)
         ):
             out[run_id]["new"] = n
         if "valid_to_run" in _db_columns(engine, "citation"):
             for r in out.values():
                 r["retired"] = 0
             for run_id, n in conn.execute(
-                select(c.c.valid_to_run, func.count()).where(c.c.valid_to_run.in_(run_ids))
-                .group_by(c.c.valid_to_run)
+                select(c.c.valid_to_run, func.count()).where(c.c.valid_to_run.in_(run_ids)).group_by(c.c.valid_to_run)
             ):
                 out[run_id]["retired"] = n
     return out
@@ -113,9 +115,7 @@ def recent_runs(engine: Engine, limit: int = 10) -> list[RunRow]:
     """The last `limit` runs, newest first, with what their summaries say."""
     r = t.run
     with engine.connect() as conn:
-        rows = conn.execute(
-            select(r).order_by(r.c.started_at.desc(), r.c.run_id.desc()).limit(limit)
-        ).mappings().all()
+        rows = conn.execute(select(r).order_by(r.c.started_at.desc(), r.c.run_id.desc()).limit(limit)).mappings().all()
     changes = run_changes(engine, [row["run_id"] for row in rows])
     out = []
     for row in rows:
@@ -124,15 +124,23 @@ def recent_runs(engine: Engine, limit: int = 10) -> list[RunRow]:
         counted = summary.get("changes") or {}  # a later summary may carry its own change counts
         ch = {k: counted.get(k, v) for k, v in changes[row["run_id"]].items()}
         has_counts = "pages_fetched" in summary
-        out.append(RunRow(
-            run_id=row["run_id"], kind=row["kind"], status=row["status"], started_at=started,
-            finished_at=finished,
-            duration_s=round((finished - started).total_seconds(), 1) if finished else None,
-            pages=summary.get("pages_fetched"), requests=summary.get("requests"),
-            errors=(summary.get("failed_fetches", 0) + summary.get("quarantined", 0)) if has_counts else None,
-            new=ch["new"], retired=ch["retired"], relabelled=ch["relabelled"],
-            error=summary.get("error"),
-        ))
+        out.append(
+            RunRow(
+                run_id=row["run_id"],
+                kind=row["kind"],
+                status=row["status"],
+                started_at=started,
+                finished_at=finished,
+                duration_s=round((finished - started).total_seconds(), 1) if finished else None,
+                pages=summary.get("pages_fetched"),
+                requests=summary.get("requests"),
+                errors=(summary.get("failed_fetches", 0) + summary.get("quarantined", 0)) if has_counts else None,
+                new=ch["new"],
+                retired=ch["retired"],
+                relabelled=ch["relabelled"],
+                error=summary.get("error"),
+            )
+        )
     return out
 
 
@@ -159,8 +167,10 @@ def stale_hubs(engine: Engine, days: float, now: datetime | None = None) -> list
             .where(r.c.started_at < now - timedelta(days=days))
             .order_by(r.c.started_at, h.c.hub_uuid)
         ).all()
-    return [StaleHub(u, title, run_id, _aware(at), round((now - _aware(at)).total_seconds() / 86400, 1))
-            for u, title, run_id, at in rows]
+    return [
+        StaleHub(u, title, run_id, _aware(at), round((now - _aware(at)).total_seconds() / 86400, 1))
+        for u, title, run_id, at in rows
+    ]
 
 
 def hub_count(engine: Engine) -> int:
@@ -199,8 +209,10 @@ def next_scheduled_run(timeout: float = 3.0) -> NextRun:
                 return NextRun(False, f"no Prefect server answering at {api_url} ({type(problem).__name__})")
             runs = client.read_flow_runs(
                 flow_run_filter=FlowRunFilter(
-                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))),
-                sort=FlowRunSort.EXPECTED_START_TIME_ASC, limit=1,
+                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))
+                ),
+                sort=FlowRunSort.EXPECTED_START_TIME_ASC,
+                limit=1,
             )
     except Exception as exc:  # connection refused, timeout, bad URL: all mean "not reachable"
         return NextRun(False, f"no Prefect server answering at {api_url} ({type(exc).__name__})")
@@ -208,8 +220,13 @@ def next_scheduled_run(timeout: float = 3.0) -> NextRun:
         return NextRun(True, f"Prefect server at {api_url}: no scheduled run")
     fr = runs[0]
     when = _aware(fr.expected_start_time or fr.next_scheduled_start_time)
-    return NextRun(True, f"next run {fr.name} at {when:%Y-%m-%d %H:%M:%S} UTC", fr.name,
-                   str(fr.deployment_id) if fr.deployment_id else None, when)
+    return NextRun(
+        True,
+        f"next run {fr.name} at {when:%Y-%m-%d %H:%M:%S} UTC",
+        fr.name,
+        str(fr.deployment_id) if fr.deployment_id else None,
+        when,
+    )
 
 
 # --- storage --------------------------------------------------------------------------------------------
@@ -295,8 +312,11 @@ def resolve_hub(engine: Engine, ref: str) -> str:
     exact = [(u, title) for u, title, raw in hubs if ref in (title, raw)]
     if not exact:
         folded = ref.casefold()
-        exact = [(u, title) for u, title, raw in hubs
-                 if folded in (title or "").casefold() or folded in (raw or "").casefold()]
+        exact = [
+            (u, title)
+            for u, title, raw in hubs
+            if folded in (title or "").casefold() or folded in (raw or "").casefold()
+        ]
     if len(exact) == 1:
         return exact[0][0]
     if len(exact) > 1:
@@ -337,13 +357,26 @@ def hub_history(engine: Engine, hub_uuid: str) -> list[dict[str, Any]]:
     """The hub's snapshot in every run that parsed it, oldest first."""
     s, r = t.hub_snapshot, t.run
     with engine.connect() as conn:
-        rows = conn.execute(
-            select(s.c.run_id, r.c.kind, r.c.started_at, s.c.tier, s.c.label, s.c.citing_count,
-                   s.c.classified_count, s.c.parsed_count, s.c.complete)
-            .join(r, r.c.run_id == s.c.run_id)
-            .where(s.c.hub_uuid == hub_uuid)
-            .order_by(r.c.started_at, s.c.run_id)
-        ).mappings().all()
+        rows = (
+            conn.execute(
+                select(
+                    s.c.run_id,
+                    r.c.kind,
+                    r.c.started_at,
+                    s.c.tier,
+                    s.c.label,
+                    s.c.citing_count,
+                    s.c.classified_count,
+                    s.c.parsed_count,
+                    s.c.complete,
+                )
+                .join(r, r.c.run_id == s.c.run_id)
+                .where(s.c.hub_uuid == hub_uuid)
+                .order_by(r.c.started_at, s.c.run_id)
+            )
+            .mappings()
+            .all()
+        )
     return [{**row, "started_at": _aware(row["started_at"])} for row in rows]
 
 
@@ -358,13 +391,28 @@ def hub_info(engine: Engine, hub_uuid: str) -> HubInfo:
         ).scalar_one()
         mixes = []
         for mart, col in ((t.hub_role_mix, "role"), (t.hub_polarity_mix, "polarity")):
-            mixes.append([tuple(x) for x in conn.execute(
-                select(mart.c[col], mart.c["count"], mart.c.share).where(mart.c.hub_uuid == hub_uuid)
-                .order_by(mart.c["count"].desc(), mart.c[col]))])
+            mixes.append(
+                [
+                    tuple(x)
+                    for x in conn.execute(
+                        select(mart.c[col], mart.c["count"], mart.c.share)
+                        .where(mart.c.hub_uuid == hub_uuid)
+                        .order_by(mart.c["count"].desc(), mart.c[col])
+                    )
+                ]
+            )
     return HubInfo(
-        hub_uuid=hub_uuid, title=row["title"] or row["title_raw"], tier=row["tier"], label=row["label"],
-        template=row["template"], citing_count=row["citing_count"], classified_count=row["classified_count"],
-        citation_rows=held, headline=row["headline"], roles=mixes[0], polarities=mixes[1],
+        hub_uuid=hub_uuid,
+        title=row["title"] or row["title_raw"],
+        tier=row["tier"],
+        label=row["label"],
+        template=row["template"],
+        citing_count=row["citing_count"],
+        classified_count=row["classified_count"],
+        citation_rows=held,
+        headline=row["headline"],
+        roles=mixes[0],
+        polarities=mixes[1],
         history=hub_history(engine, hub_uuid),
     )
 
@@ -377,8 +425,7 @@ def top_hub_uuids(engine: Engine, limit: int) -> list[tuple[str, str]]:
     s = t.hub_summary
     with engine.connect() as conn:
         rows = conn.execute(
-            select(s.c.hub_uuid, s.c.title).order_by(s.c.citing_count.desc().nulls_last(), s.c.hub_uuid)
-            .limit(limit)
+            select(s.c.hub_uuid, s.c.title).order_by(s.c.citing_count.desc().nulls_last(), s.c.hub_uuid).limit(limit)
         ).all()
     return [(u, title or u[:8]) for u, title in rows]
 
@@ -387,8 +434,14 @@ def completed_run_ids(engine: Engine, limit: int | None = None) -> list[str]:
     """Completed runs, oldest first (the last `limit` of them)."""
     r = t.run
     with engine.connect() as conn:
-        ids = list(conn.execute(select(r.c.run_id).where(r.c.status == "completed")
-                                .order_by(r.c.started_at.desc(), r.c.run_id.desc()).limit(limit)).scalars())
+        ids = list(
+            conn.execute(
+                select(r.c.run_id)
+                .where(r.c.status == "completed")
+                .order_by(r.c.started_at.desc(), r.c.run_id.desc())
+                .limit(limit)
+            ).scalars()
+        )
     return ids[::-1]
 
 
@@ -401,8 +454,9 @@ def hub_growth(engine: Engine, hub_uuids: list[str], run_ids: list[str]) -> dict
     index = {r: i for i, r in enumerate(run_ids)}
     with engine.connect() as conn:
         for run_id, u, n in conn.execute(
-            select(s.c.run_id, s.c.hub_uuid, s.c.citing_count)
-            .where(s.c.hub_uuid.in_(hub_uuids), s.c.run_id.in_(run_ids))
+            select(s.c.run_id, s.c.hub_uuid, s.c.citing_count).where(
+                s.c.hub_uuid.in_(hub_uuids), s.c.run_id.in_(run_ids)
+            )
         ):
             out[u][index[run_id]] = n
     return out
@@ -457,23 +511,46 @@ def hub_changes(engine: Engine, run_id: str) -> list[dict[str, Any]]:
         started = conn.execute(select(r.c.started_at).where(r.c.run_id == run_id)).scalar()
         if started is None:
             raise LookupError(f"no run {run_id!r}")
-        current = conn.execute(
-            select(s.c.hub_uuid, s.c.tier, s.c.label, s.c.citing_count, h.c.title)
-            .join(h, h.c.hub_uuid == s.c.hub_uuid).where(s.c.run_id == run_id)
-        ).mappings().all()
+        current = (
+            conn.execute(
+                select(s.c.hub_uuid, s.c.tier, s.c.label, s.c.citing_count, h.c.title)
+                .join(h, h.c.hub_uuid == s.c.hub_uuid)
+                .where(s.c.run_id == run_id)
+            )
+            .mappings()
+            .all()
+        )
         # The latest earlier snapshot of each hub of this run: the snapshot of the newest earlier completed
         # run holding the hub, picked in the database (reading every earlier snapshot grew with the history).
         now = s.alias("now")
-        ranked = (select(s.c.hub_uuid, s.c.tier, s.c.label, s.c.citing_count,
-                         func.row_number().over(partition_by=s.c.hub_uuid,
-                                                order_by=(r.c.started_at.desc(), r.c.run_id.desc())).label("rank"))
-                  .join(r, r.c.run_id == s.c.run_id)
-                  .where(and_(r.c.started_at < started, r.c.status == "completed",
-                              s.c.hub_uuid.in_(select(now.c.hub_uuid).where(now.c.run_id == run_id))))
-                  .subquery())
-        previous = {row["hub_uuid"]: dict(row) for row in conn.execute(
-            select(ranked.c.hub_uuid, ranked.c.tier, ranked.c.label, ranked.c.citing_count)
-            .where(ranked.c.rank == 1)).mappings()}
+        ranked = (
+            select(
+                s.c.hub_uuid,
+                s.c.tier,
+                s.c.label,
+                s.c.citing_count,
+                func.row_number()
+                .over(partition_by=s.c.hub_uuid, order_by=(r.c.started_at.desc(), r.c.run_id.desc()))
+                .label("rank"),
+            )
+            .join(r, r.c.run_id == s.c.run_id)
+            .where(
+                and_(
+                    r.c.started_at < started,
+                    r.c.status == "completed",
+                    s.c.hub_uuid.in_(select(now.c.hub_uuid).where(now.c.run_id == run_id)),
+                )
+            )
+            .subquery()
+        )
+        previous = {
+            row["hub_uuid"]: dict(row)
+            for row in conn.execute(
+                select(ranked.c.hub_uuid, ranked.c.tier, ranked.c.label, ranked.c.citing_count).where(
+                    ranked.c.rank == 1
+                )
+            ).mappings()
+        }
     counted = _change_counts(engine, [run_id], by_hub=True)
     if counted is not None:
         new = {u: n for (_, u, kind), n in counted.items() if kind == "new"}
@@ -481,24 +558,32 @@ def hub_changes(engine: Engine, run_id: str) -> list[dict[str, Any]]:
         relabelled = {u: n for (_, u, kind), n in counted.items() if kind == "relabelled"}
     else:
         with engine.connect() as conn:
-            new = dict(conn.execute(select(c.c.hub_uuid, func.count()).where(c.c.first_seen_run == run_id)
-                                    .group_by(c.c.hub_uuid)).all())
+            new = dict(
+                conn.execute(
+                    select(c.c.hub_uuid, func.count()).where(c.c.first_seen_run == run_id).group_by(c.c.hub_uuid)
+                ).all()
+            )
             retired = relabelled = None
     out = []
     for row in current:
         before = previous.get(row["hub_uuid"])
         change = {
-            "hub_uuid": row["hub_uuid"], "title": row["title"],
-            "citing_before": before["citing_count"] if before else None, "citing_after": row["citing_count"],
-            "tier_before": before["tier"] if before else None, "tier_after": row["tier"],
-            "label_before": before["label"] if before else None, "label_after": row["label"],
+            "hub_uuid": row["hub_uuid"],
+            "title": row["title"],
+            "citing_before": before["citing_count"] if before else None,
+            "citing_after": row["citing_count"],
+            "tier_before": before["tier"] if before else None,
+            "tier_after": row["tier"],
+            "label_before": before["label"] if before else None,
+            "label_after": row["label"],
             "new_citations": new.get(row["hub_uuid"], 0),
             "retired_citations": retired.get(row["hub_uuid"], 0) if retired is not None else None,
             "relabelled_citations": relabelled.get(row["hub_uuid"], 0) if relabelled is not None else None,
             "first_seen": before is None,
         }
-        moved = before is None or any(change[f"{k}_before"] != change[f"{k}_after"]
-                                      for k in ("citing", "tier", "label"))
+        moved = before is None or any(
+            change[f"{k}_before"] != change[f"{k}_after"] for k in ("citing", "tier", "label")
+        )
         if moved or any(change[k] for k in ("new_citations", "retired_citations", "relabelled_citations")):
             out.append(change)
     out.sort(key=lambda x: (-abs((x["citing_after"] or 0) - (x["citing_before"] or 0)), x["hub_uuid"]))
@@ -507,8 +592,19 @@ def hub_changes(engine: Engine, run_id: str) -> list[dict[str, Any]]:
 
 # --- the change report, for the Prefect UI --------------------------------------------------------------
 
-CHANGE_COLUMNS = ("hub_uuid", "title", "citing_before", "citing_after", "new_citations", "retired_citations",
-                  "relabelled_citations", "tier_before", "tier_after", "label_before", "label_after")
+CHANGE_COLUMNS = (
+    "hub_uuid",
+    "title",
+    "citing_before",
+    "citing_after",
+    "new_citations",
+    "retired_citations",
+    "relabelled_citations",
+    "tier_before",
+    "tier_after",
+    "label_before",
+    "label_after",
+)
 
 
 # The run-changes table artifact lists at most this many hubs, those that changed most: a first run or a
@@ -522,31 +618,45 @@ def change_table_rows(changes: list[dict[str, Any]], limit: int = TABLE_ROWS) ->
     return [{k: c.get(k) for k in CHANGE_COLUMNS} for c in changes[:limit]]
 
 
-def change_markdown(run_id: str, counts: dict[str, int | None], changes: list[dict[str, Any]],
-                    limit: int = 25) -> str:
+def change_markdown(run_id: str, counts: dict[str, int | None], changes: list[dict[str, Any]], limit: int = 25) -> str:
     """The run's change report as markdown: totals, then the hubs that changed most."""
+
     def n(v):
         return "–" if v is None else str(v)
 
-    lines = ["", f"## Changes in run `{run_id}`", "",
-             f"- citations: new {n(counts.get('new'))}, retired {n(counts.get('retired'))}, "
-             f"relabelled {n(counts.get('relabelled'))}",
-             f"- hubs changed: {len(changes)}", ""]
+    lines = [
+        "",
+        f"## Changes in run `{run_id}`",
+        "",
+        f"- citations: new {n(counts.get('new'))}, retired {n(counts.get('retired'))}, "
+        f"relabelled {n(counts.get('relabelled'))}",
+        f"- hubs changed: {len(changes)}",
+        "",
+    ]
     if changes:
-        lines += ["| hub | citing before | citing after | new | retired | relabelled | tier | label |",
-                  "|---|---|---|---|---|---|---|---|"]
+        lines += [
+            "| hub | citing before | citing after | new | retired | relabelled | tier | label |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for c in changes[:limit]:
             tier = c["tier_after"] if c["tier_before"] == c["tier_after"] else f"{c['tier_before']} → {c['tier_after']}"
-            label = (c["label_after"] if c["label_before"] == c["label_after"]
-                     else f"{c['label_before']} → {c['label_after']}")
+            label = (
+                c["label_after"]
+                if c["label_before"] == c["label_after"]
+                else f"{c['label_before']} → {c['label_after']}"
+            )
             title = (c["title"] or c["hub_uuid"]).replace("|", "\\|")
-            lines.append(f"| {title} | {n(c['citing_before'])} | {n(c['citing_after'])} | {n(c['new_citations'])} "
-                         f"| {n(c['retired_citations'])} | {n(c['relabelled_citations'])} | {tier or 'stub'} "
-                         f"| {label or '–'} |")
+            lines.append(
+                f"| {title} | {n(c['citing_before'])} | {n(c['citing_after'])} | {n(c['new_citations'])} "
+                f"| {n(c['retired_citations'])} | {n(c['relabelled_citations'])} | {tier or 'stub'} "
+                f"| {label or '–'} |"
+            )
         if len(changes) > TABLE_ROWS:
-            lines.append(f"\n... and {len(changes) - limit:,} more hubs: the run-changes table artifact lists the "
-                         f"{TABLE_ROWS:,} that changed most; the change_report table holds every change "
-                         f"(WHERE run_id = '{run_id}').")
+            lines.append(
+                f"\n... and {len(changes) - limit:,} more hubs: the run-changes table artifact lists the "
+                f"{TABLE_ROWS:,} that changed most; the change_report table holds every change "
+                f"(WHERE run_id = '{run_id}')."
+            )
         elif len(changes) > limit:
             lines.append(f"\n... and {len(changes) - limit} more hubs: see the run-changes table artifact.")
     return "\n".join(lines)

@@ -41,10 +41,12 @@ class Progress:
     def line(self) -> str:
         """The plain log line: every fact, with the run_id, parseable by eye and by grep."""
         eta = "done" if self.final else ("unknown" if self.eta_s is None else f"{self.eta_s:.0f}s")
-        return (f"run {self.run_id}: hubs {self.hubs_done}/{self.hubs_planned}, "
-                f"pages {self.pages_done}/{self.pages_planned}, {self.pages_per_s:.1f} pages/s, "
-                f"retries {self.retries}, quarantined {self.quarantined}, failed {self.failed}, "
-                f"elapsed {self.elapsed_s:.0f}s, ETA {eta}")
+        return (
+            f"run {self.run_id}: hubs {self.hubs_done}/{self.hubs_planned}, "
+            f"pages {self.pages_done}/{self.pages_planned}, {self.pages_per_s:.1f} pages/s, "
+            f"retries {self.retries}, quarantined {self.quarantined}, failed {self.failed}, "
+            f"elapsed {self.elapsed_s:.0f}s, ETA {eta}"
+        )
 
 
 class ProgressTracker:
@@ -65,10 +67,18 @@ class ProgressTracker:
         eta = (planned - done) * t / done if done and t > 0 else None
         final = bool(snap.get("final"))
         return Progress(
-            run_id=snap["run_id"], elapsed_s=t, hubs_planned=planned, hubs_done=planned if final else done,
-            pages_planned=int(snap["pages_planned"]), pages_done=pages, retries=int(snap["retries"]),
-            quarantined=int(snap["quarantined"]), failed=int(snap["failed"]), pages_per_s=max(rate, 0.0),
-            eta_s=0.0 if final else eta, final=final,
+            run_id=snap["run_id"],
+            elapsed_s=t,
+            hubs_planned=planned,
+            hubs_done=planned if final else done,
+            pages_planned=int(snap["pages_planned"]),
+            pages_done=pages,
+            retries=int(snap["retries"]),
+            quarantined=int(snap["quarantined"]),
+            failed=int(snap["failed"]),
+            pages_per_s=max(rate, 0.0),
+            eta_s=0.0 if final else eta,
+            final=final,
         )
 
 
@@ -78,13 +88,21 @@ def render(p: Progress) -> Table:
     grid.add_column(justify="right", style="bold")
     grid.add_column(width=40)
     grid.add_column()
-    grid.add_row("hubs", ProgressBar(total=max(p.hubs_planned, 1), completed=p.hubs_done, width=40),
-                 f"{p.hubs_done}/{p.hubs_planned}")
-    grid.add_row("pages", ProgressBar(total=max(p.pages_planned, 1), completed=p.pages_done, width=40),
-                 f"{p.pages_done}/{p.pages_planned}")
+    grid.add_row(
+        "hubs",
+        ProgressBar(total=max(p.hubs_planned, 1), completed=p.hubs_done, width=40),
+        f"{p.hubs_done}/{p.hubs_planned}",
+    )
+    grid.add_row(
+        "pages",
+        ProgressBar(total=max(p.pages_planned, 1), completed=p.pages_done, width=40),
+        f"{p.pages_done}/{p.pages_planned}",
+    )
     eta = "done" if p.final else ("unknown" if p.eta_s is None else f"{p.eta_s:.0f} s")
-    facts = (f"{p.pages_per_s:.1f} pages/s · retries {p.retries} · quarantined {p.quarantined} · "
-             f"failed {p.failed} · elapsed {p.elapsed_s:.0f} s · ETA {eta}")
+    facts = (
+        f"{p.pages_per_s:.1f} pages/s · retries {p.retries} · quarantined {p.quarantined} · "
+        f"failed {p.failed} · elapsed {p.elapsed_s:.0f} s · ETA {eta}"
+    )
     table = Table(title=f"crawl {p.run_id}", show_header=False, box=None)
     table.add_row(Group(grid, facts))
     return table
@@ -94,8 +112,13 @@ class ProgressReporter:
     """Shows each snapshot: Rich Live in a terminal, else a log line every `log_every_s` seconds
     (and the final one). Use as a context manager so the live display is always closed."""
 
-    def __init__(self, logger: logging.Logger | logging.LoggerAdapter, interactive: bool | None = None,
-                 log_every_s: float = LOG_EVERY_S, console: Console | None = None) -> None:
+    def __init__(
+        self,
+        logger: logging.Logger | logging.LoggerAdapter,
+        interactive: bool | None = None,
+        log_every_s: float = LOG_EVERY_S,
+        console: Console | None = None,
+    ) -> None:
         self.console = console or Console(stderr=True)
         self.interactive = self.console.is_terminal if interactive is None else interactive
         self.logger = logger
@@ -159,4 +182,3 @@ class ProgressFile:
                 except json.JSONDecodeError:
                     continue  # a torn line is progress lost, never a failed crawl
         return out
-

@@ -73,8 +73,12 @@ def read_response(path: Path, offset: int) -> tuple[str, int, list[tuple[str, st
             if record is None or record.rec_type != "response" or record.http_headers is None:
                 raise ArchiveError(f"{path.name} at offset {offset}: not a response record")
             status = int(record.http_headers.get_statuscode())
-            return (record.rec_headers.get_header("WARC-Target-URI"), status,
-                    list(record.http_headers.headers), record.content_stream().read())
+            return (
+                record.rec_headers.get_header("WARC-Target-URI"),
+                status,
+                list(record.http_headers.headers),
+                record.content_stream().read(),
+            )
     except (OSError, ArchiveLoadFailed, ValueError) as exc:
         if isinstance(exc, ArchiveError):
             raise
@@ -93,16 +97,21 @@ def replay_items(archived: ArchivedRun, fetches: list[dict[str, Any]], run_id: s
         if fetched.get("warc_file") is None:  # no response was archived: the fetch row is all there is
             yield _stamp({**fetched}, run_id)
             continue
-        target, status, header_list, body = read_response(archived.warc_dir / fetched["warc_file"],
-                                                          fetched["warc_offset"])
+        target, status, header_list, body = read_response(
+            archived.warc_dir / fetched["warc_file"], fetched["warc_offset"]
+        )
         headers = Headers()
         for name, value in header_list:
             headers.appendlist(name, value)
         parts = urlsplit(fetched["url"])
         query = dict(parse_qsl(parts.query))
         page = int(query.pop("page", "1") or 1)
-        meta = {"hub_uuid": fetched.get("hub_uuid"), "hub_url": urlunsplit((*parts[:3], "", "")),
-                "filters": query, "page": page}
+        meta = {
+            "hub_uuid": fetched.get("hub_uuid"),
+            "hub_url": urlunsplit((*parts[:3], "", "")),
+            "filters": query,
+            "page": page,
+        }
         request = Request(fetched["url"], meta=meta)
         cls = responsetypes.from_args(headers=headers, url=target, body=body)
         response = cls(url=target, status=status, headers=headers, body=body, request=request)
@@ -139,11 +148,12 @@ def replay_chunk(archived: ArchivedRun, fetches: list[dict[str, Any]], run_id: s
 
 def _chunks(fetches: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
     for start in range(0, len(fetches), CHUNK):
-        yield fetches[start:start + CHUNK]
+        yield fetches[start : start + CHUNK]
 
 
-def _in_order(archived: ArchivedRun, fetches: list[dict[str, Any]], run_id: str,
-              workers: int) -> Iterator[tuple[list[str], Counter]]:
+def _in_order(
+    archived: ArchivedRun, fetches: list[dict[str, Any]], run_id: str, workers: int
+) -> Iterator[tuple[list[str], Counter]]:
     """Each chunk's result in the archive's order; on several processes when there is more than one chunk."""
     if workers <= 1:
         for chunk in _chunks(fetches):
@@ -164,8 +174,9 @@ def _in_order(archived: ArchivedRun, fetches: list[dict[str, Any]], run_id: str,
         pool.shutdown(wait=True, cancel_futures=True)  # a failed chunk stops the rest
 
 
-def write_replay(archived: ArchivedRun, fetches: list[dict[str, Any]], run_id: str, out: Path,
-                 workers: int = 1) -> dict[str, int]:
+def write_replay(
+    archived: ArchivedRun, fetches: list[dict[str, Any]], run_id: str, out: Path, workers: int = 1
+) -> dict[str, int]:
     """Write the replayed items as JSON Lines (what stage reads) on `workers` processes; returns crawl-like
     stats (no requests). The file appears only when complete."""
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -58,8 +58,11 @@ class RunReport:
             "",
             "| change | hub | subject | field | old | new |",
             "|---|---|---|---|---|---|",
-            *[f"| {c['change']} | {c['hub_uuid']} | {c['subject']} | {c['field']} | {c['old_value'] or ''} | "
-              f"{c['new_value'] or ''} |" for c in self.change_sample],
+            *[
+                f"| {c['change']} | {c['hub_uuid']} | {c['subject']} | {c['field']} | {c['old_value'] or ''} | "
+                f"{c['new_value'] or ''} |"
+                for c in self.change_sample
+            ],
             "",
             "| stage | seconds |",
             "|---|---|",
@@ -84,16 +87,26 @@ def run_changes(engine: Engine, run_id: str, sample: int = 20) -> tuple[dict[str
     """The run's change report: rows per change kind, incomplete hubs, and the first `sample` rows."""
     c = t.change_report
     with engine.connect() as conn:
-        counts = dict(conn.execute(
-            select(c.c.change, func.count()).where(c.c.run_id == run_id).group_by(c.c.change).order_by(c.c.change)
-        ).all())
-        incomplete = list(conn.execute(
-            select(c.c.hub_uuid).where(c.c.run_id == run_id, c.c.change == "incomplete").order_by(c.c.hub_uuid)
-        ).scalars())
-        rows = conn.execute(
-            select(c.c.change, c.c.hub_uuid, c.c.subject, c.c.field, c.c.old_value, c.c.new_value)
-            .where(c.c.run_id == run_id).order_by(c.c.change, c.c.hub_uuid, c.c.subject, c.c.field).limit(sample)
-        ).mappings().all()
+        counts = dict(
+            conn.execute(
+                select(c.c.change, func.count()).where(c.c.run_id == run_id).group_by(c.c.change).order_by(c.c.change)
+            ).all()
+        )
+        incomplete = list(
+            conn.execute(
+                select(c.c.hub_uuid).where(c.c.run_id == run_id, c.c.change == "incomplete").order_by(c.c.hub_uuid)
+            ).scalars()
+        )
+        rows = (
+            conn.execute(
+                select(c.c.change, c.c.hub_uuid, c.c.subject, c.c.field, c.c.old_value, c.c.new_value)
+                .where(c.c.run_id == run_id)
+                .order_by(c.c.change, c.c.hub_uuid, c.c.subject, c.c.field)
+                .limit(sample)
+            )
+            .mappings()
+            .all()
+        )
     return counts, incomplete, [dict(r) for r in rows]
 
 
@@ -104,11 +117,15 @@ def _count(conn, table) -> int:
 def top_hubs(engine: Engine, limit: int = 10) -> list[dict]:
     s, m = t.hub_summary, t.hub_role_mix
     with engine.connect() as conn:
-        rows = conn.execute(
-            select(s.c.hub_uuid, s.c.title, s.c.tier, s.c.label, s.c.citing_count)
-            .order_by(s.c.citing_count.desc(), s.c.hub_uuid)
-            .limit(limit)
-        ).mappings().all()
+        rows = (
+            conn.execute(
+                select(s.c.hub_uuid, s.c.title, s.c.tier, s.c.label, s.c.citing_count)
+                .order_by(s.c.citing_count.desc(), s.c.hub_uuid)
+                .limit(limit)
+            )
+            .mappings()
+            .all()
+        )
         mix: dict[str, list[str]] = {}
         uuids = [r["hub_uuid"] for r in rows]
         if uuids:
@@ -138,7 +155,8 @@ def build_report(engine: Engine, run_id: str, stats: dict, loaded, checks, timin
     with engine.connect() as conn:
         hubs, papers = (_count(conn, x) for x in (t.hub, t.paper))
         citations = conn.execute(  # current edges; retired ones are history
-            select(func.count()).select_from(t.citation).where(t.citation.c.valid_to_run.is_(None))).scalar_one()
+            select(func.count()).select_from(t.citation).where(t.citation.c.valid_to_run.is_(None))
+        ).scalar_one()
     changes, incomplete, change_sample = run_changes(engine, run_id)
     outcomes, reasons = fetch_accounting(engine, run_id)
     loaded_dict = loaded.as_dict() if hasattr(loaded, "as_dict") else dict(getattr(loaded, "__dict__", {}))
@@ -169,10 +187,12 @@ def fetch_accounting(engine: Engine, run_id: str) -> tuple[dict[str, int], dict[
     """URLs of the run by fetch outcome, and quarantined pages by reason."""
     f, q = t.fetch, t.quarantine
     with engine.connect() as conn:
-        outcomes = conn.execute(select(f.c.outcome, func.count()).where(f.c.run_id == run_id)
-                                .group_by(f.c.outcome).order_by(f.c.outcome)).all()
-        reasons = conn.execute(select(q.c.reason, func.count()).where(q.c.run_id == run_id)
-                               .group_by(q.c.reason).order_by(q.c.reason)).all()
+        outcomes = conn.execute(
+            select(f.c.outcome, func.count()).where(f.c.run_id == run_id).group_by(f.c.outcome).order_by(f.c.outcome)
+        ).all()
+        reasons = conn.execute(
+            select(q.c.reason, func.count()).where(q.c.run_id == run_id).group_by(q.c.reason).order_by(q.c.reason)
+        ).all()
     return dict(outcomes), dict(reasons)
 
 

@@ -17,18 +17,19 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display: draw to SVG only
 import matplotlib.pyplot as plt
-
 from sqlalchemy import Engine
 
 from flows import ops
 
-plt.rcParams.update({
-    "svg.fonttype": "none",  # text stays text: smaller files, selectable, searchable
-    "svg.hashsalt": "citehub",  # stable element ids: the same warehouse gives the same file
-    "font.size": 9,
-    "axes.titlesize": 11,
-    "figure.dpi": 96,
-})
+plt.rcParams.update(
+    {
+        "svg.fonttype": "none",  # text stays text: smaller files, selectable, searchable
+        "svg.hashsalt": "citehub",  # stable element ids: the same warehouse gives the same file
+        "font.size": 9,
+        "axes.titlesize": 11,
+        "figure.dpi": 96,
+    }
+)
 
 CHARTS = ("growth", "role-mix", "polarity-mix", "category-heatmap", "run-history")
 
@@ -42,7 +43,7 @@ def _svg(fig) -> str:
     fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
     text = buf.getvalue()
-    return text[text.index("<svg"):]  # drop the XML prolog and doctype: inline SVG needs neither
+    return text[text.index("<svg") :]  # drop the XML prolog and doctype: inline SVG needs neither
 
 
 def growth_chart(engine: Engine, hubs: list[tuple[str, str]], run_ids: list[str]) -> str:
@@ -100,9 +101,11 @@ def category_heatmap(engine: Engine, hubs: list[tuple[str, str]]) -> str:
 def run_history_chart(runs: list[ops.RunRow]) -> str:
     fig, axes = plt.subplots(1, 3, figsize=(9, 2.8))
     x = list(range(1, len(runs) + 1))
-    panels = (("duration", "duration (s)", [r.duration_s or 0 for r in runs]),
-              ("pages parsed", "pages (count)", [r.pages or 0 for r in runs]),
-              ("errors", "failed fetches + quarantined (count)", [r.errors or 0 for r in runs]))
+    panels = (
+        ("duration", "duration (s)", [r.duration_s or 0 for r in runs]),
+        ("pages parsed", "pages (count)", [r.pages or 0 for r in runs]),
+        ("errors", "failed fetches + quarantined (count)", [r.errors or 0 for r in runs]),
+    )
     colors = ["tab:red" if r.status == "failed" else "tab:blue" for r in runs]
     for ax, (name, unit, values) in zip(axes, panels, strict=True):
         ax.bar(x, values, color=colors)
@@ -127,7 +130,7 @@ th { background: #f3f3f3; text-align: left; } td.n { text-align: right; }
 
 
 def _figure(chart: str, svg: str, caption: str) -> str:
-    return (f'<figure data-chart="{chart}">{svg}<figcaption>{html.escape(caption)}</figcaption></figure>')
+    return f'<figure data-chart="{chart}">{svg}<figcaption>{html.escape(caption)}</figcaption></figure>'
 
 
 def _cell(value) -> str:
@@ -139,15 +142,23 @@ def _cell(value) -> str:
 
 
 def changes_table(changes: list[dict]) -> str:
-    cols = [("hub", "title"), ("citing before", "citing_before"), ("citing after", "citing_after"),
-            ("new", "new_citations"), ("retired", "retired_citations"), ("relabelled", "relabelled_citations"),
-            ("tier", None), ("label", None)]
+    cols = [
+        ("hub", "title"),
+        ("citing before", "citing_before"),
+        ("citing after", "citing_after"),
+        ("new", "new_citations"),
+        ("retired", "retired_citations"),
+        ("relabelled", "relabelled_citations"),
+        ("tier", None),
+        ("label", None),
+    ]
     head = "".join(f"<th>{html.escape(n)}</th>" for n, _ in cols)
     body = []
     for c in changes:
         tier = c["tier_after"] if c["tier_before"] == c["tier_after"] else f"{c['tier_before']} → {c['tier_after']}"
-        label = (c["label_after"] if c["label_before"] == c["label_after"]
-                 else f"{c['label_before']} → {c['label_after']}")
+        label = (
+            c["label_after"] if c["label_before"] == c["label_after"] else f"{c['label_before']} → {c['label_after']}"
+        )
         cells = [_cell(c["title"] or c["hub_uuid"]), *(_cell(c[k]) for _, k in cols[1:6]), _cell(tier), _cell(label)]
         body.append("<tr>" + "".join(cells) + "</tr>")
     if not body:
@@ -165,9 +176,11 @@ def build_html(engine: Engine, top: int = 8, runs_limit: int = 30, now: datetime
     changes = ops.hub_changes(engine, latest) if latest else []
     counts = ops.run_changes(engine, [latest]) if latest else {}
     parts = [
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
-        "<title>citehub report</title>", f"<style>{_CSS}</style></head><body>",
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        "<title>citehub report</title>",
+        f"<style>{_CSS}</style></head><body>",
         "<h1>citehub report</h1>",
         f"<p>{ops.hub_count(engine)} hubs, {len(runs)} runs shown; generated {now:%Y-%m-%d %H:%M} UTC.</p>",
     ]
@@ -176,21 +189,29 @@ def build_html(engine: Engine, top: int = 8, runs_limit: int = 30, now: datetime
     else:
         parts += [
             "<h2>Growth</h2>",
-            _figure("growth", growth_chart(engine, hubs, run_ids),
-                    f"Declared citing papers of the {len(hubs)} largest hubs in each of the last "
-                    f"{len(run_ids)} completed runs."),
+            _figure(
+                "growth",
+                growth_chart(engine, hubs, run_ids),
+                f"Declared citing papers of the {len(hubs)} largest hubs in each of the last "
+                f"{len(run_ids)} completed runs.",
+            ),
             "<h2>Role and polarity mix</h2>",
             _figure("role-mix", mix_chart(engine, hubs, "role"), "Percent of classified citations per role."),
-            _figure("polarity-mix", mix_chart(engine, hubs, "polarity"),
-                    "Percent of citations with a polarity, per polarity."),
+            _figure(
+                "polarity-mix",
+                mix_chart(engine, hubs, "polarity"),
+                "Percent of citations with a polarity, per polarity.",
+            ),
             "<h2>Citing categories</h2>",
-            _figure("category-heatmap", category_heatmap(engine, hubs),
-                    "Current citations of each hub by the citing paper's primary arXiv category."),
+            _figure(
+                "category-heatmap",
+                category_heatmap(engine, hubs),
+                "Current citations of each hub by the citing paper's primary arXiv category.",
+            ),
             "<h2>Runs</h2>",
             _figure("run-history", run_history_chart(runs), "Wall time, pages parsed and errors of each run."),
             f"<h2>Latest change report: run <code>{html.escape(latest)}</code></h2>",
-            "<p>" + ", ".join(f"{k}: {'–' if v is None else v}" for k, v in counts[latest].items())
-            + " citations.</p>",
+            "<p>" + ", ".join(f"{k}: {'–' if v is None else v}" for k, v in counts[latest].items()) + " citations.</p>",
             changes_table(changes),
         ]
     parts.append("</body></html>")

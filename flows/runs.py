@@ -27,8 +27,13 @@ def new_run_id(now: datetime | None = None) -> str:
     return f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
-def start_run(engine: Engine, kind: str, params: dict[str, Any], started_at: datetime | None = None,
-              parser_version: str = PARSER_VERSION) -> str:
+def start_run(
+    engine: Engine,
+    kind: str,
+    params: dict[str, Any],
+    started_at: datetime | None = None,
+    parser_version: str = PARSER_VERSION,
+) -> str:
     """Record a new run with status `running`; returns its run_id.
 
     `started_at` defaults to now; a replay of an archived crawl (flows/backfill.py) passes the crawl's own
@@ -61,8 +66,9 @@ def finish_run(engine: Engine, run_id: str, status: str, summary: dict[str, Any]
         result = conn.execute(
             update(run)
             .where(run.c.run_id == run_id)
-            .values(status=status, finished_at=datetime.now(UTC),
-                    summary=json.dumps(summary, sort_keys=True, default=str))
+            .values(
+                status=status, finished_at=datetime.now(UTC), summary=json.dumps(summary, sort_keys=True, default=str)
+            )
         )
         if result.rowcount != 1:
             raise LookupError(f"no run {run_id!r}")

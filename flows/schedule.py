@@ -34,8 +34,13 @@ def check_cron(cron: str) -> str:
     return cron
 
 
-def deployments(cron: str, name: str = NIGHTLY_DEPLOYMENT, timezone: str = "UTC",
-                nightly_parameters: dict | None = None, backfill_parameters: dict | None = None) -> list:
+def deployments(
+    cron: str,
+    name: str = NIGHTLY_DEPLOYMENT,
+    timezone: str = "UTC",
+    nightly_parameters: dict | None = None,
+    backfill_parameters: dict | None = None,
+) -> list:
     """The nightly on `cron` and the (unscheduled) backfill, as RunnerDeployments of this checkout."""
     from prefect.client.schemas.schedules import CronSchedule
 
@@ -43,20 +48,29 @@ def deployments(cron: str, name: str = NIGHTLY_DEPLOYMENT, timezone: str = "UTC"
     from flows.nightly import nightly_refresh
 
     nightly = nightly_refresh.to_deployment(
-        name=name, schedule=CronSchedule(cron=check_cron(cron), timezone=timezone),
-        parameters=nightly_parameters or {}, tags=["citehub"],
+        name=name,
+        schedule=CronSchedule(cron=check_cron(cron), timezone=timezone),
+        parameters=nightly_parameters or {},
+        tags=["citehub"],
         description="citehub nightly refresh: crawl known hubs (conditional requests), load, marts, checks, report",
     )
     backfill_deployment = backfill.to_deployment(
-        name=BACKFILL_DEPLOYMENT, parameters=backfill_parameters or {}, tags=["citehub"],
+        name=BACKFILL_DEPLOYMENT,
+        parameters=backfill_parameters or {},
+        tags=["citehub"],
         description="citehub backfill: -p hubs='[uuid, ...]' fetches those hubs now; "
-                    "-p from_archive=true -p since=YYYY-MM-DD -p until=YYYY-MM-DD replays archived crawls",
+        "-p from_archive=true -p since=YYYY-MM-DD -p until=YYYY-MM-DD replays archived crawls",
     )
     return [nightly, backfill_deployment]
 
 
-def serve_schedule(cron: str, name: str = NIGHTLY_DEPLOYMENT, timezone: str = "UTC",
-                   nightly_parameters: dict | None = None, backfill_parameters: dict | None = None) -> None:
+def serve_schedule(
+    cron: str,
+    name: str = NIGHTLY_DEPLOYMENT,
+    timezone: str = "UTC",
+    nightly_parameters: dict | None = None,
+    backfill_parameters: dict | None = None,
+) -> None:
     """Register both deployments with the Prefect server and run what it schedules, until interrupted."""
     from prefect import serve
 

@@ -27,18 +27,28 @@ class Settings(BaseSettings):
     )
     workers: int = Field(1, ge=1, le=64, description="crawl processes on this machine sharing the frontier")
     replay_workers: int | None = Field(
-        None, ge=1, le=64, description="processes parsing an archive replay (backfill --from-archive, reparse); "
-        "default: every core of this machine")
+        None,
+        ge=1,
+        le=64,
+        description="processes parsing an archive replay (backfill --from-archive, reparse); "
+        "default: every core of this machine",
+    )
     # Publish guard (flows/guard.py): a run that would retire or relabel an abnormal share of the
     # warehouse's current edges is blocked from publishing until an operator accepts it.
-    guard_hub_share: float = Field(0.05, ge=0, le=1, description="largest share of a hub's current edges "
-                                   "one run may retire or relabel")
-    guard_hub_min_edges: int = Field(50, ge=1, description="hubs with fewer current edges are not judged "
-                                     "alone (one retirement of a 10-edge hub is 10%)")
-    guard_overall_share: float = Field(0.005, ge=0, le=1, description="largest share of all current edges "
-                                       "one run may retire")
-    guard_overall_min_retired: int = Field(10, ge=1, description="fewer retirements than this never trip "
-                                           "the overall share (a small warehouse)")
+    guard_hub_share: float = Field(
+        0.05, ge=0, le=1, description="largest share of a hub's current edges one run may retire or relabel"
+    )
+    guard_hub_min_edges: int = Field(
+        50,
+        ge=1,
+        description="hubs with fewer current edges are not judged alone (one retirement of a 10-edge hub is 10%)",
+    )
+    guard_overall_share: float = Field(
+        0.005, ge=0, le=1, description="largest share of all current edges one run may retire"
+    )
+    guard_overall_min_retired: int = Field(
+        10, ge=1, description="fewer retirements than this never trip the overall share (a small warehouse)"
+    )
 
     @property
     def runs_dir(self) -> Path:

@@ -22,8 +22,9 @@ BATCH_ROWS = 5000
 BATCH_BYTES = 4 << 20
 
 
-def stage_items(engine: Engine, run_id: str, items_path: str | Path, batch_size: int = BATCH_ROWS,
-                batch_bytes: int = BATCH_BYTES) -> int:
+def stage_items(
+    engine: Engine, run_id: str, items_path: str | Path, batch_size: int = BATCH_ROWS, batch_bytes: int = BATCH_BYTES
+) -> int:
     """Stage every item of `items_path` for `run_id` (replacing what was staged for it); returns the count.
 
     One transaction: a malformed line rolls everything back and raises StageError naming file and line.

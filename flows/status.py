@@ -18,42 +18,81 @@ def _n(value) -> str:
 
 def runs_table(runs: list[ops.RunRow]) -> Table:
     table = Table(title=f"Last {len(runs)} runs (newest first)")
-    for col, justify in (("run", "left"), ("kind", "left"), ("outcome", "left"), ("duration s", "right"),
-                         ("pages", "right"), ("errors", "right"), ("new", "right"), ("retired", "right"),
-                         ("relabelled", "right")):
+    for col, justify in (
+        ("run", "left"),
+        ("kind", "left"),
+        ("outcome", "left"),
+        ("duration s", "right"),
+        ("pages", "right"),
+        ("errors", "right"),
+        ("new", "right"),
+        ("retired", "right"),
+        ("relabelled", "right"),
+    ):
         table.add_column(col, justify=justify, no_wrap=col == "run")
     for r in runs:
         outcome = {"completed": "[green]completed[/]", "failed": "[red]failed[/]"}.get(r.status, r.status)
-        table.add_row(r.run_id, r.kind, outcome, _n(r.duration_s), _n(r.pages), _n(r.errors), _n(r.new),
-                      _n(r.retired), _n(r.relabelled))
+        table.add_row(
+            r.run_id,
+            r.kind,
+            outcome,
+            _n(r.duration_s),
+            _n(r.pages),
+            _n(r.errors),
+            _n(r.new),
+            _n(r.retired),
+            _n(r.relabelled),
+        )
     return table
 
 
-def print_status(console: Console, engine: Engine, database_url: str, data_dir: Path, stale_days: float,
-                 runs_limit: int = 10, now: datetime | None = None) -> None:
+def print_status(
+    console: Console,
+    engine: Engine,
+    database_url: str,
+    data_dir: Path,
+    stale_days: float,
+    runs_limit: int = 10,
+    now: datetime | None = None,
+) -> None:
     now = now or datetime.now(UTC)
     runs = ops.recent_runs(engine, runs_limit)
     if runs:
         console.print(runs_table(runs))
         failed = [r for r in runs if r.status == "failed" and r.error]
         for r in failed[:3]:
-            console.print(f"[red]run {r.run_id} failed:[/] {r.error.splitlines()[0][:200]}", highlight=False, soft_wrap=True)
+            console.print(
+                f"[red]run {r.run_id} failed:[/] {r.error.splitlines()[0][:200]}", highlight=False, soft_wrap=True
+            )
     else:
         console.print("no runs yet: start one with `citehub refresh` (or `citehub demo`)")
     total = ops.hub_count(engine)
     stale = ops.stale_hubs(engine, stale_days, now)
-    console.print(f"freshness: {total - len(stale)} of {total} hubs refreshed in the last {stale_days:g} days, "
-                  f"{len(stale)} stale", highlight=False, soft_wrap=True)
+    console.print(
+        f"freshness: {total - len(stale)} of {total} hubs refreshed in the last {stale_days:g} days, "
+        f"{len(stale)} stale",
+        highlight=False,
+        soft_wrap=True,
+    )
     for h in stale[:10]:
-        console.print(f"  stale {h.hub_uuid} {(h.title or '')[:50]!r}: last seen {h.last_seen_at:%Y-%m-%d} "
-                      f"({h.age_days:g} days ago, run {h.last_seen_run})", highlight=False, soft_wrap=True)
+        console.print(
+            f"  stale {h.hub_uuid} {(h.title or '')[:50]!r}: last seen {h.last_seen_at:%Y-%m-%d} "
+            f"({h.age_days:g} days ago, run {h.last_seen_run})",
+            highlight=False,
+            soft_wrap=True,
+        )
     if len(stale) > 10:
         console.print(f"  ... and {len(stale) - 10} more", highlight=False, soft_wrap=True)
     console.print(f"schedule: {ops.next_scheduled_run().message}", highlight=False, soft_wrap=True)
     where = ops.storage(engine, database_url, data_dir)
-    console.print(f"database: {where.database} ({ops.human_bytes(where.database_bytes)})", highlight=False, soft_wrap=True)
-    console.print(f"archive: {where.archive_dir} ({where.archive_runs} runs, {ops.human_bytes(where.archive_bytes)})",
-                  highlight=False, soft_wrap=True)
+    console.print(
+        f"database: {where.database} ({ops.human_bytes(where.database_bytes)})", highlight=False, soft_wrap=True
+    )
+    console.print(
+        f"archive: {where.archive_dir} ({where.archive_runs} runs, {ops.human_bytes(where.archive_bytes)})",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _mix(values: list[tuple[str, int, float]]) -> str:
@@ -62,16 +101,31 @@ def _mix(values: list[tuple[str, int, float]]) -> str:
 
 def print_hub(console: Console, info: ops.HubInfo) -> None:
     console.print(f"[bold]{info.title or '(title pending)'}[/bold]", highlight=False, soft_wrap=True)
-    console.print(f"hub {info.hub_uuid}: tier {info.tier or 'stub'}, label {info.label or '–'}, "
-                  f"template {info.template or '–'}", highlight=False, soft_wrap=True)
-    console.print(f"citing papers {_n(info.citing_count)} declared, {info.citation_rows} held; "
-                  f"classified {_n(info.classified_count)}", highlight=False, soft_wrap=True)
+    console.print(
+        f"hub {info.hub_uuid}: tier {info.tier or 'stub'}, label {info.label or '–'}, template {info.template or '–'}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(
+        f"citing papers {_n(info.citing_count)} declared, {info.citation_rows} held; "
+        f"classified {_n(info.classified_count)}",
+        highlight=False,
+        soft_wrap=True,
+    )
     console.print(f"roles: {_mix(info.roles)}", highlight=False, soft_wrap=True)
     console.print(f"polarities: {_mix(info.polarities)}", highlight=False, soft_wrap=True)
     table = Table(title=f"History across {len(info.history)} runs")
     for col in ("run", "kind", "tier", "label", "citing", "classified", "parsed", "complete"):
         table.add_column(col, no_wrap=col == "run")
     for s in info.history:
-        table.add_row(s["run_id"], s["kind"], s["tier"] or "stub", s["label"] or "–", _n(s["citing_count"]),
-                      _n(s["classified_count"]), _n(s["parsed_count"]), "yes" if s["complete"] else "no")
+        table.add_row(
+            s["run_id"],
+            s["kind"],
+            s["tier"] or "stub",
+            s["label"] or "–",
+            _n(s["citing_count"]),
+            _n(s["classified_count"]),
+            _n(s["parsed_count"]),
+            "yes" if s["complete"] else "no",
+        )
     console.print(table)

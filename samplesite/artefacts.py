@@ -16,7 +16,7 @@ _SPLITTABLE = re.compile(r"\b[A-Za-z]{8,}\b")
 
 def hyphen_break(rng: random.Random, text: str) -> str | None:
     """'Predictions' -> 'Predic- tions' in one long word; None when no word qualifies."""
-    words = [m for m in _SPLITTABLE.finditer(text)]
+    words = list(_SPLITTABLE.finditer(text))
     if not words:
         return None
     m = rng.choice(words)

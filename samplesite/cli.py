@@ -10,24 +10,32 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(no_args_is_help=True, add_completion=False,
-                  help="The offline, deterministic stand-in for pith.science.")
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="The offline, deterministic stand-in for pith.science."
+)
 
 Hubs = Annotated[int, typer.Option(min=1, help="number of hubs")]
 Seed = Annotated[int, typer.Option(help="random seed")]
 Day = Annotated[int, typer.Option(min=1, help="site day (1 = baseline)")]
-Density = Annotated[float, typer.Option(min=0.01, max=100, help="citing papers a hub, x (5: ~100,000 citations at 2,000 hubs)")]
+Density = Annotated[
+    float, typer.Option(min=0.01, max=100, help="citing papers a hub, x (5: ~100,000 citations at 2,000 hubs)")
+]
 
 
 @app.command()
 def serve(
-    hubs: Hubs = 200, seed: Seed = 7, day: Day = 1, density: Density = 1.0,
+    hubs: Hubs = 200,
+    seed: Seed = 7,
+    day: Day = 1,
+    density: Density = 1.0,
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port (0: a free one)")] = 0,
     markup: Annotated[str, typer.Option(help="a, b or mixed (per hub)")] = "mixed",
     port_file: Annotated[Path | None, typer.Option(help="write the bound port number here")] = None,
-    faults: Annotated[str | None, typer.Option(
-        help="fault injection spec, e.g. 5xx=0.02,429=0.01,slow=0.01,seed=3 (samplesite/faults.py)")] = None,
+    faults: Annotated[
+        str | None,
+        typer.Option(help="fault injection spec, e.g. 5xx=0.02,429=0.01,slow=0.01,seed=3 (samplesite/faults.py)"),
+    ] = None,
 ) -> None:
     """Serve the site until SIGTERM/SIGINT; prints one line `serving http://HOST:PORT` when ready."""
     from samplesite.faults import BadFaultSpec, parse_spec
@@ -56,7 +64,10 @@ def serve(
 
 @app.command()
 def truth(
-    hubs: Hubs = 200, seed: Seed = 7, day: Day = 1, density: Density = 1.0,
+    hubs: Hubs = 200,
+    seed: Seed = 7,
+    day: Day = 1,
+    density: Density = 1.0,
     out: Annotated[Path, typer.Option(help="JSON file to write")] = Path("truth.json"),
 ) -> None:
     """Write the ground truth of the site (PAGES.md) as JSON."""
@@ -69,7 +80,10 @@ def truth(
 
 @app.command()
 def seeds(
-    hubs: Hubs = 200, seed: Seed = 7, day: Day = 1, density: Density = 1.0,
+    hubs: Hubs = 200,
+    seed: Seed = 7,
+    day: Day = 1,
+    density: Density = 1.0,
     base_url: Annotated[str, typer.Option(help="site base URL")] = "http://127.0.0.1:8000",
 ) -> None:
     """Print the URL of every hub, one per line (a seed list for a crawl)."""

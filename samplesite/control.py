@@ -46,7 +46,8 @@ class Control:
         with self.lock:
             self.server.site = new_site
             self.server.last_modified = format_datetime(
-                datetime.fromisoformat(new_site.as_of).replace(tzinfo=UTC), usegmt=True)
+                datetime.fromisoformat(new_site.as_of).replace(tzinfo=UTC), usegmt=True
+            )
             self.server.respond.cache_clear()
         return {"day": day, "as_of": new_site.as_of}
 
@@ -60,8 +61,15 @@ class Control:
             raise BadControl(f"keep must be an integer >= 1, not {keep!r}")
         hubs = [replace(h, citations=h.citations[:keep]) if h.uuid == hub_uuid else h for h in site.hubs]
         cited = {c.paper_key for h in hubs for c in h.citations}
-        new_site = Site(seed=site.seed, day=site.day, hubs_requested=site.hubs_requested, density=site.density, hubs=hubs,
-                        papers=[p for p in site.papers if p.key in cited], as_of=site.as_of)
+        new_site = Site(
+            seed=site.seed,
+            day=site.day,
+            hubs_requested=site.hubs_requested,
+            density=site.density,
+            hubs=hubs,
+            papers=[p for p in site.papers if p.key in cited],
+            as_of=site.as_of,
+        )
         with self.lock:
             self.server.site = new_site
             self.server.respond.cache_clear()
@@ -97,7 +105,7 @@ class Control:
                 raise BadControl(f"body is not JSON: {exc}") from None
             if not isinstance(body, dict):
                 raise BadControl("body must be a JSON object")
-            action = handler.path.split("?", 1)[0][len(CONTROL_PREFIX):]
+            action = handler.path.split("?", 1)[0][len(CONTROL_PREFIX) :]
             if action == "day":
                 result = self.set_day(body.get("day"))
             elif action == "fail":
@@ -135,7 +143,10 @@ def send_failure(handler: BaseHTTPRequestHandler, status: int, head: bool) -> No
 def post(base_url: str, action: str, payload: dict, timeout: float = 30) -> dict:
     """Client side: POST a control action (`day`, `fail`, `clear`) to a running site; returns its JSON."""
     request = urllib.request.Request(
-        base_url.rstrip("/") + CONTROL_PREFIX + action, data=json.dumps(payload).encode(), method="POST",
-        headers={"Content-Type": "application/json"})
+        base_url.rstrip("/") + CONTROL_PREFIX + action,
+        data=json.dumps(payload).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read())

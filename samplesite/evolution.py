@@ -29,9 +29,15 @@ def evolve(site: Site, day: int, base_day: dt.date) -> Site:
         for hub in site.hubs:
             if hub.uuid != seed_hub.UUID and _change_hub(rng, hub, papers, order):
                 hub.updated_at = stamp
-    return Site(seed=site.seed, day=day, hubs_requested=site.hubs_requested, density=site.density, hubs=site.hubs,
-                papers=_cited(site, order, papers),
-                as_of=(base_day + dt.timedelta(days=day - 1)).isoformat())
+    return Site(
+        seed=site.seed,
+        day=day,
+        hubs_requested=site.hubs_requested,
+        density=site.density,
+        hubs=site.hubs,
+        papers=_cited(site, order, papers),
+        as_of=(base_day + dt.timedelta(days=day - 1)).isoformat(),
+    )
 
 
 def _cited(site: Site, order: list[str], papers: dict[str, SitePaper]) -> list[SitePaper]:

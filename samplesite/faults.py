@@ -29,8 +29,8 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from email.utils import format_datetime
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -63,13 +63,20 @@ MODES: dict[str, str] = {
     "gzip-bomb": "Content-Encoding gzip whose body expands to `bomb_mb` MB",
 }
 # Modes that only make sense for an HTML page; a JSON twin drawing one of them is served clean.
-HTML_ONLY = frozenset({"malformed", "charset", "bom", "ratelimited", "drift-rename", "drift-missing",
-                       "drift-legacy"})
+HTML_ONLY = frozenset({"malformed", "charset", "bom", "ratelimited", "drift-rename", "drift-missing", "drift-legacy"})
 BURST_MAX = 3
 
 _OPTIONS: dict[str, type] = {  # never a mode's name
-    "seed": int, "retry_after": int, "slow_s": float, "hang_s": float, "redirect_port": int,
-    "private_host": str, "other_host": str, "bomb_mb": int, "robots": str, "disallow": str,
+    "seed": int,
+    "retry_after": int,
+    "slow_s": float,
+    "hang_s": float,
+    "redirect_port": int,
+    "private_host": str,
+    "other_host": str,
+    "bomb_mb": int,
+    "robots": str,
+    "disallow": str,
     "crawl_delay": float,
 }
 ROBOTS_MODES = ("ok", "503", "404", "disallow")
@@ -222,8 +229,7 @@ def parse_spec(spec: str | None) -> Faults | None:
             elif key in MODES:
                 rates[key] = float(value)
             else:
-                raise BadFaultSpec(f"unknown key {key!r}; modes: {', '.join(MODES)}; "
-                                   f"options: {', '.join(_OPTIONS)}")
+                raise BadFaultSpec(f"unknown key {key!r}; modes: {', '.join(MODES)}; options: {', '.join(_OPTIONS)}")
         except ValueError as exc:
             if isinstance(exc, BadFaultSpec):
                 raise
@@ -234,8 +240,9 @@ def parse_spec(spec: str | None) -> Faults | None:
 # --- the answers ------------------------------------------------------------------------------------------
 
 
-def _write(handler: _Handler, status: int, body: bytes, content_type: str, head: bool,
-           headers: dict[str, str] | None = None) -> None:
+def _write(
+    handler: _Handler, status: int, body: bytes, content_type: str, head: bool, headers: dict[str, str] | None = None
+) -> None:
     handler.send_response(status)
     handler.send_header("Content-Type", content_type)
     handler.send_header("Content-Length", str(len(body)))
@@ -253,14 +260,14 @@ def _cut_connection(handler: _Handler) -> None:
 
 def _server_error(f: Faults, h: _Handler, target: str, r: Response, head: bool) -> bool:
     status = (500, 502, 503)[hashlib.sha256(f"{f.seed}|{target}".encode()).digest()[0] % 3]
-    _write(h, status, b"<!DOCTYPE html><title>Server error</title><p>Server error</p>\n",
-           "text/html; charset=utf-8", head)
+    _write(
+        h, status, b"<!DOCTYPE html><title>Server error</title><p>Server error</p>\n", "text/html; charset=utf-8", head
+    )
     return True
 
 
 def _too_many(f: Faults, h: _Handler, target: str, r: Response, head: bool) -> bool:
-    _write(h, 429, b"Too many requests\n", "text/plain; charset=utf-8", head,
-           {"Retry-After": str(f.retry_after)})
+    _write(h, 429, b"Too many requests\n", "text/plain; charset=utf-8", head, {"Retry-After": str(f.retry_after)})
     return True
 
 
@@ -268,8 +275,14 @@ def _too_many_date(f: Faults, h: _Handler, target: str, r: Response, head: bool)
     # A whole second past now + retry_after: an HTTP date has one-second resolution, and the client must
     # not come back before the instant the date names.
     when = datetime.fromtimestamp(int(time.time()) + f.retry_after + 1, UTC)
-    _write(h, 429, b"Too many requests\n", "text/plain; charset=utf-8", head,
-           {"Retry-After": format_datetime(when, usegmt=True)})
+    _write(
+        h,
+        429,
+        b"Too many requests\n",
+        "text/plain; charset=utf-8",
+        head,
+        {"Retry-After": format_datetime(when, usegmt=True)},
+    )
     return True
 
 
@@ -340,9 +353,11 @@ def _empty(f: Faults, h: _Handler, target: str, r: Response, head: bool) -> bool
     return True
 
 
-RATE_LIMITED_PAGE = (b"<!DOCTYPE html><html><head><title>Slow down</title></head><body>"
-                     b"<h1>Rate limited</h1><p>Too many requests from your address. Try again later.</p>"
-                     b"</body></html>\n")
+RATE_LIMITED_PAGE = (
+    b"<!DOCTYPE html><html><head><title>Slow down</title></head><body>"
+    b"<h1>Rate limited</h1><p>Too many requests from your address. Try again later.</p>"
+    b"</body></html>\n"
+)
 
 
 def _rate_limited(f: Faults, h: _Handler, target: str, r: Response, head: bool) -> bool:
@@ -351,8 +366,9 @@ def _rate_limited(f: Faults, h: _Handler, target: str, r: Response, head: bool) 
 
 
 def drift_rename(body: bytes) -> bytes:
-    return (body.replace(b"citing papers explorer", b"all citing works")
-            .replace(b"representative citing papers", b"selected citing works"))
+    return body.replace(b"citing papers explorer", b"all citing works").replace(
+        b"representative citing papers", b"selected citing works"
+    )
 
 
 # The number may sit in its own element (markup b: <span class="n">19</span> Pith papers citing it).
@@ -388,8 +404,15 @@ def legacy_page(site: Site, target: str, base_url: str, markup: str) -> bytes | 
         return None
     uuid = m.group(1)
     legacy = replace(site.hub(uuid), template="legacy")
-    old = Site(seed=site.seed, day=site.day, hubs_requested=site.hubs_requested, density=site.density, as_of=site.as_of,
-               hubs=[legacy if hub.uuid == uuid else hub for hub in site.hubs], papers=site.papers)
+    old = Site(
+        seed=site.seed,
+        day=site.day,
+        hubs_requested=site.hubs_requested,
+        density=site.density,
+        as_of=site.as_of,
+        hubs=[legacy if hub.uuid == uuid else hub for hub in site.hubs],
+        papers=site.papers,
+    )
     params = {k: v[-1] for k, v in parse_qs(url.query).items()}
     page = int(params["page"]) if params.get("page", "").isdigit() else 1
     markup = markup_for(uuid) if markup == "mixed" else markup
@@ -434,10 +457,24 @@ def _gzip_bomb(f: Faults, h: _Handler, target: str, r: Response, head: bool) -> 
 
 
 _SERVE = {
-    "5xx": _server_error, "429": _too_many, "429-date": _too_many_date, "slow": _slow, "timeout": _hang,
-    "truncate": _truncate, "chunked-cut": _chunked_cut, "malformed": _malformed, "charset": _charset,
-    "bom": _bom, "empty": _empty, "ratelimited": _rate_limited, "drift-rename": _drift_rename,
-    "drift-missing": _drift_missing, "drift-legacy": _drift_legacy, "redirect-host": _redirect_host, "redirect-port": _redirect_port,
-    "redirect-private": _redirect_private, "gzip-bomb": _gzip_bomb,
+    "5xx": _server_error,
+    "429": _too_many,
+    "429-date": _too_many_date,
+    "slow": _slow,
+    "timeout": _hang,
+    "truncate": _truncate,
+    "chunked-cut": _chunked_cut,
+    "malformed": _malformed,
+    "charset": _charset,
+    "bom": _bom,
+    "empty": _empty,
+    "ratelimited": _rate_limited,
+    "drift-rename": _drift_rename,
+    "drift-missing": _drift_missing,
+    "drift-legacy": _drift_legacy,
+    "redirect-host": _redirect_host,
+    "redirect-port": _redirect_port,
+    "redirect-private": _redirect_private,
+    "gzip-bomb": _gzip_bomb,
 }
 assert set(_SERVE) == set(MODES)

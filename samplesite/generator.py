@@ -20,9 +20,19 @@ from samplesite.model import Site, SiteCitation, SiteHub, SitePaper, paper_key, 
 
 BASE_DAY = dt.date(2026, 6, 1)  # what day 1 shows
 PAPER_DATES = (dt.date(2023, 1, 1), dt.date(2026, 5, 31))
-SEED_ROLES = {0: "background", 1: "background", 2: "method", 3: "background", 5: "background",
-              6: "baseline", 8: "background", 11: "method", 13: "background", 16: "other",
-              17: "background"}  # 7 background of 11 classified: see seed_hub test for the 62% line
+SEED_ROLES = {
+    0: "background",
+    1: "background",
+    2: "method",
+    3: "background",
+    5: "background",
+    6: "baseline",
+    8: "background",
+    11: "method",
+    13: "background",
+    16: "other",
+    17: "background",
+}  # 7 background of 11 classified: see seed_hub test for the 62% line
 
 # A hub's "kind" decides the role weights of its classified citations, so every label occurs.
 HUB_KINDS = {
@@ -37,8 +47,7 @@ _SAMPLE_BLOCK = 256
 _TITLE_MISSES = 50  # titles drawn in a row that were all taken: the vocabulary is exhausted
 
 
-def build_site(hubs: int = 200, seed: int = 7, day: int = 1, hostile: bool = False,
-               density: float = 1.0) -> Site:
+def build_site(hubs: int = 200, seed: int = 7, day: int = 1, hostile: bool = False, density: float = 1.0) -> Site:
     """`hostile=True` swaps hostile titles and summaries into the corpus (samplesite/hostile.py).
 
     `density` multiplies the ordinary hubs' citing-paper counts (still capped at 450 a hub): 1 gives ~13
@@ -58,8 +67,15 @@ def build_site(hubs: int = 200, seed: int = 7, day: int = 1, hostile: bool = Fal
     gen.papers(max(sum(counts.values()) * 2 // 5, max(counts.values()) * 3 // 2, 60))
     gen.cite(site_hubs, counts)
     papers = [gen.pool[k] for k in gen.order if k in gen.cited]
-    site = Site(seed=seed, day=1, hubs_requested=hubs, hubs=site_hubs, papers=papers,
-                as_of=BASE_DAY.isoformat(), density=density)
+    site = Site(
+        seed=seed,
+        day=1,
+        hubs_requested=hubs,
+        hubs=site_hubs,
+        papers=papers,
+        as_of=BASE_DAY.isoformat(),
+        density=density,
+    )
     return evolve(site, day, BASE_DAY) if day > 1 else site
 
 
@@ -77,10 +93,20 @@ class _Generator:
 
     def hubs(self, n: int) -> list[SiteHub]:
         rng = self.rng
-        out = [SiteHub(uuid=seed_hub.UUID, title=seed_hub.TITLE, title_raw=seed_hub.TITLE,
-                       template="current", external_cited_by_count=1843, year=2019,
-                       abstract=seed_hub.ABSTRACT, arxiv_id="1902.10186", venue="NAACL",
-                       authors=["Sarthak Jain", "Byron C. Wallace"])]
+        out = [
+            SiteHub(
+                uuid=seed_hub.UUID,
+                title=seed_hub.TITLE,
+                title_raw=seed_hub.TITLE,
+                template="current",
+                external_cited_by_count=1843,
+                year=2019,
+                abstract=seed_hub.ABSTRACT,
+                arxiv_id="1902.10186",
+                venue="NAACL",
+                authors=["Sarthak Jain", "Byron C. Wallace"],
+            )
+        ]
         for hub_uuid, title in vocab.KNOWN_HUBS:
             if title is None:
                 out.append(self._hub(hub_uuid, None, template="current", external=3))
@@ -101,15 +127,20 @@ class _Generator:
         year = rng.randint(1995, 2025)
         has_claims = rng.random() < (0.6 if template == "legacy" else 0.2)
         return SiteHub(
-            uuid=hub_uuid, title=title, title_raw=title_raw, template=template,
-            external_cited_by_count=external, year=year,
+            uuid=hub_uuid,
+            title=title,
+            title_raw=title_raw,
+            template=template,
+            external_cited_by_count=external,
+            year=year,
             abstract=self.summary(rng.choice(vocab.SUMMARY_PATTERNS)) if rng.random() < 0.7 else None,
             claims=rng.sample(vocab.CLAIMS, rng.randint(1, 3)) if has_claims else [],
             arxiv_id=self.arxiv_id(dt.date(max(year, 2008), rng.randint(1, 12), 1)) if year >= 2008 else None,
             doi=f"10.{rng.randint(1000, 9999)}/{rng.randint(10**5, 10**6)}" if rng.random() < 0.5 else None,
             venue=rng.choice(vocab.VENUES),
-            authors=[f"{rng.choice(vocab.AUTHOR_FIRST)} {rng.choice(vocab.AUTHOR_LAST)}"
-                     for _ in range(rng.randint(1, 4))],
+            authors=[
+                f"{rng.choice(vocab.AUTHOR_FIRST)} {rng.choice(vocab.AUTHOR_LAST)}" for _ in range(rng.randint(1, 4))
+            ],
             created_at=f"2025-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T00:00:00Z",
             updated_at=f"{BASE_DAY.isoformat()}T00:00:00Z",
         )
@@ -130,7 +161,7 @@ class _Generator:
             counts[heavy[0]] = rng.randint(1000, 1300)  # thousands separator on the page
             counts[heavy[1]] = rng.randint(601, 900)
         # A few more stubs read "Title resolution pending" (kept small: stubs have no tier word).
-        for hub in hubs[len(vocab.KNOWN_HUBS) + 1:]:
+        for hub in hubs[len(vocab.KNOWN_HUBS) + 1 :]:
             if counts[hub.uuid] < 10 and hub.external_cited_by_count < 1000 and rng.random() < 0.04:
                 hub.title, hub.title_raw = None, vocab.TITLE_PENDING
         return counts
@@ -139,13 +170,22 @@ class _Generator:
     def title(self) -> str:
         rng = self.rng
         return rng.choice(vocab.PATTERNS).format(
-            adj=rng.choice(vocab.ADJECTIVES), noun=rng.choice(vocab.NOUNS), task=rng.choice(vocab.TASKS))
+            adj=rng.choice(vocab.ADJECTIVES), noun=rng.choice(vocab.NOUNS), task=rng.choice(vocab.TASKS)
+        )
 
     def summary(self, pattern: str) -> str:
         rng = self.rng
         adj, noun, task = rng.choice(vocab.ADJECTIVES), rng.choice(vocab.NOUNS), rng.choice(vocab.TASKS)
-        return pattern.format(adj=adj, noun=noun, task=task, adj_l=adj.lower(), noun_l=noun.lower(),
-                              task_l=task.lower(), pct=rng.randint(2, 40), n=rng.randint(3, 12))
+        return pattern.format(
+            adj=adj,
+            noun=noun,
+            task=task,
+            adj_l=adj.lower(),
+            noun_l=noun.lower(),
+            task_l=task.lower(),
+            pct=rng.randint(2, 40),
+            n=rng.randint(3, 12),
+        )
 
     def arxiv_id(self, when: dt.date) -> str:
         while True:
@@ -229,14 +269,20 @@ class _Generator:
             summary_raw = hyphen_break(rng, summary) or summary
         meta = summary is not None
         return SitePaper(
-            key=paper_key(arxiv, pith, title), title=title, title_raw=title_raw, arxiv_id=arxiv,
-            versions=rng.randint(1, 4) if style in ("paper", "p") else 1, pith_id=pith, link_style=style,
+            key=paper_key(arxiv, pith, title),
+            title=title,
+            title_raw=title_raw,
+            arxiv_id=arxiv,
+            versions=rng.randint(1, 4) if style in ("paper", "p") else 1,
+            pith_id=pith,
+            link_style=style,
             category=rng.choices(vocab.CATEGORIES, vocab.CATEGORY_WEIGHTS)[0] if meta else None,
             date=when.isoformat() if meta else None,
             verdict=rng.choices(vocab.VERDICTS, vocab.VERDICT_WEIGHTS)[0] if meta else None,
             novelty=(None if rng.random() < 0.15 else round(rng.uniform(1, 9.5), 1)) if meta else None,
             refs=(None if rng.random() < 0.6 else rng.randint(1, 60)) if meta else None,
-            summary=summary, summary_raw=summary_raw,
+            summary=summary,
+            summary_raw=summary_raw,
         )
 
     # -- citations ----------------------------------------------------------------------------------
@@ -255,7 +301,7 @@ class _Generator:
         draws = [draw() for _ in candidates]
         top: list[tuple[float, str]] = []  # a min-heap of the k largest (value, key) so far
         for start in range(0, len(draws), _SAMPLE_BLOCK):
-            block = draws[start:start + _SAMPLE_BLOCK]
+            block = draws[start : start + _SAMPLE_BLOCK]
             if len(top) < k:
                 floor = 0.0
             else:
@@ -298,8 +344,10 @@ class _Generator:
 
     def seed_citations(self, keys: list[str]) -> list[SiteCitation]:
         rep = set(seed_hub.REPRESENTATIVE)
-        return [SiteCitation(seed_hub.UUID, key, SEED_ROLES.get(i), None, i in rep, self.version(key))
-                for i, key in enumerate(keys)]
+        return [
+            SiteCitation(seed_hub.UUID, key, SEED_ROLES.get(i), None, i in rep, self.version(key))
+            for i, key in enumerate(keys)
+        ]
 
     def version(self, key: str) -> int | None:
         paper = self.pool[key]

@@ -159,12 +159,13 @@ def headline_for(label: str, role: str, share: int) -> str:
     if label == "Canonical reference":
         return f"Canonical reference. {share}% of citing Pith papers cite this work as background."
     if label == "Tool reference":
-        return (f"Tool reference. {share}% of classified Pith citations use this work as a method, "
-                "library, or software dependency.")
+        return (
+            f"Tool reference. {share}% of classified Pith citations use this work as a method, "
+            "library, or software dependency."
+        )
     if label in ("Dataset reference", "Baseline reference"):
         return f"{label}. {share}% of classified Pith citations use this work as a {role}."
     return f"Mixed citation behavior. Most common role is {role} ({share}%)."
-
 
 
 _NON_WORD = re.compile(r"[\W_]+")

@@ -55,8 +55,9 @@ def _stat_line(view: dict[str, Any]) -> str | None:
 FACET_FILTER = {"fields": "cat", "years": "year", "verdicts": "verdict", "roles": "role", "polarities": "polarity"}
 
 
-def render_hub_html(site: Site, hub_uuid: str, filters: dict[str, str] | None, page: int, markup: str,
-                    base_url: str) -> str:
+def render_hub_html(
+    site: Site, hub_uuid: str, filters: dict[str, str] | None, page: int, markup: str, base_url: str
+) -> str:
     view = expected_page(site, hub_uuid, filters, page, base_url)
     if markup == "a":
         return _hub_a(view, base_url)
@@ -67,8 +68,10 @@ def render_hub_html(site: Site, hub_uuid: str, filters: dict[str, str] | None, p
 
 def _head(title: str, description: str | None) -> str:
     desc = f'<meta name="description" content="{_e(description)}">\n' if description else ""
-    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-            f"<title>{_e(title)} | Pith</title>\n{desc}</head>\n")
+    return (
+        f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{_e(title)} | Pith</title>\n{desc}</head>\n"
+    )
 
 
 def _description(view: dict[str, Any]) -> str | None:
@@ -80,7 +83,7 @@ def _description(view: dict[str, Any]) -> str | None:
 def _entry_a(item: dict[str, Any], base_url: str) -> str:
     title = _e(item["title_raw"])
     if item["href"]:
-        title = f'<a href="{_e(item["href"][len(base_url):])}">{title}</a>'
+        title = f'<a href="{_e(item["href"][len(base_url) :])}">{title}</a>'
     parts = [f'<li>\n<h3 class="entry-title">{title}</h3>']
     meta = _meta_of(item)
     if meta:
@@ -127,12 +130,18 @@ def _pagination(view: dict[str, Any], base_url: str, absolute: bool) -> list[tup
 
 
 def _hub_a(view: dict[str, Any], base_url: str) -> str:
-    out = [_head(view["title_raw"], _description(view)), "<body>\n<header><nav><a href=\"/\">Pith</a></nav></header>",
-           "<main>", '<section class="hub-head">']
+    out = [
+        _head(view["title_raw"], _description(view)),
+        '<body>\n<header><nav><a href="/">Pith</a></nav></header>',
+        "<main>",
+        '<section class="hub-head">',
+    ]
     tier_label = " ".join(x for x in (TIER_WORDS[view["tier"]], view["label"] or "") if x)
     if tier_label:
-        out.append(f'<p class="tier"><span>{_e(TIER_WORDS[view["tier"]])}</span> '
-                   f'<span class="label">{_e(view["label"] or "")}</span></p>')
+        out.append(
+            f'<p class="tier"><span>{_e(TIER_WORDS[view["tier"]])}</span> '
+            f'<span class="label">{_e(view["label"] or "")}</span></p>'
+        )
     out.append(f"<h1>{_e(view['title_raw'])}</h1>")
     if view["headline"]:
         out.append(f'<p class="headline">{_e(view["headline"])}</p>')
@@ -144,16 +153,25 @@ def _hub_a(view: dict[str, Any], base_url: str) -> str:
     if view["abstract_raw"]:
         out.append(f'<section class="abstract">\n<h2>abstract</h2>\n<p>{_e(view["abstract_raw"])}</p>\n</section>')
     if view["template"] == "current":
-        out += ['<section class="tools">', "<h2>hub tools</h2>", "<h3>citation-role summary</h3>",
-                _pairs_a(view["role_summary"], None), "<h3>citation-polarity summary</h3>",
-                _pairs_a(view["polarity_summary"], None), "</section>"]
+        out += [
+            '<section class="tools">',
+            "<h2>hub tools</h2>",
+            "<h3>citation-role summary</h3>",
+            _pairs_a(view["role_summary"], None),
+            "<h3>citation-polarity summary</h3>",
+            _pairs_a(view["polarity_summary"], None),
+            "</section>",
+        ]
         for name, pairs in view["facets"].items():
             out.append(f'<section class="facet">\n<h2>{name}</h2>\n{_pairs_a(pairs, FACET_FILTER[name])}\n</section>')
         if view["filters"]:
             out.append(f'<p><a href="/citations/{view["hub_uuid"]}">clear filters</a></p>')
     if view["claims"]:
-        out.append('<section class="claims">\n<h2>claims ledger</h2>\n<ul>\n'
-                   + "\n".join(f"<li>{_e(c)}</li>" for c in view["claims"]) + "\n</ul>\n</section>")
+        out.append(
+            '<section class="claims">\n<h2>claims ledger</h2>\n<ul>\n'
+            + "\n".join(f"<li>{_e(c)}</li>" for c in view["claims"])
+            + "\n</ul>\n</section>"
+        )
     out += ['<section class="representative">', "<h2>representative citing papers</h2>", "<ol>"]
     out += [_entry_a(item, base_url) for item in view["representative"]]
     out += ["</ol>", "</section>", '<section class="explorer">', "<h2>citing papers explorer</h2>", "<ul>"]
@@ -161,9 +179,11 @@ def _hub_a(view: dict[str, Any], base_url: str) -> str:
     out.append("</ul>")
     links = _pagination(view, base_url, absolute=False)
     if links:
-        out.append('<nav class="pagination">' + " ".join(
-            f'<a href="{_e(href)}">{text}</a>' if href else f"<span>{text}</span>" for text, href in links)
-            + "</nav>")
+        out.append(
+            '<nav class="pagination">'
+            + " ".join(f'<a href="{_e(href)}">{text}</a>' if href else f"<span>{text}</span>" for text, href in links)
+            + "</nav>"
+        )
     out += ["</section>", "</main>", "</body>", "</html>"]
     return "\n".join(out) + "\n"
 
@@ -172,7 +192,7 @@ def _hub_a(view: dict[str, Any], base_url: str) -> str:
 def _heading_b(text: str, level: int) -> str:
     # Headings alternate between <div><b> and <h3> so nothing can rely on either.
     if level:
-        return f"<h3 class=\"qq{level}\">{_e(text)}</h3>"
+        return f'<h3 class="qq{level}">{_e(text)}</h3>'
     return f'<div class="x7f"><b>{_e(text)}</b></div>'
 
 
@@ -203,8 +223,11 @@ def _hub_b(view: dict[str, Any], base_url: str) -> str:
     uuid = view["hub_uuid"]
     out = [_head(view["title_raw"], None), '<body>\n<div id="app" class="w1">', '<div class="k3">']
     if view["tier"] or view["label"]:
-        out.append('<div class="z1">' + " ".join(
-            f"<span>{_e(x)}</span>" for x in (TIER_WORDS[view["tier"]], view["label"]) if x) + "</div>")
+        out.append(
+            '<div class="z1">'
+            + " ".join(f"<span>{_e(x)}</span>" for x in (TIER_WORDS[view["tier"]], view["label"]) if x)
+            + "</div>"
+        )
     out.append(f'<h1 class="t0">{_e(view["title_raw"])}</h1>')
     if view["headline"]:
         out.append(f'<div class="z2">{_e(view["headline"])}</div>')
@@ -218,26 +241,45 @@ def _hub_b(view: dict[str, Any], base_url: str) -> str:
     if view["abstract_raw"]:
         out.append(f'<div class="k4">{_heading_b("abstract", 0)}\n<div>{_e(view["abstract_raw"])}</div></div>')
     if view["template"] == "current":
-        out += ['<div class="k5">', _heading_b("hub tools", 0), _heading_b("citation-role summary", 1),
-                _pairs_b(view["role_summary"], None, uuid), _heading_b("citation-polarity summary", 1),
-                _pairs_b(view["polarity_summary"], None, uuid), "</div>"]
+        out += [
+            '<div class="k5">',
+            _heading_b("hub tools", 0),
+            _heading_b("citation-role summary", 1),
+            _pairs_b(view["role_summary"], None, uuid),
+            _heading_b("citation-polarity summary", 1),
+            _pairs_b(view["polarity_summary"], None, uuid),
+            "</div>",
+        ]
         for name, pairs in view["facets"].items():
             out.append(f'<div class="k6">{_heading_b(name, 0)}\n{_pairs_b(pairs, FACET_FILTER[name], uuid)}</div>')
         if view["filters"]:
             out.append(f'<div class="k7"><a href="{_e(base_url)}/citations/{uuid}">clear filters</a></div>')
     if view["claims"]:
-        out.append('<div class="k8">' + _heading_b("claims ledger", 2) + "\n"
-                   + "\n".join(f"<div class=\"cl\">{_e(c)}</div>" for c in view["claims"]) + "</div>")
+        out.append(
+            '<div class="k8">'
+            + _heading_b("claims ledger", 2)
+            + "\n"
+            + "\n".join(f'<div class="cl">{_e(c)}</div>' for c in view["claims"])
+            + "</div>"
+        )
     out += ['<div class="k9">', _heading_b("representative citing papers", 0), '<table class="tb"><tbody>']
     out += [_row_b(item) for item in view["representative"]]
-    out += ["</tbody></table>", "</div>", '<div class="k10">', _heading_b("citing papers explorer", 2),
-            '<table class="tb2"><tbody>']
+    out += [
+        "</tbody></table>",
+        "</div>",
+        '<div class="k10">',
+        _heading_b("citing papers explorer", 2),
+        '<table class="tb2"><tbody>',
+    ]
     out += [_row_b(item) for item in view["explorer"]]
     out.append("</tbody></table>")
     links = _pagination(view, base_url, absolute=True)
     if links:
-        out.append('<div class="pg">' + " ".join(
-            f'<a href="{_e(href)}">{text}</a>' if href else f"<i>{text}</i>" for text, href in links) + "</div>")
+        out.append(
+            '<div class="pg">'
+            + " ".join(f'<a href="{_e(href)}">{text}</a>' if href else f"<i>{text}</i>" for text, href in links)
+            + "</div>"
+        )
     out += ["</div>", "</div>", "</body>", "</html>"]
     return "\n".join(out) + "\n"
 
@@ -250,24 +292,35 @@ def render_hub_json(site: Site, hub_uuid: str) -> dict[str, Any]:
     categories = {site.paper(c.paper_key).category for c in hub.citations} - {None}
     return {
         "work": {
-            "id": hub.uuid, "arxiv_id": hub.arxiv_id, "doi": hub.doi,
+            "id": hub.uuid,
+            "arxiv_id": hub.arxiv_id,
+            "doi": hub.doi,
             "openalex_id": f"W{int(hashlib.sha1(hub.uuid.encode()).hexdigest()[:8], 16)}",
-            "title": hub.title, "display_title": hub.title_raw, "render_title": hub.title_raw,
+            "title": hub.title,
+            "display_title": hub.title_raw,
+            "render_title": hub.title_raw,
             "title_quality_ok": hub.title is not None and hub.title == hub.title_raw,
-            "authors": list(hub.authors), "authors_text": ", ".join(hub.authors), "year": hub.year,
-            "venue": hub.venue, "abstract": hub.abstract,
+            "authors": list(hub.authors),
+            "authors_text": ", ".join(hub.authors),
+            "year": hub.year,
+            "venue": hub.venue,
+            "abstract": hub.abstract,
             "external_url": f"https://arxiv.org/abs/{hub.arxiv_id}" if hub.arxiv_id else None,
             "cited_by_count": hub.external_cited_by_count,
-            "created_at": hub.created_at, "updated_at": hub.updated_at,
+            "created_at": hub.created_at,
+            "updated_at": hub.updated_at,
         },
-        "hub": {"state": {
-            "tier": figures["tier"], "tier_reason": figures["tier_reason"],
-            "pith_inbound_count": figures["citing_count"],
-            "external_cited_by_count": hub.external_cited_by_count,
-            "distinct_field_count": len(categories),
-            "first_pith_cited_at": f"{dates[0]}T00:00:00Z" if dates else None,
-            "last_pith_cited_at": f"{dates[-1]}T00:00:00Z" if dates else None,
-        }},
+        "hub": {
+            "state": {
+                "tier": figures["tier"],
+                "tier_reason": figures["tier_reason"],
+                "pith_inbound_count": figures["citing_count"],
+                "external_cited_by_count": hub.external_cited_by_count,
+                "distinct_field_count": len(categories),
+                "first_pith_cited_at": f"{dates[0]}T00:00:00Z" if dates else None,
+                "last_pith_cited_at": f"{dates[-1]}T00:00:00Z" if dates else None,
+            }
+        },
     }
 
 
@@ -298,4 +351,3 @@ def render_paper_html(site: Site, paper_ref: str) -> str | None:
     out += [f'<li><a href="/citations/{h.uuid}">{_e(h.title_raw)}</a></li>' for h in hubs]
     out += ["</ol>", "</section>", "</main>", "</body>", "</html>"]
     return "\n".join(out) + "\n"
-

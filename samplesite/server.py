@@ -45,16 +45,16 @@ class SampleSiteServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, site: Site, address: tuple[str, int], markup: str = "mixed",
-                 faults: Faults | None = None) -> None:
+    def __init__(
+        self, site: Site, address: tuple[str, int], markup: str = "mixed", faults: Faults | None = None
+    ) -> None:
         if markup not in ("a", "b", "mixed"):
             raise ValueError(f"unknown markup {markup!r}")
         self.site = site
         self.markup = markup
         self.faults = faults  # samplesite/faults.py: what goes wrong on the wire, never the content
         # One day, one Last-Modified for everything the site serves.
-        self.last_modified = format_datetime(
-            datetime.fromisoformat(site.as_of).replace(tzinfo=UTC), usegmt=True)
+        self.last_modified = format_datetime(datetime.fromisoformat(site.as_of).replace(tzinfo=UTC), usegmt=True)
         self.respond = lru_cache(maxsize=8192)(self._respond)
         self.control = Control(self)  # samplesite/control.py: POST /_control/day|fail|clear
         super().__init__(address, _Handler)
@@ -92,8 +92,7 @@ class SampleSiteServer(ThreadingHTTPServer):
         return Response(200, body, content_type, self.last_modified)
 
     def _not_found(self) -> Response:
-        return Response(404, b"<!DOCTYPE html><title>Not found</title><p>Not found</p>\n", HTML,
-                        self.last_modified)
+        return Response(404, b"<!DOCTYPE html><title>Not found</title><p>Not found</p>\n", HTML, self.last_modified)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -155,14 +154,16 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-def make_server(site: Site, host: str = "127.0.0.1", port: int = 0, markup: str = "mixed",
-                faults: Faults | None = None) -> SampleSiteServer:
+def make_server(
+    site: Site, host: str = "127.0.0.1", port: int = 0, markup: str = "mixed", faults: Faults | None = None
+) -> SampleSiteServer:
     return SampleSiteServer(site, (host, port), markup=markup, faults=faults)
 
 
 @contextlib.contextmanager
-def serving(site: Site, markup: str = "mixed", host: str = "127.0.0.1", port: int = 0,
-            faults: Faults | None = None) -> Iterator[str]:
+def serving(
+    site: Site, markup: str = "mixed", host: str = "127.0.0.1", port: int = 0, faults: Faults | None = None
+) -> Iterator[str]:
     """Serve in a background thread for the block's duration; yields the base URL."""
     server = make_server(site, host, port, markup, faults)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

@@ -96,10 +96,16 @@ def hub_figures(site: Site, hub: SiteHub) -> dict[str, Any]:
             "polarities": polarities,
         }
     return {
-        "citing_count": citing, "tier": tier, "tier_reason": tier_reason, "label": label,
+        "citing_count": citing,
+        "tier": tier,
+        "tier_reason": tier_reason,
+        "label": label,
         "headline": headline_for(label, role, share) if label else None,
-        "headline_role": role, "headline_share": float(share) if share is not None else None,
-        "role_summary": roles, "polarity_summary": polarities, "facets": facets,
+        "headline_role": role,
+        "headline_share": float(share) if share is not None else None,
+        "role_summary": roles,
+        "polarity_summary": polarities,
+        "facets": facets,
     }
 
 
@@ -130,15 +136,19 @@ def entry(site: Site, citation: SiteCitation, position: int, base_url: str) -> d
         "arxiv_id": paper.arxiv_id if path else None,
         "arxiv_version": citation.version if path and paper.arxiv_id else None,
         "pith_id": paper.pith_id,
-        "category": paper.category, "date": paper.date, "verdict": paper.verdict,
-        "novelty": paper.novelty, "refs": paper.refs,
+        "category": paper.category,
+        "date": paper.date,
+        "verdict": paper.verdict,
+        "novelty": paper.novelty,
+        "refs": paper.refs,
         "summary_raw": paper.summary_raw,
         "position": position,
     }
 
 
-def expected_page(site: Site, hub_uuid: str, filters: dict[str, str] | None, page: int,
-                  base_url: str) -> dict[str, Any]:
+def expected_page(
+    site: Site, hub_uuid: str, filters: dict[str, str] | None, page: int, base_url: str
+) -> dict[str, Any]:
     hub = site.hub(hub_uuid)
     filters = clean_filters(filters)
     page = max(1, page)
@@ -146,7 +156,7 @@ def expected_page(site: Site, hub_uuid: str, filters: dict[str, str] | None, pag
     listed = [c for c in hub.citations if _matches(site.paper(c.paper_key), c, filters)]
     representative = [c for c in listed if c.representative][:REPRESENTATIVE_MAX]
     total_pages = -(-len(listed) // EXPLORER_PAGE_SIZE)
-    explorer = listed[(page - 1) * EXPLORER_PAGE_SIZE: page * EXPLORER_PAGE_SIZE]
+    explorer = listed[(page - 1) * EXPLORER_PAGE_SIZE : page * EXPLORER_PAGE_SIZE]
     return {
         "hub_uuid": hub.uuid,
         "template": hub.template,

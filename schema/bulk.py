@@ -22,7 +22,7 @@ CHUNK = 5000
 
 def chunks(seq: Sequence, size: int) -> Iterable[Sequence]:
     for start in range(0, len(seq), size):
-        yield seq[start:start + size]
+        yield seq[start : start + size]
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -35,8 +35,9 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     _sqlite_many(conn, table, sqlite.insert(table), rows)
 
 
-def upsert_rows(conn: Connection, table: Table, key_cols: list[str], rows: Sequence[dict[str, Any]],
-                update_cols: list[str]) -> None:
+def upsert_rows(
+    conn: Connection, table: Table, key_cols: list[str], rows: Sequence[dict[str, Any]], update_cols: list[str]
+) -> None:
     """INSERT `rows`, or on a key conflict UPDATE `update_cols` from them."""
     if not rows:
         return
@@ -53,8 +54,11 @@ def _sqlite_many(conn: Connection, table: Table, stmt, rows: Sequence[dict[str, 
     compiled = stmt.compile(dialect=conn.dialect, column_keys=names)
     order = list(compiled.positiontup)
     # DateTime to text, Boolean to 0/1, Float coercion: what SQLAlchemy would bind
-    processors = [(i, p) for i, p in enumerate(table.c[n].type._cached_bind_processor(conn.dialect) for n in order)
-                  if p is not None]
+    processors = [
+        (i, p)
+        for i, p in enumerate(table.c[n].type._cached_bind_processor(conn.dialect) for n in order)
+        if p is not None
+    ]
     if not processors:
         params = [tuple(row[n] for n in order) for row in rows]
     else:
@@ -80,13 +84,15 @@ def _copy(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> Non
             copy.write_row([row[n] for n in names])
 
 
-def _copy_merge(conn: Connection, table: Table, key_cols: list[str], rows: Sequence[dict[str, Any]],
-                update_cols: list[str]) -> None:
+def _copy_merge(
+    conn: Connection, table: Table, key_cols: list[str], rows: Sequence[dict[str, Any]], update_cols: list[str]
+) -> None:
     names = [c.name for c in table.columns if c.name in rows[0]]
     # A session-local scratch table shaped like the rows; dropped right after, so the same table can be
     # merged again in the same transaction.
-    stage = Table(f"_stage_{table.name}", MetaData(), *(Column(n, table.c[n].type) for n in names),
-                  prefixes=["TEMPORARY"])
+    stage = Table(
+        f"_stage_{table.name}", MetaData(), *(Column(n, table.c[n].type) for n in names), prefixes=["TEMPORARY"]
+    )
     stage.create(conn)
     try:
         _copy(conn, stage, rows)

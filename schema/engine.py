@@ -40,8 +40,10 @@ def _new_engine(url: str) -> Engine:
         return _sqlite_engine(url, parsed.database)
     if parsed.get_backend_name() == "postgresql":
         return _postgres_engine(url)
-    raise ValueError(f"unsupported warehouse URL {parsed.render_as_string(hide_password=True)!r}: "
-                     "use sqlite:///path or postgresql+psycopg://user@host/db")
+    raise ValueError(
+        f"unsupported warehouse URL {parsed.render_as_string(hide_password=True)!r}: "
+        "use sqlite:///path or postgresql+psycopg://user@host/db"
+    )
 
 
 def _postgres_engine(url: str) -> Engine:

@@ -58,8 +58,9 @@ def placed_metadata(metadata: MetaData) -> MetaData:
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
     """Alembic filter on PostgreSQL: reflection of the default schema lists every table *visible* through
     the search_path, so published tables show up there too; they are compared under `marts` only."""
-    return not (type_ == "table" and reflected and compare_to is None and obj.schema is None
-                and name in _published_names())
+    return not (
+        type_ == "table" and reflected and compare_to is None and obj.schema is None and name in _published_names()
+    )
 
 
 def include_name(name, type_, parent_names) -> bool:
@@ -78,15 +79,19 @@ def _published_names() -> set[str]:
 def relation_schema(conn: Connection, name: str) -> str | None:
     """Schema holding the table or view `name` as the search_path resolves it; None when absent."""
     return conn.execute(
-        text("SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-             "WHERE c.oid = to_regclass(:name)"),
+        text(
+            "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.oid = to_regclass(:name)"
+        ),
         {"name": name},
     ).scalar()
 
 
 def schemas_exist(conn: Connection) -> bool:
-    found = conn.execute(text("SELECT COUNT(*) FROM pg_namespace WHERE nspname IN (:core, :marts)"),
-                         {"core": CORE_SCHEMA, "marts": MARTS_SCHEMA}).scalar_one()
+    found = conn.execute(
+        text("SELECT COUNT(*) FROM pg_namespace WHERE nspname IN (:core, :marts)"),
+        {"core": CORE_SCHEMA, "marts": MARTS_SCHEMA},
+    ).scalar_one()
     return found == 2
 
 
@@ -119,10 +124,16 @@ def place_tables(conn: Connection, metadata: MetaData) -> list[str]:
 
 def reader_roles(conn: Connection) -> list[str]:
     """Roles that may use the `marts` schema (granted by `citehub db grant-reader`), owner excluded."""
-    return list(conn.execute(text(
-        "SELECT r.rolname FROM pg_namespace n, aclexplode(n.nspacl) a JOIN pg_roles r ON r.oid = a.grantee "
-        "WHERE n.nspname = :marts AND a.privilege_type = 'USAGE' AND a.grantee <> n.nspowner "
-        "ORDER BY r.rolname"), {"marts": MARTS_SCHEMA}).scalars())
+    return list(
+        conn.execute(
+            text(
+                "SELECT r.rolname FROM pg_namespace n, aclexplode(n.nspacl) a JOIN pg_roles r ON r.oid = a.grantee "
+                "WHERE n.nspname = :marts AND a.privilege_type = 'USAGE' AND a.grantee <> n.nspowner "
+                "ORDER BY r.rolname"
+            ),
+            {"marts": MARTS_SCHEMA},
+        ).scalars()
+    )
 
 
 def sync_reader_grants(conn: Connection) -> list[str]:
@@ -131,6 +142,10 @@ def sync_reader_grants(conn: Connection) -> list[str]:
         return []
     roles = reader_roles(conn)
     for role in roles:
-        execute_pg(conn, pgsql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(
-            pgsql.Identifier(MARTS_SCHEMA), pgsql.Identifier(role)))
+        execute_pg(
+            conn,
+            pgsql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(
+                pgsql.Identifier(MARTS_SCHEMA), pgsql.Identifier(role)
+            ),
+        )
     return roles

@@ -75,12 +75,20 @@ def _in(values: tuple[str, ...]) -> str:
 run = Table(
     "run",
     metadata,
-    Column("run_id", Text, primary_key=True,
-           comment="Run identifier: UTC start time and 6 hex digits, e.g. 20261124T030000Z-a1b2c3."),
+    Column(
+        "run_id",
+        Text,
+        primary_key=True,
+        comment="Run identifier: UTC start time and 6 hex digits, e.g. 20261124T030000Z-a1b2c3.",
+    ),
     Column("kind", Text, nullable=False, comment="What started the run: nightly, backfill or reparse."),
-    Column("status", Text, nullable=False,
-           comment="running, completed, failed, skipped (another run held the lock), blocked (the publish guard "
-                   "refused an abnormal change) or abandoned (its process died)."),
+    Column(
+        "status",
+        Text,
+        nullable=False,
+        comment="running, completed, failed, skipped (another run held the lock), blocked (the publish guard "
+        "refused an abnormal change) or abandoned (its process died).",
+    ),
     Column("started_at", DateTime(timezone=True), nullable=False, comment="When the run started (UTC)."),
     Column("finished_at", DateTime(timezone=True), comment="When the run ended (UTC); NULL while running."),
     Column("params", Text, nullable=False, comment="The run's parameters as JSON text (start URLs, limits, ...)."),
@@ -105,12 +113,14 @@ fetch = Table(
     Column("bytes", BigInteger, comment="Size of the response body in bytes."),
     Column("warc_file", Text, comment="WARC file of the run holding the response; NULL when not archived."),
     Column("warc_offset", BigInteger, comment="Byte offset of the response record in warc_file."),
-    Column("outcome", Text, nullable=False,
-           comment="parsed, not_modified (a 304), quarantined, failed or skipped."),
+    Column("outcome", Text, nullable=False, comment="parsed, not_modified (a 304), quarantined, failed or skipped."),
     Column("error", Text, comment="Error message of a failed fetch; NULL otherwise."),
     Column("etag", Text, comment="ETag response header (a validator for the next run's If-None-Match)."),
-    Column("last_modified", Text,
-           comment="Last-Modified response header (a validator for the next run's If-Modified-Since)."),
+    Column(
+        "last_modified",
+        Text,
+        comment="Last-Modified response header (a validator for the next run's If-Modified-Since).",
+    ),
     PrimaryKeyConstraint("run_id", "url"),
     CheckConstraint(f"outcome IN ({_in(FETCH_OUTCOMES)})", name="outcome"),
     comment="Every URL a run fetched, with where its response sits in the WARC archive (last attempt per URL).",
@@ -126,8 +136,9 @@ quarantine = Table(
     Column("status", Integer, comment="HTTP status of the response."),
     Column("fetched_at", DateTime(timezone=True), comment="When the response arrived (UTC)."),
     Column("parser_version", Text, comment="Parser version that refused the page."),
-    Column("reason", Text, nullable=False,
-           comment="Short machine-readable code from ParseError.reason, e.g. layout_drift."),
+    Column(
+        "reason", Text, nullable=False, comment="Short machine-readable code from ParseError.reason, e.g. layout_drift."
+    ),
     Column("detail", Text, comment="Human-readable detail of the parse failure."),
     PrimaryKeyConstraint("run_id", "url"),
     comment="Pages a run could not parse; their hub keeps its last good data.",
@@ -141,19 +152,24 @@ hub = Table(
     metadata,
     Column("hub_uuid", Text, primary_key=True, comment="Hub identity: the uuid of /citations/<uuid>."),
     Column("title_raw", Text, comment="Title of the cited work as the hub page shows it (may carry PDF artefacts)."),
-    Column("title", Text,
-           comment="Normalized title (NFKC, LaTeX accents, hyphen breaks, trailing date); "
-                   "NULL for stubs reading 'Title resolution pending'."),
+    Column(
+        "title",
+        Text,
+        comment="Normalized title (NFKC, LaTeX accents, hyphen breaks, trailing date); "
+        "NULL for stubs reading 'Title resolution pending'.",
+    ),
     Column("abstract_raw", Text, comment="Abstract paragraph under the 'abstract' heading, as shown."),
     Column("abstract", Text, comment="Normalized abstract."),
     Column("tier", Text, comment="Tier word of the page: hub, super_hub, or NULL (stub); JSON twin as fallback."),
-    Column("label", Text,
-           comment="Behaviour label, e.g. Mixed citations, Canonical reference, Tool reference; "
-                   "NULL on the legacy template. Unknown labels are stored as shown."),
+    Column(
+        "label",
+        Text,
+        comment="Behaviour label, e.g. Mixed citations, Canonical reference, Tool reference; "
+        "NULL on the legacy template. Unknown labels are stored as shown.",
+    ),
     Column("template", Text, comment="Page generation: current or legacy."),
     Column("citing_count", Integer, comment="'N Pith papers citing it': declared number of citing papers."),
-    Column("classified_count", Integer,
-           comment="Citations with a role: sum of the citation-role summary of the page."),
+    Column("classified_count", Integer, comment="Citations with a role: sum of the citation-role summary of the page."),
     Column("headline", Text, comment="Headline sentence under the title (current template)."),
     Column("headline_role", Text, comment="Role named by the headline/stat line, lower case, e.g. background."),
     Column("headline_share", Float, comment="Its share of classified citations in percent (0-100)."),
@@ -169,9 +185,13 @@ hub = Table(
 paper = Table(
     "paper",
     metadata,
-    Column("paper_key", Text, primary_key=True,
-           comment="Citing-paper identity: arxiv:<id without version>, else pith:<8-char id>, "
-                   "else title:<16 hex of the normalized-title fingerprint>."),
+    Column(
+        "paper_key",
+        Text,
+        primary_key=True,
+        comment="Citing-paper identity: arxiv:<id without version>, else pith:<8-char id>, "
+        "else title:<16 hex of the normalized-title fingerprint>.",
+    ),
     Column("arxiv_id", Text, comment="arXiv id from the entry's link, version stripped."),
     Column("pith_id", Text, comment="8-char pith short id from a /paper/<id> link."),
     Column("title_raw", Text, nullable=False, comment="Entry title as listed on the hub page."),
@@ -192,25 +212,42 @@ citation = Table(
     # (flows.load.check_edge_references; a per-row trigger cost 0.6 s a 100,000-edge load on PostgreSQL).
     Column("hub_uuid", Text, primary_key=True, comment="The cited hub."),
     Column("paper_key", Text, primary_key=True, comment="The citing paper."),
-    Column("role", Text,
-           comment="Citation role: the role filter under which the entry is listed (background, method, "
-                   "baseline, dataset, other, ...); NULL when unclassified."),
-    Column("polarity", Text,
-           comment="Citation polarity: the polarity filter under which it is listed (background, support, "
-                   "...); NULL when unclassified."),
+    Column(
+        "role",
+        Text,
+        comment="Citation role: the role filter under which the entry is listed (background, method, "
+        "baseline, dataset, other, ...); NULL when unclassified.",
+    ),
+    Column(
+        "polarity",
+        Text,
+        comment="Citation polarity: the polarity filter under which it is listed (background, support, "
+        "...); NULL when unclassified.",
+    ),
     Column("verdict", Text, comment="Review verdict from the entry meta line, lower case: unverdicted, accept, ..."),
     Column("novelty", Float, comment="Novelty score 0-10 from the meta line; NULL for 'novelty none'."),
     Column("refs", Integer, comment="'k refs' from the meta line: references to the hub in the citing paper."),
-    Column("representative", Boolean, nullable=False,
-           comment="True when listed under 'representative citing papers' of the hub."),
+    Column(
+        "representative",
+        Boolean,
+        nullable=False,
+        comment="True when listed under 'representative citing papers' of the hub.",
+    ),
     *_bookkeeping(),
-    Column("valid_from_run", Text, nullable=False,
-           comment="Run from which the edge has been current (its latest appearance; earlier spells are in "
-                   "citation_version)."),
-    Column("valid_to_run", Text,
-           comment="Run that retired the edge (first complete fetch of its hub without it); NULL = current."),
+    Column(
+        "valid_from_run",
+        Text,
+        nullable=False,
+        comment="Run from which the edge has been current (its latest appearance; earlier spells are in "
+        "citation_version).",
+    ),
+    Column(
+        "valid_to_run",
+        Text,
+        comment="Run that retired the edge (first complete fetch of its hub without it); NULL = current.",
+    ),
     comment="Who cites whom: one edge per (hub, citing paper), whatever list, page or filter showed it; "
-            "current labels. Published readers use current edges (valid_to_run IS NULL).",
+    "current labels. Published readers use current edges (valid_to_run IS NULL).",
     info={"layer": "core"},
 )
 
@@ -219,20 +256,26 @@ citation_version = Table(
     metadata,
     Column("hub_uuid", Text, nullable=False, comment="The cited hub."),
     Column("paper_key", Text, nullable=False, comment="The citing paper."),
-    Column("valid_from_run", Text, nullable=False,
-           comment="First run that showed the edge with these values."),
-    Column("valid_to_run", Text,
-           comment="Run from which these values no longer hold (relabelled or retired); NULL = current."),
+    Column("valid_from_run", Text, nullable=False, comment="First run that showed the edge with these values."),
+    Column(
+        "valid_to_run",
+        Text,
+        comment="Run from which these values no longer hold (relabelled or retired); NULL = current.",
+    ),
     Column("role", Text, comment="Citation role in this version; NULL when unclassified."),
     Column("polarity", Text, comment="Citation polarity in this version; NULL when unclassified."),
     Column("verdict", Text, comment="Review verdict in this version, lower case."),
     Column("novelty", Float, comment="Novelty score 0-10 in this version; NULL for 'novelty none'."),
     Column("refs", Integer, comment="'k refs' in this version."),
-    Column("representative", Boolean, nullable=False,
-           comment="True when listed under 'representative citing papers' in this version."),
+    Column(
+        "representative",
+        Boolean,
+        nullable=False,
+        comment="True when listed under 'representative citing papers' in this version.",
+    ),
     PrimaryKeyConstraint("hub_uuid", "paper_key", "valid_from_run"),
     comment="History of every edge: one row per spell of unchanged values; a relabel or retirement closes "
-            "the row (valid_to_run) instead of overwriting it.",
+    "the row (valid_to_run) instead of overwriting it.",
     info={"layer": "core"},
 )
 
@@ -251,10 +294,18 @@ hub_snapshot = Table(
     Column("headline_share", Float, comment="Its share in percent (0-100)."),
     Column("citing_count", Integer, comment="Declared citing papers in this run."),
     Column("classified_count", Integer, comment="Sum of the citation-role summary in this run."),
-    Column("parsed_count", Integer, nullable=False,
-           comment="Distinct citing papers parsed from the hub's unfiltered explorer pages in this run."),
-    Column("complete", Boolean, nullable=False,
-           comment="parsed_count = citing_count and no quarantined or failed fetch for the hub in this run."),
+    Column(
+        "parsed_count",
+        Integer,
+        nullable=False,
+        comment="Distinct citing papers parsed from the hub's unfiltered explorer pages in this run.",
+    ),
+    Column(
+        "complete",
+        Boolean,
+        nullable=False,
+        comment="parsed_count = citing_count and no quarantined or failed fetch for the hub in this run.",
+    ),
     PrimaryKeyConstraint("run_id", "hub_uuid"),
     comment="Per-run figures of each hub whose first unfiltered page was parsed: growth and completeness.",
     info={"layer": "core"},
@@ -265,9 +316,13 @@ hub_facet_count = Table(
     metadata,
     _run_ref("run_id", "Run that fetched the hub."),
     Column("hub_uuid", Text, nullable=False, comment="The hub."),
-    Column("facet", Text, nullable=False,
-           comment="Block of the page: fields, years, verdicts, roles, polarities (facet blocks), "
-                   "role_summary or polarity_summary (hub tools)."),
+    Column(
+        "facet",
+        Text,
+        nullable=False,
+        comment="Block of the page: fields, years, verdicts, roles, polarities (facet blocks), "
+        "role_summary or polarity_summary (hub tools).",
+    ),
     Column("value", Text, nullable=False, comment="Facet value as shown, e.g. cs.LG, 2026, CONDITIONAL, background."),
     Column("count", Integer, nullable=False, comment="Count shown next to the value."),
     PrimaryKeyConstraint("run_id", "hub_uuid", "facet", "value"),
@@ -349,8 +404,9 @@ def _mix_table(name: str, dimension: str, values: str) -> Table:
         Column("hub_uuid", Text, nullable=False, comment="The hub."),
         Column(dimension, Text, nullable=False, comment=f"Citation {dimension}: {values}."),
         Column("count", Integer, nullable=False, comment=f"Citations of the hub with this {dimension}."),
-        Column("share", Float, nullable=False,
-               comment=f"Percent (0-100) of the hub's citations that have a {dimension}."),
+        Column(
+            "share", Float, nullable=False, comment=f"Percent (0-100) of the hub's citations that have a {dimension}."
+        ),
         Column("run_id", Text, nullable=False, comment="Run that materialized this row."),
         PrimaryKeyConstraint("hub_uuid", dimension),
         comment=f"Citation {dimension} mix of each hub, over its classified citations in the warehouse.",
@@ -365,21 +421,33 @@ change_report = Table(
     "change_report",
     metadata,
     Column("run_id", Text, nullable=False, comment="Run whose changes the row reports."),
-    Column("change", Text, nullable=False,
-           comment="new (edge appeared), retired (edge gone from a complete fetch), relabelled (a value of a "
-                   "current edge changed), tier, label (hub figures changed), incomplete (hub fetch failed, "
-                   "truncated or quarantined: nothing of it retired)."),
+    Column(
+        "change",
+        Text,
+        nullable=False,
+        comment="new (edge appeared), retired (edge gone from a complete fetch), relabelled (a value of a "
+        "current edge changed), tier, label (hub figures changed), incomplete (hub fetch failed, "
+        "truncated or quarantined: nothing of it retired).",
+    ),
     Column("hub_uuid", Text, nullable=False, comment="The hub."),
-    Column("subject", Text, nullable=False,
-           comment="paper_key of the citing paper for edge changes; the hub_uuid for hub changes."),
-    Column("field", Text, nullable=False,
-           comment="Changed field: role, polarity, verdict, novelty, refs, representative for relabels; tier or "
-                   "label for hubs; 'edge' for new and retired edges; 'fetch' for incomplete hubs."),
+    Column(
+        "subject",
+        Text,
+        nullable=False,
+        comment="paper_key of the citing paper for edge changes; the hub_uuid for hub changes.",
+    ),
+    Column(
+        "field",
+        Text,
+        nullable=False,
+        comment="Changed field: role, polarity, verdict, novelty, refs, representative for relabels; tier or "
+        "label for hubs; 'edge' for new and retired edges; 'fetch' for incomplete hubs.",
+    ),
     Column("old_value", Text, comment="Value before the run, as text; NULL when absent."),
     Column("new_value", Text, comment="Value after the run, as text; NULL when absent."),
     PrimaryKeyConstraint("run_id", "hub_uuid", "subject", "field"),
     comment="Change report of each run: new, retired and relabelled citations, tier and label changes, "
-            "hubs whose fetch was incomplete. Rebuilt for the run at materialize time; earlier runs kept.",
+    "hubs whose fetch was incomplete. Rebuilt for the run at materialize time; earlier runs kept.",
     info={"layer": "marts"},
 )
 
@@ -391,11 +459,19 @@ change_report = Table(
 def _run_time_columns(run_comment: str) -> list[Column]:
     return [
         Column("snapshot_run", Text, nullable=False, comment=run_comment),
-        Column("run_seq", Integer, nullable=False,
-               comment="Ordinal of snapshot_run among the runs that took snapshots, 1 = oldest."),
+        Column(
+            "run_seq",
+            Integer,
+            nullable=False,
+            comment="Ordinal of snapshot_run among the runs that took snapshots, 1 = oldest.",
+        ),
         Column("run_date", Text, nullable=False, comment="UTC date of snapshot_run, YYYY-MM-DD."),
-        Column("run_day", Integer, nullable=False,
-               comment="UTC date of snapshot_run as days since 1970-01-01 (subtract to get days between runs)."),
+        Column(
+            "run_day",
+            Integer,
+            nullable=False,
+            comment="UTC date of snapshot_run as days since 1970-01-01 (subtract to get days between runs).",
+        ),
     ]
 
 
@@ -411,15 +487,13 @@ hub_growth = Table(
     Column("headline_role", Text, comment="Headline role in that run."),
     Column("headline_share", Float, comment="Headline share in percent (0-100) in that run."),
     Column("prev_run", Text, comment="The hub's previous snapshot run; NULL for its first snapshot."),
-    Column("citing_delta", Integer,
-           comment="citing_count minus the previous snapshot's; NULL for the first snapshot."),
+    Column("citing_delta", Integer, comment="citing_count minus the previous snapshot's; NULL for the first snapshot."),
     Column("tier_changed", Boolean, nullable=False, comment="True when the tier differs from the previous snapshot."),
-    Column("label_changed", Boolean, nullable=False,
-           comment="True when the label differs from the previous snapshot."),
+    Column("label_changed", Boolean, nullable=False, comment="True when the label differs from the previous snapshot."),
     Column("run_id", Text, nullable=False, comment="Run that materialized this row."),
     PrimaryKeyConstraint("hub_uuid", "snapshot_run"),
     comment="Growth of each hub across runs: one row per hub and run that fetched it, with the change since "
-            "the hub's previous snapshot.",
+    "the hub's previous snapshot.",
     info={"layer": "marts"},
 )
 
@@ -430,29 +504,45 @@ hub_role_history = Table(
     *_run_time_columns("Run whose citation-role summary this is."),
     Column("role", Text, nullable=False, comment="Citation role as the role summary shows it."),
     Column("count", Integer, nullable=False, comment="Classified citations with this role in that run."),
-    Column("share", Float, nullable=False,
-           comment="Percent (0-100) of the hub's classified citations with this role in that run."),
+    Column(
+        "share",
+        Float,
+        nullable=False,
+        comment="Percent (0-100) of the hub's classified citations with this role in that run.",
+    ),
     Column("run_id", Text, nullable=False, comment="Run that materialized this row."),
     PrimaryKeyConstraint("hub_uuid", "snapshot_run", "role"),
     comment="Role mix of each hub in each run, from the page's citation-role summary (the site's own "
-            "classified counts): how a hub's use shifts over time.",
+    "classified counts): how a hub's use shifts over time.",
     info={"layer": "marts"},
 )
 
 category_flow = Table(
     "category_flow",
     metadata,
-    Column("category", Text, nullable=False,
-           comment="Primary arXiv category of the citing papers; '(none)' when the entry showed none."),
+    Column(
+        "category",
+        Text,
+        nullable=False,
+        comment="Primary arXiv category of the citing papers; '(none)' when the entry showed none.",
+    ),
     Column("hub_uuid", Text, nullable=False, comment="The cited hub."),
     Column("citations", Integer, nullable=False, comment="Current citations of the hub from this category."),
-    Column("share", Float, nullable=False,
-           comment="Percent (0-100) of the hub's current citations that come from this category."),
-    Column("first_cited_date", Text,
-           comment="Earliest date (YYYY-MM-DD) of a citing paper of this category; NULL when none shows a date."),
+    Column(
+        "share",
+        Float,
+        nullable=False,
+        comment="Percent (0-100) of the hub's current citations that come from this category.",
+    ),
+    Column(
+        "first_cited_date",
+        Text,
+        comment="Earliest date (YYYY-MM-DD) of a citing paper of this category; NULL when none shows a date.",
+    ),
     Column("last_cited_date", Text, comment="Latest date (YYYY-MM-DD) of a citing paper of this category."),
-    Column("first_seen_run", Text, nullable=False,
-           comment="Run that first saw a citation of the hub from this category."),
+    Column(
+        "first_seen_run", Text, nullable=False, comment="Run that first saw a citation of the hub from this category."
+    ),
     Column("run_id", Text, nullable=False, comment="Run that materialized this row."),
     PrimaryKeyConstraint("category", "hub_uuid"),
     comment="Citing-category flows: which arXiv categories cite which hubs, over current citations.",
@@ -501,8 +591,7 @@ citation_current = Table(
     Column("verdict", Text, comment="Review verdict of the citing paper, lower case."),
     Column("novelty", Float, comment="Novelty score 0-10; NULL for 'novelty none'."),
     Column("refs", Integer, comment="References to the hub in the citing paper; NULL when not shown."),
-    Column("representative", Boolean, nullable=False,
-           comment="True when listed under 'representative citing papers'."),
+    Column("representative", Boolean, nullable=False, comment="True when listed under 'representative citing papers'."),
     Column("valid_from_run", Text, nullable=False, comment="Run from which the edge has been current."),
     Column("first_seen_run", Text, nullable=False, comment="Run that first saw the edge."),
     Column("run_id", Text, nullable=False, comment="Run that materialized this row."),

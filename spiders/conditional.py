@@ -45,14 +45,14 @@ class ConditionalRequestsMiddleware:
     def process_request(self, request: Request, spider=None):
         validators = request.meta.get("validators")
         if not validators:
-            return None
+            return
         if validators.get("etag"):
             request.headers.setdefault("If-None-Match", validators["etag"])
         if validators.get("last_modified"):
             request.headers.setdefault("If-Modified-Since", validators["last_modified"])
         codes = request.meta.get("handle_httpstatus_list", [int(c) for c in self.allowed_codes])
         request.meta["handle_httpstatus_list"] = sorted({*codes, 304})
-        return None
+        return
 
 
 class NotModifiedAwareAutoThrottle(AutoThrottle):

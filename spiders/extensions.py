@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
 
@@ -57,11 +57,9 @@ class WarcArchive:
         self.index += 1
         self.dir.mkdir(parents=True, exist_ok=True)
         self.path = self.dir / f"{self.prefix}-{self.index:05d}.warc.gz"
-        self.fh = open(self.path, "ab")
+        self.fh = open(self.path, "ab")  # noqa: SIM115 -- one file per WARC segment, closed on rotation
         self.writer = WARCWriter(self.fh, gzip=True)
-        info = self.writer.create_warcinfo_record(
-            self.path.name, {"software": "citehub", "run-id": self.run_id}
-        )
+        info = self.writer.create_warcinfo_record(self.path.name, {"software": "citehub", "run-id": self.run_id})
         self.writer.write_record(info)
 
     def open(self, spider) -> None:
@@ -85,9 +83,7 @@ class WarcArchive:
         ]
         body = response.body
         headers.append(("Content-Length", str(len(body))))
-        http_headers = StatusAndHeaders(
-            f"{response.status} {_reason(response.status)}", headers, protocol="HTTP/1.1"
-        )
+        http_headers = StatusAndHeaders(f"{response.status} {_reason(response.status)}", headers, protocol="HTTP/1.1")
         record = self.writer.create_warc_record(
             response.url,
             "response",

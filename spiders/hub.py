@@ -7,7 +7,7 @@ retries, allowlist, size limit) lives in settings and middlewares.
 
 from __future__ import annotations
 
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -63,8 +63,9 @@ class HubSpider(scrapy.Spider):
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         # Scrapy's offsite filter takes bare host names; ports are enforced by spiders.middlewares.
-        spider.allowed_domains = sorted({AllowEntry.parse(h).host
-                                         for h in crawler.settings.getlist("CITEHUB_ALLOWED_HOSTS") if h})
+        spider.allowed_domains = sorted(
+            {AllowEntry.parse(h).host for h in crawler.settings.getlist("CITEHUB_ALLOWED_HOSTS") if h}
+        )
         spider.validators = load_validators(crawler.settings.get("CITEHUB_VALIDATORS_FILE"))
         return spider
 
@@ -91,8 +92,9 @@ class HubSpider(scrapy.Spider):
             if not validators:
                 yield self._page(url, uuid, {}, 1)
 
-    def _page(self, hub: str, uuid: str, filters: dict[str, str], page: int, listed_up_to: int = 0,
-              unique: bool = False) -> scrapy.Request:
+    def _page(
+        self, hub: str, uuid: str, filters: dict[str, str], page: int, listed_up_to: int = 0, unique: bool = False
+    ) -> scrapy.Request:
         """A request for one page of one list of a hub. `listed_up_to`: the highest page of this list already
         requested. `unique`: requested once by construction (a list's first page, or a page its first page
         links), so it skips the duplicate filter, whose fingerprints would otherwise grow with every page
@@ -107,8 +109,13 @@ class HubSpider(scrapy.Spider):
             callback=self.parse_page,
             errback=self.failed,
             dont_filter=unique,
-            meta={"hub_uuid": uuid, "hub_url": hub, "filters": filters, "page": page,
-                  "listed_up_to": max(listed_up_to, page)},
+            meta={
+                "hub_uuid": uuid,
+                "hub_url": hub,
+                "filters": filters,
+                "page": page,
+                "listed_up_to": max(listed_up_to, page),
+            },
         )
 
     def _fetch(self, response: Response, outcome: str, error: str | None = None) -> dict:

@@ -255,8 +255,7 @@ class PolicyRobotsTxtMiddleware(RobotsTxtMiddleware):
         delay = rp.crawl_delay(useragent) if rp is not None and hasattr(rp, "crawl_delay") else None
         if delay:
             if delay > self.max_delay:
-                logger.warning("robots.txt of %s asks Crawl-delay %s s; capped at %s s", netloc, delay,
-                               self.max_delay)
+                logger.warning("robots.txt of %s asks Crawl-delay %s s; capped at %s s", netloc, delay, self.max_delay)
                 delay = self.max_delay
             self.delays[netloc] = delay
             self._stats.set_value(f"citehub/robots/crawl_delay/{netloc}", delay)
@@ -361,12 +360,10 @@ class RetryAfterMiddleware(RetryMiddleware):
         stats = self.crawler.stats
         header = response.headers.get(b"Retry-After")
         wait = retry_after_seconds(header)
-        if wait is not None:
-            if wait > self.max_wait:
-                stats.inc_value("citehub/retry_after/over_cap")
-                logger.warning("%s: Retry-After %.0f s exceeds the %.0f s cap; giving up", request.url, wait,
-                               self.max_wait)
-                return response
+        if wait is not None and wait > self.max_wait:
+            stats.inc_value("citehub/retry_after/over_cap")
+            logger.warning("%s: Retry-After %.0f s exceeds the %.0f s cap; giving up", request.url, wait, self.max_wait)
+            return response
         retry = self._retry(request, response_status_message(response.status))
         if retry is None:
             return response

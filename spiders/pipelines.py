@@ -40,9 +40,7 @@ class CountItemsPipeline:
         self.stats.inc_value(f"citehub/items/{kind}")
         if kind == "hub_page":
             page = item["page"]
-            self.stats.inc_value(
-                "citehub/entries", len(page["representative"]) + len(page["explorer"])
-            )
+            self.stats.inc_value("citehub/entries", len(page["representative"]) + len(page["explorer"]))
         elif kind == "fetch":
             self.stats.inc_value(f"citehub/fetch/{item['outcome']}")
         return item

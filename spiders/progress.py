@@ -49,7 +49,7 @@ class CrawlProgress:
     def spider_opened(self, spider) -> None:
         self.planned = len(getattr(spider, "hub_urls", []))
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.fh = open(self.path, "w", encoding="utf-8")  # kept open for the crawl: one line per tick
+        self.fh = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 -- kept open for the crawl: one line per tick
         self.started = time.monotonic()
         self.loop = task.LoopingCall(self.tick)
         self.loop.start(self.interval, now=True)

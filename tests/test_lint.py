@@ -11,7 +11,23 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_ruff_clean():
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
     assert ruff, "ruff is a dev dependency: make install"
-    proc = subprocess.run([ruff, "check", "--output-format", "concise", "spiders", "flows", "schema",
-                           "warehouse", "samplesite", "tests", "bench"], cwd=ROOT, capture_output=True,
-                          text=True, check=False)
+    proc = subprocess.run(
+        [
+            ruff,
+            "check",
+            "--output-format",
+            "concise",
+            "spiders",
+            "flows",
+            "schema",
+            "warehouse",
+            "samplesite",
+            "tests",
+            "bench",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr

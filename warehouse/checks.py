@@ -42,89 +42,143 @@ def _unique(table: str, *cols: str) -> Check:
 CHECKS: dict[str, list[Check]] = {
     "hub": [
         _unique("hub", "hub_uuid"),
-        Check("hub_counts_non_negative", "citing, classified and external counts are >= 0",
-              "SELECT COUNT(*) FROM hub WHERE citing_count < 0 OR classified_count < 0 "
-              "OR external_cited_by_count < 0"),
-        Check("hub_classified_within_citing", "classified_count <= citing_count",
-              "SELECT COUNT(*) FROM hub WHERE classified_count > citing_count"),
-        Check("hub_share_in_range", "headline_share is within 0-100",
-              "SELECT COUNT(*) FROM hub WHERE headline_share < 0 OR headline_share > 100"),
-        Check("hub_vocabulary_non_empty", "tier, label, template and headline role are NULL or non-empty",
-              "SELECT COUNT(*) FROM hub WHERE TRIM(tier) = '' OR TRIM(label) = '' OR TRIM(template) = '' "
-              "OR TRIM(headline_role) = ''"),
+        Check(
+            "hub_counts_non_negative",
+            "citing, classified and external counts are >= 0",
+            "SELECT COUNT(*) FROM hub WHERE citing_count < 0 OR classified_count < 0 OR external_cited_by_count < 0",
+        ),
+        Check(
+            "hub_classified_within_citing",
+            "classified_count <= citing_count",
+            "SELECT COUNT(*) FROM hub WHERE classified_count > citing_count",
+        ),
+        Check(
+            "hub_share_in_range",
+            "headline_share is within 0-100",
+            "SELECT COUNT(*) FROM hub WHERE headline_share < 0 OR headline_share > 100",
+        ),
+        Check(
+            "hub_vocabulary_non_empty",
+            "tier, label, template and headline role are NULL or non-empty",
+            "SELECT COUNT(*) FROM hub WHERE TRIM(tier) = '' OR TRIM(label) = '' OR TRIM(template) = '' "
+            "OR TRIM(headline_role) = ''",
+        ),
     ],
     "paper": [
         _unique("paper", "paper_key"),
-        Check("paper_title_present", "every paper has a non-empty raw title",
-              "SELECT COUNT(*) FROM paper WHERE title_raw IS NULL OR TRIM(title_raw) = ''"),
-        Check("paper_key_matches_arxiv_id", "a paper with an arXiv id is keyed by it",
-              "SELECT COUNT(*) FROM paper WHERE arxiv_id IS NOT NULL AND paper_key <> 'arxiv:' || arxiv_id"),
+        Check(
+            "paper_title_present",
+            "every paper has a non-empty raw title",
+            "SELECT COUNT(*) FROM paper WHERE title_raw IS NULL OR TRIM(title_raw) = ''",
+        ),
+        Check(
+            "paper_key_matches_arxiv_id",
+            "a paper with an arXiv id is keyed by it",
+            "SELECT COUNT(*) FROM paper WHERE arxiv_id IS NOT NULL AND paper_key <> 'arxiv:' || arxiv_id",
+        ),
     ],
     "citation": [
         _unique("citation", "hub_uuid", "paper_key"),
-        Check("citation_hub_exists", "every citation's hub is in hub",
-              "SELECT COUNT(*) FROM citation c LEFT JOIN hub h ON h.hub_uuid = c.hub_uuid "
-              "WHERE h.hub_uuid IS NULL"),
-        Check("citation_paper_exists", "every citation's paper is in paper",
-              "SELECT COUNT(*) FROM citation c LEFT JOIN paper p ON p.paper_key = c.paper_key "
-              "WHERE p.paper_key IS NULL"),
-        Check("citation_novelty_in_range", "novelty is within 0-10",
-              "SELECT COUNT(*) FROM citation WHERE novelty < 0 OR novelty > 10"),
-        Check("citation_refs_non_negative", "refs is >= 0",
-              "SELECT COUNT(*) FROM citation WHERE refs < 0"),
-        Check("citation_vocabulary_non_empty", "role, polarity and verdict are NULL or non-empty",
-              "SELECT COUNT(*) FROM citation WHERE TRIM(role) = '' OR TRIM(polarity) = '' OR TRIM(verdict) = ''"),
+        Check(
+            "citation_hub_exists",
+            "every citation's hub is in hub",
+            "SELECT COUNT(*) FROM citation c LEFT JOIN hub h ON h.hub_uuid = c.hub_uuid WHERE h.hub_uuid IS NULL",
+        ),
+        Check(
+            "citation_paper_exists",
+            "every citation's paper is in paper",
+            "SELECT COUNT(*) FROM citation c LEFT JOIN paper p ON p.paper_key = c.paper_key WHERE p.paper_key IS NULL",
+        ),
+        Check(
+            "citation_novelty_in_range",
+            "novelty is within 0-10",
+            "SELECT COUNT(*) FROM citation WHERE novelty < 0 OR novelty > 10",
+        ),
+        Check("citation_refs_non_negative", "refs is >= 0", "SELECT COUNT(*) FROM citation WHERE refs < 0"),
+        Check(
+            "citation_vocabulary_non_empty",
+            "role, polarity and verdict are NULL or non-empty",
+            "SELECT COUNT(*) FROM citation WHERE TRIM(role) = '' OR TRIM(polarity) = '' OR TRIM(verdict) = ''",
+        ),
     ],
     "hub_snapshot": [
-        Check("hub_snapshot_counts_non_negative", "the run's citing, classified and parsed counts are >= 0",
-              "SELECT COUNT(*) FROM hub_snapshot WHERE run_id = :run_id "
-              "AND (citing_count < 0 OR classified_count < 0 OR parsed_count < 0)"),
-        Check("hub_snapshot_share_in_range", "the run's headline shares are within 0-100",
-              "SELECT COUNT(*) FROM hub_snapshot WHERE run_id = :run_id "
-              "AND (headline_share < 0 OR headline_share > 100)"),
-        Check("hub_snapshot_complete_parsed_equals_declared",
-              "for hubs fetched completely in the run, parsed explorer entries = declared citing count",
-              "SELECT COUNT(*) FROM hub_snapshot WHERE run_id = :run_id AND complete "
-              "AND parsed_count <> citing_count"),
-        Check("hub_snapshot_complete_citations_equal_declared",
-              "for hubs fetched completely in the run, citations seen in the run = declared citing count",
-              "SELECT COUNT(*) FROM hub_snapshot s WHERE s.run_id = :run_id AND s.complete "
-              "AND s.citing_count <> (SELECT COUNT(*) FROM citation c "
-              "WHERE c.hub_uuid = s.hub_uuid AND c.last_seen_run = :run_id AND c.valid_to_run IS NULL)"),
+        Check(
+            "hub_snapshot_counts_non_negative",
+            "the run's citing, classified and parsed counts are >= 0",
+            "SELECT COUNT(*) FROM hub_snapshot WHERE run_id = :run_id "
+            "AND (citing_count < 0 OR classified_count < 0 OR parsed_count < 0)",
+        ),
+        Check(
+            "hub_snapshot_share_in_range",
+            "the run's headline shares are within 0-100",
+            "SELECT COUNT(*) FROM hub_snapshot WHERE run_id = :run_id AND (headline_share < 0 OR headline_share > 100)",
+        ),
+        Check(
+            "hub_snapshot_complete_parsed_equals_declared",
+            "for hubs fetched completely in the run, parsed explorer entries = declared citing count",
+            "SELECT COUNT(*) FROM hub_snapshot WHERE run_id = :run_id AND complete AND parsed_count <> citing_count",
+        ),
+        Check(
+            "hub_snapshot_complete_citations_equal_declared",
+            "for hubs fetched completely in the run, citations seen in the run = declared citing count",
+            "SELECT COUNT(*) FROM hub_snapshot s WHERE s.run_id = :run_id AND s.complete "
+            "AND s.citing_count <> (SELECT COUNT(*) FROM citation c "
+            "WHERE c.hub_uuid = s.hub_uuid AND c.last_seen_run = :run_id AND c.valid_to_run IS NULL)",
+        ),
     ],
     "citation_version": [
-        Check("citation_version_one_open_per_current_edge",
-              "every current edge has exactly one open version, a retired edge none",
-              "SELECT COUNT(*) FROM citation c WHERE (SELECT COUNT(*) FROM citation_version v "
-              "WHERE v.hub_uuid = c.hub_uuid AND v.paper_key = c.paper_key AND v.valid_to_run IS NULL) "
-              "<> CASE WHEN c.valid_to_run IS NULL THEN 1 ELSE 0 END"),
-        Check("citation_version_open_matches_edge", "the open version of an edge holds the edge's values",
-              "SELECT COUNT(*) FROM citation c JOIN citation_version v ON v.hub_uuid = c.hub_uuid "
-              "AND v.paper_key = c.paper_key AND v.valid_to_run IS NULL WHERE "
-              "CASE WHEN (c.role = v.role OR (c.role IS NULL AND v.role IS NULL)) "
-              "AND (c.polarity = v.polarity OR (c.polarity IS NULL AND v.polarity IS NULL)) "
-              "AND (c.verdict = v.verdict OR (c.verdict IS NULL AND v.verdict IS NULL)) "
-              "AND (c.novelty = v.novelty OR (c.novelty IS NULL AND v.novelty IS NULL)) "
-              "AND (c.refs = v.refs OR (c.refs IS NULL AND v.refs IS NULL)) "
-              "AND c.representative = v.representative THEN 0 ELSE 1 END = 1"),
+        Check(
+            "citation_version_one_open_per_current_edge",
+            "every current edge has exactly one open version, a retired edge none",
+            "SELECT COUNT(*) FROM citation c WHERE (SELECT COUNT(*) FROM citation_version v "
+            "WHERE v.hub_uuid = c.hub_uuid AND v.paper_key = c.paper_key AND v.valid_to_run IS NULL) "
+            "<> CASE WHEN c.valid_to_run IS NULL THEN 1 ELSE 0 END",
+        ),
+        Check(
+            "citation_version_open_matches_edge",
+            "the open version of an edge holds the edge's values",
+            "SELECT COUNT(*) FROM citation c JOIN citation_version v ON v.hub_uuid = c.hub_uuid "
+            "AND v.paper_key = c.paper_key AND v.valid_to_run IS NULL WHERE "
+            "CASE WHEN (c.role = v.role OR (c.role IS NULL AND v.role IS NULL)) "
+            "AND (c.polarity = v.polarity OR (c.polarity IS NULL AND v.polarity IS NULL)) "
+            "AND (c.verdict = v.verdict OR (c.verdict IS NULL AND v.verdict IS NULL)) "
+            "AND (c.novelty = v.novelty OR (c.novelty IS NULL AND v.novelty IS NULL)) "
+            "AND (c.refs = v.refs OR (c.refs IS NULL AND v.refs IS NULL)) "
+            "AND c.representative = v.representative THEN 0 ELSE 1 END = 1",
+        ),
     ],
     "hub_facet_count": [
-        Check("hub_facet_count_non_negative", "the run's facet counts are >= 0",
-              "SELECT COUNT(*) FROM hub_facet_count WHERE run_id = :run_id AND count < 0"),
+        Check(
+            "hub_facet_count_non_negative",
+            "the run's facet counts are >= 0",
+            "SELECT COUNT(*) FROM hub_facet_count WHERE run_id = :run_id AND count < 0",
+        ),
     ],
     "hub_role_mix": [
-        Check("hub_role_mix_share_in_range", "shares are within 0-100 and counts > 0",
-              "SELECT COUNT(*) FROM hub_role_mix WHERE share < 0 OR share > 100 OR count <= 0"),
-        Check("hub_role_mix_shares_sum_to_100", "each hub's role shares add up to 100",
-              "SELECT COUNT(*) FROM (SELECT hub_uuid FROM hub_role_mix GROUP BY hub_uuid "
-              "HAVING ABS(SUM(share) - 100) > 0.01) d"),
+        Check(
+            "hub_role_mix_share_in_range",
+            "shares are within 0-100 and counts > 0",
+            "SELECT COUNT(*) FROM hub_role_mix WHERE share < 0 OR share > 100 OR count <= 0",
+        ),
+        Check(
+            "hub_role_mix_shares_sum_to_100",
+            "each hub's role shares add up to 100",
+            "SELECT COUNT(*) FROM (SELECT hub_uuid FROM hub_role_mix GROUP BY hub_uuid "
+            "HAVING ABS(SUM(share) - 100) > 0.01) d",
+        ),
     ],
     "hub_polarity_mix": [
-        Check("hub_polarity_mix_share_in_range", "shares are within 0-100 and counts > 0",
-              "SELECT COUNT(*) FROM hub_polarity_mix WHERE share < 0 OR share > 100 OR count <= 0"),
-        Check("hub_polarity_mix_shares_sum_to_100", "each hub's polarity shares add up to 100",
-              "SELECT COUNT(*) FROM (SELECT hub_uuid FROM hub_polarity_mix GROUP BY hub_uuid "
-              "HAVING ABS(SUM(share) - 100) > 0.01) d"),
+        Check(
+            "hub_polarity_mix_share_in_range",
+            "shares are within 0-100 and counts > 0",
+            "SELECT COUNT(*) FROM hub_polarity_mix WHERE share < 0 OR share > 100 OR count <= 0",
+        ),
+        Check(
+            "hub_polarity_mix_shares_sum_to_100",
+            "each hub's polarity shares add up to 100",
+            "SELECT COUNT(*) FROM (SELECT hub_uuid FROM hub_polarity_mix GROUP BY hub_uuid "
+            "HAVING ABS(SUM(share) - 100) > 0.01) d",
+        ),
     ],
 }
 
@@ -139,9 +193,18 @@ def run_checks(engine: Engine, run_id: str) -> list[CheckResult]:
                 failed = int(conn.execute(text(check.sql), params).scalar_one())
                 results.append(CheckResult(check.name, table, failed == 0, failed, check.detail))
         conn.execute(delete(check_result).where(check_result.c.run_id == run_id))
-        conn.execute(insert(check_result), [
-            {"run_id": run_id, "check_name": r.name, "table_name": r.table, "passed": r.passed,
-             "failed_rows": r.failed_rows, "detail": r.detail}
-            for r in results
-        ])
+        conn.execute(
+            insert(check_result),
+            [
+                {
+                    "run_id": run_id,
+                    "check_name": r.name,
+                    "table_name": r.table,
+                    "passed": r.passed,
+                    "failed_rows": r.failed_rows,
+                    "detail": r.detail,
+                }
+                for r in results
+            ],
+        )
     return results

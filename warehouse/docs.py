@@ -23,8 +23,10 @@ RUN_ID = "run identifier YYYYMMDDTHHMMSSZ-xxxxxx (UTC start, sortable)"
 ROLES = "background, method, baseline, dataset, other (open vocabulary: new roles are stored as shown)"
 POLARITIES = "background, support (open vocabulary)"
 TIERS = "hub, super_hub, NULL (stub)"
-LABELS = ("Mixed citations, Canonical reference, Tool reference, Dataset reference, Baseline reference, NULL "
-          "(legacy template); unknown labels as shown")
+LABELS = (
+    "Mixed citations, Canonical reference, Tool reference, Dataset reference, Baseline reference, NULL "
+    "(legacy template); unknown labels as shown"
+)
 
 
 @dataclass(frozen=True)
@@ -36,8 +38,10 @@ class Note:
 # By column name, for every published table that has the column ...
 COMMON: dict[str, Note] = {
     "hub_uuid": Note("uuid in the hub page URL /citations/<uuid>", "lower-case uuid"),
-    "paper_key": Note("citing entry's link: /paper/<arXiv id>, /paper/<pith id>, else its normalized title",
-                      "arxiv:<id without version>, pith:<8 chars>, title:<16 hex>"),
+    "paper_key": Note(
+        "citing entry's link: /paper/<arXiv id>, /paper/<pith id>, else its normalized title",
+        "arxiv:<id without version>, pith:<8 chars>, title:<16 hex>",
+    ),
     "run_id": Note("the run that rebuilt the mart", RUN_ID),
     "first_seen_run": Note("run bookkeeping: first run that observed it", RUN_ID),
     "last_seen_run": Note("run bookkeeping: latest run that observed it", RUN_ID),
@@ -47,8 +51,10 @@ COMMON: dict[str, Note] = {
     "run_seq": Note("derived: order of snapshot runs by start time", "1, 2, 3, ..."),
     "run_date": Note("derived: UTC date in the run id", "YYYY-MM-DD"),
     "run_day": Note("derived: UTC date in the run id", "integer, days since 1970-01-01"),
-    "title": Note("hub page title (h1) or entry title link, normalized (NFKC, LaTeX, hyphen breaks, dates)",
-                  "text; NULL for 'Title resolution pending'"),
+    "title": Note(
+        "hub page title (h1) or entry title link, normalized (NFKC, LaTeX, hyphen breaks, dates)",
+        "text; NULL for 'Title resolution pending'",
+    ),
     "tier": Note("tier word on the hub page ('hub', 'super hub'); JSON twin hub.state.tier as fallback", TIERS),
     "label": Note("behaviour label after the tier word on the hub page", LABELS),
     "citing_count": Note("'N Pith papers citing it' on the hub page", "integer >= 0"),
@@ -56,16 +62,18 @@ COMMON: dict[str, Note] = {
     "headline_role": Note("role named by the headline sentence / stat line ('Background 62% ...')", ROLES),
     "headline_share": Note("percentage in the headline sentence / stat line", "0-100"),
     "role": Note("the role filter (?role=...) under whose list the citation appears", ROLES + "; NULL"),
-    "polarity": Note("the polarity filter (?polarity=...) under whose list the citation appears",
-                     POLARITIES + "; NULL"),
+    "polarity": Note(
+        "the polarity filter (?polarity=...) under whose list the citation appears", POLARITIES + "; NULL"
+    ),
     "verdict": Note("third field of the entry meta line, lower-cased", "unverdicted, accept, conditional, reject, ..."),
     "novelty": Note("'novelty N.N' in the entry meta line", "0-10, NULL for 'novelty none'"),
     "refs": Note("'k refs' in the entry meta line", "integer >= 0, NULL when absent"),
     "representative": Note("entry listed under 'representative citing papers'", "true, false"),
     "category": Note("first field of the entry meta line (primary arXiv category)", "cs.LG, stat.ML, hep-th, ..."),
     "date": Note("second field of the entry meta line", "YYYY-MM-DD"),
-    "arxiv_id": Note("entry link /paper/<arXiv id>[vN], /p/..., /ref/arxiv/...; version stripped",
-                     "2406.01234, hep-th/9901001, NULL"),
+    "arxiv_id": Note(
+        "entry link /paper/<arXiv id>[vN], /p/..., /ref/arxiv/...; version stripped", "2406.01234, hep-th/9901001, NULL"
+    ),
     "pith_id": Note("entry link /paper/<8-char pith id>", "8 chars a-z0-9, NULL"),
     "summary": Note("one-line summary under the entry, normalized", "text, NULL for title-only entries"),
     "count": Note("derived: number of rows counted", "integer > 0"),
@@ -79,20 +87,23 @@ PER_TABLE: dict[str, dict[str, Note]] = {
         "first_seen_run": Note("run bookkeeping of the hub", RUN_ID),
         "last_seen_run": Note("run bookkeeping of the hub", RUN_ID),
     },
-    "hub_role_mix": {"count": Note("derived: current citations of the hub listed under this role filter",
-                                   "integer > 0"),
-                     "share": Note("derived: count over the hub's classified current citations", "0-100")},
-    "hub_polarity_mix": {"count": Note("derived: current citations listed under this polarity filter",
-                                       "integer > 0"),
-                         "share": Note("derived: count over the hub's citations with a polarity", "0-100")},
+    "hub_role_mix": {
+        "count": Note("derived: current citations of the hub listed under this role filter", "integer > 0"),
+        "share": Note("derived: count over the hub's classified current citations", "0-100"),
+    },
+    "hub_polarity_mix": {
+        "count": Note("derived: current citations listed under this polarity filter", "integer > 0"),
+        "share": Note("derived: count over the hub's citations with a polarity", "0-100"),
+    },
     "hub_role_history": {
         "role": Note("role name in the hub page's 'citation-role summary' block", ROLES),
         "count": Note("count next to the role in the 'citation-role summary' block", "integer >= 0"),
         "share": Note("derived: count over the block's total in that run", "0-100"),
     },
     "hub_growth": {
-        "citing_delta": Note("derived: difference of 'N Pith papers citing it' between snapshots",
-                             "integer, NULL first time"),
+        "citing_delta": Note(
+            "derived: difference of 'N Pith papers citing it' between snapshots", "integer, NULL first time"
+        ),
         "tier_changed": Note("derived: tier word differs from the previous snapshot", "true, false"),
         "label_changed": Note("derived: behaviour label differs from the previous snapshot", "true, false"),
     },
@@ -111,11 +122,15 @@ PER_TABLE: dict[str, dict[str, Note]] = {
     },
     "change_report": {
         "run_id": Note("the run whose changes are reported", RUN_ID),
-        "change": Note("derived by comparing the run with the warehouse before it",
-                       "new, retired, relabelled, tier, label, incomplete"),
+        "change": Note(
+            "derived by comparing the run with the warehouse before it",
+            "new, retired, relabelled, tier, label, incomplete",
+        ),
         "subject": Note("paper_key (edge changes) or hub_uuid (hub changes)", "paper_key or uuid"),
-        "field": Note("the column that changed", "role, polarity, verdict, novelty, refs, representative, tier, "
-                      "label, edge, fetch"),
+        "field": Note(
+            "the column that changed",
+            "role, polarity, verdict, novelty, refs, representative, tier, label, edge, fetch",
+        ),
         "old_value": Note("value before the run, as text", "text, NULL"),
         "new_value": Note("value after the run, as text", "text, NULL"),
     },
@@ -154,8 +169,9 @@ def description(table: Table, column: Column) -> str:
 def undocumented(tables: list[Table] | None = None) -> list[str]:
     """`table.column` of every published column lacking a meaning (comment) or a source note."""
     tables = published_tables(metadata) if tables is None else tables
-    return [f"{t.name}.{c.name}" for t in tables for c in t.columns
-            if not (c.comment or "").strip() or note(t, c) is None]
+    return [
+        f"{t.name}.{c.name}" for t in tables for c in t.columns if not (c.comment or "").strip() or note(t, c) is None
+    ]
 
 
 def _type(column: Column) -> str:
@@ -193,8 +209,10 @@ def render() -> str:
         for c in t.columns:
             n = note(t, c)
             null = "" if c.nullable else " not null"
-            out.append(f"| `{c.name}` | {_type(c)}{null} | {c.comment or ''} | {n.source if n else ''} | "
-                       f"{n.values if n else ''} |")
+            out.append(
+                f"| `{c.name}` | {_type(c)}{null} | {c.comment or ''} | {n.source if n else ''} | "
+                f"{n.values if n else ''} |"
+            )
     return "\n".join(out) + "\n"
 
 
@@ -214,11 +232,19 @@ def apply_comments(engine: Engine) -> int:
         if not schemas_exist(conn):
             return 0
         for t in published_tables(metadata):
-            execute_pg(conn, sql.SQL("COMMENT ON TABLE {} IS {}").format(
-                sql.Identifier(MARTS_SCHEMA, t.name), sql.Literal(t.comment or "")))
+            execute_pg(
+                conn,
+                sql.SQL("COMMENT ON TABLE {} IS {}").format(
+                    sql.Identifier(MARTS_SCHEMA, t.name), sql.Literal(t.comment or "")
+                ),
+            )
             done += 1
             for c in t.columns:
-                execute_pg(conn, sql.SQL("COMMENT ON COLUMN {} IS {}").format(
-                    sql.Identifier(MARTS_SCHEMA, t.name, c.name), sql.Literal(description(t, c))))
+                execute_pg(
+                    conn,
+                    sql.SQL("COMMENT ON COLUMN {} IS {}").format(
+                        sql.Identifier(MARTS_SCHEMA, t.name, c.name), sql.Literal(description(t, c))
+                    ),
+                )
                 done += 1
     return done

@@ -63,19 +63,22 @@ def grant_reader(engine: Engine, role: str, create: bool = True) -> dict:
             sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(marts, r),
             sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(marts, r),
             sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA {} GRANT SELECT ON TABLES TO {}").format(
-                sql.Identifier(owner), marts, r),
+                sql.Identifier(owner), marts, r
+            ),
             # Nothing else: no CREATE on marts, nothing on the core schema, not even through PUBLIC.
             sql.SQL("REVOKE ALL ON SCHEMA {} FROM PUBLIC").format(core),
             sql.SQL("REVOKE CREATE ON SCHEMA {} FROM PUBLIC").format(marts),
             sql.SQL("REVOKE CREATE ON SCHEMA public FROM PUBLIC"),
-            sql.SQL("ALTER ROLE {} IN DATABASE {} SET search_path = {}").format(
-                r, sql.Identifier(database), marts),
+            sql.SQL("ALTER ROLE {} IN DATABASE {} SET search_path = {}").format(r, sql.Identifier(database), marts),
         ):
             execute_pg(conn, statement)
-        readable = conn.execute(text(
-            "SELECT COUNT(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = :marts AND c.relkind IN ('r', 'v') AND has_table_privilege(:role, c.oid, 'SELECT')"),
-            {"marts": MARTS_SCHEMA, "role": role}).scalar_one()
+        readable = conn.execute(
+            text(
+                "SELECT COUNT(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = :marts AND c.relkind IN ('r', 'v') AND has_table_privilege(:role, c.oid, 'SELECT')"
+            ),
+            {"marts": MARTS_SCHEMA, "role": role},
+        ).scalar_one()
     return {"role": role, "owner": owner, "database": database, "created": not exists, "readable": readable}
 
 
@@ -103,8 +106,9 @@ def open_readonly(url: str):
         import psycopg
 
         conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-        return psycopg.connect(conninfo, options="-c default_transaction_read_only=on "
-                                                 f"-c search_path={MARTS_SCHEMA},{CORE_SCHEMA}")
+        return psycopg.connect(
+            conninfo, options=f"-c default_transaction_read_only=on -c search_path={MARTS_SCHEMA},{CORE_SCHEMA}"
+        )
     raise GrantError(f"unsupported warehouse URL scheme {backend!r}")
 
 

@@ -26,9 +26,12 @@ def _build_order() -> tuple:
     `marts`); a mart whose SQL reads another mart is built after the marts it reads."""
     tables = [t for t in published_tables(metadata) if (MARTS_DIR / f"{t.name}.sql").exists()]
     names = {t.name for t in tables}
-    reads = {t.name: {n for n in names - {t.name}
-                      if re.search(rf"\b{n}\b", " ".join(statements(MARTS_DIR / f"{t.name}.sql")))}
-             for t in tables}
+    reads = {
+        t.name: {
+            n for n in names - {t.name} if re.search(rf"\b{n}\b", " ".join(statements(MARTS_DIR / f"{t.name}.sql")))
+        }
+        for t in tables
+    }
     ordered: list = []
     while tables:
         ready = [t for t in tables if reads[t.name] <= {o.name for o in ordered}]

@@ -33,11 +33,44 @@ from spiders.parse.urls import Resolver, hub_page_url, hub_uuid_of, page_param
 # Invisible to a reader.
 _SKIP = frozenset({"script", "style", "noscript", "template", "head", "title", "svg", "iframe", "object"})
 # Elements that flow within a line; every other element starts and ends a text block.
-_INLINE = frozenset({
-    "a", "abbr", "b", "bdi", "bdo", "big", "cite", "code", "data", "del", "dfn", "em", "font", "i", "img",
-    "ins", "kbd", "label", "mark", "q", "s", "samp", "small", "span", "strike", "strong", "sub", "sup",
-    "time", "tt", "u", "var", "wbr", "nobr",
-})
+_INLINE = frozenset(
+    {
+        "a",
+        "abbr",
+        "b",
+        "bdi",
+        "bdo",
+        "big",
+        "cite",
+        "code",
+        "data",
+        "del",
+        "dfn",
+        "em",
+        "font",
+        "i",
+        "img",
+        "ins",
+        "kbd",
+        "label",
+        "mark",
+        "q",
+        "s",
+        "samp",
+        "small",
+        "span",
+        "strike",
+        "strong",
+        "sub",
+        "sup",
+        "time",
+        "tt",
+        "u",
+        "var",
+        "wbr",
+        "nobr",
+    }
+)
 
 REPRESENTATIVE = "representative citing papers"
 EXPLORER = "citing papers explorer"
@@ -45,10 +78,21 @@ ROLE_SUMMARY = "citation-role summary"
 POLARITY_SUMMARY = "citation-polarity summary"
 FACETS = ("fields", "years", "verdicts", "roles", "polarities")
 # "authors" and "co-cited works" are optional blocks SITE.md saw; they end the section before them.
-HEADINGS = frozenset({
-    "hub tools", ROLE_SUMMARY, POLARITY_SUMMARY, *FACETS, "claims ledger", REPRESENTATIVE, EXPLORER,
-    "abstract", "clear filters", "authors", "co-cited works",
-})
+HEADINGS = frozenset(
+    {
+        "hub tools",
+        ROLE_SUMMARY,
+        POLARITY_SUMMARY,
+        *FACETS,
+        "claims ledger",
+        REPRESENTATIVE,
+        EXPLORER,
+        "abstract",
+        "clear filters",
+        "authors",
+        "co-cited works",
+    }
+)
 _HEADING_MAX = max(map(len, HEADINGS)) + 4
 
 _NUM = r"\d{1,3}(?:,\d{3})+|\d+"
@@ -59,12 +103,15 @@ HEADLINE_HINT = re.compile(r"\d%.*\bPith\b|\bPith\b.*\d%|citation behavio|\(\d+(
 HEADLINE_ROLE = (
     re.compile(r"Most common role is (?P<role>.+?) \((?P<share>\d+(?:\.\d+)?)%\)"),
     re.compile(r"(?P<share>\d+(?:\.\d+)?)% of citing Pith papers cite this work as (?:an? )?(?P<role>[\w\- ]+)"),
-    re.compile(r"(?P<share>\d+(?:\.\d+)?)% of classified Pith citations use this work as (?:an? )?"
-               r"(?P<role>[\w\-]+)"),
+    re.compile(
+        r"(?P<share>\d+(?:\.\d+)?)% of classified Pith citations use this work as (?:an? )?"
+        r"(?P<role>[\w\-]+)"
+    ),
 )
 TIER_RE = re.compile(r"^(?:(super hub)|(hub))(?![a-z0-9])\s*(.*)$")
-KNOWN_LABELS = frozenset({"Mixed citations", "Canonical reference", "Tool reference", "Dataset reference",
-                          "Baseline reference"})
+KNOWN_LABELS = frozenset(
+    {"Mixed citations", "Canonical reference", "Tool reference", "Dataset reference", "Baseline reference"}
+)
 LABEL_SHAPE = re.compile(r"^[A-Z][a-z]+(?: [a-z]+){0,3} (?:reference|citations?)$")
 RATE_LIMITED_RE = re.compile(r"\brate[- ]?limit|too many requests", re.IGNORECASE)
 
@@ -85,10 +132,40 @@ _LXML_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, no_networ
 # (comment, processing instruction, entity) is skipped but its tail read.
 _BLOCK, _INLINE_KIND, _LINK, _BR, _SKIP_KIND, _NODE = range(6)
 _KIND = {
-    **dict.fromkeys(("html", "body", "div", "p", "li", "ul", "ol", "section", "main", "article", "table",
-                     "tbody", "tr", "td", "th", "h1", "h2", "h3", "h4", "header", "footer", "nav"), _BLOCK),
-    **dict.fromkeys(_INLINE, _INLINE_KIND), "a": _LINK, "br": _BR, **dict.fromkeys(_SKIP, _SKIP_KIND),
-    etree.Comment: _NODE, etree.ProcessingInstruction: _NODE, etree.Entity: _NODE,
+    **dict.fromkeys(
+        (
+            "html",
+            "body",
+            "div",
+            "p",
+            "li",
+            "ul",
+            "ol",
+            "section",
+            "main",
+            "article",
+            "table",
+            "tbody",
+            "tr",
+            "td",
+            "th",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "header",
+            "footer",
+            "nav",
+        ),
+        _BLOCK,
+    ),
+    **dict.fromkeys(_INLINE, _INLINE_KIND),
+    "a": _LINK,
+    "br": _BR,
+    **dict.fromkeys(_SKIP, _SKIP_KIND),
+    etree.Comment: _NODE,
+    etree.ProcessingInstruction: _NODE,
+    etree.Entity: _NODE,
 }
 
 
@@ -117,8 +194,9 @@ class _Block:
 
     __slots__ = ("chain", "heading", "idxs", "links", "text", "texts")
 
-    def __init__(self, texts: list[str], idxs: list[int | None], links: list[list], chain: tuple[int, ...],
-                 heading: str | None) -> None:
+    def __init__(
+        self, texts: list[str], idxs: list[int | None], links: list[list], chain: tuple[int, ...], heading: str | None
+    ) -> None:
         self.texts = texts  # the text nodes, in order
         self.idxs = idxs  # for each text node its index into links, or None
         # (absolute href, text); most blocks have no link
@@ -282,8 +360,7 @@ def _walk_lxml(flat: _Flattener, root) -> None:
                 continue  # leading white space of a block outside a link changes nothing read from it
             key = None
         else:
-            key = _heading_key(text) if len(text) <= _HEADING_MAX and (href is None or not _paper_ref(href)) \
-                else None
+            key = _heading_key(text) if len(text) <= _HEADING_MAX and (href is None or not _paper_ref(href)) else None
             if key is not None:
                 # A heading written inline (<strong>fields</strong> cs.LG 3) still ends and starts a section.
                 if texts:
@@ -363,13 +440,12 @@ def _sections(blocks: list[_Block]) -> tuple[list[_Block], dict[str, list[_Block
     scope: tuple[int, int] | None = None
     for i, block in enumerate(blocks):
         heading = block.heading
-        if heading and (name not in (REPRESENTATIVE, EXPLORER) or (name == REPRESENTATIVE
-                                                                   and heading == EXPLORER)):
+        if heading and (name not in (REPRESENTATIVE, EXPLORER) or (name == REPRESENTATIVE and heading == EXPLORER)):
             name = heading
             current = sections.setdefault(heading, [])
             scope = _scope(block, blocks[i + 1] if i + 1 < len(blocks) else None)
             if heading == EXPLORER:
-                return header, sections, _explorer_rest(sections, blocks[i + 1:], scope)
+                return header, sections, _explorer_rest(sections, blocks[i + 1 :], scope)
             continue
         if current is not None and current is not header and not _in_scope(block, scope):
             current = None  # left the section's element: what follows belongs to no section
@@ -378,8 +454,9 @@ def _sections(blocks: list[_Block]) -> tuple[list[_Block], dict[str, list[_Block
     return header, sections, []
 
 
-def _explorer_rest(sections: dict[str, list[_Block]], rest: list[_Block],
-                   scope: tuple[int, int] | None) -> list[_Block]:
+def _explorer_rest(
+    sections: dict[str, list[_Block]], rest: list[_Block], scope: tuple[int, int] | None
+) -> list[_Block]:
     own = sections[EXPLORER]
     for block in rest:
         if not _in_scope(block, scope):
@@ -460,10 +537,10 @@ def _read_header(page: HubPage, header: list[_Block]) -> None:
 
     t = (h if h is not None and h < c else c) - 1
     page.title_raw = header[t].text if t >= 0 else None
-    _read_tier_label(page, header[:max(t, 0)])
+    _read_tier_label(page, header[: max(t, 0)])
 
     # Stat line: after the count sentence, possibly in the same block.
-    after = [header[c].text[count.end():]] + [b.text for b in header[c + 1:]]
+    after = [header[c].text[count.end() :]] + [b.text for b in header[c + 1 :]]
     for text in after:
         m = STAT_RE.search(text)
         if m:
@@ -661,7 +738,7 @@ def _read_explorer(page: HubPage, own: list[_Block], after: list[_Block]) -> Non
     if not paged:
         return
     numbers: set[int] = set()
-    tail = after[paged[0]:paged[-1] + 1]
+    tail = after[paged[0] : paged[-1] + 1]
     if paged[-1] + 1 < len(after) and after[paged[-1] + 1].text.isdigit():
         tail.append(after[paged[-1] + 1])  # the current page shown unlinked after the last link
     for block in tail:
@@ -739,9 +816,20 @@ def _parse_hub_page(body: bytes | str, url: str, encoding: str | None) -> HubPag
         raise ParseError("empty_body", "no visible text")
     header, sections, after_explorer = _sections(flat.blocks)
 
-    page = HubPage(hub_uuid=hub_uuid, template="current", tier=None, label=None, title_raw=None,
-                   headline=None, headline_role=None, headline_share=None, citing_count=0,
-                   abstract_raw=None, page=page_no, filters=filters)
+    page = HubPage(
+        hub_uuid=hub_uuid,
+        template="current",
+        tier=None,
+        label=None,
+        title_raw=None,
+        headline=None,
+        headline_role=None,
+        headline_share=None,
+        citing_count=0,
+        abstract_raw=None,
+        page=page_no,
+        filters=filters,
+    )
     try:
         _read_header(page, header)
     except ParseError as err:

@@ -10,8 +10,15 @@ from spiders.parse.records import HubJson, ParseError
 from spiders.parse.urls import hub_json_url
 
 _WORK_FIELDS = {"id", "title", "arxiv_id", "doi", "year", "venue", "updated_at"}
-_STATE_FIELDS = {"tier", "tier_reason", "pith_inbound_count", "external_cited_by_count",
-                 "distinct_field_count", "first_pith_cited_at", "last_pith_cited_at"}
+_STATE_FIELDS = {
+    "tier",
+    "tier_reason",
+    "pith_inbound_count",
+    "external_cited_by_count",
+    "distinct_field_count",
+    "first_pith_cited_at",
+    "last_pith_cited_at",
+}
 
 
 def _int(value: Any) -> int | None:

@@ -21,9 +21,7 @@ _latex = LatexNodes2Text()
 # letter. Real compounds ("Pre- and post-training") are rare in titles; we accept that trade-off.
 _HYPHEN_BREAK = re.compile(r"(?<=[^\W\d_])- (?=[a-z])")
 _WS = re.compile(r"\s+")
-_MONTHS = (
-    "January|February|March|April|May|June|July|August|September|October|November|December"
-)
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 # Reference strings often end with the publication date: "Title, November 2017".
 _TRAILING_DATE = re.compile(rf",\s*(?:{_MONTHS})\s+\d{{4}}\.?$")
 _NON_WORD = re.compile(r"[\W_]+")
@@ -49,8 +47,7 @@ def normalize_text(raw: str | None) -> str | None:
         text = _LATEX_ACCENT.sub(lambda m: _accent(m.group(0)), text)
     text = unicodedata.normalize("NFKC", text)
     text = _WS.sub(" ", text).strip()
-    text = _HYPHEN_BREAK.sub("", text)
-    return text
+    return _HYPHEN_BREAK.sub("", text)
 
 
 @lru_cache(maxsize=1 << 16)

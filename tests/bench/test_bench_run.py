@@ -11,22 +11,45 @@ import sys
 
 from tests.conftest import require_postgres
 
-LINE = re.compile(r"^stage (?P<name>[a-z-]+): citehub (?P<c>[\d,.]+) (?P<unit>\w+)/s, "
-                  r"baseline (?P<b>[\d,.]+) (?P=unit)/s, ratio (?P<r>\d+\.\d\d)$")
-FLOOR = re.compile(r"^floor (?P<name>load-[a-z]+): warehouse tables alone (?P<w>[\d,.]+) rows/s, "
-                   r"baseline (?P<b>[\d,.]+) rows/s, ratio (?P<r>\d+\.\d\d); "
-                   r"after reading the staged items \((?P<s>\d+\.\d\d) s\) (?P<wr>[\d,.]+) rows/s, "
-                   r"ratio (?P<rr>\d+\.\d\d)$")
+LINE = re.compile(
+    r"^stage (?P<name>[a-z-]+): citehub (?P<c>[\d,.]+) (?P<unit>\w+)/s, "
+    r"baseline (?P<b>[\d,.]+) (?P=unit)/s, ratio (?P<r>\d+\.\d\d)$"
+)
+FLOOR = re.compile(
+    r"^floor (?P<name>load-[a-z]+): warehouse tables alone (?P<w>[\d,.]+) rows/s, "
+    r"baseline (?P<b>[\d,.]+) rows/s, ratio (?P<r>\d+\.\d\d); "
+    r"after reading the staged items \((?P<s>\d+\.\d\d) s\) (?P<wr>[\d,.]+) rows/s, "
+    r"ratio (?P<rr>\d+\.\d\d)$"
+)
 
 
 def test_bench_prints_each_stage_and_records_the_run(tmp_path):
     require_postgres()
     out, records = tmp_path / "RESULTS.md", tmp_path / "results"
     proc = subprocess.run(
-        [sys.executable, "-m", "bench", "--hubs", "12", "--density", "2", "--skip", "peer-dlt",
-         "no-change-nightly", "--out", str(out), "--records", str(records), "--work", str(tmp_path / "work")],
-        capture_output=True, text=True, timeout=300, env={**os.environ,
-                                                           "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--hubs",
+            "12",
+            "--density",
+            "2",
+            "--skip",
+            "peer-dlt",
+            "no-change-nightly",
+            "--out",
+            str(out),
+            "--records",
+            str(records),
+            "--work",
+            str(tmp_path / "work"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"},
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"scratch folder: {tmp_path / 'work'}" in proc.stdout
     assert (tmp_path / "work" / "measured" / "items.jsonl").is_file()  # what bench.load_passes reads
@@ -34,15 +57,26 @@ def test_bench_prints_each_stage_and_records_the_run(tmp_path):
     assert sorted(stages) == ["fetch", "load-postgresql", "load-sqlite", "parse"]
     # the archive replay on every core, its items checked identical by the bench itself
     replay = [line for line in proc.stdout.splitlines() if line.startswith("replay: ")]
-    m = re.fullmatch(r"replay: citehub [\d,.]+ fetches/s on (?P<n>\d+) processes, baseline [\d,.]+ fetches/s on 1, "
-                     r"ratio \d+\.\d\d \((?P<fetches>[\d,]+) fetches\)", replay[0]) if len(replay) == 1 else None
+    m = (
+        re.fullmatch(
+            r"replay: citehub [\d,.]+ fetches/s on (?P<n>\d+) processes, baseline [\d,.]+ fetches/s on 1, "
+            r"ratio \d+\.\d\d \((?P<fetches>[\d,]+) fetches\)",
+            replay[0],
+        )
+        if len(replay) == 1
+        else None
+    )
     assert m, replay
     from flows.replay import CHUNK
 
     chunks = -(-int(m["fetches"].replace(",", "")) // CHUNK)
     assert int(m["n"]) == min(len(os.sched_getaffinity(0)), chunks)  # the pool needs two chunks at least
     assert {n: m["unit"] for n, m in stages.items()} == {
-        "fetch": "pages", "parse": "pages", "load-postgresql": "rows", "load-sqlite": "rows"}
+        "fetch": "pages",
+        "parse": "pages",
+        "load-postgresql": "rows",
+        "load-sqlite": "rows",
+    }
     text = out.read_text()
     assert "## Stages at 12 hubs, density 2 (python -m bench --hubs 12 --density 2)" in text
     assert "| citations in the site |" in text

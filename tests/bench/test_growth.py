@@ -6,12 +6,16 @@ from bench.growth import growth_heading, growth_section
 
 
 def _record(folder, hubs, parse, nightly_s, flow_mb, parse_baseline=1.0):
-    (folder / f"hubs-{hubs}-density-1.json").write_text(json.dumps({
-        "hubs": hubs,
-        "stages": {"parse": {"citehub": parse, "baseline": parse_baseline, "unit": "pages"}},
-        "seconds": {"full nightly": nightly_s},
-        "rss_mb": {"nightly flow process": flow_mb, "bench harness (holds rows)": flow_mb * 3},
-    }))
+    (folder / f"hubs-{hubs}-density-1.json").write_text(
+        json.dumps(
+            {
+                "hubs": hubs,
+                "stages": {"parse": {"citehub": parse, "baseline": parse_baseline, "unit": "pages"}},
+                "seconds": {"full nightly": nightly_s},
+                "rss_mb": {"nightly flow process": flow_mb, "bench harness (holds rows)": flow_mb * 3},
+            }
+        )
+    )
 
 
 def test_one_size_writes_nothing(tmp_path):
@@ -45,7 +49,8 @@ def test_largest_and_smallest_of_three(tmp_path):
 def test_only_runs_of_one_density_are_compared(tmp_path):
     # a 10,000-hub run at density 1 and a 2,000-hub run at density 5 measure different sites
     _record(tmp_path, 10000, 800.0, 280.0, 230.0)
-    (tmp_path / "hubs-2000-density-5.json").write_text(json.dumps({
-        "hubs": 2000, "density": 5.0, "stages": {}, "seconds": {}, "rss_mb": {}}))
+    (tmp_path / "hubs-2000-density-5.json").write_text(
+        json.dumps({"hubs": 2000, "density": 5.0, "stages": {}, "seconds": {}, "rss_mb": {}})
+    )
     assert growth_section(tmp_path, 5.0) is None
     assert growth_section(tmp_path, 1.0) is None

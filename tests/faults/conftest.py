@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from flows.crawl import allowed_hosts_for, run_crawl
 from samplesite.faults import Faults
 from samplesite.generator import build_site
 from samplesite.model import Site
 from samplesite.server import serving
-from flows.crawl import allowed_hosts_for, run_crawl
 
 SEED = 7
 # Fast, deterministic crawls: no politeness ramp on loopback, short timeouts, no backoff unless a test
@@ -44,12 +44,18 @@ class Crawl:
     quarantine: dict[str, dict] = field(default_factory=dict)  # url -> quarantine item
 
     def target(self, url: str) -> str:
-        return url[len(self.base_url):]
+        return url[len(self.base_url) :]
 
 
-def crawl(site: Site, tmp_path: Path, faults: Faults | None = None, hubs: list[str] | None = None,
-          settings: dict[str, str] | None = None, allowed: list[str] | None = None,
-          prepare=None) -> Crawl:
+def crawl(
+    site: Site,
+    tmp_path: Path,
+    faults: Faults | None = None,
+    hubs: list[str] | None = None,
+    settings: dict[str, str] | None = None,
+    allowed: list[str] | None = None,
+    prepare=None,
+) -> Crawl:
     """Serve `site` with `faults`, crawl `hubs` (default: all) and collect what the crawl wrote.
     `prepare(base_url, faults)` runs once the port is known (to force modes on URLs)."""
     hubs = hubs if hubs is not None else [h.uuid for h in site.hubs]
@@ -57,9 +63,15 @@ def crawl(site: Site, tmp_path: Path, faults: Faults | None = None, hubs: list[s
         if prepare is not None:
             prepare(base_url, faults)
         urls = [f"{base_url}/citations/{u}" for u in hubs]
-        result = run_crawl("t", tmp_path / "run", base_url, urls,
-                           allowed if allowed is not None else allowed_hosts_for(base_url),
-                           concurrency=4, extra_settings={**FAST, **(settings or {})})
+        result = run_crawl(
+            "t",
+            tmp_path / "run",
+            base_url,
+            urls,
+            allowed if allowed is not None else allowed_hosts_for(base_url),
+            concurrency=4,
+            extra_settings={**FAST, **(settings or {})},
+        )
     items = [json.loads(line) for line in result.items_path.read_text().splitlines() if line.strip()]
     out = Crawl(base_url, items, result.stats, result.log_path.read_text(), faults)
     for item in items:

@@ -66,12 +66,15 @@ def test_recoverable_body_parses_exactly(small_site, tmp_path, clean_pages, mode
         assert c.stats["citehub/charset/corrected"] == len(targets)
 
 
-@pytest.mark.parametrize("mode, reason", [
-    ("empty", "empty_body"),
-    ("ratelimited", "rate_limited_text"),
-    ("drift-rename", "missing_explorer"),
-    ("drift-missing", "missing_count"),
-])
+@pytest.mark.parametrize(
+    ("mode", "reason"),
+    [
+        ("empty", "empty_body"),
+        ("ratelimited", "rate_limited_text"),
+        ("drift-rename", "missing_explorer"),
+        ("drift-missing", "missing_count"),
+    ],
+)
 def test_unparseable_page_is_quarantined_with_its_reason(small_site, tmp_path, mode, reason):
     target = _first_hub_targets(small_site, 1)[0]
     faults = Faults().force(target, mode)
@@ -95,8 +98,13 @@ def test_empty_json_twin_is_quarantined(small_site, tmp_path):
 def test_gzip_bomb_stops_at_the_size_limit(small_site, tmp_path):
     target = _first_hub_targets(small_site, 1)[0]
     faults = Faults(bomb_mb=8).force(target, "gzip-bomb")
-    c = crawl(small_site, tmp_path, faults, hubs=[target.rsplit("/", 1)[1]],
-              settings={"DOWNLOAD_MAXSIZE": str(1024 * 1024), "DOWNLOAD_WARNSIZE": "0"})
+    c = crawl(
+        small_site,
+        tmp_path,
+        faults,
+        hubs=[target.rsplit("/", 1)[1]],
+        settings={"DOWNLOAD_MAXSIZE": str(1024 * 1024), "DOWNLOAD_WARNSIZE": "0"},
+    )
     row = c.fetch[c.base_url + target]
     assert faults.attempts(target) == 1  # a bomb is not retried
     assert row["outcome"] == "failed"

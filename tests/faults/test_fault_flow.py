@@ -17,8 +17,7 @@ from tests.integration.test_end_to_end import content
 pytestmark = pytest.mark.slow
 
 
-def test_faulted_nightly_keeps_last_good_data_and_accounts_for_every_url(tmp_path, prefect_server,
-                                                                          monkeypatch):
+def test_faulted_nightly_keeps_last_good_data_and_accounts_for_every_url(tmp_path, prefect_server, monkeypatch):
     from flows.nightly import nightly_refresh
 
     monkeypatch.setenv("CITEHUB_ALLOWED_HOSTS", "[]")  # only the sample site itself
@@ -31,11 +30,13 @@ def test_faulted_nightly_keeps_last_good_data_and_accounts_for_every_url(tmp_pat
     good = content(make_engine(url))
 
     drift, failing, redirected, limited = uuids[:4]
-    faults = (Faults(retry_after=1)
-              .force(f"/citations/{drift}", "drift-rename")
-              .force(f"/citations/{failing}.json", "5xx", "5xx", "5xx", "5xx")
-              .force(f"/citations/{redirected}", "redirect-private")
-              .force(f"/citations/{limited}", "429"))
+    faults = (
+        Faults(retry_after=1)
+        .force(f"/citations/{drift}", "drift-rename")
+        .force(f"/citations/{failing}.json", "5xx", "5xx", "5xx", "5xx")
+        .force(f"/citations/{redirected}", "redirect-private")
+        .force(f"/citations/{limited}", "429")
+    )
     with serving(site, faults=faults) as base_url:
         second = nightly_refresh(base_url=base_url, **kw)
 
@@ -49,13 +50,14 @@ def test_faulted_nightly_keeps_last_good_data_and_accounts_for_every_url(tmp_pat
 
     # every URL the site answered in run 2 is in the fetch table (a redirect under the URL asked for)
     with make_engine(url).connect() as conn:
-        rows = conn.execute(select(t.fetch.c.url, t.fetch.c.outcome, t.fetch.c.error)
-                            .where(t.fetch.c.run_id == second["run_id"])).all()
-    fetched = {r.url[len(base_url):] for r in rows}
+        rows = conn.execute(
+            select(t.fetch.c.url, t.fetch.c.outcome, t.fetch.c.error).where(t.fetch.c.run_id == second["run_id"])
+        ).all()
+    fetched = {r.url[len(base_url) :] for r in rows}
     served = {target for target, _, _, _ in faults.log} - {"/robots.txt"}
     assert served == fetched
     assert sum(outcomes.values()) == len(rows)
-    errors = {r.url[len(base_url):]: (r.outcome, r.error) for r in rows if r.outcome != "parsed"}
+    errors = {r.url[len(base_url) :]: (r.outcome, r.error) for r in rows if r.outcome != "parsed"}
     assert errors[f"/citations/{redirected}"][0] == "skipped"
     assert "host_not_allowed" in errors[f"/citations/{redirected}"][1]
     assert errors[f"/citations/{failing}.json"][0] == "failed"

@@ -25,18 +25,36 @@ from schema import tables as t
 from schema.engine import make_engine
 
 HUBS, SEED, KEEP = 8, 7, 3
-CHECKED = ("hub", "paper", "citation", "citation_version", "hub_snapshot", "hub_facet_count", "fetch",
-           "hub_summary", "hub_role_mix", "change_report", "citation_current", "hub_growth")
+CHECKED = (
+    "hub",
+    "paper",
+    "citation",
+    "citation_version",
+    "hub_snapshot",
+    "hub_facet_count",
+    "fetch",
+    "hub_summary",
+    "hub_role_mix",
+    "change_report",
+    "citation_current",
+    "hub_growth",
+)
 
 
 def _dropped(day: int, hub_uuid: str) -> Site:
     """The site of `day` after `/_control/drop` (what the control endpoint serves)."""
     site = build_site(hubs=HUBS, seed=SEED, day=day)
-    hubs = [h for h in site.hubs]
+    hubs = list(site.hubs)
     site.hub(hub_uuid).citations = site.hub(hub_uuid).citations[:KEEP]
     cited = {c.paper_key for h in hubs for c in h.citations}
-    return Site(seed=SEED, day=day, hubs_requested=HUBS, hubs=hubs,
-                papers=[p for p in site.papers if p.key in cited], as_of=site.as_of)
+    return Site(
+        seed=SEED,
+        day=day,
+        hubs_requested=HUBS,
+        hubs=hubs,
+        papers=[p for p in site.papers if p.key in cited],
+        as_of=site.as_of,
+    )
 
 
 def _edges(day_truth: dict) -> set[tuple[str, str]]:
@@ -45,8 +63,9 @@ def _edges(day_truth: dict) -> set[tuple[str, str]]:
 
 def _dump(engine) -> dict[str, list]:
     with engine.connect() as conn:
-        return {name: sorted(map(tuple, conn.execute(select(t.metadata.tables[name])).all()), key=repr)
-                for name in CHECKED}
+        return {
+            name: sorted(map(tuple, conn.execute(select(t.metadata.tables[name])).all()), key=repr) for name in CHECKED
+        }
 
 
 def _current(engine, hub_uuid: str | None = None) -> set[tuple[str, str]]:
@@ -82,8 +101,13 @@ def test_guard_blocks_a_hub_losing_most_citations_and_overrides_publish(tmp_path
     big = max(day1.hubs, key=lambda h: len(h.citations)).uuid
     other = sorted(day1.hubs, key=lambda h: len(h.citations))[-2].uuid
     with serving(build_site(hubs=HUBS, seed=SEED, day=1)) as base_url:
-        first = nightly_refresh(base_url=base_url, hubs=[h.uuid for h in day1.hubs], database_url=url,
-                                data_dir=str(tmp_path / "data"), include_known=False)
+        first = nightly_refresh(
+            base_url=base_url,
+            hubs=[h.uuid for h in day1.hubs],
+            database_url=url,
+            data_dir=str(tmp_path / "data"),
+            include_known=False,
+        )
         assert "status" not in first or first["status"] == "completed"
         before = _dump(engine)
 
@@ -117,13 +141,16 @@ def test_guard_blocks_a_hub_losing_most_citations_and_overrides_publish(tmp_path
         # nothing of the blocked run was published; its staged items stay for --accept-changes
         assert _dump(engine) == before
         with engine.connect() as conn:
-            staged = conn.execute(select(func.count()).select_from(t.stg_item)
-                                  .where(t.stg_item.c.run_id == blocked_id)).scalar_one()
+            staged = conn.execute(
+                select(func.count()).select_from(t.stg_item).where(t.stg_item.c.run_id == blocked_id)
+            ).scalar_one()
         assert staged > 0
 
         # --- override 1: accept the blocked run from its staged items (no crawl) --------------------
-        result = CliRunner().invoke(app, ["refresh", "--database-url", url, "--data-dir", str(tmp_path / "data"),
-                                          "--accept-changes", blocked_id])
+        result = CliRunner().invoke(
+            app,
+            ["refresh", "--database-url", url, "--data-dir", str(tmp_path / "data"), "--accept-changes", blocked_id],
+        )
         assert result.exit_code == 0, result.output
         row = _run_row(engine, blocked_id)
         assert row["status"] == "completed"
@@ -133,8 +160,16 @@ def test_guard_blocks_a_hub_losing_most_citations_and_overrides_publish(tmp_path
         assert _current(engine) == new
         assert _current(engine, big) == {k for k in new if k[0] == big} and len(_current(engine, big)) == KEEP
         with engine.connect() as conn:
-            gone = set(map(tuple, conn.execute(select(t.citation.c.hub_uuid, t.citation.c.paper_key)
-                                               .where(t.citation.c.valid_to_run == blocked_id)).all()))
+            gone = set(
+                map(
+                    tuple,
+                    conn.execute(
+                        select(t.citation.c.hub_uuid, t.citation.c.paper_key).where(
+                            t.citation.c.valid_to_run == blocked_id
+                        )
+                    ).all(),
+                )
+            )
         assert gone == retired
         # accepting it again is refused with the reason
         again = CliRunner().invoke(app, ["refresh", "--database-url", url, "--accept-changes", blocked_id])
@@ -142,8 +177,12 @@ def test_guard_blocks_a_hub_losing_most_citations_and_overrides_publish(tmp_path
 
         # --- override 2: --allow-abnormal-change publishes a new drop at once, reason recorded -------
         assert post(base_url, "drop", {"hub": other, "keep": 1})["citations"] == 1
-        allowed = nightly_refresh(base_url=base_url, database_url=url, data_dir=str(tmp_path / "data"),
-                                  allow_abnormal_change="site moved the list; confirmed by hand")
+        allowed = nightly_refresh(
+            base_url=base_url,
+            database_url=url,
+            data_dir=str(tmp_path / "data"),
+            allow_abnormal_change="site moved the list; confirmed by hand",
+        )
     assert allowed.get("status", "completed") == "completed"
     row = _run_row(engine, allowed["run_id"])
     assert row["status"] == "completed"

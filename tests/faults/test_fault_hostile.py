@@ -60,8 +60,12 @@ def test_parser_reads_hostile_entries_exactly(site, markup):
 def _nightly(site, database_url, tmp_path):
     from flows.nightly import nightly_refresh
 
-    kw = {"database_url": database_url, "data_dir": str(tmp_path / "data"), "include_known": False,
-          "hubs": [h.uuid for h in site.hubs]}
+    kw = {
+        "database_url": database_url,
+        "data_dir": str(tmp_path / "data"),
+        "include_known": False,
+        "hubs": [h.uuid for h in site.hubs],
+    }
     with serving(site) as base_url:
         first = nightly_refresh(base_url=base_url, **kw)
         after_first = content(make_engine(database_url))
@@ -77,18 +81,22 @@ def _assert_round_trip(site, database_url, first, second, after_first):
         hubs = {r.hub_uuid: r._mapping for r in conn.execute(select(t.hub))}
         # the database itself measures the long values: no client-side truncation or re-encoding
         long_key = hostile_papers(site)[-1]
-        lengths = conn.execute(select(func.length(t.paper.c.title_raw), func.length(t.paper.c.summary_raw))
-                               .where(t.paper.c.paper_key == long_key)).one()
+        lengths = conn.execute(
+            select(func.length(t.paper.c.title_raw), func.length(t.paper.c.summary_raw)).where(
+                t.paper.c.paper_key == long_key
+            )
+        ).one()
         # a bound parameter equal to the hostile text finds its row (the text is data, never SQL)
         sql_key = hostile_papers(site)[0]
-        found = conn.execute(select(t.paper.c.paper_key)
-                             .where(t.paper.c.title_raw == HOSTILE["sql"])).scalars().all()
+        found = conn.execute(select(t.paper.c.paper_key).where(t.paper.c.title_raw == HOSTILE["sql"])).scalars().all()
     assert first["checks_failed"] == [] and second["checks_failed"] == []
     assert first["quarantined"] == 0 and first["failed_fetches"] == 0
     assert {k: {f: papers[k][f] for f in PAPER_FIELDS} for k in papers} == {
-        p["paper_key"]: {f: p[f] for f in PAPER_FIELDS} for p in expected["papers"]}
+        p["paper_key"]: {f: p[f] for f in PAPER_FIELDS} for p in expected["papers"]
+    }
     assert {u: {f: hubs[u][f] for f in HUB_FIELDS} for u in hubs} == {
-        h["uuid"]: {f: h[f] for f in HUB_FIELDS} for h in expected["hubs"]}
+        h["uuid"]: {f: h[f] for f in HUB_FIELDS} for h in expected["hubs"]
+    }
     assert tuple(lengths) == (len(LONG_TITLE), len(LONG_SUMMARY))
     # the JSON twin carried a NUL (as \u0000) in the doi: it reads as U+FFFD too
     assert [h["doi"] for h in hubs.values() if h["doi"] and "nul" in h["doi"]] == [visible(NUL_DOI)]

@@ -36,8 +36,15 @@ import pytest
 SEED, HUBS, KILLS = 7, 8, 20
 PAUSE = 0.08  # the driver holds still this long after each marker but "crawl": kills land inside the stage
 MARKERS = {  # marker -> largest random delay (s) after it before the kill
-    "started": PAUSE, "locked": PAUSE, "crawl": 1.5, "stage": PAUSE, "clean": PAUSE, "guard": PAUSE,
-    "marts": PAUSE, "committed": PAUSE, "checks": PAUSE,
+    "started": PAUSE,
+    "locked": PAUSE,
+    "crawl": 1.5,
+    "stage": PAUSE,
+    "clean": PAUSE,
+    "guard": PAUSE,
+    "marts": PAUSE,
+    "committed": PAUSE,
+    "checks": PAUSE,
 }
 CORE = ("hub", "paper", "citation", "citation_version", "hub_snapshot", "hub_facet_count")
 FAST = {"AUTOTHROTTLE_ENABLED": "False", "DOWNLOAD_TIMEOUT": "5", "CITEHUB_RETRY_BACKOFF": "0"}
@@ -46,6 +53,7 @@ PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 
 
 # --- the driver: one run of the pipeline, as flows/nightly.py wires it, printing stage markers ----------
+
 
 def _mark(name: str) -> None:
     print(name, flush=True)
@@ -72,12 +80,19 @@ def drive(database_url: str, base_url: str, data_dir: str, hubs: list[str]) -> s
         _mark("locked")
         run_dir = Path(data_dir) / "runs" / run_id
         validators = run_dir / "validators.json"
-        extra = dict(FAST, **({"CITEHUB_VALIDATORS_FILE": str(validators)}
-                              if history.write_validators(engine, validators) else {}))
+        extra = dict(
+            FAST,
+            **({"CITEHUB_VALIDATORS_FILE": str(validators)} if history.write_validators(engine, validators) else {}),
+        )
         _mark("crawl")
         replay = os.environ.get("KILLTEST_REPLAY")
-        items = Path(replay) if replay else run_crawl(run_id, run_dir, base_url, urls, allowed_hosts_for(base_url),
-                                                      8, extra_settings=extra).items_path
+        items = (
+            Path(replay)
+            if replay
+            else run_crawl(
+                run_id, run_dir, base_url, urls, allowed_hosts_for(base_url), 8, extra_settings=extra
+            ).items_path
+        )
         _mark("stage")
         stage.stage_items(engine, run_id, items)
         _mark("clean")  # clean runs inside the load's transaction, hub batch by hub batch, as in the nightly
@@ -102,6 +117,7 @@ def drive(database_url: str, base_url: str, data_dir: str, hubs: list[str]) -> s
 
 
 # --- checksums ------------------------------------------------------------------------------------------
+
 
 def checksums(url: str, day1_run: str) -> dict[str, str]:
     """Per table: SHA-256 of its sorted distinct rows, run ids normalized (day-1 run R1, any other R2)."""
@@ -133,6 +149,7 @@ def checksums(url: str, day1_run: str) -> dict[str, str]:
 
 
 # --- warehouses: copy "before" for each round ------------------------------------------------------------
+
 
 class SqliteStore:
     def __init__(self, root: Path) -> None:
@@ -168,8 +185,11 @@ class PostgresStore:
 
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self._db(target))))
-            conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(self._db(target)), sql.Identifier(self._db(source))))
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    sql.Identifier(self._db(target)), sql.Identifier(self._db(source))
+                )
+            )
         self.created.append(self._db(target))
         return self.url(target)
 
@@ -184,15 +204,31 @@ class PostgresStore:
 
 # --- running the driver -----------------------------------------------------------------------------------
 
-def run_driver(url: str, base_url: str, data_dir: Path, hubs: list[str], kill_after: str | None = None,
-               delay: float = 0.0, timeout: float = 60, replay: Path | None = None) -> tuple[list[str], int]:
+
+def run_driver(
+    url: str,
+    base_url: str,
+    data_dir: Path,
+    hubs: list[str],
+    kill_after: str | None = None,
+    delay: float = 0.0,
+    timeout: float = 60,
+    replay: Path | None = None,
+) -> tuple[list[str], int]:
     """Run the driver in its own process group; with `kill_after`, SIGKILL the group `delay` s after that
     marker. Returns (markers seen, return code: -9 when killed)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "KILLTEST_PAUSE": str(PAUSE if kill_after else 0)}
     if replay is not None:
         env["KILLTEST_REPLAY"] = str(replay)
-    proc = subprocess.Popen([sys.executable, __file__, url, base_url, str(data_dir), *hubs], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, __file__, url, base_url, str(data_dir), *hubs],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     seen: list[str] = []
     errors: list[str] = []
     threading.Thread(target=lambda: errors.append(proc.stderr.read()), daemon=True).start()
@@ -268,13 +304,22 @@ def test_sigkill_anywhere_leaves_before_or_after_and_rerun_converges(backend, tm
             delay = rng.uniform(0, MARKERS[marker])
             url = store.copy("before", f"k{i % 2}")
             pre_crawl = marker in ("started", "locked", "crawl")
-            seen, code = run_driver(url, base_url, tmp_path / "data", [], kill_after=marker, delay=delay,
-                                    replay=None if pre_crawl else recorded)
+            seen, code = run_driver(
+                url,
+                base_url,
+                tmp_path / "data",
+                [],
+                kill_after=marker,
+                delay=delay,
+                replay=None if pre_crawl else recorded,
+            )
             state = checksums(url, day1_run)
             assert state in (before, after), f"round {i}: kill after {marker}+{delay:.3f}s left a mixed warehouse"
-            (killed_run, killed_status), = ((k, v) for k, v in _run_rows(url).items() if k != day1_run)
+            ((killed_run, killed_status),) = ((k, v) for k, v in _run_rows(url).items() if k != day1_run)
             # a real kill caught the run before it finished (the process may outlive finish_run briefly)
-            outcomes.append((marker, round(delay, 3), killed_status == "running", "after" if state == after else "before"))
+            outcomes.append(
+                (marker, round(delay, 3), killed_status == "running", "after" if state == after else "before")
+            )
             run_driver(url, base_url, tmp_path / "data", [], replay=None if i % 4 == 0 else recorded)
             expected = twice if state == after else after
             assert checksums(url, day1_run) == expected, f"round {i}: rerun after kill at {marker} did not converge"

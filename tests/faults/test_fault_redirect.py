@@ -65,15 +65,20 @@ def test_allowlisted_name_resolving_to_a_private_address_is_refused(small_site, 
         pytest.skip(f"{name} resolves to public {address}")
     faults = Faults()
     uuid = small_site.hubs[0].uuid
-    from samplesite.server import serving
     from flows.crawl import run_crawl
+    from samplesite.server import serving
     from tests.faults.conftest import FAST
 
     with serving(small_site, faults=faults) as base_url:
         port = base_url.rsplit(":", 1)[1]
-        result = run_crawl("t", tmp_path / "run", f"http://{name}:{port}",
-                           [f"http://{name}:{port}/citations/{uuid}"], [f"{name}:{port}"],
-                           extra_settings=FAST)
+        result = run_crawl(
+            "t",
+            tmp_path / "run",
+            f"http://{name}:{port}",
+            [f"http://{name}:{port}/citations/{uuid}"],
+            [f"{name}:{port}"],
+            extra_settings=FAST,
+        )
     rows = [json.loads(line) for line in result.items_path.read_text().splitlines()]
     fetches = [r for r in rows if r["kind"] == "fetch"]
     assert {r["outcome"] for r in fetches} == {"skipped"}
@@ -95,9 +100,14 @@ def test_credentials_do_not_follow_a_redirect_to_another_origin(small_site, tmp_
         other.expect_request(target).respond_with_data("gone", status=404)
         faults = Faults(redirect_port=other.port).force(target, "redirect-port")
         with serving(small_site, faults=faults) as base_url:
-            run_crawl("t", tmp_path / "run", base_url, [f"{base_url}{target}"],
-                      [base_url.split("//")[1], f"127.0.0.1:{other.port}"],
-                      extra_settings={**FAST, "DEFAULT_REQUEST_HEADERS": headers})
+            run_crawl(
+                "t",
+                tmp_path / "run",
+                base_url,
+                [f"{base_url}{target}"],
+                [base_url.split("//")[1], f"127.0.0.1:{other.port}"],
+                extra_settings={**FAST, "DEFAULT_REQUEST_HEADERS": headers},
+            )
         seen = [request for request, _ in other.log if request.path == target]
     assert len(seen) == 1
     assert "Authorization" not in seen[0].headers

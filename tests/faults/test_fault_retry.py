@@ -65,8 +65,7 @@ def _format_date(epoch: int) -> str:
 def test_retry_after_over_the_cap_gives_up_without_retrying_early(small_site, tmp_path):
     target = f"/citations/{_hub(small_site)}"
     faults = Faults(retry_after=600).force(target, "429")
-    c = crawl(small_site, tmp_path, faults, hubs=[_hub(small_site)],
-              settings={"CITEHUB_RETRY_AFTER_MAX": "5"})
+    c = crawl(small_site, tmp_path, faults, hubs=[_hub(small_site)], settings={"CITEHUB_RETRY_AFTER_MAX": "5"})
     assert faults.attempts(target) == 1
     row = c.fetch[c.base_url + target]
     assert (row["outcome"], row["status"]) == ("failed", 429)

@@ -73,10 +73,8 @@ def secret_url(pg_url):
     password = f"S3cr3t-P@ss-{uuid.uuid4().hex[:8]}"
     database = pg_url.rsplit("/", 1)[1]
     with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(role),
-                                                                         sql.Literal(password)))
-        conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(database),
-                                                                     sql.Identifier(role)))
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(role), sql.Literal(password)))
+        conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(database), sql.Identifier(role)))
     url = f"postgresql+psycopg://{role}:{quote(password, safe='')}@127.0.0.1:5432/{database}"
     yield url, password
     with psycopg.connect(f"host=127.0.0.1 port=5432 user=postgres dbname={database}", autocommit=True) as conn:
@@ -109,8 +107,13 @@ def _prefect_api() -> dict[str, str]:
     api = PREFECT_API_URL.value()
     out = {}
     with httpx.Client(base_url=api, timeout=30) as client:
-        for endpoint in ("flow_runs/filter", "task_runs/filter", "logs/filter", "artifacts/filter",
-                         "deployments/filter"):
+        for endpoint in (
+            "flow_runs/filter",
+            "task_runs/filter",
+            "logs/filter",
+            "artifacts/filter",
+            "deployments/filter",
+        ):
             response = client.post(f"/{endpoint}", json={"limit": 200})
             response.raise_for_status()
             out[endpoint] = response.text
@@ -121,12 +124,12 @@ def _prefect_api() -> dict[str, str]:
 
 
 def _leaks(password: str, places: dict[str, str]) -> list[str]:
-    return sorted(f"{name}: {form!r}" for name, text in places.items() for form in _forms(password)
-                  if form in text)
+    return sorted(f"{name}: {form!r}" for name, text in places.items() for form in _forms(password) if form in text)
 
 
-def test_password_appears_nowhere_after_a_nightly_and_a_failed_one(secret_url, tmp_path, prefect_server,
-                                                                   records, monkeypatch, capfd):
+def test_password_appears_nowhere_after_a_nightly_and_a_failed_one(
+    secret_url, tmp_path, prefect_server, records, monkeypatch, capfd
+):
     from flows.cli import app
 
     url, password = secret_url
@@ -154,9 +157,14 @@ def test_password_appears_nowhere_after_a_nightly_and_a_failed_one(secret_url, t
     captured = capfd.readouterr()
     places = {
         **{f"run folder/{name}": text for name, text in _files(data_dir).items()},
-        "run table": "\n".join(run_rows), "fetch errors": "\n".join(fetch_errors),
-        "cli output": ok.output, "failed cli output": bad.output, "failed run error": error,
-        "log records": "\n".join(records.texts), "stdout": captured.out, "stderr": captured.err,
+        "run table": "\n".join(run_rows),
+        "fetch errors": "\n".join(fetch_errors),
+        "cli output": ok.output,
+        "failed cli output": bad.output,
+        "failed run error": error,
+        "log records": "\n".join(records.texts),
+        "stdout": captured.out,
+        "stderr": captured.err,
         **{f"prefect api/{name}": text for name, text in _prefect_api().items()},
     }
     # the places searched are the real ones: the run wrote its files, logs and Prefect records

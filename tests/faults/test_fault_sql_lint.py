@@ -20,8 +20,11 @@ def _constant(node: ast.expr) -> bool:
 
 def _is_psycopg_sql(node: ast.expr) -> bool:
     """`sql.SQL("...").format(sql.Identifier(name))`: psycopg's own safe composition."""
-    return (isinstance(node, ast.Call) and isinstance(node.func, (ast.Attribute, ast.Name))
-            and (node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id) == "SQL")
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, (ast.Attribute, ast.Name))
+        and (node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id) == "SQL"
+    )
 
 
 def _built_from_strings(node: ast.expr) -> bool:
@@ -29,8 +32,12 @@ def _built_from_strings(node: ast.expr) -> bool:
         return any(isinstance(v, ast.FormattedValue) and not _constant(v.value) for v in node.values)
     if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mod, ast.Add)):
         return True
-    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "format" and not _is_psycopg_sql(node.func.value))
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "format"
+        and not _is_psycopg_sql(node.func.value)
+    )
 
 
 def violations(source: str, name: str) -> list[str]:
@@ -46,13 +53,22 @@ def violations(source: str, name: str) -> list[str]:
 
 
 def test_rule_catches_each_form():
-    bad = ['conn.execute(f"SELECT {x}")', 'text("SELECT " + x)', 'cur.execute("SELECT %s" % x)',
-           'conn.exec_driver_sql("SELECT {}".format(x))']
+    bad = [
+        'conn.execute(f"SELECT {x}")',
+        'text("SELECT " + x)',
+        'cur.execute("SELECT %s" % x)',
+        'conn.exec_driver_sql("SELECT {}".format(x))',
+    ]
     for line in bad:
         assert violations(line, "t.py"), line
-    good = ['conn.execute(text("SELECT :x"), {"x": x})', 'conn.execute(select(t))', 'text(sql)',
-            'conn.execute(f"SELECT 1")', 'cur.execute(f"PRAGMA busy_timeout={TIMEOUT_MS}")',
-            'conn.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(name)))']
+    good = [
+        'conn.execute(text("SELECT :x"), {"x": x})',
+        "conn.execute(select(t))",
+        "text(sql)",
+        'conn.execute(f"SELECT 1")',
+        'cur.execute(f"PRAGMA busy_timeout={TIMEOUT_MS}")',
+        'conn.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(name)))',
+    ]
     for line in good:
         assert not violations(line, "t.py"), line
 

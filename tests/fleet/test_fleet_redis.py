@@ -56,8 +56,10 @@ def test_two_workers_share_one_frontier(tmp_path):
     single_fetched = {i["url"] for i in items(single.items_path) if i["kind"] == "fetch"}
     assert set(fetched) == single_fetched
     # Both workers took a share of the work, and the parsed pages are the same records.
-    per_worker = [sum(1 for i in items(tmp_path / "fleet" / f"worker-{w}" / "items.jsonl") if i["kind"] == "fetch")
-                  for w in (0, 1)]
+    per_worker = [
+        sum(1 for i in items(tmp_path / "fleet" / f"worker-{w}" / "items.jsonl") if i["kind"] == "fetch")
+        for w in (0, 1)
+    ]
     assert min(per_worker) > 0 and sum(per_worker) == len(single_fetched)
     assert pages_by_url(fleet) == pages_by_url(single)
     assert fleet.stats["workers"] == 2
@@ -89,19 +91,47 @@ def test_citehub_crawl_and_refresh_on_a_frontier(tmp_path, prefect_server):
         seeds = tmp_path / "seeds.txt"
         seeds.write_text("".join(f"{base_url}/citations/{h.uuid}\n" for h in site.hubs))
         env = {**os.environ, "CITEHUB_DATA_DIR": str(tmp_path / "crawl"), "COLUMNS": "200"}
-        proc = subprocess.run([sys.executable, "-m", "flows.cli", "crawl", "--frontier", REDIS_URL, "--workers", "2",
-                               "--base-url", base_url, "--seeds", str(seeds)], env=env, capture_output=True,
-                              text=True, timeout=180, check=False)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "flows.cli",
+                "crawl",
+                "--frontier",
+                REDIS_URL,
+                "--workers",
+                "2",
+                "--base-url",
+                base_url,
+                "--seeds",
+                str(seeds),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
         assert proc.returncode == 0, proc.stderr[-2000:]
         assert "2 workers fetched" in proc.stdout
         url = f"sqlite:///{tmp_path / 'w.sqlite'}"
-        report = nightly_refresh(base_url=base_url, seeds_file=str(seeds), database_url=url,
-                                 data_dir=str(tmp_path / "data"), include_known=False,
-                                 frontier_url=REDIS_URL, workers=2)
+        report = nightly_refresh(
+            base_url=base_url,
+            seeds_file=str(seeds),
+            database_url=url,
+            data_dir=str(tmp_path / "data"),
+            include_known=False,
+            frontier_url=REDIS_URL,
+            workers=2,
+        )
     assert report["checks_failed"] == [] and report["hubs"] == 15
     with make_engine(url).connect() as conn:
-        edges = {tuple(r) for r in conn.execute(
-            select(t.citation.c.hub_uuid, t.citation.c.paper_key).where(t.citation.c.valid_to_run.is_(None)))}
+        edges = {
+            tuple(r)
+            for r in conn.execute(
+                select(t.citation.c.hub_uuid, t.citation.c.paper_key).where(t.citation.c.valid_to_run.is_(None))
+            )
+        }
     assert edges == {(c["hub_uuid"], c["paper_key"]) for c in truth(site)["citations"]}
     workers = sorted(p.name for p in (tmp_path / "data" / "runs" / report["run_id"]).glob("worker-*"))
     assert workers == ["worker-0", "worker-1"]
@@ -111,9 +141,23 @@ def test_crawl_command_without_a_frontier_is_refused(tmp_path):
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-m", "flows.cli", "crawl", "--frontier", "redis://127.0.0.1:1/0",
-                           "--hub", "dae37f2b-32da-4f0a-9478-5e06e96fa213"], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=60, check=False,
-                          env={**os.environ, "COLUMNS": "200", "CITEHUB_DATA_DIR": str(tmp_path)})
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "flows.cli",
+            "crawl",
+            "--frontier",
+            "redis://127.0.0.1:1/0",
+            "--hub",
+            "dae37f2b-32da-4f0a-9478-5e06e96fa213",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+        env={**os.environ, "COLUMNS": "200", "CITEHUB_DATA_DIR": str(tmp_path)},
+    )
     assert proc.returncode == 2
     assert "shared frontier redis://127.0.0.1:1/0 unreachable" in proc.stdout

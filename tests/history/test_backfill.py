@@ -38,20 +38,33 @@ def test_backfill_of_two_hubs_fetches_only_those(tmp_path, prefect_server):
     seeds = tmp_path / "hubs.txt"
     seeds.write_text(f"# one hub\n{picked[0]}\n")
     with serving(site1) as base_url:
-        nightly_refresh(base_url=base_url, hubs=sorted(all_hubs), database_url=url,
-                        data_dir=str(tmp_path / "data"), include_known=False)
+        nightly_refresh(
+            base_url=base_url,
+            hubs=sorted(all_hubs),
+            database_url=url,
+            data_dir=str(tmp_path / "data"),
+            include_known=False,
+        )
         post(base_url, "day", {"day": LATER})
-        result = backfill(hubs=[str(seeds), f"{base_url}/citations/{picked[1]}"], base_url=base_url,
-                          database_url=url, data_dir=str(tmp_path / "data"))
+        result = backfill(
+            hubs=[str(seeds), f"{base_url}/citations/{picked[1]}"],
+            base_url=base_url,
+            database_url=url,
+            data_dir=str(tmp_path / "data"),
+        )
     assert result["status"] == "completed"
     run_id = result["runs"][0]["run_id"]
     engine = make_engine(url)
     with engine.connect() as conn:
         assert conn.execute(select(t.run.c.kind).where(t.run.c.run_id == run_id)).scalar_one() == "backfill"
-        fetched = conn.execute(select(t.fetch.c.hub_uuid, t.fetch.c.url, t.fetch.c.status)
-                               .where(t.fetch.c.run_id == run_id)).all()
-        current = set(conn.execute(select(t.citation.c.hub_uuid, t.citation.c.paper_key)
-                                   .where(t.citation.c.valid_to_run.is_(None))).all())
+        fetched = conn.execute(
+            select(t.fetch.c.hub_uuid, t.fetch.c.url, t.fetch.c.status).where(t.fetch.c.run_id == run_id)
+        ).all()
+        current = set(
+            conn.execute(
+                select(t.citation.c.hub_uuid, t.citation.c.paper_key).where(t.citation.c.valid_to_run.is_(None))
+            ).all()
+        )
     assert {h for h, _, _ in fetched} == set(picked)
     assert {url for _, url, _ in fetched if url.endswith(".json")} == {f"{base_url}/citations/{u}.json" for u in picked}
     assert {status for _, _, status in fetched} == {200}  # no validators sent: no 304
@@ -65,8 +78,10 @@ def test_bad_backfill_input_is_named_before_any_run(tmp_path):
     cases = [
         (["backfill", "--hubs", str(tmp_path / "missing.txt")], "unknown hub reference"),
         (["backfill", "--hubs", "no-uuid-here"], "not a hub uuid or URL"),
-        (["backfill", "--from-archive", "--since", "2026-02-01", "--until", "2026-01-01"],
-         "--until 2026-01-01 is before --since 2026-02-01"),
+        (
+            ["backfill", "--from-archive", "--since", "2026-02-01", "--until", "2026-01-01"],
+            "--until 2026-01-01 is before --since 2026-02-01",
+        ),
         (["backfill", "--from-archive", "--since", "tuesday"], "--since: not a date"),
         (["backfill", "--since", "2026-01-01"], "add --from-archive"),
         (["backfill", "--from-archive", "--data-dir", str(tmp_path / "nowhere")], "no run archive at"),
@@ -77,8 +92,12 @@ def test_bad_backfill_input_is_named_before_any_run(tmp_path):
     (tmp_path / "runs" / "20260101T030000Z-abcdef" / "warc").mkdir(parents=True)
     for name in ("stats.json", "items.jsonl"):
         (tmp_path / "runs" / "20260101T030000Z-abcdef" / name).write_text("{}\n" if name == "stats.json" else "")
-    cases.append((["backfill", "--from-archive", "--data-dir", str(tmp_path), "--since", "2026-03-01"],
-                  "no archived crawl in .* from 2026-03-01 to the last"))
+    cases.append(
+        (
+            ["backfill", "--from-archive", "--data-dir", str(tmp_path), "--since", "2026-03-01"],
+            "no archived crawl in .* from 2026-03-01 to the last",
+        )
+    )
     import re
 
     for args, message in cases:

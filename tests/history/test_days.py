@@ -27,9 +27,14 @@ HUBS, SEED, DAYS, FAIL_DAY = 60, 7, 5, 3
 def _edges(day_truth: dict) -> dict[tuple[str, str], tuple]:
     papers = {p["paper_key"]: p for p in day_truth["papers"]}
     return {
-        (c["hub_uuid"], c["paper_key"]): (c["role"], c["polarity"], c["representative"],
-                                          papers[c["paper_key"]]["verdict"], papers[c["paper_key"]]["novelty"],
-                                          papers[c["paper_key"]]["refs"])
+        (c["hub_uuid"], c["paper_key"]): (
+            c["role"],
+            c["polarity"],
+            c["representative"],
+            papers[c["paper_key"]]["verdict"],
+            papers[c["paper_key"]]["novelty"],
+            papers[c["paper_key"]]["refs"],
+        )
         for c in day_truth["citations"]
     }
 
@@ -58,8 +63,9 @@ def history(tmp_path_factory, prefect_server):
             if day == FAIL_DAY:
                 post(base_url, "fail", {"path": f"/citations/{failing}", "status": 503})
             hubs = [h["uuid"] for h in truths[1]["hubs"]] if day == 1 else None
-            reports[day] = nightly_refresh(base_url=base_url, hubs=hubs, database_url=url,
-                                           data_dir=str(root / "data"), include_known=day > 1)
+            reports[day] = nightly_refresh(
+                base_url=base_url, hubs=hubs, database_url=url, data_dir=str(root / "data"), include_known=day > 1
+            )
             if day == FAIL_DAY:
                 post(base_url, "clear", {})
     observed = {}
@@ -72,8 +78,16 @@ def history(tmp_path_factory, prefect_server):
             hubs[failing] = observed[day - 1]["hubs"][failing]
         observed[day] = {"edges": edges, "hubs": hubs}
     runs = {day: reports[day]["run_id"] for day in reports}
-    return {"url": url, "engine": make_engine(url), "truths": truths, "observed": observed, "updated_at": updated_at,
-            "runs": runs, "reports": reports, "failing": failing}
+    return {
+        "url": url,
+        "engine": make_engine(url),
+        "truths": truths,
+        "observed": observed,
+        "updated_at": updated_at,
+        "runs": runs,
+        "reports": reports,
+        "failing": failing,
+    }
 
 
 def _query(state, sql: str, **params) -> list[tuple]:
@@ -83,8 +97,12 @@ def _query(state, sql: str, **params) -> list[tuple]:
 
 def test_edges_as_of_every_run_equal_that_days_truth(history):
     for day, run_id in history["runs"].items():
-        rows = _query(history, "SELECT hub_uuid, paper_key, role, polarity, representative, verdict, novelty, refs "
-                               "FROM citation_as_of WHERE as_of_run = :run", run=run_id)
+        rows = _query(
+            history,
+            "SELECT hub_uuid, paper_key, role, polarity, representative, verdict, novelty, refs "
+            "FROM citation_as_of WHERE as_of_run = :run",
+            run=run_id,
+        )
         actual = {(r[0], r[1]): (r[2], r[3], bool(r[4]), r[5], r[6], r[7]) for r in rows}
         assert len(actual) == len(rows), f"day {day}: an edge twice in one as-of state"
         assert actual == history["observed"][day]["edges"], f"day {day}"
@@ -93,8 +111,17 @@ def test_edges_as_of_every_run_equal_that_days_truth(history):
 def test_current_edges_equal_last_day(history):
     with history["engine"].connect() as conn:
         rows = conn.execute(select(t.citation).where(t.citation.c.valid_to_run.is_(None))).mappings().all()
-    actual = {(r["hub_uuid"], r["paper_key"]): (r["role"], r["polarity"], r["representative"], r["verdict"],
-                                                r["novelty"], r["refs"]) for r in rows}
+    actual = {
+        (r["hub_uuid"], r["paper_key"]): (
+            r["role"],
+            r["polarity"],
+            r["representative"],
+            r["verdict"],
+            r["novelty"],
+            r["refs"],
+        )
+        for r in rows
+    }
     assert actual == history["observed"][DAYS]["edges"]
 
 
@@ -120,8 +147,9 @@ def test_change_report_of_every_run_equals_truth_diff(history):
         run_id = history["runs"][day]
         expected = _diff(history, day)
         expected["incomplete"] = {(history["failing"],) * 2 + ("fetch",)} if day == FAIL_DAY else set()
-        rows = _query(history, "SELECT change, hub_uuid, subject, field FROM change_report WHERE run_id = :run",
-                      run=run_id)
+        rows = _query(
+            history, "SELECT change, hub_uuid, subject, field FROM change_report WHERE run_id = :run", run=run_id
+        )
         actual = {change: set() for change in expected}
         for change, hub, subject, field in rows:
             actual[change].add((hub, subject, field))
@@ -134,31 +162,48 @@ def test_failing_hub_retires_nothing_and_converges_next_day(history):
     failing, runs = history["failing"], history["runs"]
     fail_run, next_run = runs[FAIL_DAY], runs[FAIL_DAY + 1]
     # nothing of the failing hub closed by the failing run ...
-    assert _query(history, "SELECT paper_key FROM citation_version WHERE hub_uuid = :h AND valid_to_run = :r",
-                  h=failing, r=fail_run) == []
+    assert (
+        _query(
+            history,
+            "SELECT paper_key FROM citation_version WHERE hub_uuid = :h AND valid_to_run = :r",
+            h=failing,
+            r=fail_run,
+        )
+        == []
+    )
     # ... but the edge the site dropped on that day is retired the day after, when the hub is whole again
     site_dropped = set(history["observed"][FAIL_DAY - 1]["edges"]) - set(_edges(history["truths"][FAIL_DAY]))
     gone = {p for h, p in site_dropped if h == failing}
     assert gone
-    retired = {p for (p,) in _query(history, "SELECT paper_key FROM citation WHERE hub_uuid = :h "
-                                             "AND valid_to_run = :r", h=failing, r=next_run)}
+    retired = {
+        p
+        for (p,) in _query(
+            history, "SELECT paper_key FROM citation WHERE hub_uuid = :h AND valid_to_run = :r", h=failing, r=next_run
+        )
+    }
     assert gone <= retired
     assert history["reports"][FAIL_DAY]["incomplete_hubs"] == [failing]
-    assert _query(history, "SELECT COUNT(*) FROM hub_snapshot WHERE run_id = :r AND hub_uuid = :h",
-                  r=fail_run, h=failing) == [(0,)]
+    assert _query(
+        history, "SELECT COUNT(*) FROM hub_snapshot WHERE run_id = :r AND hub_uuid = :h", r=fail_run, h=failing
+    ) == [(0,)]
 
 
 def test_snapshots_and_hub_as_of_give_growth(history):
     for day, run_id in history["runs"].items():
         observed = history["observed"][day]["hubs"]
         expected = {u: (h["citing_count"], h["tier"], h["label"]) for u, h in observed.items()}
-        rows = _query(history, "SELECT hub_uuid, citing_count, tier, label FROM hub_as_of WHERE as_of_run = :r",
-                      r=run_id)
+        rows = _query(
+            history, "SELECT hub_uuid, citing_count, tier, label FROM hub_as_of WHERE as_of_run = :r", r=run_id
+        )
         assert {r[0]: r[1:] for r in rows} == expected, f"day {day}"
-        fetched = _query(history, "SELECT hub_uuid, citing_count, complete FROM hub_snapshot WHERE run_id = :r",
-                         r=run_id)
-        expected_fetched = {h["uuid"]: (h["citing_count"], True) for h in history["truths"][day]["hubs"]
-                            if not (day == FAIL_DAY and h["uuid"] == history["failing"])}
+        fetched = _query(
+            history, "SELECT hub_uuid, citing_count, complete FROM hub_snapshot WHERE run_id = :r", r=run_id
+        )
+        expected_fetched = {
+            h["uuid"]: (h["citing_count"], True)
+            for h in history["truths"][day]["hubs"]
+            if not (day == FAIL_DAY and h["uuid"] == history["failing"])
+        }
         assert {r[0]: (r[1], bool(r[2])) for r in fetched} == expected_fetched, f"day {day}"
 
 
@@ -188,8 +233,10 @@ def test_unchanged_hubs_cost_one_304_and_no_pages(history):
     for day in range(2, DAYS + 1):
         run_id = history["runs"][day]
         # validators come from the hub's last complete fetch: the failing hub's is day FAIL_DAY - 1
-        since = {u: updated_at[FAIL_DAY - 1 if (u == failing and day == FAIL_DAY + 1) else day - 1][u]
-                 for u in updated_at[day]}
+        since = {
+            u: updated_at[FAIL_DAY - 1 if (u == failing and day == FAIL_DAY + 1) else day - 1][u]
+            for u in updated_at[day]
+        }
         expected = {u for u, stamp in updated_at[day].items() if stamp == since[u]}
         assert 0 < len(expected) < HUBS
         rows = _query(history, "SELECT hub_uuid, url, status, outcome FROM fetch WHERE run_id = :r", r=run_id)

@@ -25,9 +25,24 @@ from schema.engine import make_engine
 from schema.migrate import upgrade
 
 HUBS, SEED = 24, 11
-TABLES = ("hub", "paper", "citation", "citation_version", "hub_snapshot", "hub_facet_count", "fetch",
-          "quarantine", "paper_merge", "hub_summary", "hub_role_mix", "hub_polarity_mix", "hub_growth",
-          "category_flow", "paper_reach", "change_report")
+TABLES = (
+    "hub",
+    "paper",
+    "citation",
+    "citation_version",
+    "hub_snapshot",
+    "hub_facet_count",
+    "fetch",
+    "quarantine",
+    "paper_merge",
+    "hub_summary",
+    "hub_role_mix",
+    "hub_polarity_mix",
+    "hub_growth",
+    "category_flow",
+    "paper_reach",
+    "change_report",
+)
 FAST = {"AUTOTHROTTLE_ENABLED": "False", "DOWNLOAD_TIMEOUT": "5", "CITEHUB_RETRY_BACKOFF": "0"}
 
 
@@ -39,8 +54,9 @@ def _rows(engine, run_order: dict[str, str]) -> dict[str, list[tuple]]:
         for name in TABLES:
             table = by_name[name]
             rows = conn.execute(select(table)).all()
-            out[name] = sorted((tuple(run_order.get(v, v) if isinstance(v, str) else v for v in row)
-                                for row in rows), key=repr)
+            out[name] = sorted(
+                (tuple(run_order.get(v, v) if isinstance(v, str) else v for v in row) for row in rows), key=repr
+            )
     return out
 
 
@@ -56,25 +72,38 @@ def test_hub_batched_load_equals_whole_run_load(tmp_path: Path):
             if day == 3:
                 post(base, "day", {"day": 3})
                 post(base, "fail", {"path": f"/citations/{site.hubs[0].uuid}", "status": 503})
-            crawl = run_crawl(f"day{day}", tmp_path / f"day{day}", base, hub_urls_of(base), allowed_hosts_for(base),
-                              8, extra_settings=FAST)
+            crawl = run_crawl(
+                f"day{day}",
+                tmp_path / f"day{day}",
+                base,
+                hub_urls_of(base),
+                allowed_hosts_for(base),
+                8,
+                extra_settings=FAST,
+            )
             for path, engine in engines.items():
                 run_id = runs.start_run(engine, "nightly", {"day": day})
                 run_ids[path].append(run_id)
                 stage.stage_items(engine, run_id, crawl.items_path)
                 marts = lambda conn, r=run_id: materialize_marts(conn, r)  # noqa: E731
                 if path == "staged":
-                    result = load_staged(engine, run_id, gate=guard.Gate(run_id, guard.Limits()), then=marts,
-                                         hubs_per_batch=5)
+                    result = load_staged(
+                        engine, run_id, gate=guard.Gate(run_id, guard.Limits()), then=marts, hubs_per_batch=5
+                    )
                 else:
-                    result = load(engine, run_id, clean(stage.staged_items(engine, run_id)),
-                                  guard=guard.checker(run_id, guard.Limits()), then=marts)
+                    result = load(
+                        engine,
+                        run_id,
+                        clean(stage.staged_items(engine, run_id)),
+                        guard=guard.checker(run_id, guard.Limits()),
+                        then=marts,
+                    )
                 runs.finish_run(engine, run_id, "completed", {"load": result.as_dict()})
     staged = _rows(engines["staged"], {r: f"R{i}" for i, r in enumerate(run_ids["staged"], 1)})
     whole = _rows(engines["whole"], {r: f"R{i}" for i, r in enumerate(run_ids["whole"], 1)})
     # the comparison is about something: both days loaded, and day 3 changed edges and kept the failing hub
     assert any("R2" in row for row in staged["change_report"])
-    assert len({row for row in staged["hub_snapshot"]}) == 2 * HUBS - 1  # day 3: the failing hub took no snapshot
+    assert len(set(staged["hub_snapshot"])) == 2 * HUBS - 1  # day 3: the failing hub took no snapshot
     for name in TABLES:
         assert staged[name] == whole[name], name
 

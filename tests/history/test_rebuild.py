@@ -8,8 +8,8 @@ fails with a clear error and leaves the warehouse as it was.
 from __future__ import annotations
 
 import hashlib
-import os
 import json
+import os
 import shutil
 from datetime import date
 
@@ -46,8 +46,13 @@ def nightlies(tmp_path_factory, prefect_server):
                 post(base_url, "day", {"day": day})
             if day == FAIL_DAY:
                 post(base_url, "fail", {"path": f"/citations/{failing}", "status": 503})
-            report = nightly_refresh(base_url=base_url, hubs=[h.uuid for h in site.hubs] if day == 1 else None,
-                                     database_url=url, data_dir=str(root / "data"), include_known=day > 1)
+            report = nightly_refresh(
+                base_url=base_url,
+                hubs=[h.uuid for h in site.hubs] if day == 1 else None,
+                database_url=url,
+                data_dir=str(root / "data"),
+                include_known=day > 1,
+            )
             assert report["incomplete_hubs"] == ([failing] if day == FAIL_DAY else [])
             runs.append(report["run_id"])
             post(base_url, "clear", {})
@@ -57,8 +62,9 @@ def nightlies(tmp_path_factory, prefect_server):
 def _run_order(engine) -> dict[str, str]:
     """Run ids, and run start times as the as-of views show them, -> position in run order."""
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT run_id, started_at FROM run WHERE status <> 'skipped' "
-                                 "ORDER BY started_at, run_id")).all()
+        rows = conn.execute(
+            text("SELECT run_id, started_at FROM run WHERE status <> 'skipped' ORDER BY started_at, run_id")
+        ).all()
     order = {}
     for i, (run_id, started_at) in enumerate(rows, start=1):
         order[run_id] = order[str(started_at)] = f"run#{i}"
@@ -75,8 +81,9 @@ def published_checksums(url: str) -> dict[str, tuple[int, str]]:
     with engine.connect() as conn:
         for name in names:
             rows = conn.execute(select(text("*")).select_from(text(name))).all()  # names from our metadata
-            normalized = sorted(json.dumps([order.get(v, v) if isinstance(v, str) else v for v in row],
-                                           default=str) for row in rows)
+            normalized = sorted(
+                json.dumps([order.get(v, v) if isinstance(v, str) else v for v in row], default=str) for row in rows
+            )
             out[name] = (len(rows), hashlib.sha256("\n".join(normalized).encode()).hexdigest())
     engine.dispose()
     return out
@@ -110,10 +117,13 @@ def test_backfill_from_archive_by_date_range_equals_the_nightly_one(nightlies, t
 
     day = date(int(nightlies["runs"][0][:4]), int(nightlies["runs"][0][4:6]), int(nightlies["runs"][0][6:8]))
     rebuilt = f"sqlite:///{tmp_path / 'backfilled.sqlite'}"
-    result = backfill(from_archive=True, since=str(day), until=str(nightlies["runs"][-1][:4] + "-"
-                                                                   + nightlies["runs"][-1][4:6] + "-"
-                                                                   + nightlies["runs"][-1][6:8]),
-                      database_url=rebuilt, data_dir=str(nightlies["root"] / "data"))
+    result = backfill(
+        from_archive=True,
+        since=str(day),
+        until=str(nightlies["runs"][-1][:4] + "-" + nightlies["runs"][-1][4:6] + "-" + nightlies["runs"][-1][6:8]),
+        database_url=rebuilt,
+        data_dir=str(nightlies["root"] / "data"),
+    )
     assert list(result["replayed"].values()) == nightlies["runs"]
     assert published_checksums(rebuilt) == published_checksums(nightlies["url"])
     with make_engine(rebuilt).connect() as conn:
@@ -213,8 +223,9 @@ def test_an_unreadable_record_in_a_worker_fails_the_replay_and_writes_no_items(n
     shutil.copytree(nightlies["root"] / "data" / "runs" / first, tmp_path / "runs" / first)
     items = tmp_path / "runs" / first / "items.jsonl"
     lines = items.read_text().splitlines()
-    last = max(i for i, line in enumerate(lines) if json.loads(line)["kind"] == "fetch"
-               and json.loads(line).get("warc_file"))
+    last = max(
+        i for i, line in enumerate(lines) if json.loads(line)["kind"] == "fetch" and json.loads(line).get("warc_file")
+    )
     item = json.loads(lines[last])
     item["warc_offset"] += 7  # the last archived response (a late chunk) points at a byte that starts no record
     lines[last] = json.dumps(item)

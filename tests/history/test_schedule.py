@@ -54,8 +54,7 @@ def _wait(what: str, probe, deadline_s: float, proc: subprocess.Popen | None = N
 @contextmanager
 def _process(cmd: list[str], env: dict, log: Path):
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         yield proc
     finally:
@@ -80,34 +79,55 @@ def test_scheduled_deployment_and_parameterized_backfill_run(tmp_path):
     port = _free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "CITEHUB_"))}
-    env |= {"PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "PREFECT_API_URL": api, "PREFECT_UI_ENABLED": "false", "PREFECT_RUNNER_POLL_FREQUENCY": "1",
-            "PREFECT_LOGGING_LEVEL": "INFO"}
+    env |= {
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_API_URL": api,
+        "PREFECT_UI_ENABLED": "false",
+        "PREFECT_RUNNER_POLL_FREQUENCY": "1",
+        "PREFECT_LOGGING_LEVEL": "INFO",
+    }
     warehouse = tmp_path / "wh.sqlite"
     run_env = env | {"CITEHUB_DATABASE_URL": f"sqlite:///{warehouse}", "CITEHUB_DATA_DIR": str(tmp_path / "data")}
     site = build_site(hubs=3, seed=7, day=1)
     hubs = sorted(h.uuid for h in site.hubs)
     prefect = str(Path(sys.executable).with_name("prefect"))
     citehub = str(Path(sys.executable).with_name("citehub"))
-    with (_process([prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)], env,
-                   tmp_path / "server.log") as server,
-          httpx.Client(base_url=api, timeout=5) as client):
+    with (
+        _process(
+            [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)], env, tmp_path / "server.log"
+        ) as server,
+        httpx.Client(base_url=api, timeout=5) as client,
+    ):
         _wait("prefect server /api/health", lambda: _get(client, "/health"), 40, server)
-        with (serving(site) as base_url,
-              _process([citehub, "schedule", "--cron", CRON, "--base-url", base_url], run_env,
-                       tmp_path / "schedule.log") as scheduler):
-            nightly = _wait("nightly deployment", lambda: _get(client, "/deployments/name/nightly-refresh/"
-                                                                       "citehub-nightly"), 30, scheduler)
+        with (
+            serving(site) as base_url,
+            _process(
+                [citehub, "schedule", "--cron", CRON, "--base-url", base_url], run_env, tmp_path / "schedule.log"
+            ) as scheduler,
+        ):
+            nightly = _wait(
+                "nightly deployment",
+                lambda: _get(client, "/deployments/name/nightly-refresh/citehub-nightly"),
+                30,
+                scheduler,
+            )
             crons = [s["schedule"].get("cron") for s in nightly["schedules"]]
             assert crons == [CRON]
             assert nightly["schedules"][0]["active"] is True
             assert nightly["parameters"] == {"base_url": base_url}  # no warehouse URL among them
-            backfill = _wait("backfill deployment", lambda: _get(client, "/deployments/name/backfill/backfill"),
-                             10, scheduler)
+            backfill = _wait(
+                "backfill deployment", lambda: _get(client, "/deployments/name/backfill/backfill"), 10, scheduler
+            )
             assert backfill["schedules"] == []
             started = subprocess.run(
                 [prefect, "deployment", "run", "backfill/backfill", "-p", f"hubs={json.dumps(hubs)}"],
-                env=env, cwd=REPO, capture_output=True, text=True, timeout=30)
+                env=env,
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
             assert started.returncode == 0, started.stdout + started.stderr
             run_id = next(line.split()[-1] for line in started.stdout.splitlines() if "UUID" in line)
 
@@ -123,8 +143,7 @@ def test_scheduled_deployment_and_parameterized_backfill_run(tmp_path):
         # prefect.yaml deploys the same two flows to a process work pool
         deploy_env = env | {"CITEHUB_HOME": str(REPO)}
         for cmd in (["work-pool", "create", "citehub", "--type", "process"], ["--no-prompt", "deploy", "--all"]):
-            done = subprocess.run([prefect, *cmd], env=deploy_env, cwd=REPO, capture_output=True, text=True,
-                                  timeout=60)
+            done = subprocess.run([prefect, *cmd], env=deploy_env, cwd=REPO, capture_output=True, text=True, timeout=60)
             assert done.returncode == 0, done.stdout + done.stderr
         pooled = _get(client, "/deployments/name/nightly-refresh/citehub-nightly")
         assert (pooled["entrypoint"], pooled["work_pool_name"]) == ("flows/nightly.py:nightly_refresh", "citehub")

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from flows.lock import RunLockBusy, single_flight
 from flows.runs import start_run
-from samplesite.generator import build_site
 from samplesite.faults import Faults
+from samplesite.generator import build_site
 from samplesite.server import serving
 from samplesite.truth import truth
 from schema import tables as t
@@ -34,7 +34,7 @@ def test_second_holder_is_refused_with_the_holders_run_named(engine):
     other = start_run(engine, "backfill", {})
     with single_flight(engine, holder):
         started = time.monotonic()
-        with pytest.raises(RunLockBusy, match=f"run {other} skipped: run {holder} \\(nightly, started"):
+        with pytest.raises(RunLockBusy, match=f"run {other} skipped: run {holder} \\(nightly, started"):  # noqa: SIM117 -- the inner block must raise
             with single_flight(engine, other, wait_seconds=0.5):
                 pytest.fail("two holders at once")
         assert time.monotonic() - started >= 0.5  # it waited, bounded
@@ -73,8 +73,9 @@ def test_two_nightly_runs_at_once_one_skipped(tmp_path, prefect_server):
 
     def nightly(i: int) -> None:
         barrier.wait()
-        results[i] = nightly_refresh(base_url=base_url, hubs=hubs, database_url=url,
-                                     data_dir=str(tmp_path / f"data{i}"), include_known=False)
+        results[i] = nightly_refresh(
+            base_url=base_url, hubs=hubs, database_url=url, data_dir=str(tmp_path / f"data{i}"), include_known=False
+        )
 
     # Every answer 0.4 s late: the run holding the lock is still crawling when the other asks for it,
     # however slowly a loaded machine starts the second flow.

@@ -20,14 +20,16 @@ HUBS = 12
 
 def citehub(*args: str, cwd: Path, **kw) -> subprocess.CompletedProcess:
     env = {**os.environ, "COLUMNS": "200", "CITEHUB_DATA_DIR": str(cwd / "data")}
-    return subprocess.run([*CITEHUB, *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=300, **kw)
+    return subprocess.run([*CITEHUB, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300, **kw)
 
 
 @pytest.fixture
 def site_url():
-    proc = subprocess.Popen([sys.executable, "-m", "samplesite", "serve", "--hubs", str(HUBS), "--port", "0"],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "samplesite", "serve", "--hubs", str(HUBS), "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     line = proc.stdout.readline().strip()
     assert line.startswith("serving http://127.0.0.1:"), line
     yield line.split(" ", 1)[1]
@@ -42,8 +44,7 @@ def test_refresh_from_a_seed_file(tmp_path, site_url):
     assert len(urls) == HUBS and all(u.startswith(f"{site_url}/citations/") for u in urls)
     (tmp_path / "seeds.txt").write_text("# our seed list\n" + seeds.stdout)
     db = f"sqlite:///{tmp_path / 'w.sqlite'}"
-    run = citehub("refresh", "--base-url", site_url, "--seeds", "seeds.txt", "--database-url", db,
-                  cwd=tmp_path)
+    run = citehub("refresh", "--base-url", site_url, "--seeds", "seeds.txt", "--database-url", db, cwd=tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]
     assert f"{HUBS} hubs" in run.stdout
     assert "Top hubs by citing papers" in run.stdout and "Time per stage" in run.stdout

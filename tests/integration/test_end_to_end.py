@@ -35,13 +35,20 @@ def e2e(tmp_path_factory, prefect_server):
     site = build_site(hubs=HUBS, seed=SEED, day=1)
     with serving(site, markup="mixed") as base_url:
         hubs = [h.uuid for h in site.hubs]
-        first = nightly_refresh(base_url=base_url, hubs=hubs, database_url=url,
-                                data_dir=str(root / "data"), include_known=False)
+        first = nightly_refresh(
+            base_url=base_url, hubs=hubs, database_url=url, data_dir=str(root / "data"), include_known=False
+        )
         snapshot_after_first = content(make_engine(url))
         # The second nightly plans from the warehouse alone: every known hub, no seeds.
         second = nightly_refresh(base_url=base_url, database_url=url, data_dir=str(root / "data"))
-    return {"url": url, "truth": truth(site), "first": first, "second": second,
-            "after_first": snapshot_after_first, "root": root}
+    return {
+        "url": url,
+        "truth": truth(site),
+        "first": first,
+        "second": second,
+        "after_first": snapshot_after_first,
+        "root": root,
+    }
 
 
 # Bookkeeping columns name the run; everything else is content and must not move on a no-change run.
@@ -65,15 +72,25 @@ def rows(url, table, *where):
 
 def test_hubs_equal_ground_truth(e2e):
     expected = {
-        h["uuid"]: {k: h[k] for k in ("template", "tier", "label", "title_raw", "title", "citing_count",
-                                      "classified_count", "headline_role", "headline_share",
-                                      "external_cited_by_count", "year")}
+        h["uuid"]: {
+            k: h[k]
+            for k in (
+                "template",
+                "tier",
+                "label",
+                "title_raw",
+                "title",
+                "citing_count",
+                "classified_count",
+                "headline_role",
+                "headline_share",
+                "external_cited_by_count",
+                "year",
+            )
+        }
         for h in e2e["truth"]["hubs"]
     }
-    actual = {
-        r["hub_uuid"]: {k: r[k] for k in expected[next(iter(expected))]}
-        for r in rows(e2e["url"], t.hub)
-    }
+    actual = {r["hub_uuid"]: {k: r[k] for k in expected[next(iter(expected))]} for r in rows(e2e["url"], t.hub)}
     assert len(actual) == HUBS
     assert actual == expected
 
@@ -86,8 +103,10 @@ def test_facets_and_summaries_equal_ground_truth(e2e):
             expected |= {(h["uuid"], facet, v, n) for v, n in values.items()}
         expected |= {(h["uuid"], "role_summary", v, n) for v, n in h["role_summary"].items()}
         expected |= {(h["uuid"], "polarity_summary", v, n) for v, n in h["polarity_summary"].items()}
-    actual = {(r["hub_uuid"], r["facet"], r["value"], r["count"])
-              for r in rows(e2e["url"], t.hub_facet_count, t.hub_facet_count.c.run_id == run_id)}
+    actual = {
+        (r["hub_uuid"], r["facet"], r["value"], r["count"])
+        for r in rows(e2e["url"], t.hub_facet_count, t.hub_facet_count.c.run_id == run_id)
+    }
     assert actual == expected
 
 
@@ -102,15 +121,25 @@ def test_papers_equal_ground_truth(e2e):
 def test_citations_equal_ground_truth(e2e):
     papers = {p["paper_key"]: p for p in e2e["truth"]["papers"]}
     expected = {
-        (c["hub_uuid"], c["paper_key"]): (c["role"], c["polarity"], c["representative"],
-                                          papers[c["paper_key"]]["verdict"],
-                                          papers[c["paper_key"]]["novelty"],
-                                          papers[c["paper_key"]]["refs"])
+        (c["hub_uuid"], c["paper_key"]): (
+            c["role"],
+            c["polarity"],
+            c["representative"],
+            papers[c["paper_key"]]["verdict"],
+            papers[c["paper_key"]]["novelty"],
+            papers[c["paper_key"]]["refs"],
+        )
         for c in e2e["truth"]["citations"]
     }
     actual = {
-        (r["hub_uuid"], r["paper_key"]): (r["role"], r["polarity"], r["representative"], r["verdict"],
-                                          r["novelty"], r["refs"])
+        (r["hub_uuid"], r["paper_key"]): (
+            r["role"],
+            r["polarity"],
+            r["representative"],
+            r["verdict"],
+            r["novelty"],
+            r["refs"],
+        )
         for r in rows(e2e["url"], t.citation, t.citation.c.valid_to_run.is_(None))
     }
     assert len(rows(e2e["url"], t.citation, t.citation.c.valid_to_run.is_not(None))) == 0  # nothing retired
@@ -123,9 +152,12 @@ def test_marts_match_ground_truth(e2e):
     summary = {r["hub_uuid"]: r for r in rows(e2e["url"], t.hub_summary)}
     assert set(summary) == set(truth_hubs)
     for uuid, h in truth_hubs.items():
-        assert (summary[uuid]["tier"], summary[uuid]["label"], summary[uuid]["citing_count"],
-                summary[uuid]["citation_rows"]) == (h["tier"], h["label"], h["citing_count"],
-                                                    h["citing_count"])
+        assert (
+            summary[uuid]["tier"],
+            summary[uuid]["label"],
+            summary[uuid]["citing_count"],
+            summary[uuid]["citation_rows"],
+        ) == (h["tier"], h["label"], h["citing_count"], h["citing_count"])
     mix = {(r["hub_uuid"], r["role"]): r["count"] for r in rows(e2e["url"], t.hub_role_mix)}
     expected = {}
     for c in e2e["truth"]["citations"]:
@@ -145,11 +177,16 @@ def test_category_flow_and_citation_current_match_ground_truth(e2e):
     expected = {}
     for (category, hub), dates in groups.items():
         known = [d for d in dates if d]
-        expected[(category, hub)] = (len(dates), 100 * len(dates) / per_hub[hub],
-                                     min(known) if known else None, max(known) if known else None)
-    actual = {(r["category"], r["hub_uuid"]): (r["citations"], r["share"], r["first_cited_date"],
-                                               r["last_cited_date"])
-              for r in rows(e2e["url"], t.category_flow)}
+        expected[(category, hub)] = (
+            len(dates),
+            100 * len(dates) / per_hub[hub],
+            min(known) if known else None,
+            max(known) if known else None,
+        )
+    actual = {
+        (r["category"], r["hub_uuid"]): (r["citations"], r["share"], r["first_cited_date"], r["last_cited_date"])
+        for r in rows(e2e["url"], t.category_flow)
+    }
     assert actual.keys() == expected.keys()
     for key, (n, share, first, last) in expected.items():
         assert actual[key][0] == n and actual[key][2:] == (first, last), key
@@ -202,12 +239,12 @@ def test_second_nightly_changes_nothing(e2e):
         assert loaded["tables"][table]["updated"] == 0, table
     assert content(make_engine(e2e["url"])) == e2e["after_first"]
     # history: nothing new, retired or relabelled; every hub carried forward, its edges seen again
-    assert loaded["history"] == {"new": 0, "reopened": 0, "relabelled": 0, "retired": 0,
-                                 "carried_forward_hubs": HUBS}
+    assert loaded["history"] == {"new": 0, "reopened": 0, "relabelled": 0, "retired": 0, "carried_forward_hubs": HUBS}
     assert second["changes"] == {} and second["incomplete_hubs"] == []
     edges = rows(e2e["url"], t.citation)
     assert {(r["last_seen_run"], r["valid_from_run"], r["valid_to_run"]) for r in edges} == {
-        (second["run_id"], e2e["first"]["run_id"], None)}
+        (second["run_id"], e2e["first"]["run_id"], None)
+    }
     versions = rows(e2e["url"], t.citation_version)
     assert len(versions) == len(edges) and {v["valid_to_run"] for v in versions} == {None}
 
@@ -219,14 +256,19 @@ def test_no_change_nightly_fetches_zero_bodies(e2e):
     fetches = rows(e2e["url"], t.fetch, t.fetch.c.run_id == run_id)
     assert len(fetches) == HUBS
     assert {(f["url"].endswith(".json"), f["status"], f["outcome"], f["bytes"]) for f in fetches} == {
-        (True, 304, "not_modified", 0)}
+        (True, 304, "not_modified", 0)
+    }
     stats = json.loads((e2e["root"] / "data" / "runs" / run_id / "stats.json").read_text())
     assert stats["downloader/response_status_count/304"] == HUBS
     assert stats["downloader/response_status_count/200"] == 1  # robots.txt
     assert stats["downloader/response_count"] == HUBS + 1
     # the carried-forward snapshots equal the first run's
-    first = {(s["hub_uuid"], s["citing_count"], s["tier"], s["label"], s["complete"])
-             for s in rows(e2e["url"], t.hub_snapshot, t.hub_snapshot.c.run_id == e2e["first"]["run_id"])}
-    again = {(s["hub_uuid"], s["citing_count"], s["tier"], s["label"], s["complete"])
-             for s in rows(e2e["url"], t.hub_snapshot, t.hub_snapshot.c.run_id == run_id)}
+    first = {
+        (s["hub_uuid"], s["citing_count"], s["tier"], s["label"], s["complete"])
+        for s in rows(e2e["url"], t.hub_snapshot, t.hub_snapshot.c.run_id == e2e["first"]["run_id"])
+    }
+    again = {
+        (s["hub_uuid"], s["citing_count"], s["tier"], s["label"], s["complete"])
+        for s in rows(e2e["url"], t.hub_snapshot, t.hub_snapshot.c.run_id == run_id)
+    }
     assert again == first and len(first) == HUBS

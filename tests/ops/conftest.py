@@ -28,8 +28,15 @@ def history(tmp_path_factory, prefect_server):
         site = build_site(hubs=HUBS, seed=SEED, day=day)
         with serving(site) as base_url:
             # Day 1 starts from the site's hubs; later days plan from the warehouse like a real nightly.
-            reports.append(nightly_refresh(base_url=base_url, hubs=[h.uuid for h in site.hubs] if day == 1 else None,
-                                           database_url=url, data_dir=str(root / "data"), include_known=day > 1))
+            reports.append(
+                nightly_refresh(
+                    base_url=base_url,
+                    hubs=[h.uuid for h in site.hubs] if day == 1 else None,
+                    database_url=url,
+                    data_dir=str(root / "data"),
+                    include_known=day > 1,
+                )
+            )
         truths.append(truth(site))
     return {"url": url, "data_dir": root / "data", "reports": reports, "truths": truths, "root": root}
 
@@ -48,8 +55,9 @@ def chromium() -> str:
     if os.geteuid() == 0 and shutil.which("apt-get"):
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         update = subprocess.run(["apt-get", "update", "-qq"], capture_output=True, text=True, env=env)
-        install = subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], capture_output=True, text=True,
-                                 env=env)
+        install = subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "chromium"], capture_output=True, text=True, env=env
+        )
         found = shutil.which("chromium")
         if found:
             return found

@@ -1,6 +1,6 @@
 """Regenerate docs/report.png: the report of a 5-day sample-site run, as headless Chromium shows it.
 
-    .venv/bin/python -m tests.ops.screenshot docs/report.png [--hubs 40] [--days 5]
+.venv/bin/python -m tests.ops.screenshot docs/report.png [--hubs 40] [--days 5]
 """
 
 from __future__ import annotations
@@ -39,8 +39,13 @@ def main() -> None:
         for day in range(1, args.days + 1):
             site = build_site(hubs=args.hubs, seed=args.seed, day=day)
             with serving(site) as base_url:
-                nightly_refresh(base_url=base_url, hubs=[h.uuid for h in site.hubs] if day == 1 else None,
-                                database_url=url, data_dir=str(root / "data"), include_known=day > 1)
+                nightly_refresh(
+                    base_url=base_url,
+                    hubs=[h.uuid for h in site.hubs] if day == 1 else None,
+                    database_url=url,
+                    data_dir=str(root / "data"),
+                    include_known=day > 1,
+                )
     html = write_report(make_engine(url), root / "report.html")
     errors = cr.console_errors(cr.screenshot(binary, html, args.png, height=4300))
     if errors:

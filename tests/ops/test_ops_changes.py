@@ -19,9 +19,12 @@ def _expected(before: dict, after: dict) -> dict[str, dict]:
     for hub in after["hubs"]:
         uuid, old = hub["uuid"], old_hubs.get(hub["uuid"])
         figures = {
-            "citing_before": old["citing_count"] if old else None, "citing_after": hub["citing_count"],
-            "tier_before": old["tier"] if old else None, "tier_after": hub["tier"],
-            "label_before": old["label"] if old else None, "label_after": hub["label"],
+            "citing_before": old["citing_count"] if old else None,
+            "citing_after": hub["citing_count"],
+            "tier_before": old["tier"] if old else None,
+            "tier_after": hub["tier"],
+            "label_before": old["label"] if old else None,
+            "label_after": hub["label"],
             "new_citations": sum(1 for e in new_edges - old_edges if e[0] == uuid),
             "retired_citations": sum(1 for e in old_edges - new_edges if e[0] == uuid),
         }
@@ -38,8 +41,16 @@ def test_hub_changes_compare_each_hub_with_the_previous_day(history, day):
     expected = _expected(history["truths"][day - 2], history["truths"][day - 1])
     assert len(expected) == {2: 0, 3: 3}[day]  # day 2 repeats day 1; day 3 changes three hubs
     changes = ops.hub_changes(engine, run_id)
-    keys = ("citing_before", "citing_after", "tier_before", "tier_after", "label_before", "label_after",
-            "new_citations", "retired_citations")
+    keys = (
+        "citing_before",
+        "citing_after",
+        "tier_before",
+        "tier_after",
+        "label_before",
+        "label_after",
+        "new_citations",
+        "retired_citations",
+    )
     # Relabel-only hubs are listed too (the truth's edge sets do not show relabels), nothing else.
     listed = {c["hub_uuid"]: {k: c[k] for k in keys} for c in changes}
     assert {u: listed.get(u) for u in expected} == expected
@@ -70,14 +81,26 @@ def test_hub_changes_take_the_latest_earlier_completed_snapshot(tmp_path):
     runs = [("r1", "completed", 10), ("r2", "completed", 20), ("r3", "failed", 30), ("r4", "completed", 40)]
     with engine.begin() as conn:
         for day, (run_id, status, _) in enumerate(runs, start=1):
-            conn.execute(insert(t.run).values(run_id=run_id, kind="nightly", status=status, params="{}",
-                                              started_at=datetime(2026, 11, day, tzinfo=UTC), code_version="x",
-                                              parser_version="x"))
-        conn.execute(insert(t.hub).values(hub_uuid=uuid, title="A hub", first_seen_run="r1", last_seen_run="r4",
-                                          run_id="r4"))
+            conn.execute(
+                insert(t.run).values(
+                    run_id=run_id,
+                    kind="nightly",
+                    status=status,
+                    params="{}",
+                    started_at=datetime(2026, 11, day, tzinfo=UTC),
+                    code_version="x",
+                    parser_version="x",
+                )
+            )
+        conn.execute(
+            insert(t.hub).values(hub_uuid=uuid, title="A hub", first_seen_run="r1", last_seen_run="r4", run_id="r4")
+        )
         for run_id, _, citing in runs:
-            conn.execute(insert(t.hub_snapshot).values(run_id=run_id, hub_uuid=uuid, citing_count=citing,
-                                                       parsed_count=citing, complete=True, tier="hub"))
+            conn.execute(
+                insert(t.hub_snapshot).values(
+                    run_id=run_id, hub_uuid=uuid, citing_count=citing, parsed_count=citing, complete=True, tier="hub"
+                )
+            )
     (change,) = ops.hub_changes(engine, "r4")
     assert (change["citing_before"], change["citing_after"], change["first_seen"]) == (20, 40, False)
     (change,) = ops.hub_changes(engine, "r2")
@@ -85,15 +108,26 @@ def test_hub_changes_take_the_latest_earlier_completed_snapshot(tmp_path):
 
 
 def _change(i: int) -> dict:
-    return {"hub_uuid": f"h{i:05d}", "title": f"Hub {i}", "citing_before": None, "citing_after": i,
-            "tier_before": None, "tier_after": "hub", "label_before": None, "label_after": None,
-            "new_citations": i, "retired_citations": 0, "relabelled_citations": 0, "first_seen": True}
+    return {
+        "hub_uuid": f"h{i:05d}",
+        "title": f"Hub {i}",
+        "citing_before": None,
+        "citing_after": i,
+        "tier_before": None,
+        "tier_after": "hub",
+        "label_before": None,
+        "label_after": None,
+        "new_citations": i,
+        "retired_citations": 0,
+        "relabelled_citations": 0,
+        "first_seen": True,
+    }
 
 
 def test_change_table_and_markdown_are_bounded_when_every_hub_changed():
     changes = [_change(i) for i in range(ops.TABLE_ROWS + 500)]
     rows = ops.change_table_rows(changes)
-    assert [r["hub_uuid"] for r in rows] == [c["hub_uuid"] for c in changes[:ops.TABLE_ROWS]]
+    assert [r["hub_uuid"] for r in rows] == [c["hub_uuid"] for c in changes[: ops.TABLE_ROWS]]
     assert list(rows[0]) == list(ops.CHANGE_COLUMNS)
     text = ops.change_markdown("RUN", {"new": 1, "retired": 0, "relabelled": 0}, changes)
     assert text.count("\n| Hub ") == 25

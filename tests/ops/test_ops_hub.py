@@ -23,7 +23,11 @@ def test_hub_info_equals_ground_truth(history):
     hub = _grown_hub(history)
     info = ops.hub_info(engine, ops.resolve_hub(engine, hub["uuid"]))
     assert (info.tier, info.label, info.citing_count, info.classified_count) == (
-        hub["tier"], hub["label"], hub["citing_count"], hub["classified_count"])
+        hub["tier"],
+        hub["label"],
+        hub["citing_count"],
+        hub["classified_count"],
+    )
     assert info.citation_rows == hub["citing_count"]
     truth_edges = [c for c in history["truths"][-1]["citations"] if c["hub_uuid"] == hub["uuid"]]
     roles: dict[str, int] = {}
@@ -34,8 +38,7 @@ def test_hub_info_equals_ground_truth(history):
     assert sum(share for _, _, share in info.roles) == pytest.approx(100.0)
     # history: one snapshot per run, with the day's declared count
     assert [s["run_id"] for s in info.history] == [r["run_id"] for r in history["reports"]]
-    expected = [next(h["citing_count"] for h in day["hubs"] if h["uuid"] == hub["uuid"])
-                for day in history["truths"]]
+    expected = [next(h["citing_count"] for h in day["hubs"] if h["uuid"] == hub["uuid"]) for day in history["truths"]]
     assert [s["citing_count"] for s in info.history] == expected
     assert expected[0] < expected[-1]  # the chosen hub really grew
     assert all(s["complete"] for s in info.history) and len(info.history) == DAYS
@@ -47,15 +50,19 @@ def test_resolve_by_title_substring_fuzzy_and_ambiguous(history):
     hub = hubs[0]
     assert ops.resolve_hub(engine, hub["title"]) == hub["uuid"]  # exact
     assert ops.resolve_hub(engine, f"https://pith.science/citations/{hub['uuid']}?page=2") == hub["uuid"]
-    unique_word = next(w for w in hub["title"].split() if len(w) > 5 and
-                       sum(w.casefold() in (h["title"] or "").casefold() for h in hubs) == 1)
+    unique_word = next(
+        w
+        for w in hub["title"].split()
+        if len(w) > 5 and sum(w.casefold() in (h["title"] or "").casefold() for h in hubs) == 1
+    )
     assert ops.resolve_hub(engine, unique_word.upper()) == hub["uuid"]  # case-insensitive substring
     typo = hub["title"][:-3] + "xq"  # not a substring of anything any more
     assert ops.resolve_hub(engine, typo) == hub["uuid"]  # rapidfuzz best match
     with pytest.raises(ops.AmbiguousHub) as exc:
         ops.resolve_hub(engine, "a")  # a substring of many titles
-    assert len(exc.value.candidates) == sum("a" in (h["title"] or h["title_raw"]).casefold()
-                                            for h in history["truths"][-1]["hubs"])
+    assert len(exc.value.candidates) == sum(
+        "a" in (h["title"] or h["title_raw"]).casefold() for h in history["truths"][-1]["hubs"]
+    )
     with pytest.raises(ops.HubNotFound):
         ops.resolve_hub(engine, "00000000-0000-0000-0000-000000000000")
     with pytest.raises(ops.HubNotFound):

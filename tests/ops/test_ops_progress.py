@@ -15,9 +15,18 @@ from samplesite.server import serving
 
 
 def snap(t, hubs_done, pages_done, pages_planned, final=False, **extra):
-    return {"run_id": "R1", "t": t, "hubs_planned": 10, "hubs_done": hubs_done, "pages_planned": pages_planned,
-            "pages_done": pages_done, "retries": extra.get("retries", 0), "quarantined": extra.get("q", 0),
-            "failed": 0, "final": final}
+    return {
+        "run_id": "R1",
+        "t": t,
+        "hubs_planned": 10,
+        "hubs_done": hubs_done,
+        "pages_planned": pages_planned,
+        "pages_done": pages_done,
+        "retries": extra.get("retries", 0),
+        "quarantined": extra.get("q", 0),
+        "failed": 0,
+        "final": final,
+    }
 
 
 class Lines(logging.Handler):
@@ -44,8 +53,9 @@ def test_tracker_rate_eta_and_line():
     p = tracker.update(snap(4.0, 2, 40, 60, retries=3, q=1))
     assert p.pages_per_s == 10.0  # 40 pages in 4 s
     assert p.eta_s == 16.0  # 2 hubs in 4 s: 8 hubs to go take 16 s
-    assert p.line() == ("run R1: hubs 2/10, pages 40/60, 10.0 pages/s, retries 3, quarantined 1, failed 0, "
-                        "elapsed 4s, ETA 16s")
+    assert p.line() == (
+        "run R1: hubs 2/10, pages 40/60, 10.0 pages/s, retries 3, quarantined 1, failed 0, elapsed 4s, ETA 16s"
+    )
     done = tracker.update(snap(6.0, 9, 100, 100, final=True))
     assert (done.hubs_done, done.eta_s) == (10, 0.0)
     assert done.line().endswith("ETA done")
@@ -57,8 +67,17 @@ def test_rich_view_shows_every_fact():
     tracker.update(snap(0.0, 0, 0, 2))
     console.print(render(tracker.update(snap(4.0, 2, 40, 60, retries=3, q=1))))
     text = console.file.getvalue()
-    for fact in ("crawl R1", "hubs", "2/10", "pages", "40/60", "10.0 pages/s", "retries 3", "quarantined 1",
-                 "ETA 16 s"):
+    for fact in (
+        "crawl R1",
+        "hubs",
+        "2/10",
+        "pages",
+        "40/60",
+        "10.0 pages/s",
+        "retries 3",
+        "quarantined 1",
+        "ETA 16 s",
+    ):
         assert fact in text, fact
 
 
@@ -73,7 +92,8 @@ def test_interactive_reporter_draws_live_and_logs_only_the_end():
     drawn = console.file.getvalue()  # Live redraws 4 times a second: the last state is always drawn
     assert "crawl R1" in drawn and "10/10" in drawn and "50/50" in drawn and "ETA done" in drawn
     assert [r.getMessage() for r in lines.records] == [
-        "run R1: hubs 10/10, pages 50/50, 10.0 pages/s, retries 0, quarantined 0, failed 0, elapsed 5s, ETA done"]
+        "run R1: hubs 10/10, pages 50/50, 10.0 pages/s, retries 0, quarantined 0, failed 0, elapsed 5s, ETA done"
+    ]
 
 
 def test_non_terminal_logs_plain_lines_at_a_steady_interval():
@@ -85,8 +105,9 @@ def test_non_terminal_logs_plain_lines_at_a_steady_interval():
     messages = [r.getMessage() for r in lines.records]
     assert [m.split("elapsed ")[1].split("s,")[0] for m in messages] == ["0", "10", "20", "26"]
     assert all(m.startswith("run R1: hubs ") for m in messages)
-    assert messages[1] == ("run R1: hubs 3/10, pages 20/60, 2.0 pages/s, retries 0, quarantined 0, failed 0, "
-                           "elapsed 10s, ETA 23s")
+    assert messages[1] == (
+        "run R1: hubs 3/10, pages 20/60, 2.0 pages/s, retries 0, quarantined 0, failed 0, elapsed 10s, ETA 23s"
+    )
 
 
 def test_real_crawl_reports_progress_and_forwards_scrapy_log(tmp_path):
@@ -95,8 +116,17 @@ def test_real_crawl_reports_progress_and_forwards_scrapy_log(tmp_path):
     seen: list[dict] = []
     with serving(site) as base_url:
         urls = [f"{base_url}/citations/{h.uuid}" for h in site.hubs]
-        result = run_crawl("RUN-P", tmp_path / "run", base_url, urls, allowed_hosts_for(base_url), 4,
-                           extra_settings={"CITEHUB_PROGRESS_INTERVAL": "0.2"}, log=log, on_progress=seen.append)
+        result = run_crawl(
+            "RUN-P",
+            tmp_path / "run",
+            base_url,
+            urls,
+            allowed_hosts_for(base_url),
+            4,
+            extra_settings={"CITEHUB_PROGRESS_INTERVAL": "0.2"},
+            log=log,
+            on_progress=seen.append,
+        )
     items = [json.loads(line) for line in result.items_path.read_text().splitlines()]
     fetches = [i for i in items if i["kind"] == "fetch"]
     final = seen[-1]

@@ -20,8 +20,7 @@ TITLES = {
     "growth": ("Growth of the top hubs across runs", "completed run (1 = oldest)", "citing papers (count)"),
     "role-mix": ("Citation role mix per hub", "share of the hub's citations with a role (%)", "hub"),
     "polarity-mix": ("Citation polarity mix per hub", "share of the hub's citations with a polarity (%)", "hub"),
-    "category-heatmap": ("Which citing categories cite which hubs", "hub",
-                         "citing paper's primary arXiv category"),
+    "category-heatmap": ("Which citing categories cite which hubs", "hub", "citing paper's primary arXiv category"),
     "run-history": ("Run duration", "duration (s)", "pages (count)"),
 }
 
@@ -81,8 +80,12 @@ def test_report_figures_equal_the_warehouse(report, history):
     rows = soup.find("table", id="change-report").find("tbody").find_all("tr")
     before = {h["uuid"]: h["citing_count"] for h in history["truths"][-2]["hubs"]}
     after = {h["uuid"]: h for h in history["truths"][-1]["hubs"]}
-    grown = {u for u, h in after.items() if h["citing_count"] != before[u]
-             or h["tier"] != next(x["tier"] for x in history["truths"][-2]["hubs"] if x["uuid"] == u)}
+    grown = {
+        u
+        for u, h in after.items()
+        if h["citing_count"] != before[u]
+        or h["tier"] != next(x["tier"] for x in history["truths"][-2]["hubs"] if x["uuid"] == u)
+    }
     changed_titles = {td.find_all("td")[0].get_text() for td in rows}
     assert {after[u]["title"] or u for u in grown} <= changed_titles
     for tr in rows:

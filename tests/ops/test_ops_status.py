@@ -22,8 +22,13 @@ def _expected_changes(truths):
     out, before = [], {}
     for day in truths:
         now = edges(day)
-        out.append({"new": len(now.keys() - before.keys()), "retired": len(before.keys() - now.keys()),
-                    "relabelled": sum(1 for k in now.keys() & before.keys() if now[k] != before[k])})
+        out.append(
+            {
+                "new": len(now.keys() - before.keys()),
+                "retired": len(before.keys() - now.keys()),
+                "relabelled": sum(1 for k in now.keys() & before.keys() if now[k] != before[k]),
+            }
+        )
         before = now
     return out
 
@@ -46,9 +51,11 @@ def test_recent_runs_equal_ground_truth(history):
         assert row.duration_s is not None and 0 < row.duration_s < 120
         assert row.errors == 0
         with engine.connect() as conn:
-            pages = conn.execute(select(t.fetch.c.url).where(
-                t.fetch.c.run_id == row.run_id, t.fetch.c.outcome == "parsed",
-                t.fetch.c.url.not_like("%.json"))).all()
+            pages = conn.execute(
+                select(t.fetch.c.url).where(
+                    t.fetch.c.run_id == row.run_id, t.fetch.c.outcome == "parsed", t.fetch.c.url.not_like("%.json")
+                )
+            ).all()
         assert row.pages == len(pages)  # the summary's page count is the parsed HTML fetches of the run
 
 
@@ -114,8 +121,9 @@ def test_next_scheduled_run(history):
 
 def test_status_command(history, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")
-    result = CliRunner().invoke(app, ["status", "--database-url", history["url"], "--data-dir",
-                                      str(history["data_dir"]), "--stale-days", "0"])
+    result = CliRunner().invoke(
+        app, ["status", "--database-url", history["url"], "--data-dir", str(history["data_dir"]), "--stale-days", "0"]
+    )
     assert result.exit_code == 0, result.output
     out = result.output
     for report in history["reports"]:
@@ -125,8 +133,9 @@ def test_status_command(history, monkeypatch):
     assert "schedule: Prefect server at" in out or "schedule: next run " in out
     assert f"archive: {(history['data_dir'] / 'runs').resolve()} ({DAYS} runs," in out
     assert "database: sqlite:///" in out
-    fresh = CliRunner().invoke(app, ["status", "--database-url", history["url"], "--data-dir",
-                                     str(history["data_dir"]), "--stale-days", "30"])
+    fresh = CliRunner().invoke(
+        app, ["status", "--database-url", history["url"], "--data-dir", str(history["data_dir"]), "--stale-days", "30"]
+    )
     assert f"freshness: {HUBS} of {HUBS} hubs refreshed in the last 30 days, 0 stale" in fresh.output
 
 

@@ -12,8 +12,10 @@ URL = f"https://pith.science/citations/{UUID}"
 
 
 def page(header: str, sections: str = "", explorer: str = "") -> str:
-    return (f"<html><body><div>{header}</div>{sections}"
-            f"<section><h2>citing papers explorer</h2><ul>{explorer}</ul></section></body></html>")
+    return (
+        f"<html><body><div>{header}</div>{sections}"
+        f"<section><h2>citing papers explorer</h2><ul>{explorer}</ul></section></body></html>"
+    )
 
 
 CURRENT = page(
@@ -37,15 +39,19 @@ def test_a_current_page_parses() -> None:
     assert (hub.tier, hub.label, hub.title_raw, hub.citing_count) == ("hub", "Tool reference", "LoRA", 1204)
     assert (hub.headline_role, hub.headline_share, hub.role_summary) == ("method", 78.0, {"method": 7, "background": 2})
     assert [(e.arxiv_id, e.arxiv_version, e.verdict, e.novelty, e.refs) for e in hub.explorer] == [
-        ("2406.01234", 2, "accept", 7.0, 2)]
+        ("2406.01234", 2, "accept", 7.0, 2)
+    ]
 
 
-@pytest.mark.parametrize("url", [
-    "https://pith.science/paper/2406.01234",
-    f"https://pith.science/citations/{UUID}.json",
-    "https://pith.science/citations/not-a-uuid",
-    f"https://pith.science/citations/{UUID}?page=0",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://pith.science/paper/2406.01234",
+        f"https://pith.science/citations/{UUID}.json",
+        "https://pith.science/citations/not-a-uuid",
+        f"https://pith.science/citations/{UUID}?page=0",
+    ],
+)
 def test_not_a_hub_url(url: str) -> None:
     assert reason(CURRENT, url) == "not_a_hub_url"
 
@@ -78,7 +84,7 @@ def test_bad_meta() -> None:
     assert reason(CURRENT.replace("novelty 7.0", "novelty high")) == "bad_meta"
 
 
-@pytest.mark.parametrize("body", [b"\x00\xff\xfe garbage \x89PNG", "<<<>>> <div <p>>>", "{\"work\": {}}"])
+@pytest.mark.parametrize("body", [b"\x00\xff\xfe garbage \x89PNG", "<<<>>> <div <p>>>", '{"work": {}}'])
 def test_garbage_is_missing_count(body) -> None:
     assert reason(body) == "missing_count"
 
@@ -95,25 +101,27 @@ def test_truncated_before_the_count_raises_too() -> None:
 
 def test_singular_count_and_legacy_singular() -> None:
     assert parse_hub_page(CURRENT.replace("1,204 Pith papers", "1 Pith paper"), URL).citing_count == 1
-    legacy = page("<p>hub</p><h1>Old</h1><p>1 Pith paper cites this work. Polarity classification is still "
-                  "indexing.</p>")
+    legacy = page(
+        "<p>hub</p><h1>Old</h1><p>1 Pith paper cites this work. Polarity classification is still indexing.</p>"
+    )
     hub = parse_hub_page(legacy, URL)
     assert (hub.template, hub.tier, hub.label, hub.citing_count, hub.explorer) == ("legacy", "hub", None, 1, [])
 
 
 def test_thousands_separators_everywhere() -> None:
-    body = CURRENT.replace("method 7 background 2", "method 12,345 background 1,204").replace(
-        "2 refs", "1,020 refs")
+    body = CURRENT.replace("method 7 background 2", "method 12,345 background 1,204").replace("2 refs", "1,020 refs")
     hub = parse_hub_page(body, URL)
     assert hub.role_summary == {"method": 12345, "background": 1204}
     assert hub.explorer[0].refs == 1020
 
 
 def test_unknown_vocabulary_is_kept() -> None:
-    body = (CURRENT.replace("hub Tool reference", "super hub Survey reference")
-            .replace("Tool reference. 78%", "Survey reference. 78%")
-            .replace("method 7 background 2", "related-work 7 method 2")
-            .replace("cs.LG · 2026-06-17 · accept", "q-fin.ST · 2026-06-17 · Needs-Revision"))
+    body = (
+        CURRENT.replace("hub Tool reference", "super hub Survey reference")
+        .replace("Tool reference. 78%", "Survey reference. 78%")
+        .replace("method 7 background 2", "related-work 7 method 2")
+        .replace("cs.LG · 2026-06-17 · accept", "q-fin.ST · 2026-06-17 · Needs-Revision")
+    )
     hub = parse_hub_page(body, URL)
     assert (hub.tier, hub.label) == ("super_hub", "Survey reference")
     assert hub.role_summary == {"related-work": 7, "method": 2}
@@ -121,8 +129,9 @@ def test_unknown_vocabulary_is_kept() -> None:
 
 
 def test_unknown_label_on_a_stub_read_from_the_headline() -> None:
-    body = (CURRENT.replace("hub Tool reference", "Benchmark suite")
-            .replace("Tool reference. 78%", "Benchmark suite. 78%"))
+    body = CURRENT.replace("hub Tool reference", "Benchmark suite").replace(
+        "Tool reference. 78%", "Benchmark suite. 78%"
+    )
     hub = parse_hub_page(body, URL)
     assert (hub.tier, hub.label, hub.title_raw) == (None, "Benchmark suite", "LoRA")
 
@@ -176,7 +185,7 @@ def test_the_lxml_and_beautifulsoup_walks_agree_on_the_sample_site() -> None:
 
     from samplesite.generator import build_site
     from samplesite.render import render_hub_html
-    from spiders.parse.hub_html import _Flattener, _flatten
+    from spiders.parse.hub_html import _flatten, _Flattener
 
     site = build_site(hubs=12, seed=3, day=1)
     for hub in site.hubs:
@@ -187,5 +196,6 @@ def test_the_lxml_and_beautifulsoup_walks_agree_on_the_sample_site() -> None:
             soup = _Flattener(url)
             soup.walk(BeautifulSoup(html, "lxml"))
             soup.flush()
-            assert [(b.text, b.links, b.heading) for b in fast.blocks] == \
-                   [(b.text, b.links, b.heading) for b in soup.blocks]
+            assert [(b.text, b.links, b.heading) for b in fast.blocks] == [
+                (b.text, b.links, b.heading) for b in soup.blocks
+            ]

@@ -14,12 +14,30 @@ from spiders.parse.records import ParseError
 UUID = "0426219a-789e-4964-adc8-a04538510818"
 URL = f"https://pith.science/citations/{UUID}.json"
 BODY = {
-    "work": {"id": UUID, "arxiv_id": "2106.09685", "doi": None, "title": "LoRA", "year": 2021, "venue": "ICLR",
-             "authors": ["E. Hu"], "updated_at": "2026-06-01T00:00:00Z", "new_work_key": 1},
-    "hub": {"state": {"tier": "hub", "tier_reason": "pith_inbound>=10", "pith_inbound_count": 12,
-                      "external_cited_by_count": 9000, "distinct_field_count": 3,
-                      "first_pith_cited_at": "2025-01-02T00:00:00Z", "last_pith_cited_at": None,
-                      "new_state_key": "x"}, "other": [1]},
+    "work": {
+        "id": UUID,
+        "arxiv_id": "2106.09685",
+        "doi": None,
+        "title": "LoRA",
+        "year": 2021,
+        "venue": "ICLR",
+        "authors": ["E. Hu"],
+        "updated_at": "2026-06-01T00:00:00Z",
+        "new_work_key": 1,
+    },
+    "hub": {
+        "state": {
+            "tier": "hub",
+            "tier_reason": "pith_inbound>=10",
+            "pith_inbound_count": 12,
+            "external_cited_by_count": 9000,
+            "distinct_field_count": 3,
+            "first_pith_cited_at": "2025-01-02T00:00:00Z",
+            "last_pith_cited_at": None,
+            "new_state_key": "x",
+        },
+        "other": [1],
+    },
     "links": {"self": "/citations/x.json"},
 }
 
@@ -27,12 +45,27 @@ BODY = {
 def test_known_fields_and_extra() -> None:
     got = parse_hub_json(json.dumps(BODY).encode(), URL).to_dict()
     assert got == {
-        "hub_uuid": UUID, "title": "LoRA", "arxiv_id": "2106.09685", "doi": None, "year": 2021, "venue": "ICLR",
-        "external_cited_by_count": 9000, "tier": "hub", "tier_reason": "pith_inbound>=10",
-        "pith_inbound_count": 12, "distinct_field_count": 3, "first_pith_cited_at": "2025-01-02T00:00:00Z",
-        "last_pith_cited_at": None, "updated_at": "2026-06-01T00:00:00Z",
-        "extra": {"links": {"self": "/citations/x.json"}, "work.authors": ["E. Hu"], "work.new_work_key": 1,
-                  "hub.other": [1], "hub.state.new_state_key": "x"},
+        "hub_uuid": UUID,
+        "title": "LoRA",
+        "arxiv_id": "2106.09685",
+        "doi": None,
+        "year": 2021,
+        "venue": "ICLR",
+        "external_cited_by_count": 9000,
+        "tier": "hub",
+        "tier_reason": "pith_inbound>=10",
+        "pith_inbound_count": 12,
+        "distinct_field_count": 3,
+        "first_pith_cited_at": "2025-01-02T00:00:00Z",
+        "last_pith_cited_at": None,
+        "updated_at": "2026-06-01T00:00:00Z",
+        "extra": {
+            "links": {"self": "/citations/x.json"},
+            "work.authors": ["E. Hu"],
+            "work.new_work_key": 1,
+            "hub.other": [1],
+            "hub.state.new_state_key": "x",
+        },
     }
 
 
@@ -63,5 +96,10 @@ def test_every_sample_site_twin() -> None:
         got = parse_hub_json(json.dumps(twin), f"http://127.0.0.1:8000/citations/{hub.uuid}.json")
         state = twin["hub"]["state"]
         assert (got.hub_uuid, got.title, got.year, got.tier, got.pith_inbound_count) == (
-            hub.uuid, twin["work"]["title"], twin["work"]["year"], state["tier"], state["pith_inbound_count"])
+            hub.uuid,
+            twin["work"]["title"],
+            twin["work"]["year"],
+            state["tier"],
+            state["pith_inbound_count"],
+        )
         assert got.external_cited_by_count == state["external_cited_by_count"] == hub.external_cited_by_count

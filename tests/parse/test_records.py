@@ -28,9 +28,13 @@ def fixture_pages() -> list[HubPage]:
 
 def site_pages() -> list[HubPage]:
     site = build_site(hubs=12, seed=5, day=2, hostile=True)
-    return [parse_hub_page(render_hub_html(site, h.uuid, {}, 1, markup, BASE_URL).encode(),
-                           f"{BASE_URL}/citations/{h.uuid}", "utf-8")
-            for h in site.hubs for markup in ("a", "b")]
+    return [
+        parse_hub_page(
+            render_hub_html(site, h.uuid, {}, 1, markup, BASE_URL).encode(), f"{BASE_URL}/citations/{h.uuid}", "utf-8"
+        )
+        for h in site.hubs
+        for markup in ("a", "b")
+    ]
 
 
 def test_to_dict_equals_asdict_on_every_fixture_and_sample_page() -> None:
@@ -45,10 +49,24 @@ def test_to_dict_equals_asdict_on_every_fixture_and_sample_page() -> None:
 
 
 def test_to_dict_shares_no_container_with_the_page() -> None:
-    page = HubPage(hub_uuid="u", template="current", tier="hub", label=None, title_raw="T", headline=None,
-                   headline_role=None, headline_share=None, citing_count=2, abstract_raw=None,
-                   role_summary={"method": 1}, facets={"fields": {"cs.LG": 2}}, claims=["c"],
-                   explorer=[CitingEntry(title_raw="A", novelty=0.5)], filters={"cat": "cs.LG"}, page_numbers=[1, 2])
+    page = HubPage(
+        hub_uuid="u",
+        template="current",
+        tier="hub",
+        label=None,
+        title_raw="T",
+        headline=None,
+        headline_role=None,
+        headline_share=None,
+        citing_count=2,
+        abstract_raw=None,
+        role_summary={"method": 1},
+        facets={"fields": {"cs.LG": 2}},
+        claims=["c"],
+        explorer=[CitingEntry(title_raw="A", novelty=0.5)],
+        filters={"cat": "cs.LG"},
+        page_numbers=[1, 2],
+    )
     before = asdict(page)
     out = page.to_dict()
     out["role_summary"]["method"] = 9
@@ -62,7 +80,17 @@ def test_to_dict_shares_no_container_with_the_page() -> None:
 
 @pytest.mark.parametrize("value", [("a", 1), {1, 2}, b"x"])
 def test_a_value_of_another_type_is_deep_copied_as_asdict_would(value) -> None:
-    page = HubPage(hub_uuid="u", template="current", tier=None, label=None, title_raw=None, headline=None,
-                   headline_role=None, headline_share=None, citing_count=0, abstract_raw=None)
+    page = HubPage(
+        hub_uuid="u",
+        template="current",
+        tier=None,
+        label=None,
+        title_raw=None,
+        headline=None,
+        headline_role=None,
+        headline_share=None,
+        citing_count=0,
+        abstract_raw=None,
+    )
     page.claims = [value]
     assert page.to_dict()["claims"] == asdict(page)["claims"] == [value]

@@ -19,9 +19,14 @@ def test_every_published_column_has_meaning_and_source():
 
 
 def test_a_column_without_description_is_reported():
-    extra = Table("new_mart", MetaData(), Column("hub_uuid", Text, comment="The hub."),
-                  Column("mystery", Integer), Column("vague", Integer, comment="Something."),
-                  info={"layer": "marts"})
+    extra = Table(
+        "new_mart",
+        MetaData(),
+        Column("hub_uuid", Text, comment="The hub."),
+        Column("mystery", Integer),
+        Column("vague", Integer, comment="Something."),
+        info={"layer": "marts"},
+    )
     assert docs.undocumented([extra]) == ["new_mart.mystery", "new_mart.vague"]
 
 

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.postgres
 # Each attempt a reader might make that must fail for lack of privilege.
 FORBIDDEN = {
     "insert into a mart": "INSERT INTO hub_summary (hub_uuid, citation_rows, first_seen_run, last_seen_run, run_id) "
-                          "VALUES ('x', 0, 'r', 'r', 'r')",
+    "VALUES ('x', 0, 'r', 'r', 'r')",
     "update a mart": "UPDATE hub_summary SET tier = 'super_hub'",
     "delete from a mart": "DELETE FROM hub_summary",
     "truncate a mart": "TRUNCATE hub_summary",
@@ -45,8 +45,12 @@ def reader(pg_url):
     upgrade(pg_url)
     engine = make_engine(pg_url)
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO hub_summary (hub_uuid, tier, citation_rows, first_seen_run, last_seen_run, "
-                          "run_id) VALUES ('h1', 'hub', 3, 'r1', 'r1', 'r1')"))
+        conn.execute(
+            text(
+                "INSERT INTO hub_summary (hub_uuid, tier, citation_rows, first_seen_run, last_seen_run, "
+                "run_id) VALUES ('h1', 'hub', 3, 'r1', 'r1', 'r1')"
+            )
+        )
     role = f"citehub_reader_{secrets.token_hex(4)}"
     with engine.begin() as conn:
         placement.execute_pg(conn, sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
@@ -96,8 +100,10 @@ def test_reader_reads_tables_created_after_the_grant(reader):
     assert _as_reader(reader, "SELECT COUNT(*) FROM paper_reach") == [(0,)]
 
 
-@pytest.mark.parametrize("bad", ["", "Robert'); DROP TABLE hub; --", "1abc", "pg_monitor", "public", "Reader",
-                                 "a" * 64, "has space", 'quo"te'])
+@pytest.mark.parametrize(
+    "bad",
+    ["", "Robert'); DROP TABLE hub; --", "1abc", "pg_monitor", "public", "Reader", "a" * 64, "has space", 'quo"te'],
+)
 def test_bad_role_names_are_refused(bad):
     with pytest.raises(GrantError):
         validate_role(bad)
@@ -119,11 +125,14 @@ def test_citehub_sql_is_read_only(tmp_path, request, postgres):
     url = request.getfixturevalue("pg_url") if postgres else f"sqlite:///{tmp_path / 'w.sqlite'}"
     upgrade(url)
     with make_engine(url).begin() as conn:
-        conn.execute(text("INSERT INTO hub_summary (hub_uuid, citation_rows, first_seen_run, last_seen_run, "
-                          "run_id) VALUES ('h1', 3, 'r1', 'r1', 'r1')"))
+        conn.execute(
+            text(
+                "INSERT INTO hub_summary (hub_uuid, citation_rows, first_seen_run, last_seen_run, "
+                "run_id) VALUES ('h1', 3, 'r1', 'r1', 'r1')"
+            )
+        )
     runner = CliRunner()
-    read = runner.invoke(app, ["sql", "-c", "SELECT hub_uuid, citation_rows FROM hub_summary",
-                               "--database-url", url])
+    read = runner.invoke(app, ["sql", "-c", "SELECT hub_uuid, citation_rows FROM hub_summary", "--database-url", url])
     assert read.exit_code == 0, read.output
     assert "h1" in read.output and "(1 rows)" in read.output
     for write in ("DELETE FROM hub_summary", "CREATE TABLE t (x int)", "UPDATE hub_summary SET tier = 'x'"):

@@ -35,9 +35,15 @@ FAST = {"AUTOTHROTTLE_ENABLED": "False", "DOWNLOAD_TIMEOUT": "5", "CITEHUB_RETRY
 def items(tmp_path_factory) -> Path:
     site = build_site(hubs=12, seed=5, day=1)
     with serving(site) as base:
-        crawl = run_crawl("plans", tmp_path_factory.mktemp("plans"), base,
-                          [f"{base}/citations/{h.uuid}" for h in site.hubs], allowed_hosts_for(base), 8,
-                          extra_settings=FAST)
+        crawl = run_crawl(
+            "plans",
+            tmp_path_factory.mktemp("plans"),
+            base,
+            [f"{base}/citations/{h.uuid}" for h in site.hubs],
+            allowed_hosts_for(base),
+            8,
+            extra_settings=FAST,
+        )
     return crawl.items_path
 
 
@@ -54,18 +60,23 @@ class Observer(guard.Gate):
         stats = {}
         for name in SCRATCH:
             # this session's temporary schema only: parallel tests have scratch tables of the same names
-            reltuples = self.conn.execute(text(
-                "SELECT reltuples FROM pg_class WHERE relname = :name AND relnamespace = pg_my_temp_schema()"),
-                {"name": name}).scalar_one()
+            reltuples = self.conn.execute(
+                text("SELECT reltuples FROM pg_class WHERE relname = :name AND relnamespace = pg_my_temp_schema()"),
+                {"name": name},
+            ).scalar_one()
             rows = self.conn.execute(text(f"SELECT count(*) FROM {name}")).scalar_one()  # a constant name
             stats[name] = (reltuples, rows)
         self.seen.append((self._scans(), stats))
         super().add(complete, citations)
 
     def _scans(self) -> dict[str, int]:
-        rows = self.conn.execute(text(
-            "SELECT relname, seq_scan + coalesce(idx_scan, 0) FROM pg_stat_xact_user_tables "
-            "WHERE relname = ANY(:names)"), {"names": list(PUBLISHED)}).all()
+        rows = self.conn.execute(
+            text(
+                "SELECT relname, seq_scan + coalesce(idx_scan, 0) FROM pg_stat_xact_user_tables "
+                "WHERE relname = ANY(:names)"
+            ),
+            {"names": list(PUBLISHED)},
+        ).all()
         return {name: int(n) for name, n in rows}
 
 
@@ -94,8 +105,11 @@ def test_a_first_load_reads_nothing_back_and_its_scratch_tables_have_statistics(
     # emptiness check, never by key (passes 1 and 2 wrote without reading); no batch of pass 3 read an edge
     # or a version.
     start_to_pass3 = delta(first.seen[0][0], first.at_start)
-    assert {name: start_to_pass3[name] for name in ("hub", "paper", "citation_version")} == \
-           {"hub": 1, "paper": 1, "citation_version": 1}, start_to_pass3
+    assert {name: start_to_pass3[name] for name in ("hub", "paper", "citation_version")} == {
+        "hub": 1,
+        "paper": 1,
+        "citation_version": 1,
+    }, start_to_pass3
     assert delta(first.seen[-1][0], first.seen[0][0]) == dict.fromkeys(PUBLISHED, 0)
     # The same run loaded again finds every key stored and reads them, pass after pass, batch after batch.
     start_to_pass3 = delta(second.seen[0][0], second.at_start)
@@ -105,5 +119,6 @@ def test_a_first_load_reads_nothing_back_and_its_scratch_tables_have_statistics(
     for _, stats in first.seen + second.seen:
         assert all(rows > 0 for _, rows in stats.values()), stats  # the site has title-only papers: fuzzy rows
         # never analyzed reads -1 (PostgreSQL 14+); ANALYZE of a table this small counts every row
-        assert {name: reltuples for name, (reltuples, _) in stats.items()} == \
-               {name: float(rows) for name, (_, rows) in stats.items()}
+        assert {name: reltuples for name, (reltuples, _) in stats.items()} == {
+            name: float(rows) for name, (_, rows) in stats.items()
+        }

@@ -13,11 +13,15 @@ from schema.engine import make_engine
 from schema.migrate import head_revision, upgrade
 from schema.tables import metadata
 
-RUN_ROW = ("INSERT INTO run (run_id, kind, status, started_at, params, code_version, parser_version) "
-           "VALUES ('20261124T030000Z-aaaaaa', 'nightly', 'completed', '2026-11-24 03:00:00+00', '{}', 'x', 'y')")
-HUB_ROW = ("INSERT INTO hub (hub_uuid, tier, citing_count, first_seen_run, last_seen_run, run_id) VALUES "
-           "('aaaaaaaa-0000-4000-8000-000000000001', 'hub', 12, '20261124T030000Z-aaaaaa', "
-           "'20261124T030000Z-aaaaaa', '20261124T030000Z-aaaaaa')")
+RUN_ROW = (
+    "INSERT INTO run (run_id, kind, status, started_at, params, code_version, parser_version) "
+    "VALUES ('20261124T030000Z-aaaaaa', 'nightly', 'completed', '2026-11-24 03:00:00+00', '{}', 'x', 'y')"
+)
+HUB_ROW = (
+    "INSERT INTO hub (hub_uuid, tier, citing_count, first_seen_run, last_seen_run, run_id) VALUES "
+    "('aaaaaaaa-0000-4000-8000-000000000001', 'hub', 12, '20261124T030000Z-aaaaaa', "
+    "'20261124T030000Z-aaaaaa', '20261124T030000Z-aaaaaa')"
+)
 
 
 def _upgrade_from_0001(url: str) -> None:
@@ -30,7 +34,8 @@ def _upgrade_from_0001(url: str) -> None:
     with engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == head_revision()
         assert conn.execute(text("SELECT hub_uuid, tier, citing_count FROM hub")).all() == [
-            ("aaaaaaaa-0000-4000-8000-000000000001", "hub", 12)]
+            ("aaaaaaaa-0000-4000-8000-000000000001", "hub", 12)
+        ]
         # the citation history added by 0002 and every new mart exist and are queryable
         for table in placement.published_tables(metadata):
             conn.execute(select(func.count()).select_from(table)).scalar_one()
@@ -68,10 +73,20 @@ def test_late_table_created_unqualified_is_placed_by_the_next_upgrade(pg_url):
 
 @pytest.mark.postgres
 def test_cli_db_upgrade_uses_citehub_database_url(pg_url, tmp_path):
-    env = {"CITEHUB_DATABASE_URL": pg_url, "PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
-           "PREFECT_HOME": str(tmp_path / "prefect")}
-    done = subprocess.run([sys.executable, "-m", "flows.cli", "db", "upgrade"], env=env, cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)
+    env = {
+        "CITEHUB_DATABASE_URL": pg_url,
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "db", "upgrade"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     with make_engine(pg_url).connect() as conn:
         assert conn.execute(text("SELECT version_num FROM citehub.alembic_version")).scalar_one() == head_revision()

@@ -31,8 +31,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 HUBS, SEED, DAYS = 40, 7, (1, 8)
 QUERIES = Path(__file__).resolve().parents[2] / "docs" / "queries.md"
 ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
-RUN_COLUMNS = {"run_id", "first_seen_run", "last_seen_run", "valid_from_run", "snapshot_run", "prev_run",
-               "subject_run"}
+RUN_COLUMNS = {"run_id", "first_seen_run", "last_seen_run", "valid_from_run", "snapshot_run", "prev_run", "subject_run"}
 DATE_COLUMNS = {"run_date", "run_day"}  # the calendar date of the run: equal here, both loads run today
 
 
@@ -47,8 +46,10 @@ def loaded(tmp_path_factory, prefect_server):
     role = f"citehub_reader_{secrets.token_hex(4)}"
     with psycopg.connect(ADMIN, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    urls = {"sqlite": f"sqlite:///{root / 'warehouse.sqlite'}",
-            "postgresql": f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"}
+    urls = {
+        "sqlite": f"sqlite:///{root / 'warehouse.sqlite'}",
+        "postgresql": f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}",
+    }
     reports = defaultdict(list)
     truths = {}
     try:
@@ -57,16 +58,26 @@ def loaded(tmp_path_factory, prefect_server):
             truths[day] = truth(site)
             with serving(site, markup="mixed") as base_url:
                 for engine_name, url in urls.items():
-                    reports[engine_name].append(nightly_refresh(
-                        base_url=base_url, hubs=[h.uuid for h in site.hubs], database_url=url,
-                        data_dir=str(root / engine_name), include_known=False))
+                    reports[engine_name].append(
+                        nightly_refresh(
+                            base_url=base_url,
+                            hubs=[h.uuid for h in site.hubs],
+                            database_url=url,
+                            data_dir=str(root / engine_name),
+                            include_known=False,
+                        )
+                    )
         pg = make_engine(urls["postgresql"])
         with pg.begin() as conn:
             placement.execute_pg(conn, sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
         grant_reader(pg, role)
         reader = make_url(urls["postgresql"]).set(drivername="postgresql", username=role)
-        yield {"urls": urls, "reports": reports, "truth": truths,
-               "reader": reader.render_as_string(hide_password=False)}
+        yield {
+            "urls": urls,
+            "reports": reports,
+            "truth": truths,
+            "reader": reader.render_as_string(hide_password=False),
+        }
     finally:
         make_engine(urls["postgresql"]).dispose()
         with psycopg.connect(ADMIN, autocommit=True) as conn:
@@ -100,9 +111,18 @@ def checksums(url: str) -> dict[str, tuple[int, str]]:
         run_order = {run_id: n for n, run_id in enumerate(runs, 1)}
         for table in placement.published_tables(metadata):
             rows = conn.execute(select(table)).mappings().all()
-            normal = sorted(json.dumps([_normal(r[c.name], c.name, run_order) if c.type.python_type is not bool
-                                        else (None if r[c.name] is None else bool(r[c.name]))
-                                        for c in table.columns], default=str) for r in rows)
+            normal = sorted(
+                json.dumps(
+                    [
+                        _normal(r[c.name], c.name, run_order)
+                        if c.type.python_type is not bool
+                        else (None if r[c.name] is None else bool(r[c.name]))
+                        for c in table.columns
+                    ],
+                    default=str,
+                )
+                for r in rows
+            )
             out[table.name] = (len(rows), hashlib.sha256("\n".join(normal).encode()).hexdigest())
     return out
 
@@ -179,8 +199,10 @@ def expected_rows(t1: dict, t3: dict) -> dict[int, list[tuple]]:
     by_paper = defaultdict(list)
     for c in t3["citations"]:
         by_paper[c["paper_key"]].append(c["hub_uuid"])
-    reach = sorted(((k, papers[k]["title"], len(v), sum(hubs[h]["tier"] == "super_hub" for h in v))
-                    for k, v in by_paper.items()), key=lambda r: (-r[2], r[0]))[:10]
+    reach = sorted(
+        ((k, papers[k]["title"], len(v), sum(hubs[h]["tier"] == "super_hub" for h in v)) for k, v in by_paper.items()),
+        key=lambda r: (-r[2], r[0]),
+    )[:10]
     labels = Counter(h["label"] or "(no label)" for h in hubs.values() if h["tier"] == "super_hub")
     super_hubs = sorted(labels.items(), key=lambda kv: (-kv[1], kv[0]))
     cats = defaultdict(list)
@@ -200,19 +222,33 @@ def expected_rows(t1: dict, t3: dict) -> dict[int, list[tuple]]:
         first.update(cat for cat, d in dated.items() if d == earliest)
     adopted = sorted(first.items(), key=lambda kv: (-kv[1], kv[0]))
     before = {h["uuid"]: h for h in t1["hubs"]}
-    grew = sorted(((u, hubs[u]["citing_count"], hubs[u]["citing_count"] - before[u]["citing_count"])
-                   for u in hubs if u in before and hubs[u]["citing_count"] > before[u]["citing_count"]),
-                  key=lambda r: (-r[2], r[0]))
-    tiers = sorted((u, before[u]["tier"], hubs[u]["tier"]) for u in hubs
-                   if u in before and before[u]["tier"] != hubs[u]["tier"])
+    grew = sorted(
+        (
+            (u, hubs[u]["citing_count"], hubs[u]["citing_count"] - before[u]["citing_count"])
+            for u in hubs
+            if u in before and hubs[u]["citing_count"] > before[u]["citing_count"]
+        ),
+        key=lambda r: (-r[2], r[0]),
+    )
+    tiers = sorted(
+        (u, before[u]["tier"], hubs[u]["tier"]) for u in hubs if u in before and before[u]["tier"] != hubs[u]["tier"]
+    )
 
     def bg_share(h):
         total = sum(h["role_summary"].values())
         return 100 * h["role_summary"]["background"] / total if total and "background" in h["role_summary"] else None
 
-    fell = sorted(((u, round(bg_share(before[u]), 6), round(bg_share(hubs[u]), 6)) for u in hubs
-                   if u in before and bg_share(before[u]) is not None and bg_share(hubs[u]) is not None
-                   and bg_share(hubs[u]) < bg_share(before[u])), key=lambda r: (r[2] - r[1], r[0]))
+    fell = sorted(
+        (
+            (u, round(bg_share(before[u]), 6), round(bg_share(hubs[u]), 6))
+            for u in hubs
+            if u in before
+            and bg_share(before[u]) is not None
+            and bg_share(hubs[u]) is not None
+            and bg_share(hubs[u]) < bg_share(before[u])
+        ),
+        key=lambda r: (r[2] - r[1], r[0]),
+    )
     return {2: super_hubs, 3: reach, 5: adopted, 6: flows, 7: grew, 8: tiers, 4: fell}
 
 

@@ -17,8 +17,7 @@ def _reference_sample(rng: random.Random, order: list[str], k: int, exclude: set
     return [key for _, key in heapq.nlargest(min(k, len(candidates)), keyed)]
 
 
-@pytest.mark.parametrize("pool,k", [(10, 3), (300, 0), (300, 1), (300, 299), (300, 400), (5000, 40),
-                                    (20000, 450)])
+@pytest.mark.parametrize(("pool", "k"), [(10, 3), (300, 0), (300, 1), (300, 299), (300, 400), (5000, 40), (20000, 450)])
 def test_pruned_sampler_draws_and_returns_what_the_reference_does(pool, k):
     order = [f"p{i:05d}" for i in range(pool)]
     exclude = set(order[3::97])
@@ -44,7 +43,8 @@ def test_density_survives_a_new_day():
     day3 = build_site(hubs=100, seed=7, day=3, density=3)
     assert day3.density == 3 and day3.day == 3
     assert sum(len(h.citations) for h in day3.hubs) != sum(
-        len(h.citations) for h in build_site(hubs=100, seed=7, day=3).hubs)
+        len(h.citations) for h in build_site(hubs=100, seed=7, day=3).hubs
+    )
 
 
 @pytest.mark.parametrize("density", [0, -1, 101, float("nan")])

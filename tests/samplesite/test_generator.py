@@ -37,8 +37,14 @@ def test_tiers_templates_and_labels_follow_the_rules(site_truth):
         else:
             assert hub["label"] is not None and hub["classified_count"] >= 1
     assert 0.1 <= Counter(h["template"] for h in hubs)["legacy"] / len(hubs) <= 0.3
-    assert {h["label"] for h in hubs} == {None, "Mixed citations", "Canonical reference", "Tool reference",
-                                          "Dataset reference", "Baseline reference"}
+    assert {h["label"] for h in hubs} == {
+        None,
+        "Mixed citations",
+        "Canonical reference",
+        "Tool reference",
+        "Dataset reference",
+        "Baseline reference",
+    }
     assert {h["tier"] for h in hubs} == {None, "hub", "super_hub"}
     # Promotion by external citations alone exists (tier word with fewer than 10 Pith citations).
     assert any(h["tier"] == "hub" and h["citing_count"] < 10 for h in hubs)

@@ -41,8 +41,9 @@ def test_expected_page_paginates_and_filters(site, site_truth):
     assert view["explorer"] == [] and view["page"] == last + 1  # past the end: heading, no entries
     truth_hub = next(h for h in site_truth["hubs"] if h["uuid"] == hub.uuid)
     for role, count in truth_hub["role_summary"].items():
-        listed = sum(len(expected_page(site, hub.uuid, {"role": role}, p, BASE)["explorer"])
-                     for p in range(1, count // 20 + 2))
+        listed = sum(
+            len(expected_page(site, hub.uuid, {"role": role}, p, BASE)["explorer"]) for p in range(1, count // 20 + 2)
+        )
         assert listed == count
     verdict, count = next(iter(truth_hub["facets"]["verdicts"].items()))
     view = expected_page(site, hub.uuid, {"verdict": verdict, "page": "ignored", "x": "y"}, 1, BASE)

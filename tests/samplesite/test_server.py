@@ -83,12 +83,21 @@ def test_json_twin_robots_paper_pages_and_404(site, base_url):
     old = next(p for p in site.papers if p.link_style == "ref")
     pith = next(p for p in site.papers if p.link_style == "pith")
     new = next(p for p in site.papers if p.link_style == "p")
-    for path in (f"/ref/arxiv/{old.arxiv_id}", f"/paper/{pith.pith_id}", f"/p/{new.arxiv_id}v1",
-                 f"/paper/{new.arxiv_id}"):
+    for path in (
+        f"/ref/arxiv/{old.arxiv_id}",
+        f"/paper/{pith.pith_id}",
+        f"/p/{new.arxiv_id}v1",
+        f"/paper/{new.arxiv_id}",
+    ):
         status, _, body = get(base_url + path)
         assert status == 200 and b"/citations/" in body, path
-    for path in ("/citations/00000000-0000-4000-8000-000000000000", "/citations/nope", "/nope",
-                 "/paper/zzzzzzzz", "/pith/01h00000000000000000000000"):
+    for path in (
+        "/citations/00000000-0000-4000-8000-000000000000",
+        "/citations/nope",
+        "/nope",
+        "/paper/zzzzzzzz",
+        "/pith/01h00000000000000000000000",
+    ):
         assert get(base_url + path)[0] == 404, path
 
 
@@ -103,7 +112,9 @@ def test_cli_serve_prints_its_url_and_stops_cleanly_on_sigterm(tmp_path):
     port_file = tmp_path / "port"
     proc = subprocess.Popen(
         [sys.executable, "-m", "samplesite", "serve", "--hubs", "20", "--port", "0", "--port-file", str(port_file)],
-        stdout=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = proc.stdout.readline().strip()
         assert line.startswith("serving http://127.0.0.1:")

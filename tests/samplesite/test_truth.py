@@ -8,12 +8,36 @@ from samplesite.model import headline_for, label_for
 def test_truth_has_the_documented_shape(site_truth):
     assert (site_truth["seed"], site_truth["day"], site_truth["hubs_requested"]) == (7, 1, 200)
     assert set(site_truth["hubs"][0]) == {
-        "uuid", "template", "tier", "label", "title_raw", "title", "citing_count", "classified_count",
-        "headline_role", "headline_share", "role_summary", "polarity_summary", "facets",
-        "external_cited_by_count", "year"}
+        "uuid",
+        "template",
+        "tier",
+        "label",
+        "title_raw",
+        "title",
+        "citing_count",
+        "classified_count",
+        "headline_role",
+        "headline_share",
+        "role_summary",
+        "polarity_summary",
+        "facets",
+        "external_cited_by_count",
+        "year",
+    }
     assert set(site_truth["papers"][0]) == {
-        "paper_key", "arxiv_id", "pith_id", "title_raw", "title", "category", "date", "verdict", "novelty",
-        "refs", "summary_raw", "summary"}
+        "paper_key",
+        "arxiv_id",
+        "pith_id",
+        "title_raw",
+        "title",
+        "category",
+        "date",
+        "verdict",
+        "novelty",
+        "refs",
+        "summary_raw",
+        "summary",
+    }
     assert set(site_truth["citations"][0]) == {"hub_uuid", "paper_key", "role", "polarity", "representative"}
 
 
@@ -55,13 +79,18 @@ def test_hub_figures_match_their_citations(site_truth):
 
 def test_headline_sentences():
     assert label_for({"background": 36, "method": 8, "baseline": 4, "other": 1}) == (
-        "Mixed citations", "background", 73)
+        "Mixed citations",
+        "background",
+        73,
+    )
     assert label_for({"background": 21, "method": 4}) == ("Canonical reference", "background", 84)
     assert headline_for("Canonical reference", "background", 84) == (
-        "Canonical reference. 84% of citing Pith papers cite this work as background.")
+        "Canonical reference. 84% of citing Pith papers cite this work as background."
+    )
     assert label_for({"method": 7, "background": 2}) == ("Tool reference", "method", 78)
     assert label_for({"dataset": 7, "other": 3}) == ("Dataset reference", "dataset", 70)
     assert headline_for("Dataset reference", "dataset", 70) == (
-        "Dataset reference. 70% of classified Pith citations use this work as a dataset.")
+        "Dataset reference. 70% of classified Pith citations use this work as a dataset."
+    )
     assert label_for({"background": 1, "method": 1}) == ("Mixed citations", "background", 50)
     assert label_for({}) == (None, None, None)

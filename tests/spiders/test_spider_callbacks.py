@@ -11,8 +11,11 @@ from spiders.hub import HubSpider
 
 
 def _callbacks():
-    return [name for name, fn in inspect.getmembers(HubSpider, inspect.isfunction)
-            if name.startswith("parse") or name == "failed"]
+    return [
+        name
+        for name, fn in inspect.getmembers(HubSpider, inspect.isfunction)
+        if name.startswith("parse") or name == "failed"
+    ]
 
 
 def test_every_callback_is_checked():

@@ -37,20 +37,44 @@ def synthetic_items(hubs: int, per_hub: int, papers: int, seed: int = 7) -> list
         if i % 20 == 0:  # a title identity
             pool.append({"title_raw": title, "date": date})
         else:
-            pool.append({"title_raw": title, "date": date, "arxiv": f"{2400 + i // 100000}.{i % 100000:05d}",
-                             "version": rng.randint(1, 3)})
+            pool.append(
+                {
+                    "title_raw": title,
+                    "date": date,
+                    "arxiv": f"{2400 + i // 100000}.{i % 100000:05d}",
+                    "version": rng.randint(1, 3),
+                }
+            )
     items = []
     for h in range(hubs):
         uuid = f"{h:08x}-0000-4000-8000-000000000000"
         chosen = rng.sample(pool, per_hub)
         entries = [entry(position=i % 20, **p) for i, p in enumerate(chosen)]
         for start in range(0, per_hub, 20):
-            items.append(page_item(hub_page(uuid, citing_count=per_hub, explorer=entries[start:start + 20],
-                                            page=start // 20 + 1, role_summary={"background": per_hub // 2})))
+            items.append(
+                page_item(
+                    hub_page(
+                        uuid,
+                        citing_count=per_hub,
+                        explorer=entries[start : start + 20],
+                        page=start // 20 + 1,
+                        role_summary={"background": per_hub // 2},
+                    )
+                )
+            )
         classified = entries[: per_hub // 2]
         for start in range(0, len(classified), 20):
-            items.append(page_item(hub_page(uuid, citing_count=per_hub, explorer=classified[start:start + 20],
-                                            page=start // 20 + 1, filters={"role": rng.choice(ROLES)})))
+            items.append(
+                page_item(
+                    hub_page(
+                        uuid,
+                        citing_count=per_hub,
+                        explorer=classified[start : start + 20],
+                        page=start // 20 + 1,
+                        filters={"role": rng.choice(ROLES)},
+                    )
+                )
+            )
     return items
 
 
@@ -68,15 +92,19 @@ def main() -> None:
         batch = clean(items)
         t1 = time.perf_counter()
         n = len(batch.citations)
-        print(f"clean: {len(items)} items -> {n} citations, {len(batch.papers)} papers, "
-              f"{len(batch.merges)} merges in {t1 - t0:.2f}s ({n / (t1 - t0):,.0f} citations/s)")
+        print(
+            f"clean: {len(items)} items -> {n} citations, {len(batch.papers)} papers, "
+            f"{len(batch.merges)} merges in {t1 - t0:.2f}s ({n / (t1 - t0):,.0f} citations/s)"
+        )
         for label in ("first load", "second load"):
             run_id = start_run(engine, "backfill", {"bench": True})
             t0 = time.perf_counter()
             result = load(engine, run_id, batch)
             dt = time.perf_counter() - t0
-            print(f"{label}: {dt:.2f}s ({n / dt:,.0f} citations/s), changed rows {result.changed}, "
-                  f"citation {vars(result.tables['citation'])}")
+            print(
+                f"{label}: {dt:.2f}s ({n / dt:,.0f} citations/s), changed rows {result.changed}, "
+                f"citation {vars(result.tables['citation'])}"
+            )
         engine.dispose()
 
 

@@ -66,35 +66,80 @@ def engine(request, tmp_path):
 # --- items ----------------------------------------------------------------------------------------------
 
 
-def entry(title_raw: str, position: int = 0, *, arxiv: str | None = None, version: int | None = None,
-          pith: str | None = None, date: str | None = "2026-06-17", category: str | None = "cs.LG",
-          verdict: str | None = "unverdicted", novelty: float | None = 7.0, refs: int | None = 1,
-          summary_raw: str | None = "A summary.") -> CitingEntry:
+def entry(
+    title_raw: str,
+    position: int = 0,
+    *,
+    arxiv: str | None = None,
+    version: int | None = None,
+    pith: str | None = None,
+    date: str | None = "2026-06-17",
+    category: str | None = "cs.LG",
+    verdict: str | None = "unverdicted",
+    novelty: float | None = 7.0,
+    refs: int | None = 1,
+    summary_raw: str | None = "A summary.",
+) -> CitingEntry:
     if arxiv:
         href = f"{BASE}/paper/{arxiv}" + (f"v{version}" if version else "")
     elif pith:
         href = f"{BASE}/paper/{pith}"
     else:
         href = None
-    return CitingEntry(title_raw=title_raw, href=href, arxiv_id=arxiv, arxiv_version=version, pith_id=pith,
-                       category=category, date=date, verdict=verdict, novelty=novelty, refs=refs,
-                       summary_raw=summary_raw, position=position)
+    return CitingEntry(
+        title_raw=title_raw,
+        href=href,
+        arxiv_id=arxiv,
+        arxiv_version=version,
+        pith_id=pith,
+        category=category,
+        date=date,
+        verdict=verdict,
+        novelty=novelty,
+        refs=refs,
+        summary_raw=summary_raw,
+        position=position,
+    )
 
 
-def hub_page(uuid: str, *, citing_count: int, explorer=(), representative=(), page: int = 1,
-             filters: dict | None = None, template: str = "current", tier: str | None = "hub",
-             label: str | None = "Mixed citations", title_raw: str | None = "A Cited Work",
-             role_summary: dict | None = None, polarity_summary: dict | None = None,
-             facets: dict | None = None, headline_role: str | None = None,
-             headline_share: float | None = None, abstract_raw: str | None = None) -> HubPage:
+def hub_page(
+    uuid: str,
+    *,
+    citing_count: int,
+    explorer=(),
+    representative=(),
+    page: int = 1,
+    filters: dict | None = None,
+    template: str = "current",
+    tier: str | None = "hub",
+    label: str | None = "Mixed citations",
+    title_raw: str | None = "A Cited Work",
+    role_summary: dict | None = None,
+    polarity_summary: dict | None = None,
+    facets: dict | None = None,
+    headline_role: str | None = None,
+    headline_share: float | None = None,
+    abstract_raw: str | None = None,
+) -> HubPage:
     return HubPage(
-        hub_uuid=uuid, template=template, tier=tier, label=label, title_raw=title_raw,
+        hub_uuid=uuid,
+        template=template,
+        tier=tier,
+        label=label,
+        title_raw=title_raw,
         headline=f"Mixed citation behavior. Most common role is {headline_role} ({headline_share:.0f}%)."
-        if headline_role else None,
-        headline_role=headline_role, headline_share=headline_share, citing_count=citing_count,
-        abstract_raw=abstract_raw, role_summary=dict(role_summary or {}),
-        polarity_summary=dict(polarity_summary or {}), facets=dict(facets or {}),
-        representative=list(representative), explorer=list(explorer), page=page,
+        if headline_role
+        else None,
+        headline_role=headline_role,
+        headline_share=headline_share,
+        citing_count=citing_count,
+        abstract_raw=abstract_raw,
+        role_summary=dict(role_summary or {}),
+        polarity_summary=dict(polarity_summary or {}),
+        facets=dict(facets or {}),
+        representative=list(representative),
+        explorer=list(explorer),
+        page=page,
         filters=dict(filters or {}),
     )
 
@@ -107,31 +152,84 @@ def page_url(page: HubPage) -> str:
 
 
 def page_item(page: HubPage) -> dict:
-    return {"kind": "hub_page", "run_id": "crawl", "url": page_url(page), "hub_uuid": page.hub_uuid,
-            "status": 200, "fetched_at": FETCHED_AT, "parser_version": PARSER_VERSION, "page": page.to_dict()}
+    return {
+        "kind": "hub_page",
+        "run_id": "crawl",
+        "url": page_url(page),
+        "hub_uuid": page.hub_uuid,
+        "status": 200,
+        "fetched_at": FETCHED_AT,
+        "parser_version": PARSER_VERSION,
+        "page": page.to_dict(),
+    }
 
 
-def json_item(uuid: str, *, tier: str | None = "hub", year: int | None = 2019, arxiv_id: str | None = None,
-              doi: str | None = None, external: int | None = 1500) -> dict:
-    twin = HubJson(hub_uuid=uuid, title="A Cited Work", arxiv_id=arxiv_id, doi=doi, year=year, venue=None,
-                   external_cited_by_count=external, tier=tier, tier_reason=None, pith_inbound_count=None,
-                   distinct_field_count=None, first_pith_cited_at=None, last_pith_cited_at=None,
-                   updated_at=None)
-    return {"kind": "hub_json", "run_id": "crawl", "url": f"{BASE}/citations/{uuid}.json", "hub_uuid": uuid,
-            "status": 200, "fetched_at": FETCHED_AT, "parser_version": PARSER_VERSION, "json": twin.to_dict()}
+def json_item(
+    uuid: str,
+    *,
+    tier: str | None = "hub",
+    year: int | None = 2019,
+    arxiv_id: str | None = None,
+    doi: str | None = None,
+    external: int | None = 1500,
+) -> dict:
+    twin = HubJson(
+        hub_uuid=uuid,
+        title="A Cited Work",
+        arxiv_id=arxiv_id,
+        doi=doi,
+        year=year,
+        venue=None,
+        external_cited_by_count=external,
+        tier=tier,
+        tier_reason=None,
+        pith_inbound_count=None,
+        distinct_field_count=None,
+        first_pith_cited_at=None,
+        last_pith_cited_at=None,
+        updated_at=None,
+    )
+    return {
+        "kind": "hub_json",
+        "run_id": "crawl",
+        "url": f"{BASE}/citations/{uuid}.json",
+        "hub_uuid": uuid,
+        "status": 200,
+        "fetched_at": FETCHED_AT,
+        "parser_version": PARSER_VERSION,
+        "json": twin.to_dict(),
+    }
 
 
 def fetch_item(url: str, uuid: str, outcome: str = "parsed", status: int | None = 200) -> dict:
-    return {"kind": "fetch", "run_id": "crawl", "url": url, "hub_uuid": uuid, "status": status,
-            "fetched_at": FETCHED_AT, "sha256": "ab" * 32 if status == 200 else None, "bytes": 1234,
-            "warc_file": "run.warc.gz", "warc_offset": 0, "outcome": outcome,
-            "error": "HTTP 503" if outcome == "failed" else None}
+    return {
+        "kind": "fetch",
+        "run_id": "crawl",
+        "url": url,
+        "hub_uuid": uuid,
+        "status": status,
+        "fetched_at": FETCHED_AT,
+        "sha256": "ab" * 32 if status == 200 else None,
+        "bytes": 1234,
+        "warc_file": "run.warc.gz",
+        "warc_offset": 0,
+        "outcome": outcome,
+        "error": "HTTP 503" if outcome == "failed" else None,
+    }
 
 
 def quarantine_item(url: str, uuid: str, reason: str = "layout_drift") -> dict:
-    return {"kind": "quarantine", "run_id": "crawl", "url": url, "hub_uuid": uuid, "status": 200,
-            "fetched_at": FETCHED_AT, "parser_version": PARSER_VERSION, "reason": reason,
-            "detail": "no citing papers explorer heading"}
+    return {
+        "kind": "quarantine",
+        "run_id": "crawl",
+        "url": url,
+        "hub_uuid": uuid,
+        "status": 200,
+        "fetched_at": FETCHED_AT,
+        "parser_version": PARSER_VERSION,
+        "reason": reason,
+        "detail": "no citing papers explorer heading",
+    }
 
 
 def write_items(path: Path, items) -> Path:
@@ -149,15 +247,35 @@ def two_hub_items() -> list[dict]:
     p3 = entry("Title Only Paper", 0, summary_raw=None, novelty=None, refs=None)
     p1b = entry("Attention Is Everywhere", 0, arxiv="2406.01234", version=1)  # other version, other hub
     return [
-        page_item(hub_page(HUB_A, citing_count=3, explorer=[p1a, p2], representative=[p1a],
-                           role_summary={"background": 2, "method": 1}, polarity_summary={"support": 1},
-                           facets={"fields": {"cs.LG": 3}}, headline_role="background", headline_share=66.7)),
+        page_item(
+            hub_page(
+                HUB_A,
+                citing_count=3,
+                explorer=[p1a, p2],
+                representative=[p1a],
+                role_summary={"background": 2, "method": 1},
+                polarity_summary={"support": 1},
+                facets={"fields": {"cs.LG": 3}},
+                headline_role="background",
+                headline_share=66.7,
+            )
+        ),
         page_item(hub_page(HUB_A, citing_count=3, explorer=[p3], page=2)),
-        page_item(hub_page(HUB_A, citing_count=3, explorer=[p1a, p3], representative=[p1a],
-                           filters={"role": "background"})),
+        page_item(
+            hub_page(HUB_A, citing_count=3, explorer=[p1a, p3], representative=[p1a], filters={"role": "background"})
+        ),
         page_item(hub_page(HUB_A, citing_count=3, explorer=[p2], filters={"role": "method"})),
         page_item(hub_page(HUB_A, citing_count=3, explorer=[p1a], filters={"polarity": "support"})),
-        page_item(hub_page(HUB_B, citing_count=1, explorer=[p1b], template="legacy", tier="super_hub",
-                           label=None, title_raw="Title resolution pending")),
+        page_item(
+            hub_page(
+                HUB_B,
+                citing_count=1,
+                explorer=[p1b],
+                template="legacy",
+                tier="super_hub",
+                label=None,
+                title_raw="Title resolution pending",
+            )
+        ),
         json_item(HUB_A, year=2019, arxiv_id="1902.10186", doi="10.1/x"),
     ]

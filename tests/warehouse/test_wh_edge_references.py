@@ -29,8 +29,10 @@ ROWS = [
 
 def _fks(engine) -> list[tuple]:
     with engine.connect() as conn:
-        return sorted((fk["name"], tuple(fk["constrained_columns"]), fk["referred_table"])
-                      for fk in inspect(conn).get_foreign_keys("citation"))
+        return sorted(
+            (fk["name"], tuple(fk["constrained_columns"]), fk["referred_table"])
+            for fk in inspect(conn).get_foreign_keys("citation")
+        )
 
 
 def _edges(engine) -> list[tuple]:
@@ -53,8 +55,10 @@ def test_0006_drops_the_foreign_keys_and_keeps_rows_up_and_down(bare_url):
     with engine.begin() as conn:
         for row in ROWS:
             conn.execute(text(row))
-    before = [("fk_citation_hub_uuid_hub", ("hub_uuid",), "hub"),
-              ("fk_citation_paper_key_paper", ("paper_key",), "paper")]
+    before = [
+        ("fk_citation_hub_uuid_hub", ("hub_uuid",), "hub"),
+        ("fk_citation_paper_key_paper", ("paper_key",), "paper"),
+    ]
     assert _fks(engine) == before
     upgrade(engine)
     fresh = make_engine(url)  # a new connection reads the rewritten schema
@@ -82,8 +86,11 @@ def test_a_load_naming_a_missing_paper_is_refused_and_writes_nothing(engine):
     batch.papers = [p for p in batch.papers if p["paper_key"] != missing]  # a CleanBatch made by hand, wrong
     dangling = sum(c["paper_key"] == missing for c in batch.citations)
     assert dangling == 2  # the paper is cited by both hubs
-    with pytest.raises(DanglingEdges, match=rf"^refusing to commit the load: {dangling} edge\(s\) fail "
-                                            r"citation_paper_exists \(every citation's paper is in paper\)$"):
+    with pytest.raises(
+        DanglingEdges,
+        match=rf"^refusing to commit the load: {dangling} edge\(s\) fail "
+        r"citation_paper_exists \(every citation's paper is in paper\)$",
+    ):
         load(engine, run_id, batch)
     with engine.connect() as conn:
         for table in (hub, paper, citation, hub_snapshot):

@@ -55,7 +55,7 @@ def run_pipeline(engine, tmp_path, items):
 def rows(engine, table, *cols):
     with engine.connect() as conn:
         columns = [table.c[c] for c in cols] if cols else [table]
-        key = [c for c in table.primary_key.columns]
+        key = list(table.primary_key.columns)
         return [tuple(r) for r in conn.execute(select(*columns).order_by(*key))]
 
 
@@ -73,10 +73,22 @@ def test_pipeline_exact_rows_and_checks(engine, tmp_path):
         "paper": {"inserted": 3, "updated": 0, "unchanged": 0},
         "citation": {"inserted": 4, "updated": 0, "unchanged": 0},
     }
-    assert result.run_rows == {"hub_snapshot": 2, "hub_facet_count": 4, "fetch": 0, "quarantine": 0,
-                               "paper_merge": 0}
-    assert rows(engine, citation, "hub_uuid", "paper_key", "role", "polarity", "verdict", "novelty", "refs",
-                "representative", "first_seen_run", "last_seen_run", "run_id") == [
+    assert result.run_rows == {"hub_snapshot": 2, "hub_facet_count": 4, "fetch": 0, "quarantine": 0, "paper_merge": 0}
+    assert rows(
+        engine,
+        citation,
+        "hub_uuid",
+        "paper_key",
+        "role",
+        "polarity",
+        "verdict",
+        "novelty",
+        "refs",
+        "representative",
+        "first_seen_run",
+        "last_seen_run",
+        "run_id",
+    ) == [
         (HUB_A, "arxiv:2406.01234", "background", "support", "unverdicted", 7.0, 1, True, run_id, run_id, run_id),
         (HUB_A, "pith:ab12cd34", "method", None, "accept", 5.5, 2, False, run_id, run_id, run_id),
         (HUB_A, TITLE_KEY, "background", None, "unverdicted", None, None, False, run_id, run_id, run_id),
@@ -92,7 +104,9 @@ def test_pipeline_exact_rows_and_checks(engine, tmp_path):
     ]
     assert rows(engine, hub_polarity_mix) == [(HUB_A, "support", 1, 100.0, run_id)]
     assert rows(engine, hub_snapshot, "hub_uuid", "parsed_count", "citing_count", "complete") == [
-        (HUB_A, 3, 3, True), (HUB_B, 1, 1, True)]
+        (HUB_A, 3, 3, True),
+        (HUB_B, 1, 1, True),
+    ]
     assert [c.name for c in checks if not c.passed] == []
     assert rows(engine, check_result, "passed") == [(True,)] * len(checks)
     assert completed_runs(engine) == [run_id]
@@ -119,24 +133,44 @@ def test_second_identical_run_changes_nothing_but_bookkeeping(engine, tmp_path):
     again = load(engine, second, clean(staged_items(engine, second)))
     assert again.changed == 0
     assert rows(engine, hub_snapshot, "run_id", "hub_uuid") == sorted(
-        [(first, HUB_A), (first, HUB_B), (second, HUB_A), (second, HUB_B)])
+        [(first, HUB_A), (first, HUB_B), (second, HUB_A), (second, HUB_B)]
+    )
     assert completed_runs(engine) == [first, second]
 
 
 def test_quarantined_hub_keeps_last_good_data(engine, tmp_path):
     first, _, _ = run_pipeline(engine, tmp_path, two_hub_items())
     # Next night hub A reads differently, but its page 2 does not parse: the fetch is not complete.
-    changed_page = hub_page(HUB_A, citing_count=4, tier="super_hub", label="Canonical reference",
-                            explorer=[entry("Attention Is Everywhere", 0, arxiv="2406.01234"),
-                                      entry("A New Citing Paper", 1, arxiv="2411.00001")],
-                            role_summary={"background": 4}, headline_role="background", headline_share=100.0)
-    items = [page_item(changed_page), quarantine_item(f"{BASE}/citations/{HUB_A}?page=2", HUB_A),
-             page_item(hub_page(HUB_A, citing_count=4, explorer=[entry("Attention Is Everywhere", 0,
-                       arxiv="2406.01234")], filters={"role": "method"}))]
+    changed_page = hub_page(
+        HUB_A,
+        citing_count=4,
+        tier="super_hub",
+        label="Canonical reference",
+        explorer=[
+            entry("Attention Is Everywhere", 0, arxiv="2406.01234"),
+            entry("A New Citing Paper", 1, arxiv="2411.00001"),
+        ],
+        role_summary={"background": 4},
+        headline_role="background",
+        headline_share=100.0,
+    )
+    items = [
+        page_item(changed_page),
+        quarantine_item(f"{BASE}/citations/{HUB_A}?page=2", HUB_A),
+        page_item(
+            hub_page(
+                HUB_A,
+                citing_count=4,
+                explorer=[entry("Attention Is Everywhere", 0, arxiv="2406.01234")],
+                filters={"role": "method"},
+            )
+        ),
+    ]
     second, result, checks = run_pipeline(engine, tmp_path, items)
 
-    assert rows(engine, hub, "hub_uuid", "tier", "label", "citing_count", "classified_count", "run_id",
-                "last_seen_run") == [
+    assert rows(
+        engine, hub, "hub_uuid", "tier", "label", "citing_count", "classified_count", "run_id", "last_seen_run"
+    ) == [
         (HUB_A, "hub", "Mixed citations", 3, 3, first, second),
         (HUB_B, "super_hub", None, 1, 0, first, first),
     ]
@@ -147,10 +181,12 @@ def test_quarantined_hub_keeps_last_good_data(engine, tmp_path):
         ("pith:ab12cd34", "method", first, first),
     ]
     assert vars(result.tables["citation"]) == {"inserted": 1, "updated": 0, "unchanged": 1}
-    assert [r for r in rows(engine, hub_snapshot, "run_id", "hub_uuid", "tier", "citing_count", "parsed_count",
-                            "complete") if r[0] == second] == [(second, HUB_A, "super_hub", 4, 2, False)]
-    assert rows(engine, hub_summary, "hub_uuid", "tier", "citing_count", "citation_rows")[0] == (
-        HUB_A, "hub", 3, 4)
+    assert [
+        r
+        for r in rows(engine, hub_snapshot, "run_id", "hub_uuid", "tier", "citing_count", "parsed_count", "complete")
+        if r[0] == second
+    ] == [(second, HUB_A, "super_hub", 4, 2, False)]
+    assert rows(engine, hub_summary, "hub_uuid", "tier", "citing_count", "citation_rows")[0] == (HUB_A, "hub", 3, 4)
     assert result.run_rows["quarantine"] == 1
     assert [c.name for c in checks if not c.passed] == []
 
@@ -173,9 +209,9 @@ def test_run_ids_and_statuses(engine):
     assert re.fullmatch(r"\d{8}T\d{6}Z-[0-9a-f]{6}", run_id)
     assert get_run(engine, run_id)["status"] == "running"
     assert completed_runs(engine) == []
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError):  # noqa: PT011
         start_run(engine, "hourly", {})
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError):  # noqa: PT011
         finish_run(engine, run_id, "running", {})
     finish_run(engine, run_id, "failed", {"error": "crawl died"})
     assert get_run(engine, run_id)["summary"] == {"error": "crawl died"}

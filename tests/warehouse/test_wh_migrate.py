@@ -20,11 +20,18 @@ def _assert_matches_metadata(url: str) -> None:
         with engine.connect() as conn:
             if conn.dialect.name == "postgresql":  # each layer in its own schema (schema.placement)
                 inspector = inspect(conn)
-                found = {(s, n) for s in (placement.CORE_SCHEMA, placement.MARTS_SCHEMA)
-                         for n in inspector.get_table_names(schema=s)} - {("citehub", "alembic_version")}
+                found = {
+                    (s, n)
+                    for s in (placement.CORE_SCHEMA, placement.MARTS_SCHEMA)
+                    for n in inspector.get_table_names(schema=s)
+                } - {("citehub", "alembic_version")}
                 assert found == {(placement.schema_for(t), t.name) for t in metadata.tables.values()}
-                opts = {"compare_type": True, "include_schemas": True, "include_name": placement.include_name,
-                        "include_object": placement.include_object}
+                opts = {
+                    "compare_type": True,
+                    "include_schemas": True,
+                    "include_name": placement.include_name,
+                    "include_object": placement.include_object,
+                }
                 target = placement.placed_metadata(metadata)
             else:
                 tables = set(inspect(conn).get_table_names()) - {"alembic_version"}

@@ -10,20 +10,23 @@ name it: the constraint's text is rewritten in the schema instead, the procedure
 loosening a constraint without touching stored rows (https://sqlite.org/lang_altertable.html, section 7;
 the schema cookie is bumped by a throwaway DDL statement instead of a formatted PRAGMA).
 """
+
 from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = '0004'
-down_revision: str | Sequence[str] | None = '0003'
+revision: str = "0004"
+down_revision: str | Sequence[str] | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-OLD = ('running', 'completed', 'failed', 'skipped')
-NEW = (*OLD, 'blocked', 'abandoned')
-OLD_COMMENT = 'running, completed, failed, or skipped (another run held the lock).'
-NEW_COMMENT = ('running, completed, failed, skipped (another run held the lock), blocked (the publish guard '
-               'refused an abnormal change) or abandoned (its process died).')
+OLD = ("running", "completed", "failed", "skipped")
+NEW = (*OLD, "blocked", "abandoned")
+OLD_COMMENT = "running, completed, failed, or skipped (another run held the lock)."
+NEW_COMMENT = (
+    "running, completed, failed, skipped (another run held the lock), blocked (the publish guard "
+    "refused an abnormal change) or abandoned (its process died)."
+)
 
 
 def _check(values: tuple[str, ...]) -> str:
@@ -36,8 +39,10 @@ def _sqlite_rewrite(old: tuple[str, ...], new: tuple[str, ...]) -> None:
     if _check(old) not in sql:
         raise RuntimeError(f"run table's status constraint is not {_check(old)!r}: {sql}")
     conn.exec_driver_sql("PRAGMA writable_schema = ON")
-    conn.exec_driver_sql("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'run'",
-                         (sql.replace(_check(old), _check(new)),))
+    conn.exec_driver_sql(
+        "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'run'",
+        (sql.replace(_check(old), _check(new)),),
+    )
     # Other connections must reload the schema: any DDL bumps the schema cookie they check. This one
     # reloads it on RESET (which also turns writable_schema off).
     conn.exec_driver_sql("CREATE TABLE citehub_schema_bump (x INTEGER)")
@@ -46,13 +51,12 @@ def _sqlite_rewrite(old: tuple[str, ...], new: tuple[str, ...]) -> None:
 
 
 def _replace(old: tuple[str, ...], new: tuple[str, ...], old_comment: str, new_comment: str) -> None:
-    if op.get_bind().dialect.name == 'sqlite':
+    if op.get_bind().dialect.name == "sqlite":
         _sqlite_rewrite(old, new)
         return
-    op.drop_constraint(op.f('ck_run_status'), 'run', type_='check')
-    op.create_check_constraint(op.f('ck_run_status'), 'run', _check(new))
-    op.alter_column('run', 'status', comment=new_comment, existing_comment=old_comment,
-                    existing_nullable=False)
+    op.drop_constraint(op.f("ck_run_status"), "run", type_="check")
+    op.create_check_constraint(op.f("ck_run_status"), "run", _check(new))
+    op.alter_column("run", "status", comment=new_comment, existing_comment=old_comment, existing_nullable=False)
 
 
 def upgrade() -> None:

@@ -7,12 +7,13 @@ Create Date: 2026-11-27 09:00:00
 The load cleans a run's staged items hub batch by hub batch (flows.load.load_staged): each batch reads its
 hubs' items in file order, a range of this index instead of a scan of every item of the run. No row changes.
 """
+
 from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = '0005'
-down_revision: str | Sequence[str] | None = '0004'
+revision: str = "0005"
+down_revision: str | Sequence[str] | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -14,13 +14,14 @@ SQLite cannot drop a constraint, and a batch copy of `citation` would fight the 
 table's text is rewritten in the schema instead (https://sqlite.org/lang_altertable.html, section 7, lists
 removing a FOREIGN KEY constraint among the changes that need no rewrite of stored rows), as 0004 did.
 """
+
 import re
 from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = '0006'
-down_revision: str | Sequence[str] | None = '0005'
+revision: str = "0006"
+down_revision: str | Sequence[str] | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -33,8 +34,7 @@ def _clause(name: str, column: str, parent: str) -> str:
 
 def _sqlite_rewrite(edit) -> None:
     conn = op.get_bind()
-    sql = conn.exec_driver_sql(
-        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'citation'").scalar_one()
+    sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'citation'").scalar_one()
     new = edit(sql)
     conn.exec_driver_sql("PRAGMA writable_schema = ON")
     conn.exec_driver_sql("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'citation'", (new,))
@@ -59,16 +59,16 @@ def _with_fks(sql: str) -> str:
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name == 'sqlite':
+    if op.get_bind().dialect.name == "sqlite":
         _sqlite_rewrite(_without_fks)
         return
     for name, _, _ in FKS:
-        op.drop_constraint(name, 'citation', type_='foreignkey')
+        op.drop_constraint(name, "citation", type_="foreignkey")
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == 'sqlite':
+    if op.get_bind().dialect.name == "sqlite":
         _sqlite_rewrite(_with_fks)
         return
     for name, column, parent in FKS:
-        op.create_foreign_key(name, 'citation', parent, [column], [column])
+        op.create_foreign_key(name, "citation", parent, [column], [column])
