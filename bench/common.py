@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 def new_warehouse(url: str, purpose: str):
     """(engine, run id) of the warehouse at `url`, migrated, with a backfill run started for `purpose`: where
     each load measurement starts."""
-    from flows import runs
     from schema.engine import make_engine
     from schema.migrate import upgrade
+    from warehouse import runs
 
     engine = make_engine(url)
     upgrade(engine)

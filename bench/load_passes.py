@@ -1,4 +1,4 @@
-"""Where a load's time and memory go: staging, each pass of `flows.load.load_staged`, each mart.
+"""Where a load's time and memory go: staging, each pass of `warehouse.load.load_staged`, each mart.
 
     python -m bench.load_passes RUN_DIR [--postgresql]
 
@@ -38,7 +38,7 @@ def _timed_passes(load_mod) -> None:
 
 
 def _marts(conn, run_id: str) -> None:
-    from flows.load import materialize_marts
+    from warehouse.load import materialize_marts
 
     timings: dict[str, float] = {}
     materialize_marts(conn, run_id, timings)
@@ -47,8 +47,8 @@ def _marts(conn, run_id: str) -> None:
 
 
 def measure(run_dir: Path, url: str) -> float:
-    from flows import load as load_mod
-    from flows import stage
+    from warehouse import load as load_mod
+    from warehouse import stage
 
     engine, run_id = new_warehouse(url, "load_passes")
     _step("start", 0.0)

@@ -3,7 +3,7 @@
     python -m bench.replay RUN_DIR [--workers N]
 
 RUN_DIR is a crawl's run folder (items.jsonl + warc/; `make bench` leaves one as measured/). The crawl is
-replayed twice with `flows.replay.write_replay`: on one process (the baseline) and on N (default: every
+replayed twice with `spiders.replay.write_replay`: on one process (the baseline) and on N (default: every
 core); both items files must be byte-identical. Prints
 `replay: citehub X fetches/s on N processes, baseline Y fetches/s on 1, ratio R (F fetches)`.
 """
@@ -34,8 +34,7 @@ class ReplayFigures:
 
 
 def measure(run_dir: Path, work: Path, workers: int | None = None) -> ReplayFigures:
-    from flows.backfill import fetch_plan
-    from flows.replay import ArchivedRun, replay_workers, write_replay
+    from spiders.replay import ArchivedRun, fetch_plan, replay_workers, write_replay
 
     archived = ArchivedRun(run_dir.name, run_dir, datetime.now(UTC))
     fetches = fetch_plan(archived)

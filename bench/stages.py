@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def crawl(run_dir: Path, base_url: str, hub_urls: list[str]) -> tuple[float, dict]:
-    from flows.crawl import allowed_hosts_for, run_crawl
+    from spiders.crawl import allowed_hosts_for, run_crawl
 
     with Timer() as t:
         result = run_crawl(run_dir.name, run_dir, base_url, hub_urls, allowed_hosts_for(base_url))
@@ -151,7 +151,7 @@ def read_items(run_dir: Path) -> list[dict]:
 
 
 def _clean(items: list[dict]):
-    from flows.clean import clean
+    from warehouse.clean import clean
 
     return clean(items)
 
@@ -162,9 +162,9 @@ def _rows_of(batch) -> dict[str, list[dict]]:
 
 def citehub_load(url: str, run_dir: Path) -> tuple[float, int]:
     """Clean + dedupe + upsert + materialize into an empty warehouse: staged records to published tables, as
-    the nightly does it (`flows.load.load_staged`, one transaction). Staging items.jsonl is not timed."""
-    from flows import stage
-    from flows.load import load_staged, materialize_marts
+    the nightly does it (`warehouse.load.load_staged`, one transaction). Staging items.jsonl is not timed."""
+    from warehouse import stage
+    from warehouse.load import load_staged, materialize_marts
 
     engine, run_id = new_warehouse(url, "load")
     stage.stage_items(engine, run_id, run_dir / "items.jsonl")
@@ -176,9 +176,10 @@ def citehub_load(url: str, run_dir: Path) -> tuple[float, int]:
 
 def citehub_load_proper(url: str, items: list[dict]) -> float:
     """The load proper on already cleaned rows (what dlt is handed): history, upserts and marts in one
-    transaction (`flows.load.load` of a `CleanBatch`; clean is not timed)."""
-    from flows.clean import clean
-    from flows.load import load, materialize_marts
+    transaction (`warehouse.load.load` of a `CleanBatch`; clean is not timed)."""
+    from tests.oracle import load
+    from warehouse.clean import clean
+    from warehouse.load import materialize_marts
 
     engine, run_id = new_warehouse(url, "load proper")
     batch = clean(items)
@@ -271,8 +272,8 @@ def staged_read_floor(url: str, run_dir: Path) -> tuple[float, int]:
     """Seconds the load's first step takes alone, and how many items it read: the run's staged items read
     back from an empty warehouse's staging table and decoded, hub batch by hub batch, by the load's own reader
     (`load_staged`'s pass 1, `_StagedRun._item_groups`); nothing cleaned or written (staging is not timed)."""
-    from flows import stage
-    from flows.load import HUBS_PER_BATCH, LoadResult, _StagedRun
+    from warehouse import stage
+    from warehouse.load import HUBS_PER_BATCH, LoadResult, _StagedRun
 
     engine, run_id = new_warehouse(url, "read floor")
     staged = stage.stage_items(engine, run_id, run_dir / "items.jsonl")
@@ -390,7 +391,7 @@ def load_pg_stage(run_dir: Path) -> tuple[Stage, Floor]:
 def dlt_load(dsn_url: str, items: list[dict], work: Path) -> tuple[float, int]:
     import dlt
 
-    from flows.clean import clean
+    from warehouse.clean import clean
 
     batch = clean(items)
     keys = {"hub": "hub_uuid", "paper": "paper_key", "citation": ["hub_uuid", "paper_key"]}

@@ -1,18 +1,16 @@
 """Live crawl progress for people: a Rich display in an interactive terminal, plain log lines otherwise.
 
 The `scrapy crawl` subprocess appends counters to `<run dir>/progress.jsonl` (spiders/progress.py);
-`flows.crawl` reads the new lines while it waits and hands each to a `ProgressReporter`. Rates and the
+`spiders.crawl` reads the new lines while it waits and hands each to a `ProgressReporter`. Rates and the
 ETA are derived here, from the counters and their times, so the renderer is a pure function of a
 snapshot and can be tested without a crawl.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import deque
 from dataclasses import dataclass
-from pathlib import Path
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -154,31 +152,3 @@ class ProgressReporter:
         if self.live is not None:
             self.live.stop()
             self.live = None
-
-
-class ProgressFile:
-    """Reads the complete lines appended to a progress file since the last read."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.offset = 0
-        self.partial = b""
-
-    def new_snapshots(self) -> list[dict]:
-        if not self.path.exists():
-            return []
-        with open(self.path, "rb") as fh:
-            fh.seek(self.offset)
-            chunk = fh.read()
-        self.offset += len(chunk)
-        data = self.partial + chunk
-        lines = data.split(b"\n")
-        self.partial = lines.pop()  # an unfinished last line waits for the next read
-        out = []
-        for raw in lines:
-            if raw.strip():
-                try:
-                    out.append(json.loads(raw))
-                except json.JSONDecodeError:
-                    continue  # a torn line is progress lost, never a failed crawl
-        return out

@@ -12,17 +12,19 @@ process, and each run it starts, read CITEHUB_DATABASE_URL and CITEHUB_DATA_DIR 
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+from dataclasses import dataclass
+from datetime import datetime
 
 from croniter import croniter
+
+from schema.errors import CitehubError
+from warehouse.queries import aware_utc
 
 NIGHTLY_DEPLOYMENT = "citehub-nightly"
 BACKFILL_DEPLOYMENT = "backfill"
 
 
-class BadSchedule(ValueError):
+class BadSchedule(CitehubError, ValueError):
     pass
 
 
@@ -75,3 +77,54 @@ def serve_schedule(
     from prefect import serve
 
     serve(*deployments(cron, name, timezone, nightly_parameters, backfill_parameters))
+
+
+# --- the next scheduled run (citehub status) -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class NextRun:
+    reachable: bool
+    message: str
+    flow_run: str | None = None
+    deployment_id: str | None = None
+    expected_start: datetime | None = None
+
+
+def next_scheduled_run(timeout: float = 3.0) -> NextRun:
+    """The next scheduled flow run on the Prefect server, if PREFECT_API_URL is set and answering."""
+    from prefect.settings import PREFECT_API_URL
+
+    api_url = PREFECT_API_URL.value()
+    if not api_url:
+        return NextRun(False, "no Prefect server (PREFECT_API_URL is not set)")
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
+    from prefect.client.schemas.objects import StateType
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    try:
+        with get_client(sync_client=True) as client:
+            problem = client.api_healthcheck()
+            if problem is not None:
+                return NextRun(False, f"no Prefect server answering at {api_url} ({type(problem).__name__})")
+            runs = client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))
+                ),
+                sort=FlowRunSort.EXPECTED_START_TIME_ASC,
+                limit=1,
+            )
+    except Exception as exc:  # connection refused, timeout, bad URL: all mean "not reachable"
+        return NextRun(False, f"no Prefect server answering at {api_url} ({type(exc).__name__})")
+    if not runs:
+        return NextRun(True, f"Prefect server at {api_url}: no scheduled run")
+    fr = runs[0]
+    when = aware_utc(fr.expected_start_time or fr.next_scheduled_start_time)
+    return NextRun(
+        True,
+        f"next run {fr.name} at {when:%Y-%m-%d %H:%M:%S} UTC",
+        fr.name,
+        str(fr.deployment_id) if fr.deployment_id else None,
+        when,
+    )

@@ -76,3 +76,8 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
         connection.exec_driver_sql("BEGIN")
 
     return engine
+
+
+def redacted(url: str) -> str:
+    """A database URL fit for logs: the password never leaves the process."""
+    return make_url(url).render_as_string(hide_password=True)

@@ -209,7 +209,7 @@ citation = Table(
     "citation",
     metadata,
     # No foreign keys: each load checks that every edge's hub and paper exist, once, before it commits
-    # (flows.load.check_edge_references; a per-row trigger cost 0.6 s a 100,000-edge load on PostgreSQL).
+    # (warehouse.load.check_edge_references; a per-row trigger cost 0.6 s a 100,000-edge load on PostgreSQL).
     Column("hub_uuid", Text, primary_key=True, comment="The cited hub."),
     Column("paper_key", Text, primary_key=True, comment="The citing paper."),
     Column(
@@ -369,7 +369,7 @@ stg_item = Table(
     Column("hub_uuid", Text, comment="Hub the item belongs to."),
     Column("payload", Text, nullable=False, comment="The whole item as JSON text."),
     PrimaryKeyConstraint("run_id", "seq"),
-    # the load reads a run's items hub batch by hub batch, in file order within a hub (flows.load.load_staged)
+    # the load reads a run's items hub batch by hub batch, in file order within a hub (warehouse.load.load_staged)
     Index("ix_stg_item_run_hub", "run_id", "hub_uuid", "seq"),
     comment="Crawl items staged per run, so crawl and load can be retried apart.",
     info={"layer": "staging"},

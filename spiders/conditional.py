@@ -1,6 +1,6 @@
 """Conditional requests: validators from the last complete fetch become If-None-Match / If-Modified-Since.
 
-The flow writes the run's validators file (`flows.history.write_validators`: JSON object, URL ->
+The flow writes the run's validators file (`warehouse.history.write_validators`: JSON object, URL ->
 {"etag", "last_modified"}); the spider puts a URL's validators in `request.meta["validators"]` and this
 middleware turns them into headers and lets a 304 through to the callback (an unchanged page costs a
 304 and no body).
@@ -16,8 +16,10 @@ from scrapy.crawler import Crawler
 from scrapy.extensions.throttle import AutoThrottle
 from scrapy.http import Response
 
+from schema.errors import CitehubError
 
-class BadValidatorsFile(ValueError):
+
+class BadValidatorsFile(CitehubError, ValueError):
     pass
 
 

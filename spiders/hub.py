@@ -18,10 +18,10 @@ from twisted.python.failure import Failure
 from w3lib.url import add_or_replace_parameters
 
 from spiders.conditional import load_validators
-from spiders.hubref import hub_url, read_seeds
 from spiders.middlewares import AllowEntry, Refused
 from spiders.parse.hub_html import parse_hub_page
 from spiders.parse.hub_json import parse_hub_json
+from spiders.parse.hubref import hub_url, read_seeds
 from spiders.parse.records import ParseError
 
 # Filters whose lists assign a value to each citation: facet name -> query parameter.

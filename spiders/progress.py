@@ -1,5 +1,5 @@
 """Crawl progress for the flow: a Scrapy extension appending one JSON line per tick to
-`<run dir>/progress.jsonl`, which `flows.crawl` reads while the `scrapy crawl` subprocess runs.
+`<run dir>/progress.jsonl`, which `spiders.crawl` reads while the `scrapy crawl` subprocess runs.
 
 A line holds counters only (no rates): hubs planned and done, hub requests (every attempt) scheduled and
 answered, retries, quarantined pages, failed fetches, elapsed seconds. The reader derives pages/s and the ETA.
@@ -107,3 +107,31 @@ class CrawlProgress:
             return
         self.fh.write(json.dumps(self.snapshot(final, reason)) + "\n")
         self.fh.flush()  # the flow reads the file while we write it
+
+
+class ProgressFile:
+    """Reads the complete lines appended to a progress file since the last read."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+        self.partial = b""
+
+    def new_snapshots(self) -> list[dict]:
+        if not self.path.exists():
+            return []
+        with open(self.path, "rb") as fh:
+            fh.seek(self.offset)
+            chunk = fh.read()
+        self.offset += len(chunk)
+        data = self.partial + chunk
+        lines = data.split(b"\n")
+        self.partial = lines.pop()  # an unfinished last line waits for the next read
+        out = []
+        for raw in lines:
+            if raw.strip():
+                try:
+                    out.append(json.loads(raw))
+                except json.JSONDecodeError:
+                    continue  # a torn line is progress lost, never a failed crawl
+        return out

@@ -4,6 +4,8 @@ The flow runs `scrapy crawl hub` with SCRAPY_SETTINGS_MODULE=spiders.settings an
 values (`-s CITEHUB_RUN_DIR=...`, allowlist, concurrency) on the command line.
 """
 
+from spiders.config import PITH_HOSTS
+
 BOT_NAME = "citehub"
 SPIDER_MODULES = ["spiders.hub"]
 NEWSPIDER_MODULE = "spiders"
@@ -81,7 +83,7 @@ EXTENSIONS = {
     "spiders.extensions.WarcArchive": 100,
     "spiders.extensions.StatsJson": 200,
     "spiders.progress.CrawlProgress": 300,
-    "spiders.frontier.FrontierIdle": 400,  # only with a shared Redis frontier (flows/fleet.py)
+    "spiders.frontier.FrontierIdle": 400,  # only with a shared Redis frontier (spiders/fleet.py)
 }
 ITEM_PIPELINES = {
     "spiders.pipelines.StampRunPipeline": 100,
@@ -89,13 +91,12 @@ ITEM_PIPELINES = {
 }
 
 LOG_LEVEL = "INFO"
-REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"
 
 # citehub's own settings (overridden per run by the flow)
 CITEHUB_RUN_DIR = "data/runs/adhoc"
 CITEHUB_RUN_ID = "adhoc"
-CITEHUB_ALLOWED_HOSTS = ["pith.science", "www.pith.science"]
+CITEHUB_ALLOWED_HOSTS = PITH_HOSTS
 CITEHUB_WARC_MAX_BYTES = 512 * 1024 * 1024
 CITEHUB_START_BATCH = 64  # hubs handed to the scheduler at a time (spiders/hub.py start); 0 = all at once
 CITEHUB_PROGRESS_INTERVAL = 1.0  # seconds between progress lines in <run dir>/progress.jsonl; 0 turns it off

@@ -17,13 +17,14 @@ from psycopg import sql
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
+from schema.errors import CitehubError
 from schema.placement import CORE_SCHEMA, MARTS_SCHEMA, execute_pg, schemas_exist
 
 ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 RESERVED_ROLES = {"public", "postgres", "current_user", "session_user", "current_role", "none"}
 
 
-class GrantError(ValueError):
+class GrantError(CitehubError, ValueError):
     """A reader grant that cannot be made: bad role name, wrong engine, or a warehouse not yet upgraded."""
 
 

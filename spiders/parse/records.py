@@ -13,11 +13,13 @@ from copy import deepcopy
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from schema.errors import CitehubError
+
 # Bump when a parser change can change its output: every record carries it, reparse compares it.
 PARSER_VERSION = "1"
 
 
-class ParseError(ValueError):
+class ParseError(CitehubError, ValueError):
     """A page that does not parse. `reason` is a short machine-readable code for the quarantine."""
 
     def __init__(self, reason: str, detail: str = "") -> None:

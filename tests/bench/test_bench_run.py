@@ -67,7 +67,7 @@ def test_bench_prints_each_stage_and_records_the_run(tmp_path):
         else None
     )
     assert m, replay
-    from flows.replay import CHUNK
+    from spiders.replay import CHUNK
 
     chunks = -(-int(m["fetches"].replace(",", "")) // CHUNK)
     assert int(m["n"]) == min(len(os.sched_getaffinity(0)), chunks)  # the pool needs two chunks at least

@@ -1,5 +1,5 @@
 """Helpers for the fault tests: a small sample site served with a fault plan, crawled by a real
-`scrapy crawl` subprocess (flows.crawl.run_crawl), and what the crawl handed over, by URL."""
+`scrapy crawl` subprocess (spiders.crawl.run_crawl), and what the crawl handed over, by URL."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from flows.crawl import allowed_hosts_for, run_crawl
 from samplesite.faults import Faults
 from samplesite.generator import build_site
 from samplesite.model import Site
 from samplesite.server import serving
+from spiders.crawl import allowed_hosts_for, run_crawl
 
 SEED = 7
 # Fast, deterministic crawls: no politeness ramp on loopback, short timeouts, no backoff unless a test

@@ -8,7 +8,6 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from flows.clean import clean
 from samplesite.faults import Faults
 from samplesite.generator import build_site
 from samplesite.server import serving
@@ -16,6 +15,7 @@ from schema import tables as t
 from schema.engine import make_engine
 from tests.faults.conftest import crawl
 from tests.integration.test_end_to_end import content
+from warehouse.clean import clean
 
 SEED = 7
 

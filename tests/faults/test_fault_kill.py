@@ -65,12 +65,12 @@ def drive(database_url: str, base_url: str, data_dir: str, hubs: list[str]) -> s
     """One run. With KILLTEST_REPLAY=<items.jsonl> the crawl stage hands over that recorded crawl of the
     same site day instead of starting scrapy (2 s a crawl: the test affords a real crawl only where it
     kills the crawl, and in every fourth rerun)."""
-    from flows import guard, history, runs, stage
-    from flows import load as load_mod
-    from flows.crawl import allowed_hosts_for, run_crawl
-    from flows.lock import single_flight
     from schema.engine import make_engine
+    from spiders.crawl import allowed_hosts_for, run_crawl
+    from warehouse import guard, history, runs, stage
+    from warehouse import load as load_mod
     from warehouse.checks import run_checks
+    from warehouse.lock import single_flight
 
     engine = make_engine(database_url)
     urls = list(dict.fromkeys([f"{base_url}/citations/{u}" for u in hubs] + runs.known_hub_urls(engine, base_url)))

@@ -65,8 +65,8 @@ def test_allowlisted_name_resolving_to_a_private_address_is_refused(small_site, 
         pytest.skip(f"{name} resolves to public {address}")
     faults = Faults()
     uuid = small_site.hubs[0].uuid
-    from flows.crawl import run_crawl
     from samplesite.server import serving
+    from spiders.crawl import run_crawl
     from tests.faults.conftest import FAST
 
     with serving(small_site, faults=faults) as base_url:
@@ -89,8 +89,8 @@ def test_allowlisted_name_resolving_to_a_private_address_is_refused(small_site, 
 def test_credentials_do_not_follow_a_redirect_to_another_origin(small_site, tmp_path):
     # Both origins allowlisted, so the hop happens: Scrapy drops Authorization on the port change, the
     # guard drops Cookie (Scrapy keeps it when only the port changes).
-    from flows.crawl import run_crawl
     from samplesite.server import serving
+    from spiders.crawl import run_crawl
     from tests.faults.conftest import FAST
 
     uuid, target = _one(small_site)

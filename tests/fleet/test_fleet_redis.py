@@ -9,10 +9,10 @@ from collections import Counter
 
 import pytest
 
-from flows.crawl import allowed_hosts_for, run_crawl
-from flows.fleet import FrontierUnavailable, run_fleet_crawl
 from samplesite.generator import build_site
 from samplesite.server import serving
+from spiders.crawl import allowed_hosts_for, run_crawl
+from spiders.fleet import FrontierUnavailable, run_fleet_crawl
 from spiders.frontier import frontier_keys
 
 REDIS_URL = os.environ.get("CITEHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -1,5 +1,5 @@
-"""The nightly's hub-batched load (`flows.load.load_staged`) and the whole-run reference path
-(`flows.load.load` of `flows.clean.clean`) write the same warehouse.
+"""The nightly's hub-batched load (`warehouse.load.load_staged`) and the whole-run reference path
+(`warehouse.load.load` of `warehouse.clean.clean`) write the same warehouse.
 
 Two warehouses take the same crawls of a 24-hub sample site: day 1, then day 3 with one hub's page failing
 (incomplete: kept, nothing retired) and every other change of the days between (new, relabelled, retired
@@ -13,16 +13,17 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from flows import guard, runs, stage
-from flows.clean import clean
-from flows.crawl import allowed_hosts_for, run_crawl
-from flows.load import load, load_staged, materialize_marts
 from samplesite.control import post
 from samplesite.generator import build_site
 from samplesite.server import serving
 from schema import tables as t
 from schema.engine import make_engine
 from schema.migrate import upgrade
+from spiders.crawl import allowed_hosts_for, run_crawl
+from tests.oracle import checker, load
+from warehouse import guard, runs, stage
+from warehouse.clean import clean
+from warehouse.load import load_staged, materialize_marts
 
 HUBS, SEED = 24, 11
 TABLES = (
@@ -95,7 +96,7 @@ def test_hub_batched_load_equals_whole_run_load(tmp_path: Path):
                         engine,
                         run_id,
                         clean(stage.staged_items(engine, run_id)),
-                        guard=guard.checker(run_id, guard.Limits()),
+                        guard=checker(run_id, guard.Limits()),
                         then=marts,
                     )
                 runs.finish_run(engine, run_id, "completed", {"load": result.as_dict()})
@@ -109,7 +110,7 @@ def test_hub_batched_load_equals_whole_run_load(tmp_path: Path):
 
 
 def test_hub_batches_are_bounded_by_hubs_and_by_rows():
-    from flows.load import hub_ranges
+    from warehouse.load import hub_ranges
 
     sizes = [("a", 3), ("b", 4), ("c", 9), ("d", 1), ("e", 1), ("f", 1), ("g", 2)]
     # at most 5 rows (one hub alone may exceed it), at most 2 hubs

@@ -16,13 +16,13 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select, text
 
-from flows.backfill import ArchiveError, archived_runs, fetch_plan
 from samplesite.control import post
 from samplesite.generator import build_site
 from samplesite.server import serving
 from schema import tables as t
 from schema.engine import make_engine
 from schema.placement import published_tables, published_views
+from spiders.replay import ArchiveError, archived_runs, fetch_plan
 
 pytestmark = pytest.mark.slow
 
@@ -195,7 +195,7 @@ def test_reparse_refuses_a_warehouse_that_holds_runs_and_a_foreign_parser_versio
 
 
 def test_a_replay_on_several_processes_writes_the_one_process_items(nightlies, tmp_path, monkeypatch):
-    from flows import replay
+    from spiders import replay
 
     # Small chunks: many more than the workers keep in flight, so results come back out of order and must
     # be put back in the archive's order.
@@ -216,7 +216,7 @@ def test_a_replay_on_several_processes_writes_the_one_process_items(nightlies, t
 
 
 def test_an_unreadable_record_in_a_worker_fails_the_replay_and_writes_no_items(nightlies, tmp_path, monkeypatch):
-    from flows import replay
+    from spiders import replay
 
     monkeypatch.setattr(replay, "CHUNK", 5)
     first = nightlies["runs"][0]
@@ -240,8 +240,8 @@ def test_an_unreadable_record_in_a_worker_fails_the_replay_and_writes_no_items(n
 def test_replay_workers_default_to_the_cores_and_refuse_zero():
     from pydantic import ValidationError
 
-    from flows.replay import replay_workers
     from flows.settings import Settings
+    from spiders.replay import replay_workers
 
     assert replay_workers(3) == 3
     assert replay_workers(None) == len(os.sched_getaffinity(0))

@@ -9,8 +9,6 @@ import time
 import pytest
 from sqlalchemy import select
 
-from flows.lock import RunLockBusy, single_flight
-from flows.runs import start_run
 from samplesite.faults import Faults
 from samplesite.generator import build_site
 from samplesite.server import serving
@@ -18,6 +16,8 @@ from samplesite.truth import truth
 from schema import tables as t
 from schema.engine import make_engine
 from schema.migrate import upgrade
+from warehouse.lock import RunLockBusy, single_flight
+from warehouse.runs import start_run
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

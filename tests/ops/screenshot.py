@@ -23,8 +23,8 @@ def main() -> None:
     args = parser.parse_args()
     from prefect.testing.utilities import prefect_test_harness
 
+    from flows.cli.report_html import write_report
     from flows.nightly import nightly_refresh
-    from flows.report_html import write_report
     from samplesite.generator import build_site
     from samplesite.server import serving
     from schema.engine import make_engine

@@ -1,13 +1,13 @@
-"""`flows.ops.hub_changes` (the run-changes artifact and the report's change table): each hub of a run
+"""`warehouse.queries.hub_changes` (the run-changes artifact and the report's change table): each hub of a run
 against its snapshot in the latest earlier completed run, compared with the sample site's days."""
 
 from __future__ import annotations
 
 import pytest
 
-from flows import ops
 from schema.engine import make_engine
 from tests.ops.conftest import DAYS
+from warehouse import queries as ops
 
 
 def _expected(before: dict, after: dict) -> dict[str, dict]:

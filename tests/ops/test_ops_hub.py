@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from flows import ops
 from flows.cli import app
 from schema.engine import make_engine
 from tests.ops.conftest import DAYS
+from warehouse import queries as ops
 
 
 def _grown_hub(history):

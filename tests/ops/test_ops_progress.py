@@ -8,10 +8,10 @@ import logging
 
 from rich.console import Console
 
-from flows.crawl import allowed_hosts_for, run_crawl
 from flows.progress import ProgressReporter, ProgressTracker, render
 from samplesite.generator import build_site
 from samplesite.server import serving
+from spiders.crawl import allowed_hosts_for, run_crawl
 
 
 def snap(t, hubs_done, pages_done, pages_planned, final=False, **extra):

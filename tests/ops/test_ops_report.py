@@ -9,12 +9,12 @@ import pytest
 from bs4 import BeautifulSoup
 from typer.testing import CliRunner
 
-from flows import ops
 from flows.cli import app
-from flows.report_html import CHARTS, build_html
+from flows.cli.report_html import CHARTS, build_html
 from schema.engine import make_engine
 from tests.ops import chromium as cr
 from tests.ops.conftest import DAYS, chromium
+from warehouse import queries as ops
 
 TITLES = {
     "growth": ("Growth of the top hubs across runs", "completed run (1 = oldest)", "citing papers (count)"),

@@ -10,11 +10,12 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from flows import ops
 from flows.cli import app
+from flows.schedule import next_scheduled_run
 from schema import tables as t
 from schema.engine import make_engine
 from tests.ops.conftest import DAYS, HUBS, edges
+from warehouse import queries as ops
 
 
 def _expected_changes(truths):
@@ -99,12 +100,12 @@ def test_next_scheduled_run(history):
 
     from flows.nightly import nightly_refresh
 
-    assert ops.next_scheduled_run().message.endswith("no scheduled run")
+    assert next_scheduled_run().message.endswith("no scheduled run")
     when = ops.recent_runs(make_engine(history["url"]), 1)[0].started_at + timedelta(days=1)
     with get_client(sync_client=True) as client:
         fr = client.create_flow_run(nightly_refresh, name="ops-test-next", state=Scheduled(scheduled_time=when))
     try:
-        nxt = ops.next_scheduled_run()
+        nxt = next_scheduled_run()
         assert (nxt.reachable, nxt.flow_run, nxt.expected_start) == (True, "ops-test-next", when)
     finally:
         with get_client(sync_client=True) as client:
@@ -113,10 +114,10 @@ def test_next_scheduled_run(history):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with temporary_settings({PREFECT_API_URL: f"http://127.0.0.1:{port}/api"}):
-        down = ops.next_scheduled_run()
+        down = next_scheduled_run()
     assert not down.reachable and down.message.startswith("no Prefect server answering")
     with temporary_settings(restore_defaults={PREFECT_API_URL}):
-        assert ops.next_scheduled_run().message == "no Prefect server (PREFECT_API_URL is not set)"
+        assert next_scheduled_run().message == "no Prefect server (PREFECT_API_URL is not set)"
 
 
 def test_status_command(history, monkeypatch):

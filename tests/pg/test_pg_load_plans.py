@@ -1,8 +1,8 @@
-"""What the hub-batched load (`flows.load.load_staged`) asks PostgreSQL to read while it writes, seen from
-inside its transaction through a publish gate (`flows.guard.Gate`, the load's own hook: `start` as the
+"""What the hub-batched load (`warehouse.load.load_staged`) asks PostgreSQL to read while it writes, seen from
+inside its transaction through a publish gate (`warehouse.guard.Gate`, the load's own hook: `start` as the
 transaction opens, `add` before each batch of pass 3).
 
-- Tables that were empty when the load began are never read back by key (`flows.load.empty_tables`): they
+- Tables that were empty when the load began are never read back by key (`warehouse.load.empty_tables`): they
   have no statistics inside the transaction, and each batch's keyed read planned a scan of the whole table
   (a first load grew with the square of the site). A second load into the same warehouse does read.
 - The scratch tables have statistics once filled (PostgreSQL never analyzes temporary tables by itself):
@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from flows import guard, runs, stage
-from flows.crawl import allowed_hosts_for, run_crawl
-from flows.load import load_staged, materialize_marts
 from samplesite.generator import build_site
 from samplesite.server import serving
 from schema.engine import make_engine
 from schema.migrate import upgrade
+from spiders.crawl import allowed_hosts_for, run_crawl
+from warehouse import guard, runs, stage
+from warehouse.load import load_staged, materialize_marts
 
 pytestmark = pytest.mark.postgres
 

@@ -18,11 +18,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from conftest import entry, hub_page, page_item
 
-from flows.clean import clean
-from flows.load import load
-from flows.runs import start_run
 from schema.engine import make_engine
 from schema.migrate import upgrade
+from tests.oracle import load
+from warehouse.clean import clean
+from warehouse.runs import start_run
 
 ROLES = ("background", "method", "baseline", "dataset", "other")
 

@@ -1,4 +1,4 @@
-"""flows.clean: identity, dedupe, roles/polarities, fuzzy merge guards, completeness (pure, no database)."""
+"""warehouse.clean: identity, dedupe, roles/polarities, fuzzy merge guards, completeness (pure, no database)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from conftest import (
     two_hub_items,
 )
 
-from flows.clean import clean
 from spiders.parse.normalize import title_fingerprint
+from warehouse.clean import clean
 
 
 def test_one_paper_and_one_citation_per_hub_across_lists_pages_filters_hubs():
@@ -243,7 +243,7 @@ def _score_block_everything(members):
     looked only at the length window)."""
     from rapidfuzz import fuzz, process
 
-    from flows.clean import FUZZY_MIN_SCORE
+    from warehouse.clean import FUZZY_MIN_SCORE
 
     scored = {}
     choices = [folded for _, folded in members]
@@ -258,7 +258,7 @@ def _score_block_everything(members):
 
 
 def test_scoring_a_block_by_length_window_finds_exactly_what_scoring_it_whole_finds():
-    from flows.clean import score_block
+    from warehouse.clean import score_block
 
     rng = random.Random(5)
     letters = "abcdefghij klmnop"

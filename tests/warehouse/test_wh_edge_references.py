@@ -7,12 +7,13 @@ import pytest
 from conftest import two_hub_items
 from sqlalchemy import func, inspect, select, text
 
-from flows.clean import clean
-from flows.load import DanglingEdges, load
-from flows.runs import start_run
 from schema.engine import make_engine
 from schema.migrate import alembic_config, upgrade
 from schema.tables import citation, hub, hub_snapshot, paper
+from tests.oracle import load
+from warehouse.clean import clean
+from warehouse.load import DanglingEdges
+from warehouse.runs import start_run
 
 RUN = "20261124T030000Z-aaaaaa"
 ROWS = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -18,10 +19,6 @@ from conftest import (
 )
 from sqlalchemy import func, select
 
-from flows.clean import clean
-from flows.load import load
-from flows.runs import completed_runs, finish_run, get_run, known_hub_urls, start_run
-from flows.stage import StageError, stage_items, staged_items
 from schema.tables import (
     check_result,
     citation,
@@ -34,8 +31,12 @@ from schema.tables import (
     stg_item,
 )
 from spiders.parse.normalize import title_fingerprint
+from tests.oracle import load
 from warehouse.checks import run_checks
+from warehouse.clean import clean
 from warehouse.materialize import materialize
+from warehouse.runs import completed_runs, finish_run, get_run, known_hub_urls, start_run
+from warehouse.stage import StageError, stage_items, staged_items
 
 TITLE_KEY = f"title:{title_fingerprint('Title Only Paper')}"
 
@@ -216,3 +217,38 @@ def test_run_ids_and_statuses(engine):
     finish_run(engine, run_id, "failed", {"error": "crawl died"})
     assert get_run(engine, run_id)["summary"] == {"error": "crawl died"}
     assert completed_runs(engine) == []
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ('{"kind": "fetch", "url": "u", "fetched_at": "t", "outcome": "lost"}', "bad fetch item: outcome: Input"),
+        ('{"kind": "fetch", "url": "u", "fetched_at": "t", "outcome": "parsed", "bytes": -1}', "bytes: Input"),
+        ('{"kind": "quarantine", "url": "u", "fetched_at": "t"}', "bad quarantine item: reason: Field"),
+        ('{"kind": "hub_page", "url": "u", "hub_uuid": "h", "fetched_at": "t", "page": {}}', "bad hub_page item: page."),
+        ('{"kind": "hub_json", "url": "u", "hub_uuid": "h", "fetched_at": "t", "json": []}', "bad hub_json item: json: Input"),
+        ('{"kind": "hub_twin", "url": "u", "fetched_at": "t"}', "bad hub_twin item: item: Input tag 'hub_twin'"),
+    ],
+)
+def test_item_that_its_kind_does_not_allow_is_refused_naming_the_line(engine, tmp_path, line, problem):
+    """Typed at the boundary (spiders/parse/items.py): staging refuses the whole file, naming line and field."""
+    run_id = start_run(engine, "backfill", {})
+    good = write_items(tmp_path / "good.jsonl", two_hub_items())
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(good.read_text() + line + "\n", encoding="utf-8")
+    with pytest.raises(StageError, match=re.escape(f"{bad}:8: ") + ".*" + re.escape(problem)):
+        stage_items(engine, run_id, bad)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(stg_item)).scalar_one() == 0
+
+
+def test_every_item_a_crawl_writes_validates_as_its_kind():
+    """The fixtures' items (built like the spider's) are typed records of their kind, field for field."""
+    from spiders.parse.items import FetchItem, PageItem, QuarantineItem, TwinItem, validate_item
+
+    items = [*two_hub_items(), quarantine_item(f"{BASE}/citations/{HUB_A}", HUB_A)]
+    typed = [validate_item(json.dumps(item)) for item in items]
+    kinds = {FetchItem: "fetch", QuarantineItem: "quarantine", PageItem: "hub_page", TwinItem: "hub_json"}
+    assert [kinds[type(t)] for t in typed] == [item["kind"] for item in items]
+    pages = [t for t in typed if isinstance(t, PageItem)]
+    assert [p.page.to_dict() for p in pages] == [i["page"] for i in items if i["kind"] == "hub_page"]

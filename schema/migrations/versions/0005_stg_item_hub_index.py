@@ -4,7 +4,7 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-27 09:00:00
 
-The load cleans a run's staged items hub batch by hub batch (flows.load.load_staged): each batch reads its
+The load cleans a run's staged items hub batch by hub batch (warehouse.load.load_staged): each batch reads its
 hubs' items in file order, a range of this index instead of a scan of every item of the run. No row changes.
 """
 

@@ -7,7 +7,7 @@ Create Date: 2026-11-28 09:00:00
 The foreign keys citation.hub_uuid -> hub and citation.paper_key -> paper fired a trigger per inserted or
 updated row: on PostgreSQL 0.6 s of the 0.74 s a COPY of 103,000 edges took (0.14 s without them), the
 largest single cost of a first load. The load now runs the same two checks as one anti-join each inside
-its transaction and refuses to commit if an edge names a missing hub or paper (flows.load), so the
+its transaction and refuses to commit if an edge names a missing hub or paper (warehouse.load), so the
 warehouse holds the same guarantee; nothing ever deletes a hub or a paper. No row changes.
 
 SQLite cannot drop a constraint, and a batch copy of `citation` would fight the views that name it: the

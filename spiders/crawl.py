@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flows.progress import ProgressFile
+from schema.errors import CitehubError
+from spiders.progress import ProgressFile
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +25,9 @@ POLL_S = 0.25  # how often the flow looks at the subprocess's log and progress f
 _SCRAPY_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[(?P<name>[^\]]+)\] (?P<level>[A-Z]+): ")
 
 
-class CrawlFailed(RuntimeError):
+class CrawlFailed(CitehubError, RuntimeError):
+    exit_code = 1
+
     pass
 
 

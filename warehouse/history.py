@@ -45,7 +45,7 @@ def load_citations(
 ) -> tuple[dict[str, int], dict[str, int]]:
     """Apply the edges of a run (or of one hub batch of it: hubs are independent); `unchanged` are the hubs
     whose twin answered 304, `good` the hubs fetched completely; `fresh` the tables that were empty as the
-    load began (`flows.load.empty_tables`: no edge or version of these hubs to read back from them). Returns
+    load began (`warehouse.load.empty_tables`: no edge or version of these hubs to read back from them). Returns
     (inserted/updated/unchanged counts, history counts)."""
     incoming: dict[str, list[dict]] = defaultdict(list)
     for row in citations:

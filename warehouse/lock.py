@@ -30,6 +30,7 @@ from filelock import FileLock
 from filelock import Timeout as FileLockTimeout
 from sqlalchemy import Engine, select, text, update
 
+from schema.errors import CitehubError
 from schema.tables import run
 
 # Advisory lock key: a stable 31-bit number derived from the name (any other user of advisory locks on
@@ -39,7 +40,7 @@ POLL_SECONDS = 0.2
 STALE_SECONDS = 30.0  # margin past a waiter's deadline (or a markerless row's start) before it counts as dead
 
 
-class RunLockBusy(RuntimeError):
+class RunLockBusy(CitehubError, RuntimeError):
     """Another run holds the warehouse's run lock."""
 
 

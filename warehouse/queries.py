@@ -18,9 +18,10 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import Engine, and_, func, select, text, true
 from sqlalchemy.engine import make_url
 
-from flows.settings import redacted
 from schema import tables as t
-from spiders.hubref import UUID
+from schema.engine import redacted
+from schema.errors import CitehubError, NotFound
+from spiders.parse.hubref import UUID
 
 # --- runs -----------------------------------------------------------------------------------------------
 
@@ -45,7 +46,7 @@ class RunRow:
         return asdict(self)
 
 
-def _aware(value: datetime | None) -> datetime | None:
+def aware_utc(value: datetime | None) -> datetime | None:
     # SQLite hands timezone-aware columns back naive; they were written in UTC.
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
@@ -120,7 +121,7 @@ def recent_runs(engine: Engine, limit: int = 10) -> list[RunRow]:
     out = []
     for row in rows:
         summary = json.loads(row["summary"]) if row["summary"] else {}
-        started, finished = _aware(row["started_at"]), _aware(row["finished_at"])
+        started, finished = aware_utc(row["started_at"]), aware_utc(row["finished_at"])
         counted = summary.get("changes") or {}  # a later summary may carry its own change counts
         ch = {k: counted.get(k, v) for k, v in changes[row["run_id"]].items()}
         has_counts = "pages_fetched" in summary
@@ -168,7 +169,7 @@ def stale_hubs(engine: Engine, days: float, now: datetime | None = None) -> list
             .order_by(r.c.started_at, h.c.hub_uuid)
         ).all()
     return [
-        StaleHub(u, title, run_id, _aware(at), round((now - _aware(at)).total_seconds() / 86400, 1))
+        StaleHub(u, title, run_id, aware_utc(at), round((now - aware_utc(at)).total_seconds() / 86400, 1))
         for u, title, run_id, at in rows
     ]
 
@@ -176,57 +177,6 @@ def stale_hubs(engine: Engine, days: float, now: datetime | None = None) -> list
 def hub_count(engine: Engine) -> int:
     with engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(t.hub)).scalar_one()
-
-
-# --- schedule -------------------------------------------------------------------------------------------
-
-
-@dataclass
-class NextRun:
-    reachable: bool
-    message: str
-    flow_run: str | None = None
-    deployment_id: str | None = None
-    expected_start: datetime | None = None
-
-
-def next_scheduled_run(timeout: float = 3.0) -> NextRun:
-    """The next scheduled flow run on the Prefect server, if PREFECT_API_URL is set and answering."""
-    from prefect.settings import PREFECT_API_URL
-
-    api_url = PREFECT_API_URL.value()
-    if not api_url:
-        return NextRun(False, "no Prefect server (PREFECT_API_URL is not set)")
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
-    from prefect.client.schemas.objects import StateType
-    from prefect.client.schemas.sorting import FlowRunSort
-
-    try:
-        with get_client(sync_client=True) as client:
-            problem = client.api_healthcheck()
-            if problem is not None:
-                return NextRun(False, f"no Prefect server answering at {api_url} ({type(problem).__name__})")
-            runs = client.read_flow_runs(
-                flow_run_filter=FlowRunFilter(
-                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))
-                ),
-                sort=FlowRunSort.EXPECTED_START_TIME_ASC,
-                limit=1,
-            )
-    except Exception as exc:  # connection refused, timeout, bad URL: all mean "not reachable"
-        return NextRun(False, f"no Prefect server answering at {api_url} ({type(exc).__name__})")
-    if not runs:
-        return NextRun(True, f"Prefect server at {api_url}: no scheduled run")
-    fr = runs[0]
-    when = _aware(fr.expected_start_time or fr.next_scheduled_start_time)
-    return NextRun(
-        True,
-        f"next run {fr.name} at {when:%Y-%m-%d %H:%M:%S} UTC",
-        fr.name,
-        str(fr.deployment_id) if fr.deployment_id else None,
-        when,
-    )
 
 
 # --- storage --------------------------------------------------------------------------------------------
@@ -277,11 +227,11 @@ def human_bytes(n: int | None) -> str:
 # --- one hub --------------------------------------------------------------------------------------------
 
 
-class HubNotFound(LookupError):
+class HubNotFound(NotFound, LookupError):
     pass
 
 
-class AmbiguousHub(LookupError):
+class AmbiguousHub(CitehubError, LookupError):
     def __init__(self, ref: str, candidates: list[tuple[str, str | None]]) -> None:
         self.candidates = candidates
         super().__init__(f"{ref!r} matches {len(candidates)} hubs; name one by uuid")
@@ -377,7 +327,7 @@ def hub_history(engine: Engine, hub_uuid: str) -> list[dict[str, Any]]:
             .mappings()
             .all()
         )
-    return [{**row, "started_at": _aware(row["started_at"])} for row in rows]
+    return [{**row, "started_at": aware_utc(row["started_at"])} for row in rows]
 
 
 def hub_info(engine: Engine, hub_uuid: str) -> HubInfo:

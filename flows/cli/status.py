@@ -1,4 +1,4 @@
-"""Terminal views of `citehub status` and `citehub hub` (Rich), over the queries in flows.ops."""
+"""Terminal views of `citehub status` and `citehub hub` (Rich), over the queries in warehouse.queries."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
 
-from flows import ops
+from flows.schedule import next_scheduled_run
+from warehouse import queries as ops
 
 
 def _n(value) -> str:
@@ -83,7 +84,7 @@ def print_status(
         )
     if len(stale) > 10:
         console.print(f"  ... and {len(stale) - 10} more", highlight=False, soft_wrap=True)
-    console.print(f"schedule: {ops.next_scheduled_run().message}", highlight=False, soft_wrap=True)
+    console.print(f"schedule: {next_scheduled_run().message}", highlight=False, soft_wrap=True)
     where = ops.storage(engine, database_url, data_dir)
     console.print(
         f"database: {where.database} ({ops.human_bytes(where.database_bytes)})", highlight=False, soft_wrap=True

@@ -4,7 +4,7 @@ Dimensions (`hub`, `paper`) are upserted on their keys. Loading what the warehou
 only the bookkeeping (`last_seen_run`, `run_id`); the result counts rows whose content was inserted,
 updated or left unchanged. A hub whose fetch was incomplete or quarantined keeps its last good values.
 
-Edges keep history (`flows.history`): `citation` holds each edge's current values and its current spell
+Edges keep history (`warehouse.history`): `citation` holds each edge's current values and its current spell
 (`valid_from_run`, `valid_to_run` NULL = current); `citation_version` holds one row per spell of values, so
 a relabel closes a row and opens another. An edge is retired only when its hub was fetched completely in
 this run (`CleanBatch.complete`); an incomplete hub adds the new edges it showed and retires nothing. A hub
@@ -17,7 +17,7 @@ A nightly loads with `load_staged`: it cleans the run's staged items hub batch b
 same single transaction (memory bounded by a batch, not by the site) and gives the same warehouse as
 `load(engine, run_id, clean(items))`, which stays for callers holding a `CleanBatch`.
 
-Publishing is one transaction: the publish guard (`flows.guard`, hook `guard`) runs first and may refuse
+Publishing is one transaction: the publish guard (`warehouse.guard`, hook `guard`) runs first and may refuse
 the run (nothing written), and the marts are rebuilt last on the same connection (hook `then`, e.g.
 `materialize_marts`), so a process killed at any moment leaves the warehouse as before the run or as after.
 """
@@ -53,11 +53,9 @@ from sqlalchemy import (
     tuple_,
 )
 
-from flows import clean as clean_mod
-from flows.clean import CleanBatch
-from flows.history import carry_forward, load_citations
 from schema import bulk
 from schema.bulk import chunks as _chunks
+from schema.errors import CitehubError
 from schema.tables import (
     citation,
     citation_version,
@@ -71,7 +69,9 @@ from schema.tables import (
     stg_item,
 )
 from spiders.parse.normalize import normalize_text, normalize_title, split_arxiv
+from warehouse import clean as clean_mod
 from warehouse.checks import CHECKS
+from warehouse.history import carry_forward, load_citations
 from warehouse.materialize import build_marts
 
 KEY_CHUNK = 500  # keys per IN (...) when reading what exists (SQLite caps bound parameters)
@@ -108,7 +108,9 @@ BOOKKEEPING = ("first_seen_run", "last_seen_run", "run_id")
 EDGE_REFERENCE_CHECKS = ("citation_hub_exists", "citation_paper_exists")
 
 
-class DanglingEdges(RuntimeError):
+class DanglingEdges(CitehubError, RuntimeError):
+    exit_code = 1
+
     """The load would commit edges whose hub or paper is not in the warehouse; nothing was written."""
 
 
@@ -128,7 +130,7 @@ class LoadResult:
     run_rows: dict[str, int] = field(default_factory=dict)
     # edge history: new, reopened, relabelled, retired edges; hubs carried forward (twin answered 304)
     history: dict[str, int] = field(default_factory=dict)
-    # the publish guard's verdict (flows.guard), when the load ran with one
+    # the publish guard's verdict (warehouse.guard), when the load ran with one
     guard: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -143,41 +145,6 @@ class LoadResult:
             "history": dict(self.history),
             **({"guard": dict(self.guard)} if self.guard else {}),
         }
-
-
-def load(engine: Engine, run_id: str, batch: CleanBatch, guard=None, then=None) -> LoadResult:
-    """Load `batch` as the output of run `run_id` (which must exist in `run`).
-
-    `guard(conn, batch)` runs first in the transaction (raising rolls everything back; its dict return is
-    kept in `LoadResult.guard`); `then(conn)` runs last, before the commit."""
-    result = LoadResult(run_id)
-    with engine.begin() as conn:
-        if guard is not None:
-            result.guard = guard(conn, batch)
-        fresh = empty_tables(conn, FRESH_CHECKED)
-        upsert = _Upserter(conn, run_id, fresh)
-        good = {uuid for uuid, complete in batch.complete.items() if complete}
-        result.tables["hub"] = upsert.rows(hub, batch.hubs, full=lambda r: r["hub_uuid"] in good)
-        result.tables["paper"] = upsert.rows(paper, batch.papers, full=lambda r: True)
-        counts, result.history = load_citations(conn, run_id, batch.citations, batch.unchanged, good, fresh=fresh)
-        result.tables["citation"] = TableCounts(**counts)
-        for table, rows in (
-            (hub_snapshot, batch.snapshots),
-            (hub_facet_count, batch.facet_counts),
-            (fetch, batch.fetches),
-            (quarantine, batch.quarantines),
-            (paper_merge, batch.merges),
-        ):
-            result.run_rows[table.name] = _replace_run_rows(conn, table, run_id, rows)
-        # after the run's own rows are replaced: the copies join them under this run
-        snapshots, facet_counts = carry_forward(conn, run_id, batch.unchanged)
-        result.history["carried_forward_hubs"] = snapshots
-        result.run_rows[hub_snapshot.name] += snapshots
-        result.run_rows[hub_facet_count.name] += facet_counts
-        check_edge_references(conn)
-        if then is not None:
-            then(conn)
-    return result
 
 
 def check_edge_references(conn: Connection) -> None:
@@ -233,7 +200,7 @@ def empty_tables(conn: Connection, tables: Iterable[Table]) -> frozenset[str]:
     return frozenset(t.name for t in tables if conn.execute(select(literal(1)).select_from(t).limit(1)).first() is None)
 
 
-class _Upserter:
+class Upserter:
     def __init__(self, conn: Connection, run_id: str, fresh: frozenset[str] = frozenset()) -> None:
         self.conn = conn
         self.run_id = run_id
@@ -291,7 +258,7 @@ class _Upserter:
         return found
 
 
-def _replace_run_rows(conn: Connection, table: Table, run_id: str, rows: Sequence[dict]) -> int:
+def replace_run_rows(conn: Connection, table: Table, run_id: str, rows: Sequence[dict]) -> int:
     conn.execute(delete(table).where(table.c.run_id == run_id))
     key_cols = [c.name for c in table.primary_key.columns]
     ordered = sorted(({**row, "run_id": run_id} for row in rows), key=lambda r: tuple(r[k] for k in key_cols))
@@ -303,7 +270,7 @@ def _replace_run_rows(conn: Connection, table: Table, run_id: str, rows: Sequenc
 
 
 def load_staged(engine: Engine, run_id: str, gate=None, then=None, hubs_per_batch: int = HUBS_PER_BATCH) -> LoadResult:
-    """Clean and load the items staged for `run_id` (`flows.stage`) in one transaction, up to
+    """Clean and load the items staged for `run_id` (`warehouse.stage`) in one transaction, up to
     `hubs_per_batch` hubs at a time (fewer when their items or edges are many: ITEMS_PER_BATCH,
     EDGES_PER_BATCH), so memory does not grow with the site.
 
@@ -314,7 +281,7 @@ def load_staged(engine: Engine, run_id: str, gate=None, then=None, hubs_per_batc
     the fuzzy merge by blocks read in order), and the edges are loaded hub batch by hub batch with their
     history. The result is the same as `load(engine, run_id, clean(items))`.
 
-    `gate` (`flows.guard.Gate`) counts the warehouse's current edges when the transaction opens, judges
+    `gate` (`warehouse.guard.Gate`) counts the warehouse's current edges when the transaction opens, judges
     each batch's edges before they are written and may refuse the run before the commit (everything rolls
     back); `then(conn)` runs last, before the commit (e.g. `materialize_marts`)."""
     result = LoadResult(run_id)
@@ -408,7 +375,7 @@ class _StagedRun:
     def __init__(self, conn: Connection, run_id: str, result: LoadResult, hubs_per_batch: int) -> None:
         self.conn, self.run_id, self.result, self.size = conn, run_id, result, hubs_per_batch
         self.fresh = empty_tables(conn, FRESH_CHECKED)
-        self.upsert = _Upserter(conn, run_id, self.fresh)
+        self.upsert = Upserter(conn, run_id, self.fresh)
         self.t = _scratch_tables()
         for table in self.t.values():
             table.create(conn)
@@ -595,7 +562,7 @@ class _StagedRun:
             last = keys[-1]
 
     def _fuzzy(self) -> tuple[dict[str, str], list[dict]]:
-        """`flows.clean._fuzzy_merges` over the scratch tables: blocks read in order, one at a time."""
+        """`warehouse.clean._fuzzy_merges` over the scratch tables: blocks read in order, one at a time."""
         f = self.t["fuzzy"]
         scored: dict[str, dict[str, float]] = defaultdict(dict)
         years: dict[str, str] = {}
@@ -690,7 +657,7 @@ def hub_ranges(sizes: Iterable[tuple[str, int]], max_hubs: int, max_rows: int) -
 
 def _decode(payload: str) -> dict:
     """A staged item. orjson (installed with Prefect) decodes ~3x faster than json; whatever it refuses and
-    json reads (NaN, lone surrogates) goes to json, so the result never differs from `flows.stage`'s."""
+    json reads (NaN, lone surrogates) goes to json, so the result never differs from `warehouse.stage`'s."""
     try:
         return orjson.loads(payload)
     except orjson.JSONDecodeError:

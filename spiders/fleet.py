@@ -1,6 +1,6 @@
 """Several crawl processes on one shared Redis frontier (scrapy-redis): one run, N workers.
 
-Each worker is an ordinary `scrapy crawl hub` subprocess (flows.crawl.run_crawl) with the scrapy-redis
+Each worker is an ordinary `scrapy crawl hub` subprocess (spiders.crawl.run_crawl) with the scrapy-redis
 scheduler and duplicate filter keyed by the run, so every URL is fetched once across the fleet whichever
 worker (or machine) takes it. Workers write their items, stats and logs to `worker-<i>/` and their WARC
 records to the run's shared `warc/` folder under their own prefix; `merge_workers` then lays out the run
@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from logging import Logger
 from pathlib import Path
 
-from flows.crawl import CrawlResult, run_crawl
+from schema.errors import CitehubError
+from spiders.crawl import CrawlResult, run_crawl
 from spiders.frontier import frontier_keys, frontier_settings
 
 
-class FrontierUnavailable(RuntimeError):
+class FrontierUnavailable(CitehubError, RuntimeError):
     pass
 
 
@@ -81,13 +83,20 @@ def run_fleet_crawl(
     workers: int,
     concurrency: int = 8,
     extra_settings: dict[str, str] | None = None,
-    log=None,
+    log: Logger | None = None,
+    first_worker: int = 0,
+    owns_frontier: bool = True,
 ) -> CrawlResult:
-    """Crawl with `workers` processes on this machine sharing `frontier_url`; returns the merged result."""
+    """Crawl with `workers` processes on this machine sharing `frontier_url`; returns the merged result of
+    this machine's workers (`first_worker` numbers them apart from other machines' on the same run).
+
+    The machine that owns the run's frontier empties it before (a retried run starts afresh) and after;
+    a machine that joined another's run (`owns_frontier=False`) leaves it to the owner."""
     if workers < 1:
         raise ValueError(f"--workers must be at least 1, got {workers}")
     client = connect_frontier(frontier_url)
-    client.delete(*frontier_keys(run_id))  # a retried run starts from an empty frontier
+    if owns_frontier:
+        client.delete(*frontier_keys(run_id))
     each = per_worker_concurrency(concurrency, workers)
     try:
         with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -105,11 +114,12 @@ def run_fleet_crawl(
                     extra_settings,
                     log,
                 )
-                for i in range(workers)
+                for i in range(first_worker, first_worker + workers)
             ]
             results = [f.result() for f in futures]
     finally:
-        client.delete(*frontier_keys(run_id))
+        if owns_frontier:
+            client.delete(*frontier_keys(run_id))
     return merge_workers(run_dir, results)
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, func, insert, select, update
 
 from schema.tables import RUN_KINDS, RUN_STATUSES, hub, run
 from spiders.parse.records import PARSER_VERSION
@@ -102,3 +102,9 @@ def known_hub_urls(engine: Engine, base_url: str) -> list[str]:
     with engine.connect() as conn:
         uuids = conn.execute(select(hub.c.hub_uuid).order_by(hub.c.hub_uuid)).scalars()
         return [f"{base}/citations/{uuid}" for uuid in uuids]
+
+
+def run_count(engine: Engine) -> int:
+    """How many runs the warehouse holds (a reparse derives a whole warehouse: it needs an empty one)."""
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(run)).scalar_one()

@@ -9,10 +9,12 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, select
 
+from schema.errors import CitehubError
 from schema.tables import stg_item
+from spiders.parse.items import BadItem, validate_item
 
 
-class StageError(ValueError):
+class StageError(CitehubError, ValueError):
     """An items file that cannot be staged; names the file and line."""
 
 
@@ -27,7 +29,8 @@ def stage_items(
 ) -> int:
     """Stage every item of `items_path` for `run_id` (replacing what was staged for it); returns the count.
 
-    One transaction: a malformed line rolls everything back and raises StageError naming file and line.
+    One transaction: a malformed line (not JSON, or not an item its kind allows: `spiders.parse.items`) rolls
+    everything back and raises StageError naming file and line.
     """
     path = Path(items_path)
     count = 0
@@ -58,6 +61,10 @@ def _row(path: Path, lineno: int, line: str, run_id: str) -> dict[str, Any]:
         raise StageError(f"{path}:{lineno}: malformed JSON ({exc.msg} at column {exc.colno})") from exc
     if not isinstance(item, dict) or not isinstance(item.get("kind"), str):
         raise StageError(f"{path}:{lineno}: not an item (a JSON object with a 'kind')")
+    try:  # typed at the boundary: the load reads only items that hold what their kind promises
+        validate_item(line)
+    except BadItem as exc:
+        raise StageError(f"{path}:{lineno}: bad {item['kind']} item: {exc}") from None
     return {
         "run_id": run_id,
         "seq": lineno,

@@ -22,9 +22,9 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from flows import drift
 from spiders.parse.normalize import normalize_text, normalize_title, paper_key, split_arxiv
 from spiders.parse.records import PARSER_VERSION
+from warehouse import drift
 
 PENDING_TITLE = "Title resolution pending"
 FUZZY_MIN_SCORE = 95.0
@@ -110,8 +110,8 @@ class HubPart:
 
 @dataclass(frozen=True)
 class StagedRun:
-    """A run whose staged items (`flows.stage`) are cleaned inside the load's transaction, hub batch by hub
-    batch (`flows.load.load_staged`): what the clean task hands the load task instead of the whole run."""
+    """A run whose staged items (`warehouse.stage`) are cleaned inside the load's transaction, hub batch by hub
+    batch (`warehouse.load.load_staged`): what the clean task hands the load task instead of the whole run."""
 
     run_id: str
     items: int  # items staged for the run
@@ -120,7 +120,7 @@ class StagedRun:
 def clean(items: Iterable[dict[str, Any]], known_templates: Mapping[str, str] | None = None) -> CleanBatch:
     """Turn one run's items (hub_page, hub_json, quarantine, fetch) into deduplicated warehouse rows.
 
-    `known_templates` (hub -> template of its last complete load, `flows.drift.known_templates`) lets a
+    `known_templates` (hub -> template of its last complete load, `warehouse.drift.known_templates`) lets a
     legacy page of a current hub be told from the hub: such a hub is quarantined as `layout_drift`."""
     acc = _Accumulator(known_templates or {})
     for item in items:
@@ -296,7 +296,7 @@ class _Accumulator:
         return batch
 
     def finish_part(self) -> HubPart:
-        """This accumulator's hubs as one part of a hub-batched run (`flows.load.load_staged`): everything
+        """This accumulator's hubs as one part of a hub-batched run (`warehouse.load.load_staged`): everything
         that depends on these hubs alone, finished; their papers and edges before the run-wide paper
         dedupe and fuzzy merge, as rows for the load's scratch tables."""
         part = HubPart(CleanBatch())

@@ -1,40 +1,85 @@
-"""`citehub`: a thin command line over the flows."""
+"""`citehub`: a thin command line over the flows, and the top of the stack: nothing imports it.
+
+It lives in `flows/` because the repository's top level is fixed and the CLI sits above the flows it starts.
+Commands parse options, call one flow or one plain function, and print; every error citehub raises on
+purpose (`schema.errors.CitehubError`) becomes one line and that error's exit code, here and nowhere else.
+"""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
-from flows.settings import Settings, redacted
+from flows.settings import Settings
+from schema.engine import redacted
+from schema.errors import CitehubError
 
-app = typer.Typer(help="citehub: a SQL warehouse of who cites whom on pith.science.", no_args_is_help=True)
+
+class _Commands(TyperGroup):
+    """Every `CitehubError` a command raises: one line, and the error's own exit code."""
+
+    def invoke(self, ctx: typer.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except CitehubError as exc:
+            console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)  # paths stay whole
+            raise typer.Exit(exc.exit_code) from exc
+
+
+app = typer.Typer(
+    cls=_Commands, help="citehub: a SQL warehouse of who cites whom on pith.science.", no_args_is_help=True
+)
 db_app = typer.Typer(help="Warehouse schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 console = Console()
 
-try:
+# The options every command shares, declared once.
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(envvar="CITEHUB_DATABASE_URL", help="SQLAlchemy URL of the warehouse (default: the setting)"),
+]
+DataDir = Annotated[Path | None, typer.Option(help="runs folder parent (WARC, items, stats)")]
+
+
+def _hub_urls(seeds: Path | None, hubs: list[str] | None, base_url: str) -> list[str]:
+    """The hubs a command names by --seeds and --hub, as canonical URLs (bad input: one line, exit 2)."""
+    from spiders.parse.hubref import BadHubRef, hub_url, read_seeds
+
+    if seeds is not None and not seeds.is_file():
+        raise typer.BadParameter(f"seed file not found: {seeds}", param_hint="--seeds")
+    try:
+        refs = (read_seeds(seeds) if seeds else []) + list(hubs or [])
+        return list(dict.fromkeys(hub_url(ref, base_url) for ref in refs))
+    except (BadHubRef, OSError) as exc:
+        raise typer.BadParameter(str(exc), param_hint="--seeds/--hub") from exc
+
+
+@app.command(
+    "samplesite",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def samplesite_cmd(ctx: typer.Context) -> None:
+    """The offline stand-in for pith.science: serve | truth | seeds (`citehub samplesite --help`)."""
+    # Imported here alone: the product's commands never load the sample site.
     from samplesite.cli import app as samplesite_app
 
-    app.add_typer(samplesite_app, name="samplesite", help="The offline stand-in for pith.science.")
-except ImportError:  # pragma: no cover - the sample site ships with citehub
-    pass
+    samplesite_app(ctx.args, prog_name="citehub samplesite")
 
 
 def print_report(report: dict) -> None:
-    if report.get("status") == "skipped":  # another run held the warehouse's run lock (flows/lock.py)
+    if report.get("status") == "skipped":  # another run held the warehouse's run lock (warehouse/lock.py)
         console.print(f"[yellow]{report['message']}[/yellow]", highlight=False)
         return
-    if report.get("status") == "blocked":  # the publish guard refused an abnormal change (flows/guard.py)
+    if report.get("status") == "blocked":  # the publish guard refused an abnormal change (warehouse/guard.py)
         console.print(f"[bold red]{report['message']}[/bold red]", highlight=False)
         return
     console.print(
@@ -89,7 +134,7 @@ def print_report(report: dict) -> None:
         timing.add_row(stage, f"{seconds:.2f}")
     timing.add_row("total", f"{sum(report['timings'].values()):.2f}")
     console.print(timing)
-    from flows.report import NEXT_SQL
+    from warehouse.report import NEXT_SQL
 
     # Published tables only: what a reader role can query on PostgreSQL too (docs/warehouse.md, docs/queries.md).
     console.print('[bold]Try next[/bold] (citehub sql -c "...", or sqlite3 data/citehub.sqlite):')
@@ -109,8 +154,8 @@ def refresh(
     base_url: Annotated[str | None, typer.Option(help="site to crawl")] = None,
     seeds: Annotated[Path | None, typer.Option(help="file of hub URLs or uuids, one a line")] = None,
     hub: Annotated[list[str] | None, typer.Option(help="a hub URL or uuid (repeatable)")] = None,
-    database_url: Annotated[str | None, typer.Option(envvar="CITEHUB_DATABASE_URL")] = None,
-    data_dir: Annotated[Path | None, typer.Option(help="runs folder parent (WARC, items)")] = None,
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
     known: Annotated[bool, typer.Option(help="also refresh every hub already in the warehouse")] = True,
     allow_abnormal_change: Annotated[
         str | None,
@@ -131,19 +176,17 @@ def refresh(
     workers: Annotated[int, typer.Option(min=1, max=64, help="crawl processes on this machine (with --frontier)")] = 1,
 ) -> None:
     """Run the nightly refresh now: crawl, load, materialize, check, report."""
-    from spiders.hubref import BadHubRef, hub_url, read_seeds
-
     if accept_changes is not None:
-        from flows.guard import NotAcceptable, blocked_run
         from flows.nightly import accept_changes as accept_flow
         from schema.engine import make_engine
         from schema.migrate import upgrade
+        from warehouse.guard import NotAcceptable, blocked_run
 
         engine = make_engine(database_url or Settings().database_url)
         upgrade(engine)
         try:
             blocked_run(engine, accept_changes)  # refuse before starting a flow
-        except NotAcceptable as exc:
+        except NotAcceptable as exc:  # a usage error of this option: Typer's own message shape
             raise typer.BadParameter(str(exc), param_hint="--accept-changes") from exc
         report = accept_flow(
             accept_changes,
@@ -154,15 +197,7 @@ def refresh(
         print_report(report)
         return
 
-    if seeds is not None and not seeds.is_file():
-        raise typer.BadParameter(f"seed file not found: {seeds}", param_hint="--seeds")
-    try:
-        if seeds is not None:
-            read_seeds(seeds)
-        for ref in hub or []:
-            hub_url(ref, "https://pith.science")
-    except BadHubRef as exc:
-        raise typer.BadParameter(str(exc), param_hint="--seeds/--hub") from exc
+    _hub_urls(seeds, hub, "https://pith.science")  # every bad seed line named before a flow starts
     from flows.nightly import nightly_refresh
 
     report = nightly_refresh(
@@ -219,7 +254,7 @@ def demo(
     hubs: Annotated[int, typer.Option(help="hubs in the sample site")] = 200,
     seed: Annotated[int, typer.Option(help="sample-site seed")] = 7,
     day: Annotated[int, typer.Option(help="sample-site day")] = 1,
-    database_url: Annotated[str | None, typer.Option(envvar="CITEHUB_DATABASE_URL")] = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Crawl the offline sample site into the warehouse and print a summary (the embedded default)."""
     from flows.nightly import nightly_refresh
@@ -241,7 +276,7 @@ def demo(
 
 @db_app.command("upgrade")
 def db_upgrade(
-    database_url: Annotated[str | None, typer.Option(envvar="CITEHUB_DATABASE_URL")] = None,
+    database_url: DatabaseUrl = None,
     revision: str = "head",
 ) -> None:
     """Apply Alembic migrations up to REVISION."""
@@ -254,13 +289,13 @@ def db_upgrade(
 
 @app.command()
 def status(
-    database_url: Annotated[str | None, typer.Option(envvar="CITEHUB_DATABASE_URL")] = None,
-    data_dir: Annotated[Path | None, typer.Option(help="runs folder parent (WARC, items)")] = None,
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
     stale_days: Annotated[float, typer.Option(min=0, help="a hub not refreshed for more days is stale")] = 2.0,
     runs: Annotated[int, typer.Option(min=1, help="how many recent runs to list")] = 10,
 ) -> None:
     """Last runs, warehouse freshness, next scheduled run, where the data lives and its size."""
-    from flows.status import print_status
+    from flows.cli.status import print_status
 
     settings = Settings(**({"data_dir": data_dir} if data_dir else {}))
     url = database_url or settings.database_url
@@ -270,11 +305,11 @@ def status(
 @app.command("hub")
 def hub_cmd(
     ref: Annotated[str, typer.Argument(help="hub uuid, hub URL, or (part of) its title")],
-    database_url: Annotated[str | None, typer.Option(envvar="CITEHUB_DATABASE_URL")] = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """One hub: tier, label, counts, role and polarity mix, and its history across runs."""
-    from flows import ops
-    from flows.status import print_hub
+    from flows.cli.status import print_hub
+    from warehouse import queries as ops
 
     engine = _existing_warehouse(database_url or Settings().database_url)
     try:
@@ -284,20 +319,17 @@ def hub_cmd(
         for u, title in exc.candidates:
             console.print(f"  {u}  {title or '(title pending)'}", highlight=False)
         raise typer.Exit(2) from exc
-    except ops.HubNotFound as exc:
-        console.print(f"[red]{exc}[/red]", highlight=False)
-        raise typer.Exit(1) from exc
     print_hub(console, ops.hub_info(engine, uuid))
 
 
 @app.command("report")
 def report_cmd(
     out: Annotated[Path, typer.Option(help="HTML file to write")] = Path("report.html"),
-    database_url: Annotated[str | None, typer.Option(envvar="CITEHUB_DATABASE_URL")] = None,
+    database_url: DatabaseUrl = None,
     top: Annotated[int, typer.Option(min=1, max=40, help="hubs in the charts")] = 8,
 ) -> None:
     """Write one self-contained HTML report with charts (opens offline)."""
-    from flows.report_html import write_report
+    from flows.cli.report_html import write_report
 
     path = write_report(_existing_warehouse(database_url or Settings().database_url), out, top=top)
     console.print(f"wrote {path} ({path.stat().st_size} bytes)", highlight=False)
@@ -327,19 +359,14 @@ def _existing_warehouse(url: str):
 @db_app.command("grant-reader")
 def db_grant_reader(
     role: Annotated[str, typer.Argument(help="PostgreSQL role to make a read-only analyst of the marts")],
-    database_url: Annotated[str | None, typer.Option(envvar="CITEHUB_DATABASE_URL")] = None,
+    database_url: DatabaseUrl = None,
     create: Annotated[bool, typer.Option(help="create the role (NOLOGIN) when it does not exist")] = True,
 ) -> None:
-    """Let ROLE SELECT every published table (now and later) and nothing else (PostgreSQL)."""
+    """Let ROLE read every published table (now and later) and nothing else (PostgreSQL)."""
     from schema.engine import make_engine
-    from warehouse.grants import GrantError, grant_reader
+    from warehouse.grants import grant_reader
 
-    url = database_url or Settings().database_url
-    try:
-        done = grant_reader(make_engine(url), role, create=create)
-    except GrantError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+    done = grant_reader(make_engine(database_url or Settings().database_url), role, create=create)
     console.print(
         f"{done['role']} reads {done['readable']} published tables and views of {done['database']} "
         f"(schema marts; future tables of {done['owner']} included)"
@@ -350,17 +377,13 @@ def db_grant_reader(
 @app.command("sql")
 def sql_cmd(
     command: Annotated[str | None, typer.Option("-c", "--command", help="run one query and exit")] = None,
-    database_url: Annotated[str | None, typer.Option(envvar="CITEHUB_DATABASE_URL")] = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """A read-only SQL prompt on the warehouse (SQLite opened with mode=ro; PostgreSQL read-only transactions)."""
-    from warehouse.grants import GrantError, open_readonly, run_query
+    from warehouse.grants import open_readonly, run_query
 
     url = database_url or Settings().database_url
-    try:
-        conn = open_readonly(url)
-    except GrantError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+    conn = open_readonly(url)
 
     def show(query: str) -> bool:
         try:
@@ -401,9 +424,7 @@ def sql_cmd(
 @app.command("docs")
 def docs_cmd(
     out: Annotated[Path | None, typer.Option(help="where to write the page")] = None,
-    database_url: Annotated[
-        str | None, typer.Option(envvar="CITEHUB_DATABASE_URL", help="on PostgreSQL also COMMENT ON the marts")
-    ] = None,
+    database_url: DatabaseUrl = None,
     comments: Annotated[bool, typer.Option(help="write COMMENT ON (PostgreSQL)")] = True,
 ) -> None:
     """Write docs/warehouse.md from the table definitions (and COMMENT ON the marts on PostgreSQL)."""
@@ -430,31 +451,28 @@ def backfill(
     since: Annotated[str | None, typer.Option(help="with --from-archive: first UTC date, YYYY-MM-DD")] = None,
     until: Annotated[str | None, typer.Option(help="with --from-archive: last UTC date, YYYY-MM-DD")] = None,
     base_url: Annotated[str | None, typer.Option(help="site to crawl")] = None,
-    database_url: Annotated[str | None, typer.Option(envvar="CITEHUB_DATABASE_URL")] = None,
-    data_dir: Annotated[Path | None, typer.Option(help="runs folder parent (WARC, items)")] = None,
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
     replay_workers: Annotated[
         int | None, typer.Option(min=1, max=64, help="with --from-archive: processes that parse (default: every core)")
     ] = None,
 ) -> None:
     """Backfill hubs by hand (fetched now, unconditionally), or replay archived crawls of a date range."""
-    from flows.backfill import ArchiveError, archived_runs, fetch_plan, parse_day, resolve_hub_refs
     from flows.backfill import backfill as backfill_flow
-    from spiders.hubref import BadHubRef
+    from spiders.parse.hubref import resolve_hub_refs
+    from spiders.replay import ArchiveError, archived_runs, fetch_plan, parse_day
 
-    try:  # every bad input is named before a flow starts
-        if from_archive:
-            if hubs:
-                raise ArchiveError("--hubs and --from-archive exclude each other")
-            runs_dir = Settings(**({"data_dir": data_dir} if data_dir else {})).runs_dir
-            for archived in archived_runs(runs_dir, parse_day(since, "--since"), parse_day(until, "--until")):
-                fetch_plan(archived)
-        elif since or until:
-            raise ArchiveError("--since/--until select archived crawls: add --from-archive")
-        else:
-            resolve_hub_refs(hubs or [])
-    except (ArchiveError, BadHubRef) as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)  # paths stay whole
-        raise typer.Exit(2) from exc
+    # every bad input is named before a flow starts
+    if from_archive:
+        if hubs:
+            raise ArchiveError("--hubs and --from-archive exclude each other")
+        runs_dir = Settings(**({"data_dir": data_dir} if data_dir else {})).runs_dir
+        for archived in archived_runs(runs_dir, parse_day(since, "--since"), parse_day(until, "--until")):
+            fetch_plan(archived)
+    elif since or until:
+        raise ArchiveError("--since/--until select archived crawls: add --from-archive")
+    else:
+        resolve_hub_refs(hubs or [])
     result = backfill_flow(
         hubs=hubs,
         from_archive=from_archive,
@@ -476,28 +494,21 @@ def backfill(
 @app.command()
 def reparse(
     parser_version: Annotated[str, typer.Option(help="the installed parsers' version, recorded on every run")],
-    database_url: Annotated[
-        str | None, typer.Option(envvar="CITEHUB_DATABASE_URL", help="an EMPTY warehouse to derive")
-    ] = None,
-    data_dir: Annotated[Path | None, typer.Option(help="runs folder parent holding the archive")] = None,
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
     replay_workers: Annotated[
         int | None, typer.Option(min=1, max=64, help="processes that parse (default: every core)")
     ] = None,
 ) -> None:
     """Re-derive an empty warehouse from every archived crawl with the installed parsers (after a parser fix)."""
-    from flows.backfill import ArchiveError
     from flows.backfill import reparse as reparse_flow
 
-    try:
-        result = reparse_flow(
-            parser_version=parser_version,
-            database_url=_secret(database_url),
-            data_dir=str(data_dir) if data_dir else None,
-            replay_workers=replay_workers,
-        )
-    except ArchiveError as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from exc
+    result = reparse_flow(
+        parser_version=parser_version,
+        database_url=_secret(database_url),
+        data_dir=str(data_dir) if data_dir else None,
+        replay_workers=replay_workers,
+    )
     for report in result["runs"]:
         print_report(report)
     console.print(f"reparsed {len(result['runs'])} archived crawls with parser version {parser_version}")
@@ -519,7 +530,7 @@ def schedule(
 
     try:
         check_cron(cron)
-    except BadSchedule as exc:
+    except BadSchedule as exc:  # a usage error of this option: Typer's own message shape
         raise typer.BadParameter(str(exc), param_hint="--cron") from exc
     if seeds is not None and not seeds.is_file():
         raise typer.BadParameter(f"seed file not found: {seeds}", param_hint="--seeds")
@@ -540,7 +551,7 @@ def crawl_cmd(
     workers: Annotated[int, typer.Option(min=1, max=64, help="crawl processes on this machine")] = 2,
     run_id: Annotated[str | None, typer.Option(help="join this run's frontier (from another machine)")] = None,
     first_worker: Annotated[int, typer.Option(min=0, help="index of this machine's first worker")] = 0,
-    data_dir: Annotated[Path | None, typer.Option(help="runs folder parent")] = None,
+    data_dir: DataDir = None,
 ) -> None:
     """Crawl only, with WORKERS processes sharing one Redis frontier: each URL is fetched once fleet-wide.
 
@@ -549,56 +560,29 @@ def crawl_cmd(
     items of the URLs it fetched, and the union is the single-process crawl. `citehub refresh --frontier ...`
     crawls this way and loads the result.
     """
-    from flows.crawl import allowed_hosts_for
-    from flows.fleet import FrontierUnavailable, merge_workers, run_worker
-    from flows.runs import new_run_id
-    from spiders.hubref import BadHubRef, hub_url, read_seeds
+    joined = run_id is not None
+    from spiders.crawl import allowed_hosts_for
+    from spiders.fleet import run_fleet_crawl
+    from warehouse.runs import new_run_id
 
-    overrides = {k: v for k, v in {"base_url": base_url, "data_dir": data_dir}.items() if v}
-    settings = Settings(**overrides)
-    try:
-        refs = (read_seeds(seeds) if seeds else []) + list(hub or [])
-        urls = list(dict.fromkeys(hub_url(ref, settings.base_url) for ref in refs))
-    except (BadHubRef, OSError) as exc:
-        raise typer.BadParameter(str(exc), param_hint="--seeds/--hub") from exc
+    settings = Settings(**{k: v for k, v in {"base_url": base_url, "data_dir": data_dir}.items() if v})
+    urls = _hub_urls(seeds, hub, settings.base_url)
     if not urls:
         raise typer.BadParameter("no hubs to crawl: give --seeds FILE or --hub", param_hint="--seeds/--hub")
-    joined = run_id is not None
     run_id = run_id or new_run_id()
-    run_dir = settings.runs_dir / run_id
-    allowed = allowed_hosts_for(settings.base_url, settings.allowed_hosts)
-    from concurrent.futures import ThreadPoolExecutor
-
-    from flows.fleet import connect_frontier, per_worker_concurrency
-
-    try:
-        client = connect_frontier(frontier)
-    except FrontierUnavailable as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from exc
-    each = per_worker_concurrency(settings.concurrency, workers)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(
-            pool.map(
-                lambda i: run_worker(run_id, run_dir, i, settings.base_url, urls, allowed, frontier, each),
-                range(first_worker, first_worker + workers),
-            )
-        )
-    if not joined:
-        # The machine that started the run clears its frontier; machines that joined leave it to that one.
-        from spiders.frontier import frontier_keys
-
-        client.delete(*frontier_keys(run_id))
-    merged = merge_workers(run_dir, results)
+    merged = run_fleet_crawl(
+        run_id,
+        settings.runs_dir / run_id,
+        settings.base_url,
+        urls,
+        allowed_hosts_for(settings.base_url, settings.allowed_hosts),
+        frontier,
+        workers,
+        settings.concurrency,
+        first_worker=first_worker,
+        owns_frontier=not joined,  # the machine that started the run clears its frontier
+    )
     console.print(
         f"run {run_id}: {workers} workers fetched {merged.stats.get('downloader/request_count', 0)} "
-        f"URLs; items in {merged.items_path}, WARC in {run_dir / 'warc'}"
+        f"URLs; items in {merged.items_path}, WARC in {merged.items_path.parent / 'warc'}"
     )
-
-
-def main() -> None:  # pragma: no cover
-    app()
-
-
-if __name__ == "__main__":  # pragma: no cover - `python -m flows.cli` is the console script's twin
-    app()

@@ -18,22 +18,24 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import re
 from collections import Counter, deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
+from schema.errors import CitehubError
 from spiders.parse.records import PARSER_VERSION
 
 CHUNK = 100  # fetches a pool task: ~5 MB of items (a few hundred ms of parsing) per round trip
 IN_FLIGHT = 2  # chunks queued or running per worker: workers never wait, memory stays bounded
 
 
-class ArchiveError(ValueError):
+class ArchiveError(CitehubError, ValueError):
     """The archive cannot give what was asked (bad range, no runs, missing or unreadable files)."""
 
 
@@ -193,3 +195,85 @@ def write_replay(
         raise
     tmp.replace(out)
     return {"downloader/request_count": 0, "citehub/replay/workers": workers, **stats}
+
+
+RUN_DIR_NAME = re.compile(r"^(?P<stamp>\d{8}T\d{6}Z)-[0-9a-f]{6}$")
+
+
+# --- the archive ---------------------------------------------------------------------------------------
+
+
+def parse_day(value: str | date | None, option: str) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ArchiveError(f"{option}: not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def archived_runs(runs_dir: Path, since: date | None = None, until: date | None = None) -> list[ArchivedRun]:
+    """Crawls archived under `runs_dir` whose run id's UTC date is in [since, until], oldest first.
+
+    A run folder counts when its crawl finished (stats.json) and left items and WARC files; a crawl that
+    died midway has no complete fetch log to replay.
+    """
+    if since and until and until < since:
+        raise ArchiveError(f"--until {until} is before --since {since}")
+    if not runs_dir.is_dir():
+        raise ArchiveError(f"no run archive at {runs_dir}")
+    found = []
+    for run_dir in runs_dir.iterdir():
+        match = RUN_DIR_NAME.match(run_dir.name)
+        if not match or not run_dir.is_dir():
+            continue
+        if not all((run_dir / p).exists() for p in ("stats.json", "items.jsonl", "warc")):
+            continue
+        stamp = datetime.strptime(match["stamp"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        if (since and stamp.date() < since) or (until and stamp.date() > until):
+            continue
+        found.append(ArchivedRun(run_dir.name, run_dir, _crawl_start(run_dir, stamp)))
+    if not found:
+        span = f"from {since or 'the first'} to {until or 'the last'}"
+        raise ArchiveError(f"no archived crawl in {runs_dir} {span} (UTC dates of run ids)")
+    return sorted(found, key=lambda r: (r.crawl_started, r.run_id))
+
+
+def _crawl_start(run_dir: Path, stamp: datetime) -> datetime:
+    """The crawl's start with sub-second precision (orders runs started within one second)."""
+    try:
+        started = json.loads((run_dir / "stats.json").read_text()).get("start_time")
+        parsed = datetime.fromisoformat(started)
+    except (OSError, ValueError, TypeError):
+        return stamp
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def fetch_plan(archived: ArchivedRun) -> list[dict[str, Any]]:
+    """The archived crawl's fetch rows, in crawl order; every WARC file they name must be in the archive."""
+    fetches = []
+    try:
+        lines = archived.items_path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ArchiveError(f"run {archived.run_id}: cannot read {archived.items_path}: {exc}") from exc
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ArchiveError(f"{archived.items_path}:{lineno}: malformed JSON ({exc.msg})") from None
+        if not isinstance(item, dict) or item.get("kind") != "fetch":
+            continue
+        name = item.get("warc_file")
+        if name is not None:
+            # A bare file name in the run's warc folder: nothing outside the archive is ever opened.
+            if Path(name).name != name or not (archived.warc_dir / name).is_file():
+                raise ArchiveError(
+                    f"run {archived.run_id}: fetch of {item.get('url')} names WARC file {name!r}, "
+                    f"missing from {archived.warc_dir}"
+                )
+            if not isinstance(item.get("warc_offset"), int):
+                raise ArchiveError(f"{archived.items_path}:{lineno}: fetch of {item.get('url')} has no WARC offset")
+        fetches.append(item)
+    return fetches

@@ -6,13 +6,15 @@ import re
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from schema.errors import CitehubError
+
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 # pith.science serves hubs on both hosts; one canonical host keeps one identity per hub.
 _CANONICAL_HOSTS = {"www.pith.science": "pith.science"}
 
 
-class BadHubRef(ValueError):
+class BadHubRef(CitehubError, ValueError):
     pass
 
 
@@ -47,3 +49,19 @@ def read_seeds(path: Path) -> list[str]:
             raise BadHubRef(f"{path}:{number}: not a hub reference (no hub uuid): {ref[:200]!r}")
         refs.append(ref)
     return refs
+
+
+def resolve_hub_refs(args: list[str]) -> list[str]:
+    """`--hubs FILE|UUID...`: an existing file is a seed list, anything else must hold a hub uuid (or URL)."""
+    refs: list[str] = []
+    for arg in args:
+        path = Path(arg)
+        if path.is_file():
+            refs.extend(read_seeds(path))
+        elif UUID.search(arg.strip().lower()):
+            refs.append(arg.strip())
+        else:
+            raise BadHubRef(f"unknown hub reference {arg!r}: no such seed file, and not a hub uuid or URL")
+    if not refs:
+        raise BadHubRef("no hubs to backfill (the seed files name none)")
+    return list(dict.fromkeys(refs))

@@ -19,7 +19,7 @@ matplotlib.use("Agg")  # no display: draw to SVG only
 import matplotlib.pyplot as plt
 from sqlalchemy import Engine
 
-from flows import ops
+from warehouse import queries as ops
 
 plt.rcParams.update(
     {

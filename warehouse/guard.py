@@ -15,7 +15,7 @@ compares what the run would do with what the warehouse holds:
 
 A relabel counts when a value the warehouse held changes or disappears; a first classification
 (None -> a role, as when a hub moves from the legacy template) adds information and does not count.
-Only hubs fetched completely can retire or relabel (flows.history), so only they are judged.
+Only hubs fetched completely can retire or relabel (warehouse.history), so only they are judged.
 
 Blocked: `PublishBlocked` rolls the load's transaction back (nothing of the run reaches hub, paper,
 citation history or the marts; its staged items stay), and the run ends `blocked` with the reasons.
@@ -32,30 +32,33 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Connection, Engine, func, select
 
-from flows.clean import CleanBatch
-from flows.history import VALUE_FIELDS
+from schema.errors import CitehubError
 from schema.tables import citation, hub_snapshot, run
+from warehouse.history import VALUE_FIELDS
 
 KEY_CHUNK = 500
 
 
-@dataclass(frozen=True)
-class Limits:
-    hub_share: float = 0.05
-    hub_min_edges: int = 50
-    overall_share: float = 0.005
-    overall_min_retired: int = 10
+class Limits(BaseSettings):
+    """When the publish guard blocks a run (CITEHUB_GUARD_*): a run that would retire or relabel an abnormal
+    share of the warehouse's current edges waits for an operator to accept it."""
 
-    @classmethod
-    def from_settings(cls, settings) -> Limits:
-        return cls(
-            settings.guard_hub_share,
-            settings.guard_hub_min_edges,
-            settings.guard_overall_share,
-            settings.guard_overall_min_retired,
-        )
+    model_config = SettingsConfigDict(env_prefix="CITEHUB_GUARD_", env_file=".env", extra="ignore", frozen=True)
+
+    hub_share: float = Field(
+        0.05, ge=0, le=1, description="largest share of a hub's current edges one run may retire or relabel"
+    )
+    hub_min_edges: int = Field(
+        50, ge=1, description="hubs with fewer current edges are not judged alone (one retirement of 10 is 10%)"
+    )
+    overall_share: float = Field(0.005, ge=0, le=1, description="largest share of all current edges one run may retire")
+    overall_min_retired: int = Field(
+        10, ge=1, description="fewer retirements than this never trip the overall share (a small warehouse)"
+    )
 
 
 @dataclass
@@ -103,7 +106,7 @@ class Verdict:
             "relabelled": self.relabelled,
             "overall_retired_share": round(self.overall_share, 6),
             "hubs": [{**asdict(h), "share": round(h.share, 6)} for h in self.hubs_over],
-            "limits": asdict(self.limits),
+            "limits": self.limits.model_dump(),
         }
 
     def message(self, run_id: str) -> str:
@@ -115,7 +118,9 @@ class Verdict:
         return head + ": " + "; ".join(self.reasons)
 
 
-class PublishBlocked(RuntimeError):
+class PublishBlocked(CitehubError, RuntimeError):
+    exit_code = 3
+
     """The run would retire or relabel an abnormal share of edges and carries no override."""
 
     def __init__(self, run_id: str, verdict: Verdict) -> None:
@@ -123,16 +128,8 @@ class PublishBlocked(RuntimeError):
         self.verdict = verdict
 
 
-def assess(conn: Connection, batch: CleanBatch, limits: Limits, override: str | None = None) -> Verdict:
-    """What loading `batch` would retire and relabel, against `limits` (reads only)."""
-    tally = Tally(conn, limits, override)
-    complete = sorted({u for u, ok in batch.complete.items() if ok} - set(batch.unchanged))
-    tally.add(complete, batch.citations)
-    return tally.close()
-
-
 class Tally:
-    """The guard's totals over a run loaded hub batch by hub batch (`flows.load.load_staged`): `add` each
+    """The guard's totals over a run loaded hub batch by hub batch (`warehouse.load.load_staged`): `add` each
     batch's completely fetched hubs and edges before the batch's edges are written, `close` before the
     commit. The warehouse's current edges are counted when the tally starts, before anything is written."""
 
@@ -174,21 +171,8 @@ class Tally:
         return verdict
 
 
-def checker(run_id: str, limits: Limits, override: str | None = None):
-    """The load's guard hook: assesses inside the load's transaction; raises `PublishBlocked` (the load
-    rolls back) unless the change is normal or overridden; returns the verdict as a dict for the summary."""
-
-    def check(conn: Connection, batch: CleanBatch) -> dict[str, Any]:
-        verdict = assess(conn, batch, limits, override)
-        if verdict.blocked:
-            raise PublishBlocked(run_id, verdict)
-        return verdict.as_dict()
-
-    return check
-
-
 class Gate:
-    """The guard of a hub-batched load (`flows.load.load_staged`, argument `gate`): `start` when the
+    """The guard of a hub-batched load (`warehouse.load.load_staged`, argument `gate`): `start` when the
     transaction opens, `add` per batch, `finish` before the commit, which raises `PublishBlocked` (the
     whole load rolls back) unless the run's change is normal or overridden."""
 
@@ -228,7 +212,7 @@ def _lost_or_changed(old, new: dict) -> bool:
     return any(old[f] is not None and old[f] != new[f] for f in VALUE_FIELDS)
 
 
-class NotAcceptable(ValueError):
+class NotAcceptable(CitehubError, ValueError):
     """`--accept-changes RUN_ID` names a run that cannot be published now."""
 
 

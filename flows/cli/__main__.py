@@ -1,0 +1,5 @@
+"""`python -m flows.cli`: the console script's twin."""
+
+from flows.cli import app
+
+app()

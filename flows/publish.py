@@ -1,0 +1,180 @@
+"""The one closing sequence every run goes through, whatever produced its items (a crawl, an archive replay,
+or a run the guard blocked and an operator accepted):
+
+    stage -> clean, deduplicate, guard, load and marts (one transaction) -> checks -> report -> finish -> artifacts
+
+The steps are plain functions of `warehouse/`; this module only orders them, times them as Prefect tasks
+and sets the failure policy: a guard refusal ends the run `blocked` (nothing published, staged items kept),
+a failed quality check ends it `failed`, and any error ends a run still `running` as `failed` with the error.
+One task per stage, never per page or row: Prefect costs ~5 ms per task run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from sqlalchemy import Engine
+
+from schema.engine import make_engine
+from schema.errors import CitehubError
+from warehouse import guard, queries, runs, stage
+from warehouse.checks import CheckResult, run_checks
+from warehouse.load import LoadResult, load_staged, materialize_marts
+from warehouse.lock import RunLockBusy, single_flight
+from warehouse.report import build_report
+
+T = TypeVar("T")
+
+
+class ChecksFailed(CitehubError):
+    """The run loaded, but quality checks failed: it ends `failed` (its data is published, the checks name why)."""
+
+    exit_code = 1
+
+
+@task(name="stage items", cache_policy=NO_CACHE)
+def stage_task(database_url: str, run_id: str, items_path: Path) -> int:
+    return stage.stage_items(make_engine(database_url), run_id, items_path)
+
+
+@task(name="clean, deduplicate, load and materialize", cache_policy=NO_CACHE)
+def load_task(
+    database_url: str, run_id: str, limits: guard.Limits, override: str | None = None
+) -> LoadResult | guard.Verdict:
+    """Clean the staged items hub batch by hub batch, guard, load and build the marts, in one transaction (a
+    kill leaves the warehouse as before or as after); the guard's `Verdict` when it blocks the run."""
+    try:
+        return load_staged(
+            make_engine(database_url),
+            run_id,
+            gate=guard.Gate(run_id, limits, override),
+            then=lambda conn: materialize_marts(conn, run_id),
+        )
+    except guard.PublishBlocked as exc:
+        return exc.verdict
+
+
+@task(name="run quality checks", cache_policy=NO_CACHE)
+def check_task(database_url: str, run_id: str) -> list[CheckResult]:
+    return run_checks(make_engine(database_url), run_id)
+
+
+@task(name="publish run summary and changes", cache_policy=NO_CACHE)
+def artifacts_task(database_url: str, run_id: str, kind: str, summary_markdown: str) -> None:
+    """The Prefect UI's view of the run: a markdown summary with its change report, a table of hub changes."""
+    engine = make_engine(database_url)
+    changes = queries.hub_changes(engine, run_id)
+    counts = queries.run_changes(engine, [run_id])[run_id]
+    create_markdown_artifact(
+        summary_markdown + "\n" + queries.change_markdown(run_id, counts, changes),
+        key="run-summary",
+        description=f"citehub {kind} run {run_id}",
+    )
+    create_table_artifact(
+        queries.change_table_rows(changes),
+        key="run-changes",
+        description=f"hubs changed by citehub {kind} run {run_id}",
+    )
+
+
+def stage_timer(timings: dict[str, float]) -> Callable[..., Any]:
+    """`timed(name, fn, *args)`: run one stage and record its wall seconds in `timings` (the report's table)."""
+
+    def timed(name: str, fn: Callable[..., T], *args: Any) -> T:
+        start = time.perf_counter()
+        result = fn(*args)
+        timings[name] = round(time.perf_counter() - start, 3)
+        return result
+
+    return timed
+
+
+def publish(
+    database_url: str,
+    run_id: str,
+    kind: str,
+    *,
+    stats: dict[str, Any],
+    timings: dict[str, float],
+    items_path: Path | None = None,
+    override: str | None = None,
+    summary: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Stage `items_path` (already staged when None), then load, check, report and finish run `run_id`.
+
+    `summary` adds to what the runs table records (e.g. the run a replay replays)."""
+    engine = make_engine(database_url)
+    timed = stage_timer(timings)
+    if items_path is not None:
+        timed("stage", stage_task, database_url, run_id, items_path)
+    limits = guard.Limits()
+    loaded = timed("load", load_task, database_url, run_id, limits, override)
+    if isinstance(loaded, guard.Verdict):
+        return finish_blocked(engine, run_id, loaded, stats, timings, get_run_logger())
+    checks = timed("check", check_task, database_url, run_id)
+    report = build_report(engine, run_id, stats, loaded, checks, timings)
+    failed = [c.name for c in checks if not c.passed]
+    recorded = {**report.as_dict(), **(summary or {})}
+    if override is not None:  # a publish past the guard keeps its verdict in plain sight
+        recorded["guard"] = loaded.guard
+    runs.finish_run(engine, run_id, "failed" if failed else "completed", recorded)
+    artifacts_task(database_url, run_id, kind, report.markdown())
+    if failed:
+        raise ChecksFailed(f"run {run_id}: {len(failed)} quality checks failed: " + ", ".join(failed))
+    return report.as_dict()
+
+
+def finish_blocked(
+    engine: Engine,
+    run_id: str,
+    verdict: guard.Verdict,
+    stats: dict[str, Any],
+    timings: dict[str, float],
+    logger: logging.Logger | logging.LoggerAdapter,
+) -> dict[str, Any]:
+    """End a run the publish guard refused: status `blocked`, the reasons in its summary (its staged items
+    stay for `citehub refresh --accept-changes RUN_ID`)."""
+    message = verdict.message(run_id) + f" (to publish it: citehub refresh --accept-changes {run_id})"
+    logger.warning("%s", message)
+    summary = {
+        "error": message,
+        "guard": verdict.as_dict(),
+        "timings": timings,
+        "requests": int(stats.get("downloader/request_count", 0)),
+        "pages_fetched": int(stats.get("citehub/items/hub_page", 0)),
+        "quarantined": int(stats.get("citehub/items/quarantine", 0)),
+        "failed_fetches": int(stats.get("citehub/fetch/failed", 0)),
+    }
+    runs.finish_run(engine, run_id, "blocked", summary)
+    return {"run_id": run_id, "status": "blocked", "message": message, "guard": verdict.as_dict()}
+
+
+@contextmanager
+def failure_recorded(engine: Engine, run_id: str, **context: Any) -> Iterator[None]:
+    """Whatever escapes the block ends a run still `running` as `failed`, with the error and `context`."""
+    try:
+        yield
+    except BaseException as exc:
+        if (runs.get_run(engine, run_id) or {}).get("status") == "running":
+            runs.finish_run(engine, run_id, "failed", {"error": str(exc)[:2000], **context})
+        raise
+
+
+def take_run_lock(stack: ExitStack, engine: Engine, run_id: str, wait_seconds: float) -> dict[str, Any] | None:
+    """Single-flight: enter the warehouse's run lock on `stack` and return None, or, when another run holds
+    it, finish this run as `skipped` (nothing written) and return that outcome."""
+    try:
+        stack.enter_context(single_flight(engine, run_id, wait_seconds))
+    except RunLockBusy as exc:
+        get_run_logger().warning("%s", exc)
+        runs.finish_run(engine, run_id, "skipped", {"message": str(exc)})
+        return {"run_id": run_id, "status": "skipped", "message": str(exc)}
+    return None

@@ -1,0 +1,17 @@
+"""The warehouse's settings, from the environment (CITEHUB_*) or a `.env` file; defaults run the demo.
+
+The publish guard's limits are settings of their own (`warehouse.guard.Limits`, CITEHUB_GUARD_*)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class WarehouseSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CITEHUB_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite:///data/citehub.sqlite",
+        description="SQLAlchemy URL of the warehouse (postgresql+psycopg://... in production)",
+    )
