@@ -22,7 +22,13 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from spiders.parse.normalize import normalize_text, normalize_title, paper_key, split_arxiv
+from spiders.parse.normalize import (
+    clear_normalizer_caches,
+    normalize_text,
+    normalize_title,
+    paper_key,
+    split_arxiv,
+)
 from spiders.parse.records import PARSER_VERSION
 from warehouse import drift
 
@@ -31,7 +37,7 @@ FUZZY_MIN_SCORE = 95.0
 # A skipped URL (refused by robots.txt or the allowlist) leaves its hub as incomplete as a failed one.
 BAD_FETCH_OUTCOMES = frozenset({"quarantined", "failed", "skipped"})
 
-_PAPER_FIELDS = ("arxiv_id", "pith_id", "title_raw", "title", "category", "date", "summary_raw", "summary")
+PAPER_FIELDS = ("arxiv_id", "pith_id", "title_raw", "title", "category", "date", "summary_raw", "summary")
 _CITATION_FIELDS = ("verdict", "novelty", "refs")
 _LIST_RANK = {"explorer": 0, "representative": 1}
 
@@ -126,6 +132,19 @@ def clean(items: Iterable[dict[str, Any]], known_templates: Mapping[str, str] | 
     for item in items:
         acc.add(item)
     return acc.finish()
+
+
+def clean_hub_batch(items: Iterable[dict[str, Any]], known_templates: Mapping[str, str] | None = None) -> HubPart:
+    """Clean the items of one batch of hubs (every item of each hub in it) for the hub-batched load.
+
+    The normalizers' process-wide caches are emptied afterwards: over a whole run they would fill with every
+    title and summary, memory growing with the site (the accumulator caches what recurs within a batch)."""
+    acc = _Accumulator(known_templates or {})
+    for item in items:
+        acc.add(item)
+    part = acc.finish_part()
+    clear_normalizer_caches()
+    return part
 
 
 def strip_arxiv_version(arxiv_id: str | None) -> str | None:
@@ -323,7 +342,7 @@ class _Accumulator:
                 by_rank[best.ranks[name]][name] = value
             for rank, values in by_rank.items():
                 part.papers.append(
-                    {"paper_key": key, "rank": rank_text(rank), **{f: values.get(f) for f in _PAPER_FIELDS}}
+                    {"paper_key": key, "rank": rank_text(rank), **{f: values.get(f) for f in PAPER_FIELDS}}
                 )
         return part
 
@@ -377,7 +396,7 @@ class _Accumulator:
         rows = []
         for key in sorted(merged):
             values = merged[key].values
-            rows.append({"paper_key": key, **{f: values.get(f) for f in _PAPER_FIELDS}})
+            rows.append({"paper_key": key, **{f: values.get(f) for f in PAPER_FIELDS}})
         return rows
 
 
@@ -437,7 +456,7 @@ def best_values(observations: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     ranks: dict[str, str] = {}
     for obs in observations:
-        for name in _PAPER_FIELDS:
+        for name in PAPER_FIELDS:
             value = obs[name]
             if value is not None and (name not in ranks or obs["rank"] < ranks[name]):
                 values[name], ranks[name] = value, obs["rank"]
@@ -445,7 +464,7 @@ def best_values(observations: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def paper_row(key: str, values: Mapping[str, Any]) -> dict[str, Any]:
-    return {"paper_key": key, **{f: values.get(f) for f in _PAPER_FIELDS}}
+    return {"paper_key": key, **{f: values.get(f) for f in PAPER_FIELDS}}
 
 
 def rank_text(rank: tuple) -> str:

@@ -68,7 +68,6 @@ from schema.tables import (
     quarantine,
     stg_item,
 )
-from spiders.parse.normalize import normalize_text, normalize_title, split_arxiv
 from warehouse import clean as clean_mod
 from warehouse.checks import CHECKS
 from warehouse.history import carry_forward, load_citations
@@ -354,7 +353,7 @@ def _scratch_tables() -> dict[str, Table]:
             Column("paper_key", Text),
             Column("obs", Integer),
             Column("rank", Text),
-            *(Column(f, Text) for f in clean_mod._PAPER_FIELDS),
+            *(Column(f, Text) for f in clean_mod.PAPER_FIELDS),
             PrimaryKeyConstraint("paper_key", "obs"),
             **temp,
         ),
@@ -415,17 +414,9 @@ class _StagedRun:
                     )
                 )
             )
-            acc = clean_mod._Accumulator(known)
-            for item in items:
-                acc.add(item)
+            part = clean_mod.clean_hub_batch(items, known)
             del items
-            part = acc.finish_part()
-            del acc
             self._write_part(part)
-            # The normalizers' process-wide caches (64k entries each) would fill with the whole run's titles
-            # and summaries: memory growing with the site. The accumulator caches what recurs within a batch.
-            for cached in (normalize_text, normalize_title, split_arxiv):
-                cached.cache_clear()
             gc.collect(0)  # the batch's cycles, if any (see _no_cyclic_gc): only what is young is walked
 
     def _item_groups(self) -> Iterator[list[dict]]:

@@ -610,3 +610,80 @@ def change_markdown(run_id: str, counts: dict[str, int | None], changes: list[di
         elif len(changes) > limit:
             lines.append(f"\n... and {len(changes) - limit} more hubs: see the run-changes table artifact.")
     return "\n".join(lines)
+
+
+# --- the run summary (warehouse.report) ------------------------------------------------------------------
+
+
+def warehouse_counts(engine: Engine) -> tuple[int, int, int]:
+    """Hubs, papers and current citations (retired edges are history)."""
+    with engine.connect() as conn:
+        hubs, papers = (conn.execute(select(func.count()).select_from(x)).scalar_one() for x in (t.hub, t.paper))
+        citations = conn.execute(
+            select(func.count()).select_from(t.citation).where(t.citation.c.valid_to_run.is_(None))
+        ).scalar_one()
+    return hubs, papers, citations
+
+
+def change_summary(engine: Engine, run_id: str, sample: int = 20) -> tuple[dict[str, int], list[str], list[dict]]:
+    """The run's change report: rows per change kind, incomplete hubs, and the first `sample` rows."""
+    c = t.change_report
+    with engine.connect() as conn:
+        counts = dict(
+            conn.execute(
+                select(c.c.change, func.count()).where(c.c.run_id == run_id).group_by(c.c.change).order_by(c.c.change)
+            ).all()
+        )
+        incomplete = list(
+            conn.execute(
+                select(c.c.hub_uuid).where(c.c.run_id == run_id, c.c.change == "incomplete").order_by(c.c.hub_uuid)
+            ).scalars()
+        )
+        rows = (
+            conn.execute(
+                select(c.c.change, c.c.hub_uuid, c.c.subject, c.c.field, c.c.old_value, c.c.new_value)
+                .where(c.c.run_id == run_id)
+                .order_by(c.c.change, c.c.hub_uuid, c.c.subject, c.c.field)
+                .limit(sample)
+            )
+            .mappings()
+            .all()
+        )
+    return counts, incomplete, [dict(r) for r in rows]
+
+
+def top_hubs(engine: Engine, limit: int = 10) -> list[dict]:
+    s, m = t.hub_summary, t.hub_role_mix
+    with engine.connect() as conn:
+        rows = (
+            conn.execute(
+                select(s.c.hub_uuid, s.c.title, s.c.tier, s.c.label, s.c.citing_count)
+                .order_by(s.c.citing_count.desc(), s.c.hub_uuid)
+                .limit(limit)
+            )
+            .mappings()
+            .all()
+        )
+        mix: dict[str, list[str]] = {}
+        uuids = [r["hub_uuid"] for r in rows]
+        if uuids:
+            for r in conn.execute(
+                select(m.c.hub_uuid, m.c.role, m.c.share)
+                .where(m.c.hub_uuid.in_(uuids))
+                .order_by(m.c.hub_uuid, m.c.share.desc(), m.c.role)
+            ):
+                mix.setdefault(r.hub_uuid, []).append(f"{r.role} {r.share:.0f}%")
+    return [{**r, "role_mix": ", ".join(mix.get(r["hub_uuid"], [])) or "unclassified"} for r in rows]
+
+
+def fetch_accounting(engine: Engine, run_id: str) -> tuple[dict[str, int], dict[str, int]]:
+    """URLs of the run by fetch outcome, and quarantined pages by reason."""
+    f, q = t.fetch, t.quarantine
+    with engine.connect() as conn:
+        outcomes = conn.execute(
+            select(f.c.outcome, func.count()).where(f.c.run_id == run_id).group_by(f.c.outcome).order_by(f.c.outcome)
+        ).all()
+        reasons = conn.execute(
+            select(q.c.reason, func.count()).where(q.c.run_id == run_id).group_by(q.c.reason).order_by(q.c.reason)
+        ).all()
+    return dict(outcomes), dict(reasons)

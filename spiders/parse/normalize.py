@@ -84,3 +84,9 @@ def paper_key(arxiv_id: str | None, pith_id: str | None, title: str | None) -> s
     if not title:
         raise ValueError("a citing paper needs an arXiv id, a pith id or a title")
     return f"title:{title_fingerprint(title)}"
+
+
+def clear_normalizer_caches() -> None:
+    """Empty the memoized normalizers (a long-running load clears them per batch to keep memory flat)."""
+    for cached in (normalize_text, normalize_title, split_arxiv):
+        cached.cache_clear()

@@ -225,8 +225,14 @@ def test_run_ids_and_statuses(engine):
         ('{"kind": "fetch", "url": "u", "fetched_at": "t", "outcome": "lost"}', "bad fetch item: outcome: Input"),
         ('{"kind": "fetch", "url": "u", "fetched_at": "t", "outcome": "parsed", "bytes": -1}', "bytes: Input"),
         ('{"kind": "quarantine", "url": "u", "fetched_at": "t"}', "bad quarantine item: reason: Field"),
-        ('{"kind": "hub_page", "url": "u", "hub_uuid": "h", "fetched_at": "t", "page": {}}', "bad hub_page item: page."),
-        ('{"kind": "hub_json", "url": "u", "hub_uuid": "h", "fetched_at": "t", "json": []}', "bad hub_json item: json: Input"),
+        (
+            '{"kind": "hub_page", "url": "u", "hub_uuid": "h", "fetched_at": "t", "page": {}}',
+            "bad hub_page item: page.",
+        ),
+        (
+            '{"kind": "hub_json", "url": "u", "hub_uuid": "h", "fetched_at": "t", "json": []}',
+            "bad hub_json item: json: Input",
+        ),
         ('{"kind": "hub_twin", "url": "u", "fetched_at": "t"}', "bad hub_twin item: item: Input tag 'hub_twin'"),
     ],
 )
