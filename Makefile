@@ -1,37 +1,56 @@
 # citehub: everything starts from a fresh clone with Python 3.11+, make and git.
+# Installs are reproducible: uv installs exactly what uv.lock pins (the ranges stay in pyproject.toml;
+# `make lock` re-resolves them after a change there).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+UV_VERSION := 0.13.9
+# --inexact: keep pip and uv themselves in the venv; --frozen: never re-resolve, install the lock as it is
+SYNC := $(BIN)/uv sync --frozen --inexact --quiet --python $(BIN)/python
+CHECKED := spiders flows schema warehouse samplesite tests bench
 
-.PHONY: install demo test test-fast lint bench fixtures clean
+.PHONY: install demo test test-fast lint format typecheck lock bench fixtures clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml uv.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+	$(SYNC) --extra dev
 	touch $(STAMP)
 
 install: $(STAMP)
 
 demo: $(STAMP)
-	PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/citehub demo
+	$(BIN)/citehub demo
 
-test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile --timeout 600 -q
+# The whole suite: lint and types first, then every test (CI=true: PostgreSQL and Redis tests must run).
+test: lint typecheck
+	$(BIN)/python -m pytest -n 2 --dist loadfile --timeout 600 -q --durations=15
 
+# Everything but the crawl- and Prefect-heavy tests (marked slow).
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile -q -m "not slow"
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q -m "not slow" --durations=15
 
 lint: $(STAMP)
-	$(BIN)/ruff check spiders flows schema warehouse samplesite tests bench
+	$(BIN)/ruff check $(CHECKED)
+	$(BIN)/ruff format --check $(CHECKED)
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix $(CHECKED)
+	$(BIN)/ruff format $(CHECKED)
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+lock: $(STAMP)
+	$(BIN)/uv lock
 
 fixtures: $(STAMP)
 	$(BIN)/python -m tests.fixtures.regenerate
 
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/python -m bench $(BENCH_ARGS)
+	$(SYNC) --extra dev --extra bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf data .pytest_cache
+	rm -rf data .pytest_cache .mypy_cache .ruff_cache

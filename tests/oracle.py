@@ -2,7 +2,7 @@
 
 `load(engine, run_id, clean(items))` cleans a whole run in memory and loads it in one pass; the product's
 load (`warehouse.load.load_staged`) cleans and loads hub batch by hub batch from the staging table so that
-memory does not grow with the site. Both must leave identical warehouses (tests/history/test_load_paths.py),
+memory does not grow with the site. Both must leave identical warehouses (tests/warehouse/test_load_paths.py),
 and the small tests that build a batch by hand load it through this path. `checker` is the matching guard
 hook: the whole run's verdict, judged before anything is written.
 """

@@ -23,6 +23,7 @@ FLOOR = re.compile(
 )
 
 
+@pytest.mark.slow
 def test_bench_prints_each_stage_and_records_the_run(tmp_path):
     require_postgres()
     out, records = tmp_path / "RESULTS.md", tmp_path / "results"

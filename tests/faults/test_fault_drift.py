@@ -14,7 +14,7 @@ from samplesite.server import serving
 from schema import tables as t
 from schema.engine import make_engine
 from tests.faults.conftest import crawl
-from tests.integration.test_end_to_end import content
+from tests.flows.test_end_to_end import content
 from warehouse.clean import clean
 
 SEED = 7

@@ -12,7 +12,7 @@ from samplesite.generator import build_site
 from samplesite.server import serving
 from schema import tables as t
 from schema.engine import make_engine
-from tests.integration.test_end_to_end import content
+from tests.flows.test_end_to_end import content
 
 pytestmark = pytest.mark.slow
 

@@ -16,7 +16,7 @@ from samplesite.truth import truth, visible
 from schema import tables as t
 from schema.engine import make_engine
 from spiders.parse.hub_html import parse_hub_page
-from tests.integration.test_end_to_end import content
+from tests.flows.test_end_to_end import content
 
 HUBS, SEED = 8, 7
 PAPER_FIELDS = ("arxiv_id", "pith_id", "title_raw", "title", "category", "date", "summary_raw", "summary")

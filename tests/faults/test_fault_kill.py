@@ -33,6 +33,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import pg_dsn
+
 SEED, HUBS, KILLS = 7, 8, 20
 PAUSE = 0.08  # the driver holds still this long after each marker but "crawl": kills land inside the stage
 MARKERS = {  # marker -> largest random delay (s) after it before the kill
@@ -49,7 +51,6 @@ MARKERS = {  # marker -> largest random delay (s) after it before the kill
 CORE = ("hub", "paper", "citation", "citation_version", "hub_snapshot", "hub_facet_count")
 FAST = {"AUTOTHROTTLE_ENABLED": "False", "DOWNLOAD_TIMEOUT": "5", "CITEHUB_RETRY_BACKOFF": "0"}
 ROOT = Path(__file__).resolve().parents[2]
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 
 
 # --- the driver: one run of the pipeline, as flows/nightly.py wires it, printing stage markers ----------
@@ -183,7 +184,7 @@ class PostgresStore:
         import psycopg
         from psycopg import sql
 
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        with psycopg.connect(pg_dsn(), autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self._db(target))))
             conn.execute(
                 sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
@@ -197,7 +198,7 @@ class PostgresStore:
         import psycopg
         from psycopg import sql
 
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        with psycopg.connect(pg_dsn(), autocommit=True) as conn:
             for name in set(self.created):
                 conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 

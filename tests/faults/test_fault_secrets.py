@@ -26,6 +26,7 @@ from samplesite.generator import build_site
 from samplesite.server import serving
 from schema import tables as t
 from schema.engine import make_engine
+from tests.conftest import pg_dsn, pg_url_of
 
 pytestmark = pytest.mark.slow
 
@@ -72,15 +73,15 @@ def secret_url(pg_url):
     role = f"citehub_pw_{uuid.uuid4().hex[:10]}"
     password = f"S3cr3t-P@ss-{uuid.uuid4().hex[:8]}"
     database = pg_url.rsplit("/", 1)[1]
-    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True) as conn:
+    with psycopg.connect(pg_dsn(), autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(role), sql.Literal(password)))
         conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(database), sql.Identifier(role)))
-    url = f"postgresql+psycopg://{role}:{quote(password, safe='')}@127.0.0.1:5432/{database}"
+    url = pg_url_of(database, username=role, password=password)
     yield url, password
-    with psycopg.connect(f"host=127.0.0.1 port=5432 user=postgres dbname={database}", autocommit=True) as conn:
+    with psycopg.connect(pg_dsn(database), autocommit=True) as conn:
         conn.execute(sql.SQL("REASSIGN OWNED BY {} TO postgres").format(sql.Identifier(role)))
         conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
-    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True) as conn:
+    with psycopg.connect(pg_dsn(), autocommit=True) as conn:
         conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO postgres").format(sql.Identifier(database)))
         conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
 

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import secrets
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from sqlalchemy.engine import make_url
 
 from schema.engine import make_engine
 from schema.migrate import upgrade
 from spiders.parse.records import PARSER_VERSION, CitingEntry, HubJson, HubPage
 
-PG_ADMIN_URL = os.environ.get("CITEHUB_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BASE = "http://127.0.0.1:8000"
 FETCHED_AT = "2026-11-24T03:00:00+00:00"
 HUB_A = "aaaaaaaa-0000-4000-8000-000000000001"
@@ -28,29 +24,6 @@ HUB_B = "bbbbbbbb-0000-4000-8000-000000000002"
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'wh' / 'citehub.sqlite'}"
-
-
-@pytest.fixture
-def pg_url():
-    """A fresh PostgreSQL database for one test, dropped afterwards (parallel-safe: unique name)."""
-    import psycopg
-
-    admin = make_url(PG_ADMIN_URL)
-    conninfo = admin.set(drivername="postgresql").render_as_string(hide_password=False)
-    try:
-        conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        message = f"PostgreSQL not reachable at {PG_ADMIN_URL} (set CITEHUB_TEST_PG_URL): {exc}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    name = f"citehub_test_{secrets.token_hex(6)}"
-    with conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield admin.set(database=name).render_as_string(hide_password=False)
-        finally:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from schema.engine import make_engine
-from tests.ops.conftest import DAYS
+from tests.flows.cli.conftest import DAYS
 from warehouse import queries as ops
 
 

@@ -14,7 +14,7 @@ from spiders.parse.hub_html import parse_hub_page
 from spiders.parse.hub_json import parse_hub_json
 from spiders.parse.records import ParseError
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "parse"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "parse"
 CASES = sorted(p.name for p in FIXTURES.iterdir() if (p / "expected.json").exists())
 
 

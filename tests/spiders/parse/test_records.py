@@ -11,7 +11,7 @@ from samplesite.generator import build_site
 from samplesite.render import render_hub_html
 from spiders.parse.hub_html import parse_hub_page
 from spiders.parse.records import CitingEntry, HubPage
-from tests.parse.test_fixtures import CASES, FIXTURES
+from tests.spiders.parse.test_fixtures import CASES, FIXTURES
 
 BASE_URL = "http://127.0.0.1:8000"
 

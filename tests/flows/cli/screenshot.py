@@ -1,6 +1,6 @@
 """Regenerate docs/report.png: the report of a 5-day sample-site run, as headless Chromium shows it.
 
-.venv/bin/python -m tests.ops.screenshot docs/report.png [--hubs 40] [--days 5]
+.venv/bin/python -m tests.flows.cli.screenshot docs/report.png [--hubs 40] [--days 5]
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def main() -> None:
     from samplesite.generator import build_site
     from samplesite.server import serving
     from schema.engine import make_engine
-    from tests.ops import chromium as cr
+    from tests.flows.cli import chromium as cr
 
     binary = shutil.which("chromium")
     if binary is None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from schema.engine import make_engine
-from tests.ops.conftest import DAYS
+from tests.flows.cli.conftest import DAYS
 from warehouse import queries as ops
 
 

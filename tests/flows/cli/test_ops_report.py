@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 from flows.cli import app
 from flows.cli.report_html import CHARTS, build_html
 from schema.engine import make_engine
-from tests.ops import chromium as cr
-from tests.ops.conftest import DAYS, chromium
+from tests.flows.cli import chromium as cr
+from tests.flows.cli.conftest import DAYS, chromium
 from warehouse import queries as ops
 
 TITLES = {

@@ -23,14 +23,13 @@ from samplesite.truth import truth
 from schema import placement
 from schema.engine import make_engine
 from schema.tables import metadata
-from tests.conftest import require_postgres
+from tests.conftest import pg_dsn, pg_url_of, require_postgres
 from warehouse.grants import grant_reader
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 HUBS, SEED, DAYS = 40, 7, (1, 8)
-QUERIES = Path(__file__).resolve().parents[2] / "docs" / "queries.md"
-ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+QUERIES = Path(__file__).resolve().parents[3] / "docs" / "queries.md"
 RUN_COLUMNS = {"run_id", "first_seen_run", "last_seen_run", "valid_from_run", "snapshot_run", "prev_run", "subject_run"}
 DATE_COLUMNS = {"run_date", "run_day"}  # the calendar date of the run: equal here, both loads run today
 
@@ -44,11 +43,11 @@ def loaded(tmp_path_factory, prefect_server):
     root = tmp_path_factory.mktemp("pgwh")
     name = f"citehub_t_{secrets.token_hex(6)}"
     role = f"citehub_reader_{secrets.token_hex(4)}"
-    with psycopg.connect(ADMIN, autocommit=True) as conn:
+    with psycopg.connect(pg_dsn(), autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     urls = {
         "sqlite": f"sqlite:///{root / 'warehouse.sqlite'}",
-        "postgresql": f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}",
+        "postgresql": pg_url_of(name),
     }
     reports = defaultdict(list)
     truths = {}
@@ -80,7 +79,7 @@ def loaded(tmp_path_factory, prefect_server):
         }
     finally:
         make_engine(urls["postgresql"]).dispose()
-        with psycopg.connect(ADMIN, autocommit=True) as conn:
+        with psycopg.connect(pg_dsn(), autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
             if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
                 conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))

@@ -110,6 +110,7 @@ def test_non_terminal_logs_plain_lines_at_a_steady_interval():
     )
 
 
+@pytest.mark.slow
 def test_real_crawl_reports_progress_and_forwards_scrapy_log(tmp_path):
     site = build_site(hubs=6, seed=7, day=1)
     log, lines = logger("crawl")

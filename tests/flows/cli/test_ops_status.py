@@ -14,7 +14,7 @@ from flows.cli import app
 from flows.schedule import next_scheduled_run
 from schema import tables as t
 from schema.engine import make_engine
-from tests.ops.conftest import DAYS, HUBS, edges
+from tests.flows.cli.conftest import DAYS, HUBS, edges
 from warehouse import queries as ops
 
 

@@ -39,6 +39,7 @@ def pages_by_url(result):
     return {i["url"]: i["page"] for i in items(result.items_path) if i["kind"] == "hub_page"}
 
 
+@pytest.mark.slow
 def test_two_workers_share_one_frontier(tmp_path):
     require_redis()
     import redis
