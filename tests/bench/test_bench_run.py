@@ -9,6 +9,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import require_postgres
 
 LINE = re.compile(

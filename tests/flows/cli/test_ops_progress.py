@@ -6,6 +6,7 @@ import io
 import json
 import logging
 
+import pytest
 from rich.console import Console
 
 from flows.progress import ProgressReporter, ProgressTracker, render
