@@ -53,7 +53,9 @@ from warehouse import runs
 
 
 @task(name="replay archived crawl", cache_policy=NO_CACHE)
-def replay_task(archived: ArchivedRun, fetches: list[dict], run_id: str, out: Path, workers: int) -> dict[str, int]:
+def replay_task(
+    archived: ArchivedRun, fetches: list[dict[str, Any]], run_id: str, out: Path, workers: int
+) -> dict[str, int]:
     return write_replay(archived, fetches, run_id, out, workers)
 
 
@@ -90,12 +92,14 @@ def replay_archive(
     data_dir: str | None,
     lock_wait_seconds: float,
     workers: int | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Replay archived crawls (oldest first) as runs of `kind`; every input checked before the first run."""
     log = get_run_logger()
-    settings = Settings(
-        **({"data_dir": data_dir} if data_dir else {}), **({"replay_workers": workers} if workers is not None else {})
-    )
+    overrides: dict[str, Any] = {
+        **({"data_dir": data_dir} if data_dir else {}),
+        **({"replay_workers": workers} if workers is not None else {}),
+    }
+    settings = Settings(**overrides)
     database_url = plain_url(database_url) or settings.database_url
     archived = archived_runs(settings.runs_dir, since, until)
     plans = [(a, fetch_plan(a)) for a in archived]
@@ -111,7 +115,7 @@ def replay_archive(
     log.info(
         "%s: replaying %d archived crawls from %s into %s", kind, len(plans), settings.runs_dir, redacted(database_url)
     )
-    reports: list[dict] = []
+    reports: list[dict[str, Any]] = []
     lock = ExitStack()
     try:
         for archived_run, fetches in plans:
@@ -154,7 +158,7 @@ def backfill(
     data_dir: str | None = None,
     lock_wait_seconds: float = 0.0,
     replay_workers: int | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Backfill `hubs` (uuids, URLs or seed files) by fetching them now, or replay archived crawls (parsed on
     `replay_workers` processes)."""
     if from_archive:
@@ -194,7 +198,7 @@ def reparse(
     data_dir: str | None = None,
     lock_wait_seconds: float = 0.0,
     replay_workers: int | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Re-derive an empty warehouse from every archived crawl with the installed parsers (on `replay_workers`
     processes)."""
     if parser_version != PARSER_VERSION:

@@ -36,7 +36,7 @@ def crawl_task(
     hub_urls: list[str],
     allowed: list[str],
     concurrency: int,
-    extra_settings: dict | None = None,
+    extra_settings: dict[str, str] | None = None,
     frontier_url: str | None = None,
     workers: int = 1,
 ) -> CrawlResult:
@@ -100,7 +100,8 @@ def nightly_refresh(
     workers: int | None = None,
 ) -> dict[str, Any]:
     """Crawl the known and seeded hubs, load them into the warehouse, materialize, check, report."""
-    settings = Settings(**{k: v for k, v in {"base_url": base_url, "data_dir": data_dir}.items() if v})
+    overrides: dict[str, Any] = {k: v for k, v in {"base_url": base_url, "data_dir": data_dir}.items() if v}
+    settings = Settings(**overrides)
     url = plain_url(database_url) or settings.database_url
     engine = make_engine(url)
     upgrade(engine)
@@ -151,7 +152,8 @@ def accept_changes(
 ) -> dict[str, Any]:
     """Publish a run the guard blocked, from its staged items: the recorded override. Refused when a later
     run has published since (its older data would overwrite newer)."""
-    settings = Settings(**({"data_dir": data_dir} if data_dir else {}))
+    overrides: dict[str, Any] = {"data_dir": data_dir} if data_dir else {}
+    settings = Settings(**overrides)
     url = plain_url(database_url) or settings.database_url
     engine = make_engine(url)
     upgrade(engine)

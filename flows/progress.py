@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -53,7 +54,7 @@ class ProgressTracker:
     def __init__(self) -> None:
         self.window: deque[tuple[float, int]] = deque()
 
-    def update(self, snap: dict) -> Progress:
+    def update(self, snap: dict[str, Any]) -> Progress:
         t, pages = float(snap["t"]), int(snap["pages_done"])
         self.window.append((t, pages))
         while len(self.window) > 2 and t - self.window[0][0] > RATE_WINDOW_S:
@@ -129,10 +130,10 @@ class ProgressReporter:
     def __enter__(self) -> ProgressReporter:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __call__(self, snap: dict) -> Progress:
+    def __call__(self, snap: dict[str, Any]) -> Progress:
         p = self.tracker.update(snap)
         self.last = p
         if self.interactive:

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -85,7 +85,13 @@ def artifacts_task(database_url: str, run_id: str, kind: str, summary_markdown: 
     )
 
 
-def stage_timer(timings: dict[str, float]) -> Callable[..., Any]:
+class StageTimer(Protocol):
+    """`timed(name, fn, *args)`: `fn(*args)`, its wall seconds recorded under `name`."""
+
+    def __call__(self, name: str, fn: Callable[..., T], /, *args: Any) -> T: ...
+
+
+def stage_timer(timings: dict[str, float]) -> StageTimer:
     """`timed(name, fn, *args)`: run one stage and record its wall seconds in `timings` (the report's table)."""
 
     def timed(name: str, fn: Callable[..., T], *args: Any) -> T:

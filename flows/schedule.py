@@ -14,11 +14,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
 
 from croniter import croniter
 
 from schema.errors import CitehubError
 from warehouse.queries import aware_utc
+
+if TYPE_CHECKING:
+    from prefect.deployments.runner import RunnerDeployment
 
 NIGHTLY_DEPLOYMENT = "citehub-nightly"
 BACKFILL_DEPLOYMENT = "backfill"
@@ -40,9 +44,9 @@ def deployments(
     cron: str,
     name: str = NIGHTLY_DEPLOYMENT,
     timezone: str = "UTC",
-    nightly_parameters: dict | None = None,
-    backfill_parameters: dict | None = None,
-) -> list:
+    nightly_parameters: dict[str, Any] | None = None,
+    backfill_parameters: dict[str, Any] | None = None,
+) -> list[RunnerDeployment]:
     """The nightly on `cron` and the (unscheduled) backfill, as RunnerDeployments of this checkout."""
     from prefect.client.schemas.schedules import CronSchedule
 
@@ -51,7 +55,9 @@ def deployments(
 
     nightly = nightly_refresh.to_deployment(
         name=name,
-        schedule=CronSchedule(cron=check_cron(cron), timezone=timezone),
+        # `schedules`, not `schedule`: Flow.to_deployment types `schedule` as prefect.schedules.Schedule only,
+        # `schedules` takes this CronSchedule too (both give the deployment the same one schedule)
+        schedules=[CronSchedule(cron=check_cron(cron), timezone=timezone)],
         parameters=nightly_parameters or {},
         tags=["citehub"],
         description="citehub nightly refresh: crawl known hubs (conditional requests), load, marts, checks, report",
@@ -63,15 +69,17 @@ def deployments(
         description="citehub backfill: -p hubs='[uuid, ...]' fetches those hubs now; "
         "-p from_archive=true -p since=YYYY-MM-DD -p until=YYYY-MM-DD replays archived crawls",
     )
-    return [nightly, backfill_deployment]
+    # Flow.to_deployment answers a coroutine only when called from async code; serve() refuses async code, so
+    # here (sync, like every caller of this function) both are RunnerDeployments.
+    return [cast("RunnerDeployment", nightly), cast("RunnerDeployment", backfill_deployment)]
 
 
 def serve_schedule(
     cron: str,
     name: str = NIGHTLY_DEPLOYMENT,
     timezone: str = "UTC",
-    nightly_parameters: dict | None = None,
-    backfill_parameters: dict | None = None,
+    nightly_parameters: dict[str, Any] | None = None,
+    backfill_parameters: dict[str, Any] | None = None,
 ) -> None:
     """Register both deployments with the Prefect server and run what it schedules, until interrupted."""
     from prefect import serve

@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from schema.placement import SEARCH_PATH
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+    from sqlalchemy.engine.interfaces import DBAPIConnection
+    from sqlalchemy.pool import ConnectionPoolEntry
 
 SQLITE_BUSY_TIMEOUT_MS = 30000
 PG_POOL = {"pool_size": 5, "max_overflow": 5, "pool_recycle": 1800, "pool_pre_ping": True}
@@ -60,7 +66,7 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
     engine = create_engine(url)
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:
+    def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
         # pysqlite opens transactions implicitly and late (and not for DDL); we switch that off and emit
         # BEGIN ourselves so that one SQLAlchemy transaction is exactly one SQLite transaction.
         dbapi_connection.isolation_level = None
@@ -72,7 +78,7 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection) -> None:
+    def _on_begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN")
 
     return engine

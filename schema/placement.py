@@ -17,8 +17,14 @@ resolves while it is being upgraded.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from psycopg import sql as pgsql
 from sqlalchemy import Connection, MetaData, Table, text
+
+if TYPE_CHECKING:
+    from alembic.runtime.environment import NameFilterParentNames, NameFilterType
+    from sqlalchemy.schema import SchemaItem
 
 CORE_SCHEMA = "citehub"
 MARTS_SCHEMA = "marts"
@@ -51,19 +57,27 @@ def placed_metadata(metadata: MetaData) -> MetaData:
     for table in metadata.sorted_tables:
         schema = MARTS_SCHEMA if schema_for(table) == MARTS_SCHEMA else None
         # Foreign keys only ever point at core tables (run, hub, paper).
-        table.to_metadata(placed, schema=schema, referred_schema_fn=lambda *_: None)
+        # schema=None is documented (the target MetaData's schema: none) but left out of the annotation.
+        table.to_metadata(placed, schema=schema, referred_schema_fn=lambda *_: None)  # type: ignore[arg-type]
     return placed
 
 
-def include_object(obj, name, type_, reflected, compare_to) -> bool:
+def include_object(
+    obj: SchemaItem, name: str | None, type_: NameFilterType, reflected: bool, compare_to: SchemaItem | None
+) -> bool:
     """Alembic filter on PostgreSQL: reflection of the default schema lists every table *visible* through
     the search_path, so published tables show up there too; they are compared under `marts` only."""
+    # `obj` is a Table when type_ is "table".
     return not (
-        type_ == "table" and reflected and compare_to is None and obj.schema is None and name in _published_names()
+        type_ == "table"
+        and reflected
+        and compare_to is None
+        and cast(Table, obj).schema is None
+        and name in _published_names()
     )
 
 
-def include_name(name, type_, parent_names) -> bool:
+def include_name(name: str | None, type_: NameFilterType, parent_names: NameFilterParentNames) -> bool:
     """Alembic filter on PostgreSQL: the default schema (None: core tables, found through the search_path)
     and `marts`. `citehub` by name is left out: an engine first connected to an empty database keeps
     `public` as its default schema, and would otherwise list the core tables twice."""
@@ -107,7 +121,10 @@ def move(conn: Connection, name: str, schema: str, kind: str = "TABLE") -> bool:
 
 def execute_pg(conn: Connection, statement: pgsql.Composable, params: dict | None = None) -> None:
     """Run a psycopg.sql statement (identifiers quoted by psycopg) in `conn`'s current transaction."""
-    conn.connection.driver_connection.execute(statement, params)
+    driver = conn.connection.driver_connection
+    if driver is None:  # SQLAlchemy's pool holds none for a connection it invalidated
+        raise RuntimeError("the connection has no driver connection (invalidated)")
+    driver.execute(statement, params)
 
 
 def place_tables(conn: Connection, metadata: MetaData) -> list[str]:

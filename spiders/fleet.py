@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
-from logging import Logger
+from logging import Logger, LoggerAdapter
 from pathlib import Path
 
 from schema.errors import CitehubError
@@ -52,7 +52,7 @@ def run_worker(
     frontier_url: str,
     concurrency: int,
     extra_settings: dict[str, str] | None = None,
-    log=None,
+    log: Logger | LoggerAdapter[Logger] | None = None,
 ) -> CrawlResult:
     """One worker of the fleet; on another machine run the same with the same run_id and frontier."""
     settings = {
@@ -83,7 +83,7 @@ def run_fleet_crawl(
     workers: int,
     concurrency: int = 8,
     extra_settings: dict[str, str] | None = None,
-    log: Logger | None = None,
+    log: Logger | LoggerAdapter[Logger] | None = None,
     first_worker: int = 0,
     owns_frontier: bool = True,
 ) -> CrawlResult:

@@ -98,8 +98,8 @@ class HubSpider(scrapy.Spider):
         """A request for one page of one list of a hub. `listed_up_to`: the highest page of this list already
         requested. `unique`: requested once by construction (a list's first page, or a page its first page
         links), so it skips the duplicate filter, whose fingerprints would otherwise grow with every page
-        of the crawl (~100 bytes a request: 8 MB at 10,000 dense hubs); only seeds and the rare pages found
-        by following "next" past what page 1 linked go through it."""
+        of the crawl; only seeds and the rare pages found by following "next" past what page 1 linked go
+        through it."""
         params = dict(filters)
         if page > 1:
             params["page"] = str(page)

@@ -1,5 +1,5 @@
 """A process's own peak memory, without importing Scrapy (the bench and the load tool read it too, and
-Scrapy alone costs ~30 MB of RSS)."""
+importing Scrapy would add its own memory to the peak they measure)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ def peak_rss_bytes() -> int | None:
     """This process's own peak RSS (Linux VmHWM), or None where /proc is missing.
 
     Scrapy's memusage/max is getrusage's ru_maxrss, which Linux carries across fork and exec: a crawl
-    started by a 200 MB flow process reports at least 200 MB however little it used itself.
+    started by a flow process reports at least the flow's peak however little it used itself.
     """
     try:
         with open("/proc/self/status", encoding="ascii") as fh:

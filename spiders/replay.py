@@ -31,7 +31,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 from schema.errors import CitehubError
 from spiders.parse.records import PARSER_VERSION
 
-CHUNK = 100  # fetches a pool task: ~5 MB of items (a few hundred ms of parsing) per round trip
+CHUNK = 100  # fetches a pool task: enough parsing to outweigh its round trip, few enough items to stay small
 IN_FLIGHT = 2  # chunks queued or running per worker: workers never wait, memory stays bounded
 
 

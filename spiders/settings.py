@@ -14,7 +14,7 @@ NEWSPIDER_MODULE = "spiders"
 USER_AGENT = "citehub/0.1 (+https://github.com/citehub/citehub; citation-warehouse crawler)"
 ROBOTSTXT_OBEY = True
 
-# Politeness: AutoThrottle adapts the delay to the server's latency. On loopback the latency is ~1 ms,
+# Politeness: AutoThrottle adapts the delay to the server's latency. On loopback the latency is negligible,
 # so the sample site is crawled at full speed; against pith.science the delay grows with its latency.
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 0.25
@@ -62,12 +62,11 @@ CITEHUB_RETRY_BACKOFF = 0.25  # seconds before the first retry of a 5xx without 
 CITEHUB_CRAWL_DELAY_MAX = 60.0  # seconds; robots.txt Crawl-delay above this is capped (with a warning)
 TELNETCONSOLE_ENABLED = False
 
-# Per-response overheads that buy us nothing, found by profiling a no-change nightly (2,001 304s):
+# Per-response overheads that buy us nothing, found by profiling a no-change nightly (all 304s):
 # - Scrapy runs each callback's output through CONCURRENT_ITEMS (default 100) asyncio workers, created
-#   afresh per response: 200,000 tasks for 2,000 responses. Our pipelines are synchronous, so one worker
-#   does the same work.
+#   afresh per response. Our pipelines are synchronous, so one worker does the same work.
 # - Scrapy re-reads and re-parses a callback's source (inspect.getsource + ast) whenever its weak cache
-#   of bound methods misses: ~700 times per 2,000 responses. Our callbacks never `return` a value
+#   of bound methods misses, which happens for many responses. Our callbacks never `return` a value
 #   (tests/spiders/test_spider_callbacks.py checks it), so the warning it looks for cannot fire.
 CONCURRENT_ITEMS = 1
 WARN_ON_GENERATOR_RETURN_VALUE = False

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from rapidfuzz import fuzz, process
 
@@ -40,6 +40,12 @@ BAD_FETCH_OUTCOMES = frozenset({"quarantined", "failed", "skipped"})
 PAPER_FIELDS = ("arxiv_id", "pith_id", "title_raw", "title", "category", "date", "summary_raw", "summary")
 _CITATION_FIELDS = ("verdict", "novelty", "refs")
 _LIST_RANK = {"explorer": 0, "representative": 1}
+
+# A listing's rank (unfiltered?, list, hub, filters, page, position): the lowest wins (`_Best`, `rank_text`).
+Rank = tuple[int, int, str, str, int, int]
+# Which of several items for one URL wins: (fetched_at, order in the file), the largest; () for the quarantine
+# of a drifted hub's page that has no fetch (`_Accumulator._quarantine_drift`).
+Recency = tuple[str, int] | tuple[()]
 
 
 @dataclass
@@ -69,10 +75,10 @@ class _Best:
 
     def __init__(self) -> None:
         self.values: dict[str, Any] = {}
-        self.ranks: dict[str, tuple] = {}
-        self.worst: tuple | None = None  # the largest rank kept, None while nothing is
+        self.ranks: dict[str, Rank] = {}
+        self.worst: Rank | None = None  # the largest rank kept, None while nothing is
 
-    def offer(self, rank: tuple, values: dict[str, Any], names: frozenset[str] | None = None) -> None:
+    def offer(self, rank: Rank, values: dict[str, Any], names: frozenset[str] | None = None) -> None:
         """`names`, when given, are the fields of `values` that are not None: an observation ranked below
         every kept value that brings no new field changes nothing (most repeats: filtered pages, more hubs),
         and is dismissed without walking its fields."""
@@ -168,19 +174,20 @@ class _Accumulator:
     def __init__(self, known_templates: Mapping[str, str] | None = None) -> None:
         self.known_templates = known_templates or {}
         self.page_templates: dict[str, dict[str, str]] = defaultdict(dict)  # hub -> page URL -> template
-        self.first_pages: dict[str, tuple[tuple, dict]] = {}  # hub -> (rank, HubPage dict of page 1 unfiltered)
-        self.twins: dict[str, tuple[tuple, dict]] = {}  # hub -> (rank, HubJson dict)
+        # hub -> (rank, HubPage dict of page 1 unfiltered)
+        self.first_pages: dict[str, tuple[Recency, dict[str, Any]]] = {}
+        self.twins: dict[str, tuple[Recency, dict[str, Any]]] = {}  # hub -> (rank, HubJson dict)
         self.hub_uuids: set[str] = set()
         self.bad_hubs: set[str] = set()  # hubs with a quarantined or failed fetch in this run
         self.unchanged_hubs: set[str] = set()  # hubs whose JSON twin answered 304
-        self.fetches: dict[str, tuple[tuple, dict]] = {}
-        self.quarantines: dict[str, tuple[tuple, dict]] = {}
+        self.fetches: dict[str, tuple[Recency, dict[str, Any]]] = {}
+        self.quarantines: dict[str, tuple[Recency, dict[str, Any]]] = {}
         self.papers: dict[str, _Best] = {}
         self.citations: dict[tuple[str, str], _CitationAcc] = {}
         self.explorer_keys: dict[str, set[str]] = defaultdict(set)  # hub -> papers of its unfiltered explorer
         self._titles: dict[str, str | None] = {}
         self._texts: dict[str, str | None] = {}
-        self._entries: dict[tuple, tuple[str, dict[str, Any], frozenset[str]]] = {}
+        self._entries: dict[tuple[Any, ...], tuple[str, dict[str, Any], frozenset[str]]] = {}
         self._seq = 0
 
     # --- reading items ----------------------------------------------------------------------------------
@@ -214,11 +221,13 @@ class _Accumulator:
             raise ValueError(f"unknown item kind {kind!r} (url {item.get('url')!r})")
 
     @staticmethod
-    def _keep_latest(store: dict, key: str, recency: tuple, value: dict) -> None:
+    def _keep_latest(
+        store: dict[str, tuple[Recency, dict[str, Any]]], key: str, recency: Recency, value: dict[str, Any]
+    ) -> None:
         if key not in store or recency >= store[key][0]:
             store[key] = (recency, value)
 
-    def _add_page(self, page: dict[str, Any], recency: tuple) -> None:
+    def _add_page(self, page: dict[str, Any], recency: Recency) -> None:
         uuid = page["hub_uuid"]
         self.hub_uuids.add(uuid)
         filters: dict[str, str] = page.get("filters") or {}
@@ -278,7 +287,7 @@ class _Accumulator:
             title = self._titles[title_raw] = normalize_title(title_raw)
         summary_raw = entry.get("summary_raw")
         summary = self._texts.get(summary_raw, _MISSING) if summary_raw is not None else None
-        if summary is _MISSING:
+        if summary is _MISSING and summary_raw is not None:  # _MISSING only when there is a raw summary
             summary = self._texts[summary_raw] = normalize_text(summary_raw)
         arxiv_id = strip_arxiv_version(entry.get("arxiv_id"))
         pith_id = entry.get("pith_id") or None
@@ -337,7 +346,7 @@ class _Accumulator:
                 }
             )
         for key, best in self.papers.items():
-            by_rank: dict[tuple, dict[str, Any]] = defaultdict(dict)
+            by_rank: dict[Rank, dict[str, Any]] = defaultdict(dict)
             for name, value in best.values.items():
                 by_rank[best.ranks[name]][name] = value
             for rank, values in by_rank.items():
@@ -402,7 +411,7 @@ class _Accumulator:
 
 def citation_rows(
     citations: Mapping[tuple[str, str], _CitationAcc], merge_into: Mapping[str, str]
-) -> tuple[list[dict], list[dict]]:
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Edge rows (and role / polarity conflicts) from per-(hub, paper) accumulators, papers merged away by
     the fuzzy merge folded into their target's edge of the same hub."""
     merged: dict[tuple[str, str], _CitationAcc] = {}
@@ -417,10 +426,11 @@ def citation_rows(
             into.roles |= cite.roles
             into.polarities |= cite.polarities
             into.representative |= cite.representative
-    rows, conflicts = [], []
+    rows: list[dict[str, Any]] = []
+    conflicts: list[dict[str, Any]] = []
     for uuid, key in sorted(merged):
         cite = merged[(uuid, key)]
-        row = {"hub_uuid": uuid, "paper_key": key}
+        row: dict[str, Any] = {"hub_uuid": uuid, "paper_key": key}
         for name, values in (("role", cite.roles), ("polarity", cite.polarities)):
             row[name] = min(values) if values else None
             if len(values) > 1:
@@ -450,7 +460,13 @@ def staged_citation(row: Sequence[Any]) -> _CitationAcc:
     )
 
 
-def best_values(observations: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+class Observation(Protocol):
+    """A paper observation read by field name: a scratch-table row (`RowMapping`) or a plain dict."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+def best_values(observations: Iterable[Observation]) -> dict[str, Any]:
     """A paper's fields from its scratch-table observations (`HubPart.papers`, from several hub batches):
     per field the non-null value of the best-ranked observation, as `_Best` would have kept it."""
     values: dict[str, Any] = {}
@@ -467,7 +483,7 @@ def paper_row(key: str, values: Mapping[str, Any]) -> dict[str, Any]:
     return {"paper_key": key, **{f: values.get(f) for f in PAPER_FIELDS}}
 
 
-def rank_text(rank: tuple) -> str:
+def rank_text(rank: Rank) -> str:
     """A listing's rank (unfiltered?, list, hub, filters, page, position) as text that sorts, by code point,
     exactly as the tuple does: the separator sorts below any character of a hub id or filter string, and
     the numbers are offset and zero-padded."""
@@ -496,7 +512,7 @@ def _nul_free(value: Any) -> Any:
     return value
 
 
-def _hub_row(uuid: str, page: dict | None, twin: dict | None) -> dict[str, Any]:
+def _hub_row(uuid: str, page: dict[str, Any] | None, twin: dict[str, Any] | None) -> dict[str, Any]:
     page = page or {}
     twin = twin or {}
     title_raw = page.get("title_raw")
@@ -525,7 +541,7 @@ def _hub_row(uuid: str, page: dict | None, twin: dict | None) -> dict[str, Any]:
     }
 
 
-def _snapshot_row(page: dict, parsed_count: int, complete: bool) -> dict[str, Any]:
+def _snapshot_row(page: dict[str, Any], parsed_count: int, complete: bool) -> dict[str, Any]:
     return {
         "hub_uuid": page["hub_uuid"],
         "tier": page.get("tier"),
@@ -541,7 +557,7 @@ def _snapshot_row(page: dict, parsed_count: int, complete: bool) -> dict[str, An
     }
 
 
-def _facet_rows(page: dict) -> list[dict[str, Any]]:
+def _facet_rows(page: dict[str, Any]) -> list[dict[str, Any]]:
     blocks = dict(page.get("facets") or {})
     blocks["role_summary"] = page.get("role_summary") or {}
     blocks["polarity_summary"] = page.get("polarity_summary") or {}
@@ -552,7 +568,7 @@ def _facet_rows(page: dict) -> list[dict[str, Any]]:
     ]
 
 
-def _fetch_row(item: dict) -> dict[str, Any]:
+def _fetch_row(item: dict[str, Any]) -> dict[str, Any]:
     return {
         "url": item["url"],
         "hub_uuid": item.get("hub_uuid"),
@@ -569,7 +585,7 @@ def _fetch_row(item: dict) -> dict[str, Any]:
     }
 
 
-def _quarantine_row(item: dict) -> dict[str, Any]:
+def _quarantine_row(item: dict[str, Any]) -> dict[str, Any]:
     return {
         "url": item["url"],
         "hub_uuid": item.get("hub_uuid"),
@@ -660,7 +676,7 @@ def score_block(
 
 
 def choose_merges(
-    scored: Mapping[str, Mapping[str, float]], years: Mapping[str, str], colisted
+    scored: Mapping[str, Mapping[str, float]], years: Mapping[str, str], colisted: Callable[[str, str], bool]
 ) -> tuple[dict[str, str], list[dict[str, Any]]]:
     """Pick each title paper's target among its scored candidates, in key order (see `_fuzzy_merges`);
     `colisted(key, other)` is true when one hub's unfiltered explorer lists both."""

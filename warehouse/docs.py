@@ -4,7 +4,7 @@ Meaning comes from each column's `comment` in schema.tables; where the value com
 it is derived) and its allowed values come from NOTES below, by column name with per-table overrides.
 `description(column)` joins the three; `citehub docs` writes it to docs/warehouse.md and, on PostgreSQL,
 into COMMENT ON COLUMN / TABLE of the `marts` schema. A published column without a meaning or a source is an
-error (tests/pg/test_pg_docs.py).
+error (tests/warehouse/pg/test_pg_docs.py).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from psycopg import sql
 from sqlalchemy import Engine, text
@@ -19,6 +20,9 @@ from sqlalchemy.engine import make_url
 
 from schema.errors import CitehubError
 from schema.placement import CORE_SCHEMA, MARTS_SCHEMA, execute_pg, schemas_exist
+
+if TYPE_CHECKING:
+    import psycopg
 
 ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 RESERVED_ROLES = {"public", "postgres", "current_user", "session_user", "current_role", "none"}
@@ -37,7 +41,7 @@ def validate_role(role: str) -> str:
     return role
 
 
-def grant_reader(engine: Engine, role: str, create: bool = True) -> dict:
+def grant_reader(engine: Engine, role: str, create: bool = True) -> dict[str, Any]:
     """Make `role` a reader of the published tables of the warehouse at `engine` (PostgreSQL).
 
     Creates the role (NOLOGIN: give it a login and password yourself) when missing and `create` is set.
@@ -97,7 +101,7 @@ def sqlite_readonly_uri(url: str) -> str:
     return path.as_uri() + "?mode=ro"
 
 
-def open_readonly(url: str):
+def open_readonly(url: str) -> sqlite3.Connection | psycopg.Connection[tuple[Any, ...]]:
     """A DB-API connection to the warehouse that cannot write: SQLite `mode=ro`, PostgreSQL read-only
     transactions with the marts schema first in the search_path."""
     backend = make_url(url).get_backend_name()
@@ -113,7 +117,9 @@ def open_readonly(url: str):
     raise GrantError(f"unsupported warehouse URL scheme {backend!r}")
 
 
-def run_query(conn, query: str) -> tuple[list[str], list[tuple]]:
+def run_query(
+    conn: sqlite3.Connection | psycopg.Connection[tuple[Any, ...]], query: str
+) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Run one analyst query on a connection from open_readonly: (column names, rows)."""
     cursor = conn.cursor()
     try:

@@ -27,14 +27,14 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, RowMapping, func, select
 
 from schema.errors import CitehubError
 from schema.tables import citation, hub_snapshot, run
@@ -140,14 +140,14 @@ class Tally:
             select(func.count()).select_from(citation).where(citation.c.valid_to_run.is_(None))
         ).scalar_one()
 
-    def add(self, complete: Sequence[str], citations: Iterable[dict]) -> None:
+    def add(self, complete: Sequence[str], citations: Iterable[dict[str, Any]]) -> None:
         """`complete`: hubs fetched completely (not 304), sorted; `citations`: the batch's edge rows."""
         if not self.verdict.current:
             # No current edge when the load began, and each hub is in one batch: this batch's hubs have none
             # to retire or relabel. Not reading them matters on PostgreSQL: `citation`, filled in this very
             # transaction, has no statistics yet and each keyed read planned a scan of all of it.
             return
-        seen: dict[str, dict[str, dict]] = defaultdict(dict)
+        seen: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
         for row in citations:
             seen[row["hub_uuid"]][row["paper_key"]] = row
         verdict, limits = self.verdict, self.verdict.limits
@@ -183,18 +183,22 @@ class Gate:
     def start(self, conn: Connection) -> None:
         self.tally = Tally(conn, self.limits, self.override)
 
-    def add(self, complete: Sequence[str], citations: Iterable[dict]) -> None:
+    def add(self, complete: Sequence[str], citations: Iterable[dict[str, Any]]) -> None:
+        assert self.tally is not None, "Gate.start opens the tally"
         self.tally.add(complete, citations)
 
     def finish(self) -> dict[str, Any]:
+        assert self.tally is not None, "Gate.start opens the tally"
         verdict = self.tally.close()
         if verdict.blocked:
             raise PublishBlocked(self.run_id, verdict)
         return verdict.as_dict()
 
 
-def _hub_changes(conn: Connection, hubs: Sequence[str], seen: dict[str, dict[str, dict]]) -> Iterable[HubChange]:
-    current: dict[str, dict[str, dict]] = defaultdict(dict)
+def _hub_changes(
+    conn: Connection, hubs: Sequence[str], seen: Mapping[str, Mapping[str, Mapping[str, Any]]]
+) -> Iterator[HubChange]:
+    current: dict[str, dict[str, RowMapping]] = defaultdict(dict)
     columns = [citation.c.hub_uuid, citation.c.paper_key, *(citation.c[f] for f in VALUE_FIELDS)]
     for start in range(0, len(hubs), KEY_CHUNK):
         chunk = hubs[start : start + KEY_CHUNK]
@@ -208,7 +212,7 @@ def _hub_changes(conn: Connection, hubs: Sequence[str], seen: dict[str, dict[str
         yield HubChange(uuid, len(before), retired, relabelled)
 
 
-def _lost_or_changed(old, new: dict) -> bool:
+def _lost_or_changed(old: RowMapping, new: Mapping[str, Any]) -> bool:
     return any(old[f] is not None and old[f] != new[f] for f in VALUE_FIELDS)
 
 

@@ -28,21 +28,25 @@ import gc
 import json
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypedDict
 
 import orjson
 from sqlalchemy import (
     Boolean,
     Column,
+    ColumnElement,
     Connection,
     Engine,
     Float,
     Integer,
     MetaData,
     PrimaryKeyConstraint,
+    Row,
+    RowMapping,
+    Select,
     Table,
     Text,
     delete,
@@ -76,13 +80,13 @@ from warehouse.materialize import build_marts
 KEY_CHUNK = 500  # keys per IN (...) when reading what exists (SQLite caps bound parameters)
 # load_staged works on consecutive hubs at a time, at most this many, and no more staged items (pass 1) or
 # edges (pass 3) than below, except a single hub larger than that: memory is bounded by the batch, not by
-# the site or its density (250 hubs at ~50 citations a hub peaked at 237 MB; at ~13 a hub, 116 MB).
+# the site or its density (a batch of dense hubs holds many more edges than one of sparse hubs).
 HUBS_PER_BATCH = 250
 ITEMS_PER_BATCH = 1000
 EDGES_PER_BATCH = 5000
 PAGE = 5000  # scratch rows read at a time
 # Statistics the marts' plans need: the columns they join, filter and group on. Sampling the wide text
-# columns (titles, summaries, abstracts) too cost half of ANALYZE (0.42 -> 0.2 s at 2,000 dense hubs);
+# columns (titles, summaries, abstracts) too is a large part of ANALYZE's work, and no mart's plan uses them;
 # autovacuum analyzes every column after the commit, for analysts' queries.
 ANALYZE_COLUMNS = {
     "citation": ("hub_uuid", "paper_key", "role", "polarity", "valid_to_run"),
@@ -163,13 +167,13 @@ def materialize_marts(conn: Connection, run_id: str, timings: dict[str, float] |
 
     PostgreSQL first refreshes the planner's statistics of the tables the marts read: after a large load
     (the first, or a night that touched most edges) they are stale, and the marts' plans sort and loop
-    where they should hash (0.9 s -> 0.5 s at 2,000 hubs). ANALYZE runs inside the
-    transaction and sees its rows. `timings`, when given, receives the seconds of ANALYZE and each mart."""
+    where they should hash. ANALYZE runs inside the transaction and sees its rows. `timings`, when given,
+    receives the seconds of ANALYZE and each mart."""
     if conn.dialect.name == "postgresql":
         started = time.perf_counter()
         # Sort and hash memory for the marts' GROUP BYs and joins over every current edge, for the rest of
         # this transaction, unless the server already allows more: at PostgreSQL's default 4 MB,
-        # category_flow sorted its ~470,000 edges on disk at 10,000 hubs (2.0 s; 0.23 s at 2,000 hubs).
+        # category_flow's sort of every current edge spills to disk once the site is large.
         conn.execute(
             text(
                 "SELECT set_config('work_mem', :mem, true) "
@@ -205,13 +209,15 @@ class Upserter:
         self.run_id = run_id
         self.fresh = fresh  # tables empty when the load began (`empty_tables`): nothing to read back
 
-    def rows(self, table: Table, rows: Sequence[dict[str, Any]], full) -> TableCounts:
+    def rows(self, table: Table, rows: Sequence[dict[str, Any]], full: Callable[[dict[str, Any]], bool]) -> TableCounts:
         """Upsert `rows`; those for which `full(row)` is false only touch `last_seen_run` when they exist."""
         key_cols = [c.name for c in table.primary_key.columns]
         content_cols = [c.name for c in table.columns if c.name not in key_cols and c.name not in BOOKKEEPING]
         existing = self._existing(table, key_cols, content_cols, rows)
         counts = TableCounts()
-        new_rows, full_rows, touch_rows = [], [], []
+        new_rows: list[dict[str, Any]] = []
+        full_rows: list[dict[str, Any]] = []
+        touch_rows: list[dict[str, Any]] = []
         bookkeeping = {"first_seen_run": self.run_id, "last_seen_run": self.run_id, "run_id": self.run_id}
         for row in sorted(rows, key=lambda r: tuple(r[k] for k in key_cols)):
             key = tuple(row[k] for k in key_cols)
@@ -233,21 +239,21 @@ class Upserter:
         self._execute(table, key_cols, touch_rows, update_cols=["last_seen_run"])
         return counts
 
-    def _execute(self, table: Table, key_cols: list[str], rows: list[dict], update_cols: list[str]) -> None:
+    def _execute(self, table: Table, key_cols: list[str], rows: list[dict[str, Any]], update_cols: list[str]) -> None:
         if not rows:
             return
         bulk.upsert_rows(self.conn, table, key_cols, rows, update_cols)
 
     def _existing(
-        self, table: Table, key_cols: list[str], content_cols: list[str], rows: Sequence[dict]
-    ) -> dict[tuple, tuple]:
+        self, table: Table, key_cols: list[str], content_cols: list[str], rows: Sequence[Mapping[str, Any]]
+    ) -> dict[tuple[Any, ...], tuple[Any, ...]]:
         """Content of the rows already stored under the batch's keys, by key."""
         if table.name in self.fresh:
             return {}
         lead = key_cols[0]
         leads = sorted({row[lead] for row in rows})
         columns = [table.c[k] for k in key_cols] + [table.c[c] for c in content_cols]
-        found: dict[tuple, tuple] = {}
+        found: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         nkeys = len(key_cols)
         # Read by the leading key column only (hubs of citations): few statements, and every
         # backend understands a plain IN list.
@@ -257,7 +263,7 @@ class Upserter:
         return found
 
 
-def replace_run_rows(conn: Connection, table: Table, run_id: str, rows: Sequence[dict]) -> int:
+def replace_run_rows(conn: Connection, table: Table, run_id: str, rows: Sequence[Mapping[str, Any]]) -> int:
     conn.execute(delete(table).where(table.c.run_id == run_id))
     key_cols = [c.name for c in table.primary_key.columns]
     ordered = sorted(({**row, "run_id": run_id} for row in rows), key=lambda r: tuple(r[k] for k in key_cols))
@@ -268,7 +274,33 @@ def replace_run_rows(conn: Connection, table: Table, run_id: str, rows: Sequence
 # --- the run's staged items, hub batch by hub batch --------------------------------------------------------
 
 
-def load_staged(engine: Engine, run_id: str, gate=None, then=None, hubs_per_batch: int = HUBS_PER_BATCH) -> LoadResult:
+class LoadGate(Protocol):
+    """What `load_staged` asks of its `gate` (`warehouse.guard.Gate`): `start` when the transaction opens,
+    `add` per hub batch before its edges are written, `finish` before the commit (it may raise to refuse the
+    run); `finish` returns the verdict recorded as `LoadResult.guard`."""
+
+    def start(self, conn: Connection) -> None: ...
+
+    def add(self, complete: Sequence[str], citations: Iterable[dict[str, Any]]) -> None: ...
+
+    def finish(self) -> dict[str, Any]: ...
+
+
+# `load_staged`'s `then`: runs on the load's connection last, before the commit; what it returns is ignored.
+AfterLoad = Callable[[Connection], object]
+
+
+class _TableOptions(TypedDict):
+    prefixes: list[str]
+
+
+def load_staged(
+    engine: Engine,
+    run_id: str,
+    gate: LoadGate | None = None,
+    then: AfterLoad | None = None,
+    hubs_per_batch: int = HUBS_PER_BATCH,
+) -> LoadResult:
     """Clean and load the items staged for `run_id` (`warehouse.stage`) in one transaction, up to
     `hubs_per_batch` hubs at a time (fewer when their items or edges are many: ITEMS_PER_BATCH,
     EDGES_PER_BATCH), so memory does not grow with the site.
@@ -304,8 +336,8 @@ def load_staged(engine: Engine, run_id: str, gate=None, then=None, hubs_per_batc
 @contextmanager
 def _no_cyclic_gc() -> Iterator[None]:
     """The cyclic garbage collector off while a run loads: decoding and cleaning a batch allocates millions
-    of containers, and each collection of the oldest generation walked every one of them (~0.4 s of 3.7 s
-    at 2,000 hubs). The batches' objects are freed by reference counting as each batch is dropped; what
+    of containers, and each collection of the oldest generation walked every one of them, over and over as
+    the load went on. The batches' objects are freed by reference counting as each batch is dropped; what
     cycles there are (SQLAlchemy's) are collected from the youngest generation after each batch, which walks
     only what the batch left alive. The collector is back on, as it was, when the load ends."""
     enabled = gc.isenabled()
@@ -319,7 +351,7 @@ def _no_cyclic_gc() -> Iterator[None]:
 
 def _scratch_tables() -> dict[str, Table]:
     md = MetaData()
-    temp = {"prefixes": ["TEMPORARY"]}
+    temp: _TableOptions = {"prefixes": ["TEMPORARY"]}
     return {
         "hub": Table(
             "_clean_hub",
@@ -404,8 +436,8 @@ class _StagedRun:
 
     def hubs(self) -> None:
         for items in self._item_groups():
-            uuids = sorted({i.get("hub_uuid") for i in items} - {None})
-            known = (
+            uuids = sorted({i["hub_uuid"] for i in items if i.get("hub_uuid") is not None})
+            known: dict[str, str] = (
                 {}
                 if hub.name in self.fresh
                 else dict(
@@ -419,7 +451,7 @@ class _StagedRun:
             self._write_part(part)
             gc.collect(0)  # the batch's cycles, if any (see _no_cyclic_gc): only what is young is walked
 
-    def _item_groups(self) -> Iterator[list[dict]]:
+    def _item_groups(self) -> Iterator[list[dict[str, Any]]]:
         """The run's staged items grouped by hub (a batch of hubs a group, items of a hub in file order);
         items naming no hub come first, as one group."""
         s = stg_item.c
@@ -470,7 +502,7 @@ class _StagedRun:
 
     def papers(self) -> dict[str, str]:
         """Merge the batches' paper observations, fuzzy-merge, upsert `paper`; returns the merge map."""
-        fuzzy: list[dict] = []
+        fuzzy: list[dict[str, Any]] = []
         title_papers = False
         for key, values in self._pivot():
             title_papers = title_papers or key.startswith("title:")
@@ -484,8 +516,8 @@ class _StagedRun:
         merge_into, merges = self._fuzzy() if title_papers else ({}, [])
 
         targets = set(merge_into.values())
-        held: dict[str, dict] = {}  # papers merged away and their targets, merged at the end
-        rows: list[dict] = []
+        held: dict[str, dict[str, Any]] = {}  # papers merged away and their targets, merged at the end
+        rows: list[dict[str, Any]] = []
         for key, values in self._pivot():
             if key in merge_into or key in targets:
                 held[key] = values
@@ -507,12 +539,12 @@ class _StagedRun:
         self.result.run_rows[paper_merge.name] += _insert_run_rows(self.conn, paper_merge, self.run_id, kept)
         return merge_into
 
-    def _write_papers(self, rows: list[dict], filtered: bool = False) -> None:
+    def _write_papers(self, rows: list[dict[str, Any]], filtered: bool = False) -> None:
         if not filtered:
             rows = self._listed(rows, {})
         _add(self.result.tables["paper"], self.upsert.rows(paper, rows, full=lambda r: True))
 
-    def _listed(self, rows: list[dict], merge_into: dict[str, str]) -> list[dict]:
+    def _listed(self, rows: list[dict[str, Any]], merge_into: dict[str, str]) -> list[dict[str, Any]]:
         """Without the papers that only drifted hubs list (their edges are not loaded)."""
         if not self.drifted or not rows:
             return rows
@@ -535,7 +567,7 @@ class _StagedRun:
     def _pivot(self) -> Iterator[tuple[str, dict[str, Any]]]:
         """(paper key, best values over every batch) for each paper, a page of keys at a time."""
         p = self.t["paper"]
-        last = None
+        last: str | None = None
         while True:
             stmt = select(p.c.paper_key).distinct()
             if last is not None:
@@ -543,7 +575,7 @@ class _StagedRun:
             keys = list(self.conn.execute(stmt.order_by(p.c.paper_key).limit(PAGE)).scalars())
             if not keys:
                 return
-            by_key: dict[str, list] = defaultdict(list)
+            by_key: dict[str, list[RowMapping]] = defaultdict(list)
             for rec in self.conn.execute(
                 select(p).where(p.c.paper_key >= keys[0], p.c.paper_key <= keys[-1]).order_by(p.c.paper_key, p.c.obs)
             ).mappings():
@@ -552,12 +584,14 @@ class _StagedRun:
                 yield key, clean_mod.best_values(by_key[key])
             last = keys[-1]
 
-    def _fuzzy(self) -> tuple[dict[str, str], list[dict]]:
+    def _fuzzy(self) -> tuple[dict[str, str], list[dict[str, Any]]]:
         """`warehouse.clean._fuzzy_merges` over the scratch tables: blocks read in order, one at a time."""
         f = self.t["fuzzy"]
         scored: dict[str, dict[str, float]] = defaultdict(dict)
         years: dict[str, str] = {}
-        block, members, last = None, [], None
+        block: tuple[str, str] | None = None
+        members: list[tuple[str, str]] = []
+        last: tuple[Any, ...] | None = None
         while True:
             stmt = select(f.c.year, f.c.token, f.c.paper_key, f.c.folded)
             if last is not None:
@@ -566,6 +600,7 @@ class _StagedRun:
             for year, token, key, folded in recs:
                 if (year, token) != block:
                     if members:
+                        assert block is not None  # members are collected once a block is open
                         clean_mod.score_block(block[0], members, scored, years)
                     block, members = (year, token), []
                 members.append((key, folded))
@@ -573,6 +608,7 @@ class _StagedRun:
                 break
             last = tuple(recs[-1][:3])
         if members:
+            assert block is not None  # members are collected once a block is open
             clean_mod.score_block(block[0], members, scored, years)
         involved = sorted(set(scored) | {o for others in scored.values() for o in others})
         c = self.t["citation"]
@@ -585,7 +621,7 @@ class _StagedRun:
 
     # --- pass 3: edges ---
 
-    def citations(self, merge_into: dict[str, str], gate) -> None:
+    def citations(self, merge_into: dict[str, str], gate: LoadGate | None) -> None:
         h, c = self.t["hub"], self.t["citation"]
         edges = select(c.c.hub_uuid, func.count().label("n")).group_by(c.c.hub_uuid).subquery()
         sizes = self.conn.execute(
@@ -625,7 +661,13 @@ class _StagedRun:
             self.result.run_rows[hub_facet_count.name] += facet_counts
             gc.collect(0)
 
-    def _read(self, stmt, column, keys: Sequence[str], *where) -> Iterator[tuple]:
+    def _read(
+        self,
+        stmt: Select[*tuple[Any, ...]],
+        column: ColumnElement[Any],
+        keys: Sequence[str],
+        *where: ColumnElement[bool],
+    ) -> Iterator[Row[*tuple[Any, ...]]]:
         for chunk in _chunks(list(keys), KEY_CHUNK):
             yield from self.conn.execute(stmt.where(column.in_(chunk), *where))
 
@@ -633,21 +675,24 @@ class _StagedRun:
 def hub_ranges(sizes: Iterable[tuple[str, int]], max_hubs: int, max_rows: int) -> Iterator[tuple[str, str]]:
     """(first, last) hub of each batch, from (hub, rows) in hub order: consecutive hubs, at most `max_hubs`
     of them and, unless one hub alone has more, at most `max_rows` rows."""
-    first = last = None
+    first: str | None = None
+    last: str | None = None
     hubs = rows = 0
     for uuid, n in sizes:
         if hubs and (hubs >= max_hubs or rows + n > max_rows):
+            assert first is not None and last is not None  # set by the batch's first hub
             yield first, last
             first, hubs, rows = None, 0, 0
         if first is None:
             first = uuid
         last, hubs, rows = uuid, hubs + 1, rows + n
     if hubs:
+        assert first is not None and last is not None  # set by the batch's first hub
         yield first, last
 
 
-def _decode(payload: str) -> dict:
-    """A staged item. orjson (installed with Prefect) decodes ~3x faster than json; whatever it refuses and
+def _decode(payload: str) -> dict[str, Any]:
+    """A staged item. orjson (installed with Prefect) decodes faster than json; whatever it refuses and
     json reads (NaN, lone surrogates) goes to json, so the result never differs from `warehouse.stage`'s."""
     try:
         return orjson.loads(payload)
@@ -661,6 +706,6 @@ def _add(total: TableCounts, counts: TableCounts) -> None:
     total.unchanged += counts.unchanged
 
 
-def _insert_run_rows(conn: Connection, table: Table, run_id: str, rows: Sequence[dict]) -> int:
+def _insert_run_rows(conn: Connection, table: Table, run_id: str, rows: Sequence[Mapping[str, Any]]) -> int:
     bulk.insert_rows(conn, table, [{**row, "run_id": run_id} for row in rows])
     return len(rows)

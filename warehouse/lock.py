@@ -25,6 +25,7 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 from filelock import FileLock
 from filelock import Timeout as FileLockTimeout
@@ -75,7 +76,7 @@ def single_flight(engine: Engine, owner: str, wait_seconds: float = 0.0) -> Iter
         raise NotImplementedError(f"no run lock for dialect {name!r}")
 
 
-def _mark(engine: Engine, owner: str, marker: dict) -> None:
+def _mark(engine: Engine, owner: str, marker: dict[str, Any]) -> None:
     with engine.begin() as conn:
         conn.execute(
             update(run).where(run.c.run_id == owner, run.c.status == "running").values(summary=json.dumps(marker))

@@ -12,7 +12,7 @@ import re
 import time
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy import Connection, Engine, Table, func, select, text
 
 from schema.placement import published_tables
 from schema.tables import metadata
@@ -21,7 +21,7 @@ from warehouse.sqlfiles import statements
 MARTS_DIR = Path(__file__).with_name("marts")
 
 
-def _build_order() -> tuple:
+def _build_order() -> tuple[Table, ...]:
     """Every published table with a SQL file in warehouse/marts (discovered from the metadata, layer
     `marts`); a mart whose SQL reads another mart is built after the marts it reads."""
     tables = [t for t in published_tables(metadata) if (MARTS_DIR / f"{t.name}.sql").exists()]
@@ -32,7 +32,7 @@ def _build_order() -> tuple:
         }
         for t in tables
     }
-    ordered: list = []
+    ordered: list[Table] = []
     while tables:
         ready = [t for t in tables if reads[t.name] <= {o.name for o in ordered}]
         if not ready:

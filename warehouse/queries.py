@@ -12,10 +12,10 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import Engine, and_, func, select, text, true
+from sqlalchemy import ColumnElement, Engine, and_, func, select, text, true
 from sqlalchemy.engine import make_url
 
 from schema import tables as t
@@ -46,6 +46,12 @@ class RunRow:
         return asdict(self)
 
 
+@overload
+def aware_utc(value: datetime) -> datetime: ...
+@overload
+def aware_utc(value: None) -> None: ...
+@overload
+def aware_utc(value: datetime | None) -> datetime | None: ...
 def aware_utc(value: datetime | None) -> datetime | None:
     # SQLite hands timezone-aware columns back naive; they were written in UTC.
     if value is not None and value.tzinfo is None:
@@ -63,7 +69,7 @@ def _db_columns(engine: Engine, table_name: str) -> set[str]:
     return {col["name"] for col in insp.get_columns(table_name)}
 
 
-def _change_counts(engine: Engine, run_ids: list[str], by_hub: bool = False) -> dict[tuple, int] | None:
+def _change_counts(engine: Engine, run_ids: list[str], by_hub: bool = False) -> dict[tuple[str, ...], int] | None:
     """{(run_id[, hub_uuid], change): count} from the change_report mart, or None without the mart.
 
     A relabelled edge counts once however many of its fields changed."""
@@ -103,8 +109,8 @@ def run_changes(engine: Engine, run_ids: list[str]) -> dict[str, dict[str, int |
         ):
             out[run_id]["new"] = n
         if "valid_to_run" in _db_columns(engine, "citation"):
-            for r in out.values():
-                r["retired"] = 0
+            for run_counts in out.values():
+                run_counts["retired"] = 0
             for run_id, n in conn.execute(
                 select(c.c.valid_to_run, func.count()).where(c.c.valid_to_run.in_(run_ids)).group_by(c.c.valid_to_run)
             ):
@@ -297,7 +303,7 @@ class HubInfo:
     history: list[dict[str, Any]] = field(default_factory=list)  # one snapshot per run, oldest first
 
 
-def _current_citations(engine: Engine):
+def _current_citations(engine: Engine) -> ColumnElement[bool]:
     """Where-clause for current edges: retired ones (valid_to_run set) are history, not the hub's now."""
     c = t.citation
     return c.c.valid_to_run.is_(None) if "valid_to_run" in _db_columns(engine, "citation") else true()
@@ -398,7 +404,7 @@ def completed_run_ids(engine: Engine, limit: int | None = None) -> list[str]:
 def hub_growth(engine: Engine, hub_uuids: list[str], run_ids: list[str]) -> dict[str, list[int | None]]:
     """Declared citing papers of each hub in each run (None where the run did not parse the hub)."""
     s = t.hub_snapshot
-    out = {u: [None] * len(run_ids) for u in hub_uuids}
+    out: dict[str, list[int | None]] = {u: [None] * len(run_ids) for u in hub_uuids}
     if not hub_uuids or not run_ids:
         return out
     index = {r: i for i, r in enumerate(run_ids)}
@@ -426,7 +432,9 @@ def mix_shares(engine: Engine, hub_uuids: list[str], dimension: str) -> dict[str
     return out
 
 
-def category_matrix(engine: Engine, hub_uuids: list[str], top_categories: int = 10) -> tuple[list[str], dict]:
+def category_matrix(
+    engine: Engine, hub_uuids: list[str], top_categories: int = 10
+) -> tuple[list[str], dict[tuple[str, str], int]]:
     """Citing papers per (primary arXiv category, hub) over current citations.
 
     Returns (categories, most citing first; {(category, hub_uuid): count}); a paper without a category
@@ -502,6 +510,9 @@ def hub_changes(engine: Engine, run_id: str) -> list[dict[str, Any]]:
             ).mappings()
         }
     counted = _change_counts(engine, [run_id], by_hub=True)
+    new: dict[str, int]
+    retired: dict[str, int] | None
+    relabelled: dict[str, int] | None
     if counted is not None:
         new = {u: n for (_, u, kind), n in counted.items() if kind == "new"}
         retired = {u: n for (_, u, kind), n in counted.items() if kind == "retired"}
@@ -571,7 +582,7 @@ def change_table_rows(changes: list[dict[str, Any]], limit: int = TABLE_ROWS) ->
 def change_markdown(run_id: str, counts: dict[str, int | None], changes: list[dict[str, Any]], limit: int = 25) -> str:
     """The run's change report as markdown: totals, then the hubs that changed most."""
 
-    def n(v):
+    def n(v: object) -> str:
         return "–" if v is None else str(v)
 
     lines = [
@@ -625,11 +636,13 @@ def warehouse_counts(engine: Engine) -> tuple[int, int, int]:
     return hubs, papers, citations
 
 
-def change_summary(engine: Engine, run_id: str, sample: int = 20) -> tuple[dict[str, int], list[str], list[dict]]:
+def change_summary(
+    engine: Engine, run_id: str, sample: int = 20
+) -> tuple[dict[str, int], list[str], list[dict[str, Any]]]:
     """The run's change report: rows per change kind, incomplete hubs, and the first `sample` rows."""
     c = t.change_report
     with engine.connect() as conn:
-        counts = dict(
+        counts: dict[str, int] = dict(
             conn.execute(
                 select(c.c.change, func.count()).where(c.c.run_id == run_id).group_by(c.c.change).order_by(c.c.change)
             ).all()
@@ -652,7 +665,7 @@ def change_summary(engine: Engine, run_id: str, sample: int = 20) -> tuple[dict[
     return counts, incomplete, [dict(r) for r in rows]
 
 
-def top_hubs(engine: Engine, limit: int = 10) -> list[dict]:
+def top_hubs(engine: Engine, limit: int = 10) -> list[dict[str, Any]]:
     s, m = t.hub_summary, t.hub_role_mix
     with engine.connect() as conn:
         rows = (

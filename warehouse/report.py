@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
 from warehouse import queries
+
+if TYPE_CHECKING:
+    from warehouse.checks import CheckResult
+    from warehouse.load import LoadResult
 
 NEXT_SQL = [
     "SELECT title, tier, label, citing_count FROM hub_summary ORDER BY citing_count DESC LIMIT 10;",
@@ -28,19 +34,19 @@ class RunReport:
     checks_passed: int
     checks_failed: list[str]
     timings: dict[str, float]
-    loaded: dict = field(default_factory=dict)
-    top_hubs: list[dict] = field(default_factory=list)
+    loaded: dict[str, Any] = field(default_factory=dict)
+    top_hubs: list[dict[str, Any]] = field(default_factory=list)
     # change report of the run (mart change_report): rows per change kind, hubs fetched incompletely
     changes: dict[str, int] = field(default_factory=dict)
     incomplete_hubs: list[str] = field(default_factory=list)
-    change_sample: list[dict] = field(default_factory=list)
+    change_sample: list[dict[str, Any]] = field(default_factory=list)
     # every URL of the run by outcome (fetch table: parsed, not_modified, quarantined, failed, skipped),
     # quarantined pages by reason, and retried requests (crawl stats)
     fetch_outcomes: dict[str, int] = field(default_factory=dict)
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     retries: int = 0
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def markdown(self) -> str:
@@ -83,7 +89,14 @@ def _changes_line(changes: dict[str, int]) -> str:
     return ", ".join(f"{kind} {n}" for kind, n in changes.items()) or "none"
 
 
-def build_report(engine: Engine, run_id: str, stats: dict, loaded, checks, timings) -> RunReport:
+def build_report(
+    engine: Engine,
+    run_id: str,
+    stats: Mapping[str, Any],
+    loaded: LoadResult,
+    checks: Sequence[CheckResult],
+    timings: dict[str, float],
+) -> RunReport:
     hubs, papers, citations = queries.warehouse_counts(engine)
     changes, incomplete, change_sample = queries.change_summary(engine, run_id)
     outcomes, reasons = queries.fetch_accounting(engine, run_id)

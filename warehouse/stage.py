@@ -19,7 +19,7 @@ class StageError(CitehubError, ValueError):
 
 
 # Rows written at a time: at most this many, and at most this many bytes of payload (a hub page's item
-# holds its whole explorer page: 5,000 of them at ~50 citations a hub held ~45 MB).
+# holds its whole explorer page, so a count of rows alone does not bound a batch's memory on dense hubs).
 BATCH_ROWS = 5000
 BATCH_BYTES = 4 << 20
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -22,11 +23,18 @@ from flows.settings import Settings
 from schema.engine import redacted
 from schema.errors import CitehubError
 
+if TYPE_CHECKING:
+    from pydantic import SecretStr
+    from sqlalchemy import Engine
+
+    # Typer vendors click as typer._click: TyperGroup.invoke takes that package's Context.
+    from typer._click import Context as ClickContext
+
 
 class _Commands(TyperGroup):
     """Every `CitehubError` a command raises: one line, and the error's own exit code."""
 
-    def invoke(self, ctx: typer.Context) -> object:
+    def invoke(self, ctx: ClickContext) -> object:
         try:
             return super().invoke(ctx)
         except CitehubError as exc:
@@ -75,7 +83,7 @@ def samplesite_cmd(ctx: typer.Context) -> None:
     samplesite_app(ctx.args, prog_name="citehub samplesite")
 
 
-def print_report(report: dict) -> None:
+def print_report(report: dict[str, Any]) -> None:
     if report.get("status") == "skipped":  # another run held the warehouse's run lock (warehouse/lock.py)
         console.print(f"[yellow]{report['message']}[/yellow]", highlight=False)
         return
@@ -142,7 +150,7 @@ def print_report(report: dict) -> None:
         console.print(f"  {q}", markup=False, highlight=False)
 
 
-def _secret(database_url: str | None):
+def _secret(database_url: str | None) -> SecretStr | None:
     """The URL as a flow parameter Prefect masks (it stores and shows parameters; the password stays here)."""
     from pydantic import SecretStr
 
@@ -217,7 +225,7 @@ def refresh(
 
 
 @contextmanager
-def _sample_site(hubs: int, seed: int, day: int):
+def _sample_site(hubs: int, seed: int, day: int) -> Iterator[str]:
     """Run the sample site in its own process on a free loopback port; yield its base URL."""
     proc = subprocess.Popen(
         [
@@ -240,6 +248,7 @@ def _sample_site(hubs: int, seed: int, day: int):
         text=True,
     )
     try:
+        assert proc.stdout is not None  # stdout=PIPE
         line = proc.stdout.readline().strip()
         if not line.startswith("serving "):
             raise RuntimeError(f"sample site did not start: {line!r}")
@@ -297,7 +306,8 @@ def status(
     """Last runs, warehouse freshness, next scheduled run, where the data lives and its size."""
     from flows.cli.status import print_status
 
-    settings = Settings(**({"data_dir": data_dir} if data_dir else {}))
+    overrides: dict[str, Any] = {"data_dir": data_dir} if data_dir else {}
+    settings = Settings(**overrides)
     url = database_url or settings.database_url
     print_status(console, _existing_warehouse(url), url, settings.data_dir, stale_days, runs)
 
@@ -335,7 +345,7 @@ def report_cmd(
     console.print(f"wrote {path} ({path.stat().st_size} bytes)", highlight=False)
 
 
-def _existing_warehouse(url: str):
+def _existing_warehouse(url: str) -> Engine:
     """An engine on a warehouse that exists: a status query never creates an empty database."""
     from sqlalchemy import inspect
     from sqlalchemy.engine import make_url
@@ -466,7 +476,8 @@ def backfill(
     if from_archive:
         if hubs:
             raise ArchiveError("--hubs and --from-archive exclude each other")
-        runs_dir = Settings(**({"data_dir": data_dir} if data_dir else {})).runs_dir
+        overrides: dict[str, Any] = {"data_dir": data_dir} if data_dir else {}
+        runs_dir = Settings(**overrides).runs_dir
         for archived in archived_runs(runs_dir, parse_day(since, "--since"), parse_day(until, "--until")):
             fetch_plan(archived)
     elif since or until:
@@ -565,7 +576,8 @@ def crawl_cmd(
     from spiders.fleet import run_fleet_crawl
     from warehouse.runs import new_run_id
 
-    settings = Settings(**{k: v for k, v in {"base_url": base_url, "data_dir": data_dir}.items() if v})
+    overrides: dict[str, Any] = {k: v for k, v in {"base_url": base_url, "data_dir": data_dir}.items() if v}
+    settings = Settings(**overrides)
     urls = _hub_urls(seeds, hub, settings.base_url)
     if not urls:
         raise typer.BadParameter("no hubs to crawl: give --seeds FILE or --hub", param_hint="--seeds/--hub")

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import html
 import io
+import math
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -20,6 +22,9 @@ import matplotlib.pyplot as plt
 from sqlalchemy import Engine
 
 from warehouse import queries as ops
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 plt.rcParams.update(
     {
@@ -38,7 +43,7 @@ def _label(title: str, limit: int = 38) -> str:
     return title if len(title) <= limit else title[: limit - 1] + "…"
 
 
-def _svg(fig) -> str:
+def _svg(fig: Figure) -> str:
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
@@ -51,7 +56,8 @@ def growth_chart(engine: Engine, hubs: list[tuple[str, str]], run_ids: list[str]
     fig, ax = plt.subplots(figsize=(8, 3.6))
     x = list(range(1, len(run_ids) + 1))
     for u, title in hubs:
-        ax.plot(x, series[u], marker="o", label=_label(title))
+        # a run that did not parse the hub: NaN, a gap in its line
+        ax.plot(x, [math.nan if n is None else n for n in series[u]], marker="o", label=_label(title))
     ax.set_title("Growth of the top hubs across runs")
     ax.set_xlabel("completed run (1 = oldest)")
     ax.set_ylabel("citing papers (count)")
@@ -101,7 +107,7 @@ def category_heatmap(engine: Engine, hubs: list[tuple[str, str]]) -> str:
 def run_history_chart(runs: list[ops.RunRow]) -> str:
     fig, axes = plt.subplots(1, 3, figsize=(9, 2.8))
     x = list(range(1, len(runs) + 1))
-    panels = (
+    panels: tuple[tuple[str, str, list[float]], ...] = (
         ("duration", "duration (s)", [r.duration_s or 0 for r in runs]),
         ("pages parsed", "pages (count)", [r.pages or 0 for r in runs]),
         ("errors", "failed fetches + quarantined (count)", [r.errors or 0 for r in runs]),
@@ -133,7 +139,7 @@ def _figure(chart: str, svg: str, caption: str) -> str:
     return f'<figure data-chart="{chart}">{svg}<figcaption>{html.escape(caption)}</figcaption></figure>'
 
 
-def _cell(value) -> str:
+def _cell(value: object) -> str:
     if value is None:
         return "<td>–</td>"
     if isinstance(value, int | float):
@@ -141,17 +147,15 @@ def _cell(value) -> str:
     return f"<td>{html.escape(str(value))}</td>"
 
 
-def changes_table(changes: list[dict]) -> str:
-    cols = [
-        ("hub", "title"),
+def changes_table(changes: list[dict[str, Any]]) -> str:
+    counted = [  # (heading, key): the columns shown as the change rows hold them
         ("citing before", "citing_before"),
         ("citing after", "citing_after"),
         ("new", "new_citations"),
         ("retired", "retired_citations"),
         ("relabelled", "relabelled_citations"),
-        ("tier", None),
-        ("label", None),
     ]
+    cols = [("hub", "title"), *counted, ("tier", None), ("label", None)]
     head = "".join(f"<th>{html.escape(n)}</th>" for n, _ in cols)
     body = []
     for c in changes:
@@ -159,7 +163,7 @@ def changes_table(changes: list[dict]) -> str:
         label = (
             c["label_after"] if c["label_before"] == c["label_after"] else f"{c['label_before']} → {c['label_after']}"
         )
-        cells = [_cell(c["title"] or c["hub_uuid"]), *(_cell(c[k]) for _, k in cols[1:6]), _cell(tier), _cell(label)]
+        cells = [_cell(c["title"] or c["hub_uuid"]), *(_cell(c[k]) for _, k in counted), _cell(tier), _cell(label)]
         body.append("<tr>" + "".join(cells) + "</tr>")
     if not body:
         body.append(f'<tr><td colspan="{len(cols)}">no hub changed in this run</td></tr>')
@@ -184,7 +188,7 @@ def build_html(engine: Engine, top: int = 8, runs_limit: int = 30, now: datetime
         "<h1>citehub report</h1>",
         f"<p>{ops.hub_count(engine)} hubs, {len(runs)} runs shown; generated {now:%Y-%m-%d %H:%M} UTC.</p>",
     ]
-    if not run_ids:
+    if latest is None:  # no completed run
         parts.append("<p>No completed run yet: run <code>citehub refresh</code> or <code>citehub demo</code>.</p>")
     else:
         parts += [
@@ -218,9 +222,10 @@ def build_html(engine: Engine, top: int = 8, runs_limit: int = 30, now: datetime
     return "\n".join(parts)
 
 
-def write_report(engine: Engine, out: Path, **kwargs) -> Path:
+def write_report(engine: Engine, out: Path, *, top: int = 8, runs_limit: int = 30, now: datetime | None = None) -> Path:
+    """Write `build_html`'s report to `out`."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(out.suffix + ".tmp")
-    tmp.write_text(build_html(engine, **kwargs), encoding="utf-8")
+    tmp.write_text(build_html(engine, top=top, runs_limit=runs_limit, now=now), encoding="utf-8")
     tmp.replace(out)  # a reader never sees half a report
     return out

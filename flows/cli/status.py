@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.table import Table
 from sqlalchemy import Engine
 
@@ -13,13 +13,13 @@ from flows.schedule import next_scheduled_run
 from warehouse import queries as ops
 
 
-def _n(value) -> str:
+def _n(value: object) -> str:
     return "–" if value is None else str(value)
 
 
 def runs_table(runs: list[ops.RunRow]) -> Table:
     table = Table(title=f"Last {len(runs)} runs (newest first)")
-    for col, justify in (
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("run", "left"),
         ("kind", "left"),
         ("outcome", "left"),
@@ -29,7 +29,8 @@ def runs_table(runs: list[ops.RunRow]) -> Table:
         ("new", "right"),
         ("retired", "right"),
         ("relabelled", "right"),
-    ):
+    )
+    for col, justify in columns:
         table.add_column(col, justify=justify, no_wrap=col == "run")
     for r in runs:
         outcome = {"completed": "[green]completed[/]", "failed": "[red]failed[/]"}.get(r.status, r.status)
@@ -60,10 +61,10 @@ def print_status(
     runs = ops.recent_runs(engine, runs_limit)
     if runs:
         console.print(runs_table(runs))
-        failed = [r for r in runs if r.status == "failed" and r.error]
-        for r in failed[:3]:
+        failed = [(r.run_id, r.error) for r in runs if r.status == "failed" and r.error]
+        for run_id, error in failed[:3]:
             console.print(
-                f"[red]run {r.run_id} failed:[/] {r.error.splitlines()[0][:200]}", highlight=False, soft_wrap=True
+                f"[red]run {run_id} failed:[/] {error.splitlines()[0][:200]}", highlight=False, soft_wrap=True
             )
     else:
         console.print("no runs yet: start one with `citehub refresh` (or `citehub demo`)")

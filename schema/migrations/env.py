@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from alembic import context
 
 from schema import placement
 from schema.engine import make_engine
 from schema.tables import metadata
 
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
 config = context.config
 
 
-def _configure(connection) -> None:
+def _configure(connection: Connection) -> None:
     postgres = connection.dialect.name == "postgresql"
     context.configure(
         connection=connection,
@@ -26,7 +31,7 @@ def _configure(connection) -> None:
     )
 
 
-def _after_upgrade(connection) -> None:
+def _after_upgrade(connection: Connection) -> None:
     """Tables created unqualified by a migration land in the core schema: move each to its layer's schema,
     and give the reader roles SELECT on published tables that arrived by that move (default privileges
     only cover tables created in `marts`)."""

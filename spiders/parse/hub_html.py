@@ -19,6 +19,7 @@ import gc
 import re
 from functools import lru_cache
 from itertools import chain
+from typing import cast
 from urllib.parse import unquote, urljoin, urlsplit
 
 from bs4 import BeautifulSoup, NavigableString, Tag
@@ -276,14 +277,15 @@ class _Flattener:
                 self.text(str(node))
 
 
-def _walk_lxml(flat: _Flattener, root) -> None:
+def _walk_lxml(flat: _Flattener, root: etree._Element) -> None:
     """The walk over an lxml tree, the same stream as _Flattener.walk over BeautifulSoup: own text, then
     each child and the text after it (its tail); the root is a block.
 
-    This is the hot path of parsing (a page has ~170 elements), so it is one loop over lxml's C-level
-    iterwalk with the walk's state in locals rather than a recursion through methods, and text that is
-    only whitespace (most text nodes: indentation) takes the shortest route. Block elements are numbered
-    by a counter, not id(): lxml element proxies are transient, so an id could be reused within one parse.
+    This is the hot path of parsing (every element of every page goes through it), so it is one loop over
+    lxml's C-level iterwalk with the walk's state in locals rather than a recursion through methods, and
+    text that is only whitespace (most text nodes: indentation) takes the shortest route. Block elements
+    are numbered by a counter, not id(): lxml element proxies are transient, so an id could be reused
+    within one parse.
     """
     blocks = flat.blocks
     resolve = Resolver(flat.base_url)
@@ -381,8 +383,12 @@ def _walk_lxml(flat: _Flattener, root) -> None:
             texts, idxs, links, link_idx, visible = [], [], [], None, False
 
 
+# (arxiv_id, version, pith_id) of a citing-paper link.
+_PaperRef = tuple[str | None, int | None, str | None]
+
+
 @lru_cache(maxsize=8192)  # paper links recur on every page of a hub; bounded so the crawl stays flat
-def _paper_ref(href: str) -> tuple[str | None, int | None, str | None] | None:
+def _paper_ref(href: str) -> _PaperRef | None:
     """(arxiv_id, version, pith_id) of a citing-paper link, None when the link is not a paper page."""
     m = _PAPER_PATH.match(unquote(urlsplit(href).path))
     if not m:
@@ -509,11 +515,13 @@ def _label_like(text: str, headline: str | None) -> bool:
     if text in KNOWN_LABELS or LABEL_SHAPE.match(text):
         return True
     # Unknown labels: the headline of every non-mixed label starts with the label itself.
-    return bool(headline) and headline.startswith(text + ". ") and 0 < len(text) <= 60
+    if not headline:
+        return False
+    return headline.startswith(text + ". ") and 0 < len(text) <= 60
 
 
 def _read_header(page: HubPage, header: list[_Block]) -> None:
-    c, count = None, None
+    c, count = 0, None  # c: index of the count sentence's block, set with count
     for i, block in enumerate(header):
         m = COUNT_RE.search(block.text)
         if m:
@@ -699,7 +707,8 @@ def _entry(items: list[_Item], position: int) -> CitingEntry | None:
     for kind, text, href in items:
         if kind == "title" and not title_seen:
             entry.title_raw, entry.href, title_seen = text, href, True
-            arxiv_id, version, pith_id = _paper_ref(href)
+            # A title item's href is a paper link (_items): _paper_ref gives its reference, never None.
+            arxiv_id, version, pith_id = cast(_PaperRef, _paper_ref(href))
             entry.arxiv_id, entry.arxiv_version, entry.pith_id = arxiv_id, version, pith_id
         elif kind == "meta" and not meta_seen:
             _parse_meta(text, entry)
@@ -759,7 +768,7 @@ def _read_explorer(page: HubPage, own: list[_Block], after: list[_Block]) -> Non
 
 
 def _flatten(body: bytes | str, url: str, encoding: str | None) -> _Flattener:
-    """The text-block stream of a page. lxml directly on the hot path (about 25x faster than building a
+    """The text-block stream of a page. lxml directly on the hot path (far faster than building a
     BeautifulSoup tree over the same libxml2 parse); BeautifulSoup when lxml gives up on a page."""
     # A NUL byte is no HTML text (libxml2 reads U+FFFD, BeautifulSoup's builders differ, PostgreSQL text
     # cannot hold it, and _BREAK uses it): both parse paths read it as U+FFFD (PAGES.md "Raw values").

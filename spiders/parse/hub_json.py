@@ -46,8 +46,8 @@ def parse_hub_json(body: bytes | str, url: str) -> HubJson:
         raise ParseError("bad_json", "no work.id")
     if work["id"].lower() != hub_uuid:
         raise ParseError("uuid_mismatch", f"work.id {work['id']} at {url}")
-    hub = data.get("hub") if isinstance(data.get("hub"), dict) else {}
-    state = hub.get("state") if isinstance(hub.get("state"), dict) else {}
+    hub: dict[str, Any] = raw_hub if isinstance(raw_hub := data.get("hub"), dict) else {}
+    state: dict[str, Any] = raw_state if isinstance(raw_state := hub.get("state"), dict) else {}
 
     extra: dict[str, Any] = {}
     for key, value in data.items():

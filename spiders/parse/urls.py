@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import cast
 from urllib.parse import parse_qs, urljoin, urlsplit, urlunsplit
 
 from spiders.parse.records import ParseError
@@ -82,7 +83,7 @@ class Resolver:
             if first == "/" and href[1:2] != "/" and href[-1] != "?" and "/." not in href:
                 return self.origin + href
             if first == "?" and len(href) > 1:
-                return self.no_query + href
+                return cast(str, self.no_query) + href  # set whenever origin is
             if _ABSOLUTE.match(href):
                 # The same absolute links recur on every page: the result depends on the base's scheme alone.
                 return _join_absolute(self.origin, href)

@@ -1,6 +1,5 @@
 -- citation_current: the current edges (not retired), with their labels: who cites whom, and how.
--- Rows go in primary-key order: the index then grows at its right edge (PostgreSQL 0.30 -> 0.25 s at
--- 100,000 edges).
+-- Rows go in primary-key order: the index then grows at its right edge instead of splitting pages.
 DELETE FROM citation_current;
 INSERT INTO citation_current (hub_uuid, paper_key, role, polarity, verdict, novelty, refs, representative,
                               valid_from_run, first_seen_run, run_id)

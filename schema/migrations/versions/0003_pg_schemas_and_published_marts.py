@@ -12,9 +12,13 @@ Create Date: 2026-11-24 09:29:54.872348
 """
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 from alembic import op
+
+if TYPE_CHECKING:
+    import psycopg
 
 # revision identifiers, used by Alembic.
 revision: str = "0003"
@@ -57,7 +61,7 @@ def _move(kind: str, name: str, schema: str) -> None:
     if current is None or current == schema:
         return
     statement = sql.SQL(kind).format(sql.Identifier(current, name), sql.Identifier(schema))
-    bind.connection.driver_connection.execute(statement)
+    cast("psycopg.Connection[Any]", bind.connection.driver_connection).execute(statement)
 
 
 def upgrade() -> None:
@@ -68,7 +72,7 @@ def upgrade() -> None:
         from psycopg import sql
 
         for name in (CORE, MARTS):
-            op.get_bind().connection.driver_connection.execute(
+            cast("psycopg.Connection[Any]", op.get_bind().connection.driver_connection).execute(
                 sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(name))
             )
         for name in CORE_TABLES:

@@ -5,10 +5,10 @@ Revises: 0005
 Create Date: 2026-11-28 09:00:00
 
 The foreign keys citation.hub_uuid -> hub and citation.paper_key -> paper fired a trigger per inserted or
-updated row: on PostgreSQL 0.6 s of the 0.74 s a COPY of 103,000 edges took (0.14 s without them), the
-largest single cost of a first load. The load now runs the same two checks as one anti-join each inside
-its transaction and refuses to commit if an edge names a missing hub or paper (warehouse.load), so the
-warehouse holds the same guarantee; nothing ever deletes a hub or a paper. No row changes.
+updated row: on PostgreSQL most of the time a COPY of the edges took, the largest single cost of a first
+load. The load now runs the same two checks as one anti-join each inside its transaction and refuses to
+commit if an edge names a missing hub or paper (warehouse.load), so the warehouse holds the same guarantee;
+nothing ever deletes a hub or a paper. No row changes.
 
 SQLite cannot drop a constraint, and a batch copy of `citation` would fight the views that name it: the
 table's text is rewritten in the schema instead (https://sqlite.org/lang_altertable.html, section 7, lists
@@ -16,7 +16,7 @@ removing a FOREIGN KEY constraint among the changes that need no rewrite of stor
 """
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from alembic import op
 
@@ -32,7 +32,7 @@ def _clause(name: str, column: str, parent: str) -> str:
     return f"CONSTRAINT {name} FOREIGN KEY({column}) REFERENCES {parent} ({column})"
 
 
-def _sqlite_rewrite(edit) -> None:
+def _sqlite_rewrite(edit: Callable[[str], str]) -> None:
     conn = op.get_bind()
     sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'citation'").scalar_one()
     new = edit(sql)
