@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
+from flows.cli.render import print_report
 from flows.settings import Settings
 from schema.engine import redacted
 from schema.errors import CitehubError
@@ -83,73 +84,6 @@ def samplesite_cmd(ctx: typer.Context) -> None:
     samplesite_app(ctx.args, prog_name="citehub samplesite")
 
 
-def print_report(report: dict[str, Any]) -> None:
-    if report.get("status") == "skipped":  # another run held the warehouse's run lock (warehouse/lock.py)
-        console.print(f"[yellow]{report['message']}[/yellow]", highlight=False)
-        return
-    if report.get("status") == "blocked":  # the publish guard refused an abnormal change (warehouse/guard.py)
-        console.print(f"[bold red]{report['message']}[/bold red]", highlight=False)
-        return
-    console.print(
-        f"[bold]run {report['run_id']}[/bold]: {report['hubs']} hubs, {report['papers']} citing papers, "
-        f"{report['citations']} citations"
-    )
-    console.print(
-        f"requests {report['requests']}, pages parsed {report['pages_fetched']}, "
-        f"quarantined {report['quarantined']}, failed fetches {report['failed_fetches']}, "
-        f"checks passed {report['checks_passed']}, failed {len(report['checks_failed'])}"
-    )
-    changes = report.get("changes") or {}
-    console.print(
-        "changes: "
-        + (", ".join(f"{kind} {n}" for kind, n in changes.items()) or "none")
-        + (
-            f"; [bold]incomplete hubs (nothing retired)[/bold]: {', '.join(report['incomplete_hubs'])}"
-            if report.get("incomplete_hubs")
-            else ""
-        )
-    )
-    if report.get("change_sample"):
-        changed = Table(title="Change report (first rows; all in change_report)")
-        for col in ("change", "hub", "subject", "field", "old", "new"):
-            changed.add_column(col)
-        for c in report["change_sample"]:
-            changed.add_row(
-                c["change"],
-                c["hub_uuid"][:8],
-                c["subject"][:40],
-                c["field"],
-                c["old_value"] or "",
-                c["new_value"] or "",
-            )
-        console.print(changed)
-    top = Table(title="Top hubs by citing papers")
-    for col in ("hub", "tier", "label", "citing", "role mix"):
-        top.add_column(col)
-    for h in report["top_hubs"]:
-        top.add_row(
-            (h["title"] or h["hub_uuid"])[:60],
-            h["tier"] or "stub",
-            h["label"] or "",
-            str(h["citing_count"]),
-            h["role_mix"],
-        )
-    console.print(top)
-    timing = Table(title="Time per stage")
-    timing.add_column("stage")
-    timing.add_column("seconds", justify="right")
-    for stage, seconds in report["timings"].items():
-        timing.add_row(stage, f"{seconds:.2f}")
-    timing.add_row("total", f"{sum(report['timings'].values()):.2f}")
-    console.print(timing)
-    from warehouse.report import NEXT_SQL
-
-    # Published tables only: what a reader role can query on PostgreSQL too (docs/warehouse.md, docs/queries.md).
-    console.print('[bold]Try next[/bold] (citehub sql -c "...", or sqlite3 data/citehub.sqlite):')
-    for q in NEXT_SQL:
-        console.print(f"  {q}", markup=False, highlight=False)
-
-
 def _secret(database_url: str | None) -> SecretStr | None:
     """The URL as a flow parameter Prefect masks (it stores and shows parameters; the password stays here)."""
     from pydantic import SecretStr
@@ -202,7 +136,7 @@ def refresh(
             data_dir=str(data_dir) if data_dir else None,
             reason=allow_abnormal_change,
         )
-        print_report(report)
+        print_report(console, report)
         return
 
     _hub_urls(seeds, hub, "https://pith.science")  # every bad seed line named before a flow starts
@@ -219,7 +153,7 @@ def refresh(
         frontier_url=frontier,
         workers=workers,
     )
-    print_report(report)
+    print_report(console, report)
     if report.get("status") == "blocked":
         raise typer.Exit(3)
 
@@ -280,7 +214,7 @@ def demo(
         report = nightly_refresh(
             base_url=base_url, hubs=refs, database_url=_secret(database_url), include_known=False, kind="nightly"
         )
-    print_report(report)
+    print_report(console, report)
 
 
 @db_app.command("upgrade")
@@ -304,7 +238,7 @@ def status(
     runs: Annotated[int, typer.Option(min=1, help="how many recent runs to list")] = 10,
 ) -> None:
     """Last runs, warehouse freshness, next scheduled run, where the data lives and its size."""
-    from flows.cli.status import print_status
+    from flows.cli.render import print_status
 
     overrides: dict[str, Any] = {"data_dir": data_dir} if data_dir else {}
     settings = Settings(**overrides)
@@ -318,7 +252,7 @@ def hub_cmd(
     database_url: DatabaseUrl = None,
 ) -> None:
     """One hub: tier, label, counts, role and polarity mix, and its history across runs."""
-    from flows.cli.status import print_hub
+    from flows.cli.render import print_hub
     from warehouse import queries as ops
 
     engine = _existing_warehouse(database_url or Settings().database_url)
@@ -495,7 +429,7 @@ def backfill(
         replay_workers=replay_workers,
     )
     for report in result["runs"]:
-        print_report(report)
+        print_report(console, report)
     if result["status"] != "completed" or not result["runs"]:
         if result.get("message") and not result["runs"]:
             console.print(f"[yellow]{result['message']}[/yellow]", highlight=False)
@@ -521,7 +455,7 @@ def reparse(
         replay_workers=replay_workers,
     )
     for report in result["runs"]:
-        print_report(report)
+        print_report(console, report)
     console.print(f"reparsed {len(result['runs'])} archived crawls with parser version {parser_version}")
     if result["status"] != "completed":
         raise typer.Exit(3)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console, JustifyMethod
 from rich.table import Table
@@ -11,6 +12,7 @@ from sqlalchemy import Engine
 
 from flows.schedule import next_scheduled_run
 from warehouse import queries as ops
+from warehouse.report import NEXT_SQL
 
 
 def _n(value: object) -> str:
@@ -131,3 +133,69 @@ def print_hub(console: Console, info: ops.HubInfo) -> None:
             "yes" if s["complete"] else "no",
         )
     console.print(table)
+
+
+def print_report(console: Console, report: dict[str, Any]) -> None:
+    """A run's outcome as the terminal shows it: counts, changes, top hubs, time per stage, SQL to try."""
+    if report.get("status") == "skipped":  # another run held the warehouse's run lock (warehouse/lock.py)
+        console.print(f"[yellow]{report['message']}[/yellow]", highlight=False)
+        return
+    if report.get("status") == "blocked":  # the publish guard refused an abnormal change (warehouse/guard.py)
+        console.print(f"[bold red]{report['message']}[/bold red]", highlight=False)
+        return
+    console.print(
+        f"[bold]run {report['run_id']}[/bold]: {report['hubs']} hubs, {report['papers']} citing papers, "
+        f"{report['citations']} citations"
+    )
+    console.print(
+        f"requests {report['requests']}, pages parsed {report['pages_fetched']}, "
+        f"quarantined {report['quarantined']}, failed fetches {report['failed_fetches']}, "
+        f"checks passed {report['checks_passed']}, failed {len(report['checks_failed'])}"
+    )
+    changes = report.get("changes") or {}
+    console.print(
+        "changes: "
+        + (", ".join(f"{kind} {n}" for kind, n in changes.items()) or "none")
+        + (
+            f"; [bold]incomplete hubs (nothing retired)[/bold]: {', '.join(report['incomplete_hubs'])}"
+            if report.get("incomplete_hubs")
+            else ""
+        )
+    )
+    if report.get("change_sample"):
+        changed = Table(title="Change report (first rows; all in change_report)")
+        for col in ("change", "hub", "subject", "field", "old", "new"):
+            changed.add_column(col)
+        for c in report["change_sample"]:
+            changed.add_row(
+                c["change"],
+                c["hub_uuid"][:8],
+                c["subject"][:40],
+                c["field"],
+                c["old_value"] or "",
+                c["new_value"] or "",
+            )
+        console.print(changed)
+    top = Table(title="Top hubs by citing papers")
+    for col in ("hub", "tier", "label", "citing", "role mix"):
+        top.add_column(col)
+    for h in report["top_hubs"]:
+        top.add_row(
+            (h["title"] or h["hub_uuid"])[:60],
+            h["tier"] or "stub",
+            h["label"] or "",
+            str(h["citing_count"]),
+            h["role_mix"],
+        )
+    console.print(top)
+    timing = Table(title="Time per stage")
+    timing.add_column("stage")
+    timing.add_column("seconds", justify="right")
+    for stage, seconds in report["timings"].items():
+        timing.add_row(stage, f"{seconds:.2f}")
+    timing.add_row("total", f"{sum(report['timings'].values()):.2f}")
+    console.print(timing)
+    # Published tables only: what a reader role can query on PostgreSQL too (docs/warehouse.md, docs/queries.md).
+    console.print('[bold]Try next[/bold] (citehub sql -c "...", or sqlite3 data/citehub.sqlite):')
+    for q in NEXT_SQL:
+        console.print(f"  {q}", markup=False, highlight=False)
