@@ -1,5 +1,6 @@
 """Compare two SQLite warehouses table by table, as two runs of the same job on different days would differ:
-run ids, wall-clock times, the sample site's port and WARC offsets normalized, everything else exact.
+run ids, wall-clock times, crawl order and what the sample site's port changes (URLs, sizes, hashes, ETags)
+normalized, everything else exact.
 
     python -m bench.warehouse_diff OLD.sqlite NEW.sqlite
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 import sys
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import MetaData, create_engine, select
@@ -20,13 +22,17 @@ from sqlalchemy import MetaData, create_engine, select
 _RUN_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{6}")
 _PORT = re.compile(r"127\.0\.0\.1:\d+")
 _TIME = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?([+-]\d\d:?\d\d|Z)?")
-_VOLATILE_COLUMNS = {"warc_offset", "seconds", "duration_s", "bytes", "sha256", "summary", "params", "payload"}
+# warc_offset, bytes, sha256, etag: the pages embed the site's absolute URLs, so its port changes them;
+# seq: staging follows the crawl's (concurrent) order; summary, params, payload: hold times and ports.
+_VOLATILE_COLUMNS = {"warc_offset", "bytes", "sha256", "etag", "seq", "summary", "params", "payload"}
 _SKIPPED_TABLES = {"alembic_version"}
 
 
 def _normal(column: str, value: Any) -> Any:
     if column in _VOLATILE_COLUMNS:
         return "<volatile>"
+    if isinstance(value, datetime | date):
+        return "<time>"
     if isinstance(value, str):
         value = _RUN_ID.sub("<run>", value)
         value = _PORT.sub("127.0.0.1:<port>", value)
