@@ -6,8 +6,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.9
-# --inexact: keep pip and uv themselves in the venv; --frozen: never re-resolve, install the lock as it is
-SYNC := $(BIN)/uv sync --frozen --inexact --quiet --python $(BIN)/python
+# --inexact: keep pip and uv themselves in the venv; --frozen: never re-resolve, install the lock as it is;
+# --compile-bytecode: as pip does (uv does not by default), or every process compiles its imports anew
+# wherever PYTHONDONTWRITEBYTECODE is set
+SYNC := $(BIN)/uv sync --frozen --inexact --compile-bytecode --quiet --python $(BIN)/python
 CHECKED := spiders flows schema warehouse samplesite tests bench
 
 .PHONY: install demo test test-fast lint format typecheck lock bench fixtures clean

@@ -74,6 +74,7 @@ def test_an_unreachable_frontier_is_a_clear_error(tmp_path):
         run_fleet_crawl("x", tmp_path, "http://127.0.0.1:9", [], ["127.0.0.1"], "redis://127.0.0.1:1/0", workers=2)
 
 
+@pytest.mark.slow
 def test_citehub_crawl_and_refresh_on_a_frontier(tmp_path, prefect_server):
     """The CLI crawl command, and the nightly loading a fleet crawl: the warehouse equals the truth."""
     require_redis()
