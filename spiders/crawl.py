@@ -16,7 +16,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from schema.errors import CitehubError
-from spiders.progress import ProgressFile
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +100,34 @@ def run_crawl(
     stats = json.loads(stats_path.read_text())
     items.touch()  # a crawl of zero hubs writes no feed file
     return CrawlResult(run_dir=run_dir, items_path=items, stats=stats, log_path=log_path)
+
+
+class ProgressFile:
+    """Reads the complete lines appended to a progress file since the last read."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+        self.partial = b""
+
+    def new_snapshots(self) -> list[dict]:
+        if not self.path.exists():
+            return []
+        with open(self.path, "rb") as fh:
+            fh.seek(self.offset)
+            chunk = fh.read()
+        self.offset += len(chunk)
+        data = self.partial + chunk
+        lines = data.split(b"\n")
+        self.partial = lines.pop()  # an unfinished last line waits for the next read
+        out = []
+        for raw in lines:
+            if raw.strip():
+                try:
+                    out.append(json.loads(raw))
+                except json.JSONDecodeError:
+                    continue  # a torn line is progress lost, never a failed crawl
+        return out
 
 
 class _LogFollower:

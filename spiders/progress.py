@@ -107,31 +107,3 @@ class CrawlProgress:
             return
         self.fh.write(json.dumps(self.snapshot(final, reason)) + "\n")
         self.fh.flush()  # the flow reads the file while we write it
-
-
-class ProgressFile:
-    """Reads the complete lines appended to a progress file since the last read."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.offset = 0
-        self.partial = b""
-
-    def new_snapshots(self) -> list[dict]:
-        if not self.path.exists():
-            return []
-        with open(self.path, "rb") as fh:
-            fh.seek(self.offset)
-            chunk = fh.read()
-        self.offset += len(chunk)
-        data = self.partial + chunk
-        lines = data.split(b"\n")
-        self.partial = lines.pop()  # an unfinished last line waits for the next read
-        out = []
-        for raw in lines:
-            if raw.strip():
-                try:
-                    out.append(json.loads(raw))
-                except json.JSONDecodeError:
-                    continue  # a torn line is progress lost, never a failed crawl
-        return out
