@@ -60,6 +60,14 @@ def grant_reader(engine: Engine, role: str, create: bool = True) -> dict[str, An
         if not exists:
             if not create:
                 raise GrantError(f"role {role!r} does not exist (pass --create to create it)")
+            can_create = conn.execute(
+                text("SELECT rolcreaterole OR rolsuper FROM pg_roles WHERE rolname = current_user")
+            ).scalar()
+            if not can_create:
+                raise GrantError(
+                    f"cannot create role {role!r}: {owner!r} lacks the CREATEROLE privilege "
+                    "(create the role as an administrator, then run grant-reader with --no-create)"
+                )
             execute_pg(conn, sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
         database = conn.execute(text("SELECT current_database()")).scalar_one()
         r, marts, core = sql.Identifier(role), sql.Identifier(MARTS_SCHEMA), sql.Identifier(CORE_SCHEMA)
@@ -101,30 +109,88 @@ def sqlite_readonly_uri(url: str) -> str:
     return path.as_uri() + "?mode=ro"
 
 
+class ReadOnlyRefused(CitehubError):
+    """A statement the read-only prompt refuses before the database sees it do anything."""
+
+    exit_code = 1
+
+
+# SQLite's authorizer actions the prompt refuses: ATTACH would open the warehouse file again read-write
+# (`mode=ro` binds the main database only); a write to `PRAGMA query_only` would lift the second lock.
+_SQLITE_REFUSED = {sqlite3.SQLITE_ATTACH: "ATTACH", sqlite3.SQLITE_DETACH: "DETACH"}
+
+
+def _sqlite_authorizer(action: int, arg1: str | None, arg2: str | None, *_: object) -> int:
+    if action in _SQLITE_REFUSED:
+        return sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_PRAGMA and (arg1 or "").lower() == "query_only" and arg2 is not None:
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
+
+
 def open_readonly(url: str) -> sqlite3.Connection | psycopg.Connection[tuple[Any, ...]]:
-    """A DB-API connection to the warehouse that cannot write: SQLite `mode=ro`, PostgreSQL read-only
-    transactions with the marts schema first in the search_path."""
+    """A DB-API connection to the warehouse that cannot write, whatever the statements say.
+
+    SQLite: the file opened `mode=ro`, `PRAGMA query_only`, and an authorizer refusing ATTACH/DETACH and
+    any change to query_only. PostgreSQL: read-only transactions with the marts schema first in the
+    search_path; `run_query` then runs one statement at a time and rolls each back, so no statement can end
+    the read-only transaction or change the session for the next one (SET and set_config are transactional).
+    """
     backend = make_url(url).get_backend_name()
     if backend == "sqlite":
-        return sqlite3.connect(sqlite_readonly_uri(url), uri=True)
+        conn = sqlite3.connect(sqlite_readonly_uri(url), uri=True)
+        conn.execute("PRAGMA query_only = ON")
+        conn.set_authorizer(_sqlite_authorizer)
+        return conn
     if backend == "postgresql":
         import psycopg
 
         conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-        return psycopg.connect(
+        pg = psycopg.connect(
             conninfo, options=f"-c default_transaction_read_only=on -c search_path={MARTS_SCHEMA},{CORE_SCHEMA}"
         )
+        pg.read_only = True  # psycopg opens each transaction with BEGIN READ ONLY
+        return pg
     raise GrantError(f"unsupported warehouse URL scheme {backend!r}")
 
 
 def run_query(
     conn: sqlite3.Connection | psycopg.Connection[tuple[Any, ...]], query: str
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Run one analyst query on a connection from open_readonly: (column names, rows)."""
+    """Run one analyst statement on a connection from open_readonly: (column names, rows).
+
+    `ReadOnlyRefused` for more than one statement at once (on PostgreSQL a `COMMIT; BEGIN READ WRITE; ...`
+    chain would end the read-only transaction) and for what SQLite's authorizer refuses."""
+    if isinstance(conn, sqlite3.Connection):
+        return _sqlite_query(conn, query)
+    import psycopg
+
+    cursor = conn.cursor()
+    try:
+        # prepare=True: the extended protocol, which takes exactly one statement
+        cursor.execute(query, prepare=True)
+        columns = [d[0] for d in cursor.description] if cursor.description else []
+        return columns, (cursor.fetchall() if columns else [])
+    except psycopg.errors.SyntaxError as exc:
+        if "multiple commands" in str(exc):
+            raise ReadOnlyRefused("the read-only prompt runs one statement at a time") from None
+        raise
+    finally:
+        cursor.close()
+        conn.rollback()  # whatever the statement did to the session ends with its transaction
+
+
+def _sqlite_query(conn: sqlite3.Connection, query: str) -> tuple[list[str], list[tuple[Any, ...]]]:
     cursor = conn.cursor()
     try:
         cursor.execute(query)
         columns = [d[0] for d in cursor.description] if cursor.description else []
         return columns, (cursor.fetchall() if columns else [])
+    except sqlite3.DatabaseError as exc:
+        if str(exc) == "not authorized":
+            raise ReadOnlyRefused(
+                "the read-only prompt refuses ATTACH, DETACH and PRAGMA query_only (not authorized)"
+            ) from None
+        raise
     finally:
         cursor.close()

@@ -8,6 +8,7 @@ import secrets
 import psycopg
 import pytest
 from psycopg import errors, sql
+from sqlalchemy import inspect as sqlalchemy_inspect
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
@@ -141,3 +142,112 @@ def test_citehub_sql_is_read_only(tmp_path, request, postgres):
         assert "read-only" in result.output.replace("readonly", "read-only"), result.output
     with make_engine(url).connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM hub_summary")).scalar_one() == 1
+
+
+def _one_hub_summary(url: str) -> None:
+    upgrade(url)
+    with make_engine(url).begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO hub_summary (hub_uuid, tier, citation_rows, first_seen_run, last_seen_run, "
+                "run_id) VALUES ('h1', 'hub', 3, 'r1', 'r1', 'r1')"
+            )
+        )
+
+
+def _unchanged(url: str) -> tuple:
+    with make_engine(url).connect() as conn:
+        rows = conn.execute(text("SELECT hub_uuid, tier FROM hub_summary")).all()
+        tables = set(sqlalchemy_inspect(conn).get_table_names())
+    return [tuple(r) for r in rows], {"x", "y"} & tables
+
+
+def test_sql_prompt_chain_cannot_end_the_read_only_transaction_on_postgresql(pg_url):
+    """`COMMIT; BEGIN READ WRITE; ...` in one -c: refused whole, one line, exit 1, nothing changed."""
+    _one_hub_summary(pg_url)
+    chain = "COMMIT; BEGIN READ WRITE; UPDATE hub_summary SET tier = 'x'; CREATE TABLE citehub.x(x int); COMMIT"
+    result = CliRunner().invoke(app, ["sql", "-c", chain, "--database-url", pg_url])
+    assert result.exit_code == 1, result.output
+    assert "one statement at a time" in " ".join(result.output.split())
+    assert _unchanged(pg_url) == ([("h1", "hub")], set())
+    with make_engine(pg_url).connect() as conn:
+        assert conn.execute(text("SELECT to_regclass('citehub.x')")).scalar() is None
+
+
+def test_sql_prompt_statements_one_by_one_cannot_write_on_postgresql(pg_url):
+    """The same escape typed statement by statement, and the session settings that would lift read-only:
+    each statement runs in its own read-only transaction that is rolled back."""
+    _one_hub_summary(pg_url)
+    typed = [
+        "COMMIT;",
+        "BEGIN READ WRITE;",
+        "UPDATE hub_summary SET tier = 'x';",
+        "SET default_transaction_read_only = off;",
+        "COMMIT;",
+        "CREATE TABLE citehub.x (x int);",
+        "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE;",
+        "CREATE TABLE citehub.y (x int);",
+        "SELECT set_config('default_transaction_read_only', 'off', false);",
+        "DELETE FROM hub_summary;",
+        "SELECT tier FROM hub_summary;",
+    ]
+    result = CliRunner().invoke(app, ["sql", "--database-url", pg_url], input="\n".join(typed) + "\n")
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())  # Rich wraps long lines
+    assert said.count("in a read-only transaction") == 4, said  # the UPDATE, both CREATEs, the DELETE
+    assert _unchanged(pg_url) == ([("h1", "hub")], set())
+    with make_engine(pg_url).connect() as conn:
+        assert conn.execute(text("SELECT to_regclass('citehub.x'), to_regclass('citehub.y')")).one() == (None, None)
+
+
+def test_sql_prompt_cannot_attach_the_file_read_write_on_sqlite(tmp_path):
+    url = f"sqlite:///{tmp_path / 'w.sqlite'}"
+    _one_hub_summary(url)
+    path = (tmp_path / "w.sqlite").resolve()
+    typed = [
+        f"ATTACH 'file:{path}?mode=rw' AS w;",
+        "DELETE FROM w.hub_summary;",
+        "COMMIT;",
+        "PRAGMA query_only = OFF;",
+        "DELETE FROM hub_summary;",
+        "SELECT tier FROM hub_summary;",
+    ]
+    result = CliRunner().invoke(app, ["sql", "--database-url", url], input="\n".join(typed) + "\n")
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())  # Rich wraps long lines
+    assert said.count("refuses ATTACH, DETACH and PRAGMA query_only") == 2, said
+    assert "no such table: w.hub_summary" in said
+    assert "attempt to write a readonly database" in said  # the DELETE on the main database
+    assert _unchanged(url) == ([("h1", "hub")], set())
+
+
+def test_grant_reader_by_an_owner_without_createrole_says_what_is_missing(pg_url):
+    """One line naming the missing privilege, exit 2; no traceback, no role."""
+    owner = f"citehub_owner_{secrets.token_hex(4)}"
+    reader_role = f"citehub_reader_{secrets.token_hex(4)}"
+    database = make_url(pg_url).database
+    admin = make_engine(pg_url)
+    with admin.begin() as conn:
+        placement.execute_pg(conn, sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(owner)))
+        placement.execute_pg(
+            conn, sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(database), sql.Identifier(owner))
+        )
+    admin.dispose()
+    owner_url = make_url(pg_url).set(username=owner).render_as_string(hide_password=False)
+    try:
+        upgrade(owner_url)
+        result = CliRunner().invoke(app, ["db", "grant-reader", reader_role, "--database-url", owner_url])
+        assert result.exit_code == 2, result.output
+        said = " ".join(result.output.split())
+        assert said == (
+            f"error: cannot create role '{reader_role}': '{owner}' lacks the CREATEROLE privilege (create the "
+            "role as an administrator, then run grant-reader with --no-create)"
+        )
+        with make_engine(pg_url).connect() as conn:
+            assert conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": reader_role}).first() is None
+    finally:
+        with make_engine(pg_url).begin() as conn:
+            placement.execute_pg(conn, sql.SQL("ALTER DATABASE {} OWNER TO postgres").format(sql.Identifier(database)))
+            placement.execute_pg(conn, sql.SQL("REASSIGN OWNED BY {} TO postgres").format(sql.Identifier(owner)))
+            placement.execute_pg(conn, sql.SQL("DROP OWNED BY {}").format(sql.Identifier(owner)))
+            placement.execute_pg(conn, sql.SQL("DROP ROLE {}").format(sql.Identifier(owner)))
