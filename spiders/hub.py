@@ -7,6 +7,7 @@ retries, allowlist, size limit) lives in settings and middlewares.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -136,6 +137,11 @@ class HubSpider(scrapy.Spider):
             "last_modified": response.headers.get("Last-Modified", b"").decode("latin-1") or None,
         }
 
+    def _parser_failed(self, response: Response, exc: Exception) -> Iterator[dict]:
+        self.logger.warning("parser failed on %s: %s: %s", response.url, type(exc).__name__, exc)
+        yield self._quarantine(response, "parser_error", f"{type(exc).__name__}: {exc}")
+        yield self._fetch(response, "quarantined", "parser_error")
+
     def _quarantine(self, response: Response, reason: str, detail: str) -> dict:
         return {
             "kind": "quarantine",
@@ -163,6 +169,9 @@ class HubSpider(scrapy.Spider):
             yield self._quarantine(response, exc.reason, exc.detail)
             yield self._fetch(response, "quarantined", exc.reason)
             return
+        except Exception as exc:  # a parser bug must not lose the fetch: quarantined with its cause
+            yield from self._parser_failed(response, exc)
+            return
         yield {
             "kind": "hub_json",
             "url": response.url,
@@ -183,6 +192,9 @@ class HubSpider(scrapy.Spider):
         except ParseError as exc:
             yield self._quarantine(response, exc.reason, exc.detail)
             yield self._fetch(response, "quarantined", exc.reason)
+            return
+        except Exception as exc:  # a parser bug must not lose the fetch: quarantined with its cause
+            yield from self._parser_failed(response, exc)
             return
         yield {
             "kind": "hub_page",

@@ -28,7 +28,7 @@ from lxml import etree
 from w3lib.encoding import html_to_unicode
 
 from spiders.parse.normalize import PITH_ID, split_arxiv
-from spiders.parse.records import CitingEntry, HubPage, ParseError
+from spiders.parse.records import CitingEntry, HubPage, ParseError, check_ranges, is_number
 from spiders.parse.urls import Resolver, hub_page_url, hub_uuid_of, page_param
 
 # Invisible to a reader.
@@ -748,19 +748,19 @@ def _read_explorer(page: HubPage, own: list[_Block], after: list[_Block]) -> Non
         return
     numbers: set[int] = set()
     tail = after[paged[0] : paged[-1] + 1]
-    if paged[-1] + 1 < len(after) and after[paged[-1] + 1].text.isdigit():
+    if paged[-1] + 1 < len(after) and is_number(after[paged[-1] + 1].text):
         tail.append(after[paged[-1] + 1])  # the current page shown unlinked after the last link
     for block in tail:
         for href, text in block.links:
             if hub_uuid_of(href) != hub:
                 continue
-            if text.isdigit():
+            if is_number(text):
                 numbers.add(int(text))
             elif text.lower().startswith("next"):
                 page.next_page = page_param(href)
         for text, idx in zip(block.texts, block.idxs, strict=True):
             if idx is None:
-                numbers.update(int(tok) for tok in text.split() if tok.isdigit())
+                numbers.update(int(tok) for tok in text.split() if is_number(tok))
     page.page_numbers = sorted(numbers)
 
 
@@ -808,7 +808,7 @@ def parse_hub_page(body: bytes | str, url: str, encoding: str | None = None) -> 
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _parse_hub_page(body, url, encoding)
+        return check_ranges(_parse_hub_page(body, url, encoding))
     finally:
         if enabled:
             gc.enable()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from spiders.parse.records import HubJson, ParseError
+from spiders.parse.records import HubJson, ParseError, check_ranges, is_number
 from spiders.parse.urls import hub_json_url
 
 _WORK_FIELDS = {"id", "title", "arxiv_id", "doi", "year", "venue", "updated_at"}
@@ -26,7 +26,7 @@ def _int(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and is_number(value.strip()):
         return int(value)
     return None
 
@@ -41,6 +41,8 @@ def parse_hub_json(body: bytes | str, url: str) -> HubJson:
         data = json.loads(body)
     except (ValueError, TypeError) as err:  # JSONDecodeError and undecodable bytes are ValueErrors
         raise ParseError("bad_json", str(err)) from None
+    except RecursionError:  # nested deeper than the interpreter's stack: no twin is shaped like that
+        raise ParseError("bad_json", "nested too deeply") from None
     work = data.get("work") if isinstance(data, dict) else None
     if not isinstance(work, dict) or not isinstance(work.get("id"), str):
         raise ParseError("bad_json", "no work.id")
@@ -57,20 +59,22 @@ def parse_hub_json(body: bytes | str, url: str) -> HubJson:
     extra.update({f"hub.{k}": v for k, v in hub.items() if k != "state" or not isinstance(v, dict)})
     extra.update({f"hub.state.{k}": v for k, v in state.items() if k not in _STATE_FIELDS})
 
-    return HubJson(
-        hub_uuid=hub_uuid,
-        title=_str(work.get("title")),
-        arxiv_id=_str(work.get("arxiv_id")),
-        doi=_str(work.get("doi")),
-        year=_int(work.get("year")),
-        venue=_str(work.get("venue")),
-        external_cited_by_count=_int(state.get("external_cited_by_count")),
-        tier=_str(state.get("tier")),
-        tier_reason=_str(state.get("tier_reason")),
-        pith_inbound_count=_int(state.get("pith_inbound_count")),
-        distinct_field_count=_int(state.get("distinct_field_count")),
-        first_pith_cited_at=_str(state.get("first_pith_cited_at")),
-        last_pith_cited_at=_str(state.get("last_pith_cited_at")),
-        updated_at=_str(work.get("updated_at")),
-        extra=extra,
+    return check_ranges(
+        HubJson(
+            hub_uuid=hub_uuid,
+            title=_str(work.get("title")),
+            arxiv_id=_str(work.get("arxiv_id")),
+            doi=_str(work.get("doi")),
+            year=_int(work.get("year")),
+            venue=_str(work.get("venue")),
+            external_cited_by_count=_int(state.get("external_cited_by_count")),
+            tier=_str(state.get("tier")),
+            tier_reason=_str(state.get("tier_reason")),
+            pith_inbound_count=_int(state.get("pith_inbound_count")),
+            distinct_field_count=_int(state.get("distinct_field_count")),
+            first_pith_cited_at=_str(state.get("first_pith_cited_at")),
+            last_pith_cited_at=_str(state.get("last_pith_cited_at")),
+            updated_at=_str(work.get("updated_at")),
+            extra=extra,
+        )
     )

@@ -9,9 +9,10 @@ later by `spiders.parse.normalize` so a parser fix and a normalizer fix can be r
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from copy import deepcopy
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, TypeVar
 
 from schema.errors import CitehubError
 
@@ -121,3 +122,50 @@ class HubJson:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# The widest integer every warehouse column can hold (PostgreSQL `integer`): a count past it is not a real
+# count, and on PostgreSQL it would fail the whole run's load, on SQLite be stored as a float.
+INT_MAX = 2**31 - 1
+
+R = TypeVar("R", HubPage, HubJson)
+
+
+def is_number(text: str) -> bool:
+    """ASCII digits only: `str.isdigit` also takes superscripts ('²'), which `int()` refuses."""
+    return text.isascii() and text.isdigit()
+
+
+def check_ranges(record: R) -> R:
+    """`record` itself, or ParseError `value_out_of_range` naming the first integer no column can hold."""
+    for name, value in _integers(record):
+        if not 0 <= value <= INT_MAX:
+            raise ParseError("value_out_of_range", f"{name} {value} outside 0..{INT_MAX}")
+    return record
+
+
+def _integers(record: HubPage | HubJson) -> Iterator[tuple[str, int]]:
+    if isinstance(record, HubJson):
+        for name in ("year", "external_cited_by_count", "pith_inbound_count", "distinct_field_count"):
+            value = getattr(record, name)
+            if value is not None:
+                yield name, value
+        return
+    yield "citing_count", record.citing_count
+    yield "page", record.page
+    for name, counts in (("role_summary", record.role_summary), ("polarity_summary", record.polarity_summary)):
+        for key, value in counts.items():
+            yield f"{name}.{key}", value
+    for facet, counts in record.facets.items():
+        for key, value in counts.items():
+            yield f"facets.{facet}.{key}", value
+    for number in record.page_numbers:
+        yield "page_numbers", number
+    if record.next_page is not None:
+        yield "next_page", record.next_page
+    for listed in (record.representative, record.explorer):
+        for entry in listed:
+            if entry.refs is not None:
+                yield "refs", entry.refs
+            if entry.arxiv_version is not None:
+                yield "arxiv_version", entry.arxiv_version

@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import cast
 from urllib.parse import parse_qs, urljoin, urlsplit, urlunsplit
 
-from spiders.parse.records import ParseError
+from spiders.parse.records import ParseError, is_number
 
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 HUB_PATH = re.compile(rf"^/citations/(?P<uuid>{_UUID})/?$")
@@ -33,7 +33,7 @@ def hub_page_url(url: str) -> tuple[str, dict[str, str], int]:
     page = 1
     if "page" in query:
         raw = query["page"][0]
-        if not raw.isdigit() or int(raw) < 1:
+        if not is_number(raw) or int(raw) < 1:
             raise ParseError("not_a_hub_url", f"page={raw!r} in {url}")
         page = int(raw)
     return m.group("uuid").lower(), filters, page
@@ -42,7 +42,7 @@ def hub_page_url(url: str) -> tuple[str, dict[str, str], int]:
 def page_param(url: str) -> int | None:
     """The `page` query parameter of a link, None when absent or not a positive integer."""
     raw = parse_qs(urlsplit(url).query).get("page", [""])[0]
-    return int(raw) if raw.isdigit() and int(raw) >= 1 else None
+    return int(raw) if is_number(raw) and int(raw) >= 1 else None
 
 
 def hub_json_url(url: str) -> str:
