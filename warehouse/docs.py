@@ -138,7 +138,10 @@ PER_TABLE: dict[str, dict[str, Note]] = {
 
 # How the published tables join (documented once, shown under each table).
 RELATIONS: dict[str, list[str]] = {
-    "hub_summary": ["one row per hub; `hub_uuid` is the key every other hub table joins on"],
+    "hub_summary": [
+        "one row per hub fetched completely at least once (a hub never fetched completely is listed only as "
+        "`incomplete` in change_report); `hub_uuid` is the key every other hub table joins on"
+    ],
     "hub_role_mix": ["`hub_uuid` -> hub_summary; counts sum to the hub's classified current citations"],
     "hub_polarity_mix": ["`hub_uuid` -> hub_summary"],
     "hub_growth": ["`hub_uuid` -> hub_summary; (`hub_uuid`, `prev_run`) -> the previous row of the same hub"],
@@ -178,6 +181,17 @@ def _type(column: Column) -> str:
     return column.type.compile().lower()
 
 
+# Where the rows of a published table changed meaning, newest first: readers' queries depend on it.
+CHANGES = [
+    (
+        "2026-12-06",
+        "`hub_summary` holds only hubs fetched completely at least once. A hub whose every fetch failed, was "
+        "quarantined or was refused by policy used to appear with NULL figures; it is now listed only as "
+        "`incomplete` in `change_report`, which also counts refused (`skipped`) fetches now.",
+    ),
+]
+
+
 def render() -> str:
     """docs/warehouse.md."""
     tables = published_tables(metadata)
@@ -201,6 +215,9 @@ def render() -> str:
     views = published_views(metadata)
     if views:
         out += ["", "Published views (history, as of a run): " + ", ".join(f"`{v}`" for v in views) + "."]
+    out += ["", "## Changes", ""]
+    for day, change in CHANGES:
+        out += [f"- {day}: {change}"]
     for t in tables:
         key = ", ".join(c.name for c in t.primary_key.columns)
         out += ["", f"## {t.name}", "", t.comment or "", "", f"Key: ({key}).", ""]

@@ -56,4 +56,31 @@ def test_count_no_column_holds_is_quarantined_alike_on_both_engines(tmp_path, pg
         (huge.uuid, "value_out_of_range", "external_cited_by_count 3000000000 outside 0..2147483647")
     ]
     assert on_sqlite["external"][huge.uuid] is None  # never a number no column holds, nor a float
-    assert len(on_sqlite["summary"]) == len(site.hubs)  # every other hub, and this one's page, published
+    # every other hub published; this one, never fetched completely, is not published as if it were
+    assert on_sqlite["summary"] == sorted(h.uuid for h in site.hubs if h is not huge)
+
+
+def test_hubs_whose_every_fetch_was_refused_are_incomplete_and_not_published(tmp_path):
+    """Every URL refused by policy (the site's host is off the allowlist): each hub is listed incomplete
+    with its skipped fetch, and none is published as a hub_summary row of NULLs."""
+    site = build_site(hubs=3, seed=SEED, day=1)
+    crawled = crawl(site, tmp_path, allowed=["pith.science"])
+    assert {f["outcome"] for f in crawled.fetch.values()} == {"skipped"}
+    items = tmp_path / "items.jsonl"
+    items.write_text("".join(json.dumps(i) + "\n" for i in crawled.items), encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'w.sqlite'}"
+    upgrade(url)
+    engine = make_engine(url)
+    run_id = runs.start_run(engine, "backfill", {})
+    stage.stage_items(engine, run_id, items)
+    load_staged(engine, run_id, then=lambda conn: materialize_marts(conn, run_id))
+    with engine.connect() as conn:
+        incomplete = conn.execute(
+            select(t.change_report.c.hub_uuid, t.change_report.c.new_value).where(
+                t.change_report.c.run_id == run_id, t.change_report.c.change == "incomplete"
+            )
+        ).all()
+        published = conn.execute(select(t.hub_summary.c.hub_uuid)).scalars().all()
+    assert sorted(u for u, _ in incomplete) == sorted(h.uuid for h in site.hubs)
+    assert all(reason.startswith("skipped: ") for _, reason in incomplete), incomplete
+    assert published == []

@@ -2,7 +2,8 @@
 -- new: an edge opened by this run (never seen, or retired before); retired: an edge whose open version
 -- this run closed without opening another (only complete fetches retire); relabelled: one row per value
 -- that changed on a current edge; tier / label: the hub's snapshot in this run differs from its previous
--- snapshot; incomplete: a hub whose fetch failed, was quarantined or truncated (nothing of it retired).
+-- snapshot; incomplete: a hub whose fetch failed, was quarantined, refused by policy (skipped) or truncated
+-- (nothing of it retired).
 -- Null-safe comparisons are spelled CASE WHEN a = b OR (a IS NULL AND b IS NULL) (portable SQL).
 -- "fetch" is quoted: a reserved word in PostgreSQL. New edges (all of them on a first load) go in key order,
 -- so the primary key's index grows at its right edge.
@@ -76,7 +77,7 @@ WHERE s.run_id = :run_id AND pr.started_at < r.started_at
 INSERT INTO change_report (run_id, change, hub_uuid, subject, field, old_value, new_value)
 SELECT CAST(:run_id AS TEXT), 'incomplete', u.hub_uuid, u.hub_uuid, 'fetch', NULL, MIN(u.reason)
 FROM (SELECT hub_uuid, outcome || ': ' || url AS reason FROM "fetch"
-      WHERE run_id = :run_id AND outcome IN ('failed', 'quarantined') AND hub_uuid IS NOT NULL
+      WHERE run_id = :run_id AND outcome IN ('failed', 'quarantined', 'skipped') AND hub_uuid IS NOT NULL
       UNION ALL
       SELECT hub_uuid, 'parsed ' || CAST(parsed_count AS TEXT) || ' of ' || CAST(citing_count AS TEXT)
       FROM hub_snapshot WHERE run_id = :run_id AND NOT complete) u
