@@ -67,6 +67,7 @@ def assess(conn: Connection, batch: CleanBatch, limits: Limits, override: str | 
     """What loading `batch` would retire and relabel, against `limits` (reads only)."""
     tally = Tally(conn, limits, override)
     complete = sorted({u for u, ok in batch.complete.items() if ok} - set(batch.unchanged))
+    tally.figures(batch.hubs, set(complete))
     tally.add(complete, batch.citations)
     return tally.close()
 

@@ -9,9 +9,14 @@ compares what the run would do with what the warehouse holds:
 - per hub: retired + relabelled edges over the hub's current edges, for hubs with at least
   `hub_min_edges` current edges (one retirement of a 10-edge hub is 10%: small hubs are not judged alone);
 - overall: retired edges over all current edges of the warehouse, once at least `overall_min_retired`
-  edges retire. Relabels are left out of the overall share on purpose: the site re-reviews about 1% of
-  its citations a day, which on its own reaches 0.4-0.6% of all edges (measured on the sample site,
-  60-500 hubs, days 2-7), while retirements stay under 0.3%.
+  edges retire;
+- overall relabels, with a limit of their own: the site re-reviews about 1% of its citations a day, which
+  on its own reaches 0.4-0.6% of all edges (measured on the sample site, 60-500 hubs, days 2-7), so
+  relabels get a wider share (`overall_relabel_share`, from `overall_min_relabelled` relabels) than
+  retirements (which stay under 0.3%). Without it, relabels spread over hubs too small to be judged alone
+  went through whatever their number;
+- hub figures: the share of the known hubs fetched completely whose title, tier or label the run changes,
+  from `hub_figure_min_hubs` such hubs (every title turned into "Title resolution pending" is a site fault).
 
 A relabel counts when a value the warehouse held changes or disappears; a first classification
 (None -> a role, as when a hub moves from the legacy template) adds information and does not count.
@@ -36,11 +41,14 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Connection, Engine, RowMapping, func, select
 
+from schema.bulk import chunks
 from schema.errors import CitehubError
-from schema.tables import citation, hub_snapshot, run
+from schema.tables import citation, hub, hub_snapshot, run
 from warehouse.history import VALUE_FIELDS
 
 KEY_CHUNK = 500
+# A hub's own figures the hub-figure rule compares with what the warehouse holds.
+FIGURES = ("title", "tier", "label")
 
 
 class Limits(BaseSettings):
@@ -58,6 +66,25 @@ class Limits(BaseSettings):
     overall_share: float = Field(0.005, ge=0, le=1, description="largest share of all current edges one run may retire")
     overall_min_retired: int = Field(
         10, ge=1, description="fewer retirements than this never trip the overall share (a small warehouse)"
+    )
+    # Relabels spread over small hubs escape the per-hub rule: the run's relabels are judged as a whole too,
+    # with room for the site's daily re-reviews (about 1% of its citations a day).
+    overall_relabel_share: float = Field(
+        0.05, ge=0, le=1, description="largest share of all current edges one run may relabel"
+    )
+    overall_min_relabelled: int = Field(
+        50, ge=1, description="fewer relabels than this never trip the overall relabel share"
+    )
+    # A hub's own figures: a run that rewrites the title, tier or label of an abnormal share of the hubs it
+    # fetched completely (every title turned into "Title resolution pending") is a site fault, not news.
+    hub_figure_share: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="largest share of known hubs fetched completely whose title, tier or label one run may change",
+    )
+    hub_figure_min_hubs: int = Field(
+        20, ge=1, description="fewer changed hubs than this never trip the hub-figure share"
     )
 
 
@@ -79,6 +106,8 @@ class Verdict:
     retired: int = 0
     relabelled: int = 0
     hubs_over: list[HubChange] = field(default_factory=list)  # hubs above the per-hub limit
+    known_hubs: int = 0  # hubs fetched completely that the warehouse already held
+    figure_changes: int = 0  # of those, hubs whose title, tier or label the run changes
     reasons: list[str] = field(default_factory=list)
     limits: Limits = field(default_factory=Limits)
     override: str | None = None  # the recorded reason an abnormal change was published anyway
@@ -95,6 +124,14 @@ class Verdict:
     def overall_share(self) -> float:
         return self.retired / self.current if self.current else 0.0
 
+    @property
+    def relabel_share(self) -> float:
+        return self.relabelled / self.current if self.current else 0.0
+
+    @property
+    def figure_share(self) -> float:
+        return self.figure_changes / self.known_hubs if self.known_hubs else 0.0
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "blocked": self.blocked,
@@ -105,6 +142,9 @@ class Verdict:
             "retired": self.retired,
             "relabelled": self.relabelled,
             "overall_retired_share": round(self.overall_share, 6),
+            "overall_relabelled_share": round(self.relabel_share, 6),
+            "known_hubs": self.known_hubs,
+            "hub_figure_changes": self.figure_changes,
             "hubs": [{**asdict(h), "share": round(h.share, 6)} for h in self.hubs_over],
             "limits": self.limits.model_dump(),
         }
@@ -161,12 +201,38 @@ class Tally:
                     f"{change.current} current edges ({change.share:.1%} > {limits.hub_share:.1%})"
                 )
 
+    def figures(self, hubs: Sequence[Mapping[str, Any]], complete: set[str]) -> None:
+        """Before a batch's hub rows are written: count the completely fetched hubs the warehouse holds and
+        those whose title, tier or label the batch changes."""
+        judged = {row["hub_uuid"]: row for row in hubs if row["hub_uuid"] in complete}
+        if not judged:
+            return
+        for chunk in chunks(sorted(judged), KEY_CHUNK):
+            stored = self.conn.execute(
+                select(hub.c.hub_uuid, *(hub.c[f] for f in FIGURES)).where(hub.c.hub_uuid.in_(chunk))
+            ).mappings()
+            for old in stored:
+                new = judged[old["hub_uuid"]]
+                self.verdict.known_hubs += 1
+                if any(old[f] != new.get(f) for f in FIGURES):
+                    self.verdict.figure_changes += 1
+
     def close(self) -> Verdict:
         verdict, limits = self.verdict, self.verdict.limits
         if verdict.retired >= limits.overall_min_retired and verdict.overall_share > limits.overall_share:
             verdict.reasons.append(
                 f"overall: {verdict.retired} of {verdict.current} current edges retired "
                 f"({verdict.overall_share:.2%} > {limits.overall_share:.2%})"
+            )
+        if verdict.relabelled >= limits.overall_min_relabelled and verdict.relabel_share > limits.overall_relabel_share:
+            verdict.reasons.append(
+                f"overall: {verdict.relabelled} of {verdict.current} current edges relabelled "
+                f"({verdict.relabel_share:.2%} > {limits.overall_relabel_share:.2%})"
+            )
+        if verdict.figure_changes >= limits.hub_figure_min_hubs and verdict.figure_share > limits.hub_figure_share:
+            verdict.reasons.append(
+                f"hub figures: title, tier or label changed for {verdict.figure_changes} of {verdict.known_hubs} "
+                f"known hubs fetched completely ({verdict.figure_share:.1%} > {limits.hub_figure_share:.1%})"
             )
         return verdict
 
@@ -186,6 +252,10 @@ class Gate:
     def add(self, complete: Sequence[str], citations: Iterable[dict[str, Any]]) -> None:
         assert self.tally is not None, "Gate.start opens the tally"
         self.tally.add(complete, citations)
+
+    def figures(self, hubs: Sequence[Mapping[str, Any]], complete: set[str]) -> None:
+        assert self.tally is not None, "Gate.start opens the tally"
+        self.tally.figures(hubs, complete)
 
     def finish(self) -> dict[str, Any]:
         assert self.tally is not None, "Gate.start opens the tally"

@@ -283,6 +283,8 @@ class LoadGate(Protocol):
 
     def add(self, complete: Sequence[str], citations: Iterable[dict[str, Any]]) -> None: ...
 
+    def figures(self, hubs: Sequence[Mapping[str, Any]], complete: set[str]) -> None: ...
+
     def finish(self) -> dict[str, Any]: ...
 
 
@@ -320,7 +322,7 @@ def load_staged(
         if gate is not None:
             gate.start(conn)
         run = _StagedRun(conn, run_id, result, hubs_per_batch)
-        run.hubs()
+        run.hubs(gate)
         run.analyze(ANALYZE_PASS1_SCRATCH)
         merge_into = run.papers()
         run.citations(merge_into, gate)
@@ -434,7 +436,7 @@ class _StagedRun:
 
     # --- pass 1: hubs ---
 
-    def hubs(self) -> None:
+    def hubs(self, gate: LoadGate | None = None) -> None:
         for items in self._item_groups():
             uuids = sorted({i["hub_uuid"] for i in items if i.get("hub_uuid") is not None})
             known: dict[str, str] = (
@@ -448,7 +450,7 @@ class _StagedRun:
             )
             part = clean_mod.clean_hub_batch(items, known)
             del items
-            self._write_part(part)
+            self._write_part(part, gate)
             gc.collect(0)  # the batch's cycles, if any (see _no_cyclic_gc): only what is young is walked
 
     def _item_groups(self) -> Iterator[list[dict[str, Any]]]:
@@ -471,9 +473,11 @@ class _StagedRun:
             ).scalars()
             yield [_decode(p) for p in rows]
 
-    def _write_part(self, part: clean_mod.HubPart) -> None:
+    def _write_part(self, part: clean_mod.HubPart, gate: LoadGate | None = None) -> None:
         batch, result = part.batch, self.result
         good = {uuid for uuid, complete in batch.complete.items() if complete}
+        if gate is not None and hub.name not in self.fresh:  # a first load changes no figure it holds
+            gate.figures(batch.hubs, good)
         _add(result.tables["hub"], self.upsert.rows(hub, batch.hubs, full=lambda r: r["hub_uuid"] in good))
         for table, rows in (
             (hub_snapshot, batch.snapshots),
