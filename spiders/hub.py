@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import scrapy
@@ -18,12 +19,13 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 from w3lib.url import add_or_replace_parameters
 
+from spiders import settings as default_settings
 from spiders.conditional import load_validators
 from spiders.middlewares import AllowEntry, Refused
 from spiders.parse.hub_html import parse_hub_page
 from spiders.parse.hub_json import parse_hub_json
 from spiders.parse.hubref import hub_url, read_seeds
-from spiders.parse.records import ParseError
+from spiders.parse.records import HubPage, ParseError
 
 # Filters whose lists assign a value to each citation: facet name -> query parameter.
 _LABELLING_FILTERS = {"roles": "role", "polarities": "polarity"}
@@ -59,6 +61,8 @@ class HubSpider(scrapy.Spider):
         # Deduplicated, order kept: a hub named twice is crawled once.
         self.hub_urls = list(dict.fromkeys(hub_url(ref, self.base_url) for ref in refs))
         self.validators: dict[str, dict[str, str]] = {}  # url -> etag/last_modified of the last complete fetch
+        self.hub_requests: dict[str, int] = {}  # hub uuid -> requests made from its pages
+        self.hub_ceilings: dict[str, int] = {}  # hub uuid -> its request ceiling (from its declared count)
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -94,7 +98,14 @@ class HubSpider(scrapy.Spider):
                 yield self._page(url, uuid, {}, 1)
 
     def _page(
-        self, hub: str, uuid: str, filters: dict[str, str], page: int, listed_up_to: int = 0, unique: bool = False
+        self,
+        hub: str,
+        uuid: str,
+        filters: dict[str, str],
+        page: int,
+        listed_up_to: int = 0,
+        unique: bool = False,
+        pages: int | None = None,
     ) -> scrapy.Request:
         """A request for one page of one list of a hub. `listed_up_to`: the highest page of this list already
         requested. `unique`: requested once by construction (a list's first page, or a page its first page
@@ -116,6 +127,7 @@ class HubSpider(scrapy.Spider):
                 "filters": filters,
                 "page": page,
                 "listed_up_to": max(listed_up_to, page),
+                **({"pages": pages} if pages is not None else {}),
             },
         )
 
@@ -208,23 +220,80 @@ class HubSpider(scrapy.Spider):
 
         hub, uuid, filters = meta["hub_url"], meta["hub_uuid"], meta["filters"]
         if meta["page"] == 1:
-            # All pages of this list at once (the pagination may elide the middle ones).
-            last = max(page.page_numbers + [page.next_page or 1])
-            for number in range(2, last + 1):
-                yield self._page(hub, uuid, filters, number, listed_up_to=last, unique=True)
+            # How many pages the list has comes from its declared count (entries per page as page 1 shows
+            # them), never from link text alone: a page linking ?page=100000 gets the pages its count calls
+            # for, and the link past them is recorded, not followed.
+            declared = meta.get("declared", page.citing_count)
+            pages = -(-declared // len(page.explorer)) if page.explorer else 1
+            meta["pages"] = pages
             if not filters:
-                for facet, param in _LABELLING_FILTERS.items():
-                    values = dict(page.facets.get(facet, {}))
-                    if facet == "roles":
-                        values.update(page.role_summary)
-                    elif facet == "polarities":
-                        values.update(page.polarity_summary)
-                    for value in sorted(values):
-                        yield self._page(hub, uuid, {param: value}, 1, unique=True)
+                self.hub_ceilings[uuid] = self._ceiling(pages)
+            linked = max(page.page_numbers + [page.next_page or 1])
+            last = min(linked, pages)
+            if linked > pages:
+                yield self._quarantine(
+                    response, "past_declared_end", f"links page {linked}; {declared} declared, {pages} pages"
+                )
+            for number in range(2, last + 1):
+                yield from self._bounded(response, self._page(hub, uuid, filters, number, last, True, pages))
+            if not filters:
+                yield from self._filtered_lists(response, page, hub, uuid)
         elif page.next_page and page.next_page > meta.get("listed_up_to", 0):
             # Past page 1 only "next" can reveal pages page 1 did not link; a "next" within what was
             # already requested is not followed, and the duplicate filter catches any other repeat.
-            yield self._page(hub, uuid, filters, page.next_page, listed_up_to=meta.get("listed_up_to", 0))
+            if page.next_page > meta.get("pages", page.next_page):
+                yield self._quarantine(
+                    response, "past_declared_end", f"next is page {page.next_page} of {meta['pages']} pages"
+                )
+                return
+            request = self._page(hub, uuid, filters, page.next_page, meta.get("listed_up_to", 0), False, meta["pages"])
+            yield from self._bounded(response, request)
+
+    def _filtered_lists(self, response: Response, page: HubPage, hub: str, uuid: str) -> Iterator[Any]:
+        """Page 1 of every role- and polarity-filtered list, each with its declared count; at most
+        CITEHUB_MAX_FILTER_VALUES values a facet (invented values past them are recorded, not followed)."""
+        bound = self._limit("CITEHUB_MAX_FILTER_VALUES")
+        for facet, param in _LABELLING_FILTERS.items():
+            values = dict(page.facets.get(facet, {}))
+            if facet == "roles":
+                values.update(page.role_summary)
+            elif facet == "polarities":
+                values.update(page.polarity_summary)
+            if len(values) > bound:
+                yield self._quarantine(response, "too_many_filter_values", f"{len(values)} {facet}; {bound} followed")
+                values = dict(sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))[:bound])
+            for value in sorted(values):
+                request = self._page(hub, uuid, {param: value}, 1, unique=True)
+                request.meta["declared"] = values[value]
+                yield from self._bounded(response, request)
+
+    def _bounded(self, response: Response, request: scrapy.Request) -> Iterator[Any]:
+        """`request`, unless its hub has used up its request ceiling: then the hub is recorded (once) as
+        having hit it, which makes it incomplete (it retires nothing)."""
+        uuid = request.meta["hub_uuid"]
+        used = self.hub_requests.get(uuid, 0) + 1
+        ceiling = self.hub_ceilings.get(uuid) or self._ceiling(1)
+        self.hub_requests[uuid] = used
+        if used <= ceiling:
+            yield request
+        elif used == ceiling + 1:
+            if getattr(self, "crawler", None) is not None:
+                self.crawler.stats.inc_value("citehub/hubs/request_ceiling")
+            yield self._quarantine(response, "request_ceiling", f"{ceiling} requests for hub {uuid}")
+
+    def _limit(self, name: str) -> int:
+        """A bound from the crawl's settings (spiders/settings.py's default for a spider made without one)."""
+        settings = getattr(self, "settings", None)
+        return settings.getint(name) if settings is not None else int(getattr(default_settings, name))
+
+    def _ceiling(self, pages: int) -> int:
+        """CITEHUB_HUB_REQUEST_CEILING, or by default what the hub's declared count can call for: its pages,
+        those of its role and polarity lists (each a partition of at most its citations), one first page a
+        followed filter value, and a margin."""
+        fixed = self._limit("CITEHUB_HUB_REQUEST_CEILING")
+        if fixed:
+            return fixed
+        return 3 * pages + 2 * self._limit("CITEHUB_MAX_FILTER_VALUES") + 8
 
     def failed(self, failure: Failure):
         request = failure.request

@@ -97,5 +97,9 @@ CITEHUB_RUN_DIR = "data/runs/adhoc"
 CITEHUB_RUN_ID = "adhoc"
 CITEHUB_ALLOWED_HOSTS = PITH_HOSTS
 CITEHUB_WARC_MAX_BYTES = 512 * 1024 * 1024
+# Per hub, whatever its pages say (spiders/hub.py): role or polarity values followed a facet, and requests
+# a hub may make (0: derived from its declared count); past either, the hub is recorded and incomplete.
+CITEHUB_MAX_FILTER_VALUES = 24
+CITEHUB_HUB_REQUEST_CEILING = 0
 CITEHUB_START_BATCH = 64  # hubs handed to the scheduler at a time (spiders/hub.py start); 0 = all at once
 CITEHUB_PROGRESS_INTERVAL = 1.0  # seconds between progress lines in <run dir>/progress.jsonl; 0 turns it off
