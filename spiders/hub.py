@@ -61,6 +61,8 @@ class HubSpider(scrapy.Spider):
         # Deduplicated, order kept: a hub named twice is crawled once.
         self.hub_urls = list(dict.fromkeys(hub_url(ref, self.base_url) for ref in refs))
         self.validators: dict[str, dict[str, str]] = {}  # url -> etag/last_modified of the last complete fetch
+        # False when replaying an archive: pages are read back, nothing is requested (nor counted)
+        self.follow = True
         self.hub_requests: dict[str, int] = {}  # hub uuid -> requests made from its pages
         self.hub_ceilings: dict[str, int] = {}  # hub uuid -> its request ceiling (from its declared count)
 
@@ -241,12 +243,11 @@ class HubSpider(scrapy.Spider):
         elif page.next_page and page.next_page > meta.get("listed_up_to", 0):
             # Past page 1 only "next" can reveal pages page 1 did not link; a "next" within what was
             # already requested is not followed, and the duplicate filter catches any other repeat.
-            if page.next_page > meta.get("pages", page.next_page):
-                yield self._quarantine(
-                    response, "past_declared_end", f"next is page {page.next_page} of {meta['pages']} pages"
-                )
+            pages = meta.get("pages")
+            if pages is not None and page.next_page > pages:
+                yield self._quarantine(response, "past_declared_end", f"next is page {page.next_page} of {pages} pages")
                 return
-            request = self._page(hub, uuid, filters, page.next_page, meta.get("listed_up_to", 0), False, meta["pages"])
+            request = self._page(hub, uuid, filters, page.next_page, meta.get("listed_up_to", 0), False, pages)
             yield from self._bounded(response, request)
 
     def _filtered_lists(self, response: Response, page: HubPage, hub: str, uuid: str) -> Iterator[Any]:
@@ -270,6 +271,8 @@ class HubSpider(scrapy.Spider):
     def _bounded(self, response: Response, request: scrapy.Request) -> Iterator[Any]:
         """`request`, unless its hub has used up its request ceiling: then the hub is recorded (once) as
         having hit it, which makes it incomplete (it retires nothing)."""
+        if not self.follow:
+            return
         uuid = request.meta["hub_uuid"]
         used = self.hub_requests.get(uuid, 0) + 1
         ceiling = self.hub_ceilings.get(uuid) or self._ceiling(1)

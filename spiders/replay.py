@@ -95,6 +95,7 @@ def replay_items(archived: ArchivedRun, fetches: list[dict[str, Any]], run_id: s
     from spiders.hub import HubSpider
 
     spider = HubSpider()
+    spider.follow = False  # the archive holds what the crawl fetched; the spider only reads pages back
     for fetched in fetches:
         if fetched.get("warc_file") is None:  # no response was archived: the fetch row is all there is
             yield _stamp({**fetched}, run_id)
