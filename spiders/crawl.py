@@ -84,6 +84,7 @@ def run_crawl(
         "CONCURRENT_REQUESTS_PER_DOMAIN": str(concurrency),
         "CONCURRENT_REQUESTS": str(max(16, concurrency * 2)),
         "LOG_FILE": str(log_path),
+        "CITEHUB_PARENT_PID": str(os.getpid()),  # the crawl dies with this process (ParentWatch)
         **(extra_settings or {}),
     }
     cmd = [sys.executable, "-m", "scrapy", "crawl", "hub", "-O", f"{items}:jsonlines"]

@@ -5,13 +5,16 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
 
 from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
 from scrapy.http import Request, Response
+from twisted.internet import task
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -147,3 +150,39 @@ def _json_default(value):
     if isinstance(value, datetime):
         return value.isoformat()
     return str(value)
+
+
+class ParentWatch:
+    """Ends the crawl at once when the process that launched it dies (CITEHUB_PARENT_PID): a crawl whose run
+    is dead must not go on fetching for it. It exits without writing stats.json, so the run folder never
+    counts as an archived crawl (`spiders.replay.archived_runs`) and no replay loads it."""
+
+    def __init__(self, crawler: Crawler, parent: int, interval: float) -> None:
+        self.crawler = crawler
+        self.parent = parent
+        self.interval = interval
+        self.loop: task.LoopingCall | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ParentWatch:
+        parent = crawler.settings.getint("CITEHUB_PARENT_PID")
+        if not parent:
+            raise NotConfigured("no CITEHUB_PARENT_PID: nobody to watch")
+        ext = cls(crawler, parent, crawler.settings.getfloat("CITEHUB_PARENT_WATCH_INTERVAL"))
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def spider_opened(self, spider: object) -> None:
+        self.loop = task.LoopingCall(self.check)
+        self.loop.start(self.interval, now=True)
+
+    def spider_closed(self, spider: object) -> None:
+        if self.loop is not None and self.loop.running:
+            self.loop.stop()
+
+    def check(self) -> None:
+        if os.getppid() != self.parent:  # reparented: the launcher is gone
+            logger.error("launcher (pid %d) died: crawl stopped, run folder left incomplete", self.parent)
+            logging.shutdown()
+            os._exit(3)

@@ -83,7 +83,10 @@ EXTENSIONS = {
     "spiders.extensions.StatsJson": 200,
     "spiders.progress.CrawlProgress": 300,
     "spiders.frontier.FrontierIdle": 400,  # only with a shared Redis frontier (spiders/fleet.py)
+    "spiders.extensions.ParentWatch": 500,  # only when launched by spiders/crawl.py (CITEHUB_PARENT_PID)
 }
+CITEHUB_PARENT_PID = 0  # the launcher's pid (spiders/crawl.py sets it): the crawl ends when it dies
+CITEHUB_PARENT_WATCH_INTERVAL = 0.5  # seconds between checks
 ITEM_PIPELINES = {
     "spiders.pipelines.StampRunPipeline": 100,
     "spiders.pipelines.CountItemsPipeline": 900,
