@@ -20,12 +20,19 @@ from warehouse.load import load_staged, materialize_marts
 pytestmark = pytest.mark.postgres
 
 
-def _load(url: str, items_path) -> dict:
+def _publish(url: str, items: list[dict], path) -> tuple:
+    """Stage and load `items` (written to `path`) into the warehouse at `url`, marts included."""
+    path.write_text("".join(json.dumps(i) + "\n" for i in items), encoding="utf-8")
     upgrade(url)
     engine = make_engine(url)
     run_id = runs.start_run(engine, "backfill", {})
-    stage.stage_items(engine, run_id, items_path)
+    stage.stage_items(engine, run_id, path)
     load_staged(engine, run_id, then=lambda conn: materialize_marts(conn, run_id))
+    return engine, run_id
+
+
+def _load(url: str, items: list[dict], path) -> dict:
+    engine, _ = _publish(url, items, path)
     with engine.connect() as conn:
         seen = {
             "quarantine": sorted(
@@ -46,11 +53,8 @@ def test_count_no_column_holds_is_quarantined_alike_on_both_engines(tmp_path, pg
     twin = next(u for u in crawled.quarantine if u.endswith(f"{huge.uuid}.json"))
     assert crawled.quarantine[twin]["reason"] == "value_out_of_range"
     assert crawled.fetch[twin]["outcome"] == "quarantined"
-    items = tmp_path / "items.jsonl"
-    items.write_text("".join(json.dumps(i) + "\n" for i in crawled.items), encoding="utf-8")
-
-    on_sqlite = _load(f"sqlite:///{tmp_path / 'w.sqlite'}", items)
-    on_postgresql = _load(pg_url, items)
+    on_sqlite = _load(f"sqlite:///{tmp_path / 'w.sqlite'}", crawled.items, tmp_path / "items.jsonl")
+    on_postgresql = _load(pg_url, crawled.items, tmp_path / "items.jsonl")
     assert on_sqlite == on_postgresql
     assert on_sqlite["quarantine"] == [
         (huge.uuid, "value_out_of_range", "external_cited_by_count 3000000000 outside 0..2147483647")
@@ -66,14 +70,7 @@ def test_hubs_whose_every_fetch_was_refused_are_incomplete_and_not_published(tmp
     site = build_site(hubs=3, seed=SEED, day=1)
     crawled = crawl(site, tmp_path, allowed=["pith.science"])
     assert {f["outcome"] for f in crawled.fetch.values()} == {"skipped"}
-    items = tmp_path / "items.jsonl"
-    items.write_text("".join(json.dumps(i) + "\n" for i in crawled.items), encoding="utf-8")
-    url = f"sqlite:///{tmp_path / 'w.sqlite'}"
-    upgrade(url)
-    engine = make_engine(url)
-    run_id = runs.start_run(engine, "backfill", {})
-    stage.stage_items(engine, run_id, items)
-    load_staged(engine, run_id, then=lambda conn: materialize_marts(conn, run_id))
+    engine, run_id = _publish(f"sqlite:///{tmp_path / 'w.sqlite'}", crawled.items, tmp_path / "items.jsonl")
     with engine.connect() as conn:
         incomplete = conn.execute(
             select(t.change_report.c.hub_uuid, t.change_report.c.new_value).where(

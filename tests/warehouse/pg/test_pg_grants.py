@@ -155,6 +155,13 @@ def _one_hub_summary(url: str) -> None:
         )
 
 
+def _typed(url: str, statements: list[str]) -> str:
+    """What the interactive prompt answers to `statements` typed one a line, as one line of text."""
+    result = CliRunner().invoke(app, ["sql", "--database-url", url], input="\n".join(statements) + "\n")
+    assert result.exit_code == 0, result.output
+    return " ".join(result.output.split())  # Rich wraps long lines
+
+
 def _unchanged(url: str) -> tuple:
     with make_engine(url).connect() as conn:
         rows = conn.execute(text("SELECT hub_uuid, tier FROM hub_summary")).all()
@@ -191,9 +198,7 @@ def test_sql_prompt_statements_one_by_one_cannot_write_on_postgresql(pg_url):
         "DELETE FROM hub_summary;",
         "SELECT tier FROM hub_summary;",
     ]
-    result = CliRunner().invoke(app, ["sql", "--database-url", pg_url], input="\n".join(typed) + "\n")
-    assert result.exit_code == 0, result.output
-    said = " ".join(result.output.split())  # Rich wraps long lines
+    said = _typed(pg_url, typed)
     assert said.count("in a read-only transaction") == 4, said  # the UPDATE, both CREATEs, the DELETE
     assert _unchanged(pg_url) == ([("h1", "hub")], set())
     with make_engine(pg_url).connect() as conn:
@@ -212,9 +217,7 @@ def test_sql_prompt_cannot_attach_the_file_read_write_on_sqlite(tmp_path):
         "DELETE FROM hub_summary;",
         "SELECT tier FROM hub_summary;",
     ]
-    result = CliRunner().invoke(app, ["sql", "--database-url", url], input="\n".join(typed) + "\n")
-    assert result.exit_code == 0, result.output
-    said = " ".join(result.output.split())  # Rich wraps long lines
+    said = _typed(url, typed)
     assert said.count("refuses ATTACH, DETACH and PRAGMA query_only") == 2, said
     assert "no such table: w.hub_summary" in said
     assert "attempt to write a readonly database" in said  # the DELETE on the main database
