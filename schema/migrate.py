@@ -38,3 +38,23 @@ def head_revision() -> str:
     if len(heads) != 1:
         raise RuntimeError(f"migrations have {len(heads)} heads ({', '.join(heads)}): make them one chain")
     return heads[0]
+
+
+def current_revision(url: str) -> str | None:
+    """The migration the warehouse at `url` is at (Alembic's version table); None before any."""
+    from alembic.runtime.migration import MigrationContext
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def history() -> list[tuple[str, str]]:
+    """Every migration, newest first: (revision, its one-line description)."""
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(alembic_config())
+    return [(s.revision, (s.doc or "").strip()) for s in scripts.walk_revisions()]

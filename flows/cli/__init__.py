@@ -217,6 +217,43 @@ def demo(
     print_report(console, report)
 
 
+@db_app.command("current")
+def db_current(database_url: DatabaseUrl = None) -> None:
+    """The migration the warehouse is at, and whether it is the newest (Alembic's version table)."""
+    from schema.migrate import current_revision, head_revision
+
+    url = database_url or Settings().database_url
+    revision, head = current_revision(url), head_revision()
+    state = "no migration applied" if revision is None else ("head" if revision == head else f"behind head {head}")
+    console.print(f"{redacted(url)}: {revision or '-'} ({state})", highlight=False, soft_wrap=True)
+
+
+@db_app.command("history")
+def db_history() -> None:
+    """Every migration, newest first."""
+    from schema.migrate import history
+
+    for revision, doc in history():
+        console.print(f"{revision}  {doc}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        console.print(f"citehub {version('citehub')}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    show_version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version and exit")
+    ] = False,
+) -> None:
+    """citehub: a SQL warehouse of who cites whom on pith.science."""
+
+
 @db_app.command("upgrade")
 def db_upgrade(
     database_url: DatabaseUrl = None,
