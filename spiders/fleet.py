@@ -13,13 +13,17 @@ Politeness is a fleet budget, not a per-worker one: the per-host concurrency is 
 from __future__ import annotations
 
 import json
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from logging import Logger, LoggerAdapter
 from pathlib import Path
+from typing import Any
 
 from schema.errors import CitehubError
 from spiders.crawl import CrawlResult, run_crawl
 from spiders.frontier import frontier_keys, frontier_settings
+
+logger = logging.getLogger(__name__)
 
 
 class FrontierUnavailable(CitehubError, RuntimeError):
@@ -119,8 +123,18 @@ def run_fleet_crawl(
             results = [f.result() for f in futures]
     finally:
         if owns_frontier:
-            client.delete(*frontier_keys(run_id))
+            _clear(client, run_id)
     return merge_workers(run_dir, results)
+
+
+def _clear(client: Any, run_id: str) -> None:
+    """Delete the run's frontier keys; a frontier already gone (the reason the crawl failed) is left be."""
+    import redis
+
+    try:
+        client.delete(*frontier_keys(run_id))
+    except redis.RedisError as exc:
+        logger.warning("could not clear the frontier of run %s: %s", run_id, exc)
 
 
 def merge_workers(run_dir: Path, results: list[CrawlResult]) -> CrawlResult:

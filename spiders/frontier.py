@@ -9,11 +9,18 @@ for CITEHUB_FRONTIER_IDLE_SECONDS. Workers announce activity with a heartbeat ke
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+import sys
 import time
 
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider
+from twisted.internet import task
+
+logger = logging.getLogger(__name__)
 
 
 def frontier_settings(redis_url: str, run_id: str) -> dict[str, str]:
@@ -28,6 +35,8 @@ def frontier_settings(redis_url: str, run_id: str) -> dict[str, str]:
         # the coordinator deletes the run's keys when every worker has exited.
         "SCHEDULER_PERSIST": "True",
         "REDIS_URL": redis_url,
+        # a frontier that stops answering must fail a call, not hang it (FrontierIdle.watch counts on it)
+        "REDIS_PARAMS": json.dumps({"socket_timeout": 5, "socket_connect_timeout": 5}),
         "CITEHUB_FRONTIER_ACTIVITY_KEY": f"citehub:{run_id}:active",
     }
 
@@ -49,6 +58,10 @@ class FrontierIdle:
         self.idle_seconds = settings.getfloat("CITEHUB_FRONTIER_IDLE_SECONDS", 3.0)
         self.crawler = crawler
         self.idle_since: float | None = None
+        self.lost_seconds = settings.getfloat("CITEHUB_FRONTIER_LOST_SECONDS")
+        self.url = settings.get("REDIS_URL")
+        self.unreachable_since: float | None = None
+        self.loop: task.LoopingCall | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> FrontierIdle | None:
@@ -58,7 +71,31 @@ class FrontierIdle:
         ext = cls(crawler)
         crawler.signals.connect(ext.busy, signal=signals.response_received)
         crawler.signals.connect(ext.idle, signal=signals.spider_idle)
+        crawler.signals.connect(ext.opened, signal=signals.spider_opened)
         return ext
+
+    def opened(self, spider: object) -> None:
+        self.loop = task.LoopingCall(self.watch)
+        self.loop.start(1.0, now=False)
+
+    def watch(self) -> None:
+        """A lost frontier ends the crawl within CITEHUB_FRONTIER_LOST_SECONDS: without it the worker waits
+        for good (and its run holds the warehouse's lock). It exits without stats.json: the crawl failed."""
+        import redis
+
+        try:
+            self.server.ping()
+        except redis.RedisError as exc:
+            now = time.monotonic()
+            self.unreachable_since = self.unreachable_since or now
+            if now - self.unreachable_since >= self.lost_seconds:
+                message = f"shared frontier {self.url} unreachable for {now - self.unreachable_since:.0f} s ({exc})"
+                logger.error("%s: crawl stopped", message)
+                print(f"citehub: {message}", file=sys.stderr, flush=True)
+                logging.shutdown()
+                os._exit(4)
+            return
+        self.unreachable_since = None
 
     def busy(self, **_) -> None:
         # The fleet's last activity time; a worker still parsing keeps the others waiting for its links.

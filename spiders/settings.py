@@ -85,6 +85,7 @@ EXTENSIONS = {
     "spiders.frontier.FrontierIdle": 400,  # only with a shared Redis frontier (spiders/fleet.py)
     "spiders.extensions.ParentWatch": 500,  # only when launched by spiders/crawl.py (CITEHUB_PARENT_PID)
 }
+CITEHUB_FRONTIER_LOST_SECONDS = 30.0  # a shared frontier unreachable this long fails the crawl
 CITEHUB_PARENT_PID = 0  # the launcher's pid (spiders/crawl.py sets it): the crawl ends when it dies
 CITEHUB_PARENT_WATCH_INTERVAL = 0.5  # seconds between checks
 ITEM_PIPELINES = {
