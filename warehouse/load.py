@@ -73,6 +73,7 @@ from schema.tables import (
     stg_item,
 )
 from warehouse import clean as clean_mod
+from warehouse import lock
 from warehouse.checks import CHECKS
 from warehouse.history import carry_forward, load_citations
 from warehouse.materialize import build_marts
@@ -319,6 +320,7 @@ def load_staged(
     back); `then(conn)` runs last, before the commit (e.g. `materialize_marts`)."""
     result = LoadResult(run_id)
     with _no_cyclic_gc(), engine.begin() as conn:
+        lock.fence(conn, run_id)  # the run still holds the warehouse, or it writes nothing
         if gate is not None:
             gate.start(conn)
         run = _StagedRun(conn, run_id, result, hubs_per_batch)

@@ -29,7 +29,8 @@ from typing import Any
 
 from filelock import FileLock
 from filelock import Timeout as FileLockTimeout
-from sqlalchemy import Engine, select, text, update
+from sqlalchemy import Connection, Engine, select, text, update
+from sqlalchemy.exc import DBAPIError
 
 from schema.errors import CitehubError
 from schema.tables import run
@@ -54,8 +55,8 @@ def single_flight(engine: Engine, owner: str, wait_seconds: float = 0.0) -> Iter
     # Until it holds the lock, the run's row says how long it may wait (`_dead` tells waiters from the dead).
     _mark(engine, owner, {"lock_waiting_until": time.time() + wait_seconds})
     if name == "postgresql":
-        with _advisory(engine, owner, wait_seconds):
-            claim(engine, owner)
+        with _advisory(engine, owner, wait_seconds) as session:
+            claim(engine, owner, session)
             yield
     elif name == "sqlite":
         database = engine.url.database
@@ -96,10 +97,11 @@ def _dead(summary: str | None, started_at: datetime, now: float) -> bool:
     return started.timestamp() + STALE_SECONDS < now
 
 
-def claim(engine: Engine, owner: str) -> list[str]:
-    """With the lock held: mark `owner` as the holder, and abandon rows of runs that died `running`
-    (`_dead`). Returns the abandoned run ids."""
-    holder = json.dumps({"lock_holder": os.getpid()})
+def claim(engine: Engine, owner: str, session: int | None = None) -> list[str]:
+    """With the lock held: mark `owner` as the holder (with the PostgreSQL session holding the lock, which
+    `fence` checks before the run writes), and abandon rows of runs that died `running` (`_dead`).
+    Returns the abandoned run ids."""
+    holder = json.dumps({"lock_holder": os.getpid(), **({"lock_session": session} if session else {})})
     now = time.time()
     with engine.begin() as conn:
         dead = [
@@ -128,7 +130,8 @@ def claim(engine: Engine, owner: str) -> list[str]:
 
 
 @contextmanager
-def _advisory(engine: Engine, owner: str, wait_seconds: float) -> Iterator[None]:
+def _advisory(engine: Engine, owner: str, wait_seconds: float) -> Iterator[int]:
+    """Hold the advisory lock on a connection of its own; yields that session's backend pid."""
     deadline = time.monotonic() + wait_seconds
     with engine.connect() as conn:
         while not conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_KEY}).scalar_one():
@@ -136,12 +139,48 @@ def _advisory(engine: Engine, owner: str, wait_seconds: float) -> Iterator[None]
             if time.monotonic() >= deadline:
                 raise RunLockBusy(_busy_message(engine, owner, wait_seconds))
             time.sleep(POLL_SECONDS)
+        session = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
         conn.commit()
         try:
-            yield
+            yield session
         finally:
-            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_KEY})
-            conn.commit()
+            try:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_KEY})
+                conn.commit()
+            except DBAPIError:  # the session is gone, and its lock with it: nothing to release
+                pass
+
+
+class LockLost(CitehubError, RuntimeError):
+    """The run's lock session ended (terminated, connection lost) before it wrote: another run may hold the
+    lock now, so this one must not write."""
+
+    exit_code = 1
+
+
+def fence(conn: Connection, run_id: str) -> None:
+    """Inside the load's transaction, before anything is written: raise `LockLost` unless the PostgreSQL
+    session that took `run_id`'s lock still holds it. A run that holds no lock session (SQLite's file lock,
+    which the OS keeps while the process lives; a load outside a run lock) is not fenced."""
+    if conn.dialect.name != "postgresql":
+        return
+    row = conn.execute(select(run.c.status, run.c.summary).where(run.c.run_id == run_id)).first()
+    if row is not None and row.status == "abandoned":  # a later holder found it dead: it lost the lock
+        raise LockLost(
+            f"run {run_id} lost its lock (another run took it and marked this one abandoned): nothing written; rerun it"
+        )
+    session = json.loads(row.summary or "{}").get("lock_session") if row is not None else None
+    if not session:
+        return
+    held = conn.execute(
+        text("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = :key AND pid = :pid AND granted"),
+        {"key": ADVISORY_KEY, "pid": session},
+    ).first()
+    if held is None:
+        raise LockLost(
+            f"run {run_id} lost its lock (session {session} ended): nothing written, another run may hold the "
+            "warehouse now; rerun it"
+        )
 
 
 def _busy_message(engine: Engine, owner: str, wait_seconds: float) -> str:

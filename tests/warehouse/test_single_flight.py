@@ -99,3 +99,52 @@ def test_two_nightly_runs_at_once_one_skipped(tmp_path, prefect_server):
     assert statuses == {ran[0]["run_id"]: "completed", skipped[0]["run_id"]: "skipped"}
     assert skipped_rows == []  # the skipped run wrote nothing
     assert {tuple(e) for e in edges} == {(c["hub_uuid"], c["paper_key"]) for c in truth(site)["citations"]}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("second_run", [True, False], ids=["another-run-took-the-lock", "lock-free"])
+def test_a_run_whose_lock_session_ended_writes_nothing_and_a_second_run_may_start(pg_url, tmp_path, second_run):
+    """pg_terminate_backend on the session holding the advisory lock (issue 19): the lock is gone, so a second
+    run may take it; the first run is fenced off at its load (LockLost, nothing written)."""
+    import json
+
+    from sqlalchemy import func, text
+
+    from tests.warehouse.conftest import two_hub_items, write_items
+    from warehouse import stage
+    from warehouse.load import load_staged
+    from warehouse.lock import LockLost
+
+    upgrade(pg_url)
+    eng = make_engine(pg_url)
+    first = start_run(eng, "nightly", {})
+    with single_flight(eng, first):
+        with eng.connect() as conn:
+            summary = json.loads(conn.execute(select(t.run.c.summary).where(t.run.c.run_id == first)).scalar_one())
+        with eng.begin() as conn:
+            assert conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": summary["lock_session"]}).scalar()
+        if second_run:
+            second = start_run(eng, "nightly", {})
+            with single_flight(eng, second, wait_seconds=5):  # the lock is free again: the second run gets it
+                pass
+        stage.stage_items(eng, first, write_items(tmp_path / "items.jsonl", two_hub_items()))
+        with pytest.raises(LockLost, match=f"run {first} lost its lock"):
+            load_staged(eng, first)
+    with eng.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(t.hub)).scalar_one() == 0
+    eng.dispose()
+
+
+@pytest.mark.postgres
+def test_a_run_holding_its_lock_loads(pg_url, tmp_path):
+    from tests.warehouse.conftest import two_hub_items, write_items
+    from warehouse import stage
+    from warehouse.load import load_staged
+
+    upgrade(pg_url)
+    eng = make_engine(pg_url)
+    run_id = start_run(eng, "nightly", {})
+    with single_flight(eng, run_id):
+        stage.stage_items(eng, run_id, write_items(tmp_path / "items.jsonl", two_hub_items()))
+        assert load_staged(eng, run_id).tables["hub"].inserted == 2
+    eng.dispose()
