@@ -63,8 +63,6 @@ class HubSpider(scrapy.Spider):
         self.validators: dict[str, dict[str, str]] = {}  # url -> etag/last_modified of the last complete fetch
         # False when replaying an archive: pages are read back, nothing is requested (nor counted)
         self.follow = True
-        self.hub_requests: dict[str, int] = {}  # hub uuid -> requests made from its pages
-        self.hub_ceilings: dict[str, int] = {}  # hub uuid -> its request ceiling (from its declared count)
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -228,8 +226,8 @@ class HubSpider(scrapy.Spider):
             declared = meta.get("declared", page.citing_count)
             pages = -(-declared // len(page.explorer)) if page.explorer else 1
             meta["pages"] = pages
-            if not filters:
-                self.hub_ceilings[uuid] = self._ceiling(pages)
+            if not filters:  # the hub's request budget, carried by every request made from its pages
+                meta["budget"] = {"used": 0, "ceiling": self._ceiling(pages)}
             linked = max(page.page_numbers + [page.next_page or 1])
             last = min(linked, pages)
             if linked > pages:
@@ -270,16 +268,21 @@ class HubSpider(scrapy.Spider):
 
     def _bounded(self, response: Response, request: scrapy.Request) -> Iterator[Any]:
         """`request`, unless its hub has used up its request ceiling: then the hub is recorded (once) as
-        having hit it, which makes it incomplete (it retires nothing)."""
+        having hit it, which makes it incomplete (it retires nothing).
+
+        The budget travels in the requests' meta (one dict shared by a hub's requests), so the spider keeps
+        no per-hub state that grows with the site. On a Redis frontier each request is serialized with its
+        own copy: the ceiling then bounds each branch of the hub's pages instead of their sum."""
         if not self.follow:
             return
-        uuid = request.meta["hub_uuid"]
-        used = self.hub_requests.get(uuid, 0) + 1
-        ceiling = self.hub_ceilings.get(uuid) or self._ceiling(1)
-        self.hub_requests[uuid] = used
+        budget = response.meta.setdefault("budget", {"used": 0, "ceiling": self._ceiling(1)})
+        budget["used"] += 1
+        used, ceiling = budget["used"], budget["ceiling"]
         if used <= ceiling:
+            request.meta["budget"] = budget
             yield request
         elif used == ceiling + 1:
+            uuid = request.meta["hub_uuid"]
             if getattr(self, "crawler", None) is not None:
                 self.crawler.stats.inc_value("citehub/hubs/request_ceiling")
             yield self._quarantine(response, "request_ceiling", f"{ceiling} requests for hub {uuid}")
