@@ -120,15 +120,6 @@ class HubPart:
     papers: list[dict[str, Any]] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class StagedRun:
-    """A run whose staged items (`warehouse.stage`) are cleaned inside the load's transaction, hub batch by hub
-    batch (`warehouse.load.load_staged`): what the clean task hands the load task instead of the whole run."""
-
-    run_id: str
-    items: int  # items staged for the run
-
-
 def clean(items: Iterable[dict[str, Any]], known_templates: Mapping[str, str] | None = None) -> CleanBatch:
     """Turn one run's items (hub_page, hub_json, quarantine, fetch) into deduplicated warehouse rows.
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy import Engine, delete, insert, select
 
 from schema.errors import CitehubError
 from schema.tables import stg_item
@@ -62,7 +62,7 @@ def _row(path: Path, lineno: int, line: str, run_id: str) -> dict[str, Any]:
     if not isinstance(item, dict) or not isinstance(item.get("kind"), str):
         raise StageError(f"{path}:{lineno}: not an item (a JSON object with a 'kind')")
     try:  # typed at the boundary: the load reads only items that hold what their kind promises
-        validate_item(line)
+        validate_item(item)
     except BadItem as exc:
         raise StageError(f"{path}:{lineno}: bad {item['kind']} item: {exc}") from None
     return {
@@ -73,12 +73,6 @@ def _row(path: Path, lineno: int, line: str, run_id: str) -> dict[str, Any]:
         "hub_uuid": item.get("hub_uuid"),
         "payload": line.strip(),
     }
-
-
-def staged_count(engine: Engine, run_id: str) -> int:
-    """How many items are staged for `run_id`."""
-    with engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(stg_item).where(stg_item.c.run_id == run_id)).scalar_one()
 
 
 def staged_items(engine: Engine, run_id: str, chunk_size: int = 5000) -> Iterator[dict[str, Any]]:

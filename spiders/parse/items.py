@@ -76,10 +76,10 @@ ITEM_KINDS = ("fetch", "quarantine", "hub_page", "hub_json")
 _ITEM = TypeAdapter(Item)
 
 
-def validate_item(line: str | bytes) -> FetchItem | QuarantineItem | PageItem | TwinItem:
-    """The typed item one line of an items file holds; `BadItem` (one line of text) when it holds none."""
+def validate_item(item: object) -> FetchItem | QuarantineItem | PageItem | TwinItem:
+    """The typed item a decoded line of an items file holds; `BadItem` (one line of text) when it holds none."""
     try:
-        return _ITEM.validate_json(line)
+        return _ITEM.validate_python(item)
     except ValidationError as exc:
         raise BadItem(_first_problem(exc)) from None
 

@@ -94,3 +94,16 @@ def test_a_value_of_another_type_is_deep_copied_as_asdict_would(value) -> None:
     )
     page.claims = [value]
     assert page.to_dict()["claims"] == asdict(page)["claims"] == [value]
+
+
+def test_item_kinds_and_fetch_outcomes_agree_with_the_tables():
+    """The typed items (spiders/parse, below the schema) and the tables' check constraints name the same
+    values: each room keeps its own list, this keeps them one."""
+    from typing import get_args
+
+    from schema.tables import FETCH_OUTCOMES
+    from schema.tables import ITEM_KINDS as TABLE_KINDS
+    from spiders.parse.items import ITEM_KINDS, FetchOutcome
+
+    assert sorted(ITEM_KINDS) == sorted(TABLE_KINDS)
+    assert get_args(FetchOutcome) == FETCH_OUTCOMES
