@@ -176,7 +176,7 @@ def citehub_load(url: str, run_dir: Path) -> tuple[float, int]:
 
 def citehub_load_proper(url: str, items: list[dict]) -> float:
     """The load proper on already cleaned rows (what dlt is handed): history, upserts and marts in one
-    transaction (`warehouse.load.load` of a `CleanBatch`; clean is not timed)."""
+    transaction (`tests.oracle.load` of a `CleanBatch`; clean is not timed)."""
     from tests.oracle import load
     from warehouse.clean import clean
     from warehouse.load import materialize_marts

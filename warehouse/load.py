@@ -13,9 +13,9 @@ counts are copied to this run and its current edges get `last_seen_run` = this r
 Per-run tables (`hub_snapshot`, `hub_facet_count`, `fetch`, `quarantine`, `paper_merge`) are replaced
 for the run, so loading one run twice leaves one copy.
 
-A nightly loads with `load_staged`: it cleans the run's staged items hub batch by hub batch inside the
-same single transaction (memory bounded by a batch, not by the site) and gives the same warehouse as
-`load(engine, run_id, clean(items))`, which stays for callers holding a `CleanBatch`.
+Every run loads with `load_staged`: it cleans the run's staged items hub batch by hub batch inside one
+transaction (memory bounded by a batch, not by the site) and gives the same warehouse as the reference
+whole-run load kept as a test oracle (`tests/oracle.py`).
 
 Publishing is one transaction: the publish guard (`warehouse.guard`, hook `guard`) runs first and may refuse
 the run (nothing written), and the marts are rebuilt last on the same connection (hook `then`, e.g.
@@ -313,7 +313,7 @@ def load_staged(
     best values per listing rank and its edges (before the fuzzy merge) into session-local scratch tables;
     once every hub is read, the papers are merged from there (best value per field over all batches, then
     the fuzzy merge by blocks read in order), and the edges are loaded hub batch by hub batch with their
-    history. The result is the same as `load(engine, run_id, clean(items))`.
+    history. The result is the same as the test oracle's whole-run `load(engine, run_id, clean(items))`.
 
     `gate` (`warehouse.guard.Gate`) counts the warehouse's current edges when the transaction opens, judges
     each batch's edges before they are written and may refuse the run before the commit (everything rolls

@@ -1,5 +1,5 @@
 """The nightly's hub-batched load (`warehouse.load.load_staged`) and the whole-run reference path
-(`warehouse.load.load` of `warehouse.clean.clean`) write the same warehouse.
+(`tests.oracle.load` of `warehouse.clean.clean`) write the same warehouse.
 
 Two warehouses take the same crawls of a 24-hub sample site: day 1, then day 3 with one hub's page failing
 (incomplete: kept, nothing retired) and every other change of the days between (new, relabelled, retired
