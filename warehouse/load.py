@@ -18,8 +18,9 @@ transaction (memory bounded by a batch, not by the site) and gives the same ware
 whole-run load kept as a test oracle (`tests/oracle.py`).
 
 Publishing is one transaction: the publish guard (`warehouse.guard.Gate`, argument `gate`) opens with it,
-judges every batch and may refuse the run before the commit (nothing written), and the marts are rebuilt last on the same connection (hook `then`, e.g.
-`materialize_marts`), so a process killed at any moment leaves the warehouse as before the run or as after.
+judges every batch and may refuse the run before the commit (nothing written), and the marts are rebuilt
+last on the same connection (hook `then`, e.g. `materialize_marts`), so a process killed at any moment
+leaves the warehouse as before the run or as after.
 """
 
 from __future__ import annotations
