@@ -38,6 +38,10 @@ from schema.tables import run
 # Advisory lock key: a stable 31-bit number derived from the name (any other user of advisory locks on
 # the database picks other keys).
 ADVISORY_KEY = zlib.crc32(b"citehub:run-lock") & 0x7FFFFFFF
+# Held (transaction-level) by a load's transaction from its fence to its commit, and by a new holder's
+# claim: a run that takes the lock after the previous holder's session died waits for that holder's load
+# to commit before it judges the holder dead, so no second writer starts between a fence and its commit.
+WRITE_KEY = zlib.crc32(b"citehub:run-write") & 0x7FFFFFFF
 POLL_SECONDS = 0.2
 STALE_SECONDS = 30.0  # margin past a waiter's deadline (or a markerless row's start) before it counts as dead
 
@@ -102,8 +106,10 @@ def claim(engine: Engine, owner: str, session: int | None = None) -> list[str]:
     `fence` checks before the run writes), and abandon rows of runs that died `running` (`_dead`).
     Returns the abandoned run ids."""
     holder = json.dumps({"lock_holder": os.getpid(), **({"lock_session": session} if session else {})})
-    now = time.time()
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":  # a fenced load still committing finishes first
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_KEY})
+        now = time.time()
         dead = [
             rid
             for rid, summary, started in conn.execute(
@@ -160,10 +166,13 @@ class LockLost(CitehubError, RuntimeError):
 
 def fence(conn: Connection, run_id: str) -> None:
     """Inside the load's transaction, before anything is written: raise `LockLost` unless the PostgreSQL
-    session that took `run_id`'s lock still holds it. A run that holds no lock session (SQLite's file lock,
+    session that took `run_id`'s lock still holds it. The transaction then holds WRITE_KEY to its end, so a
+    run that takes the lock meanwhile (this run's session died after the fence) waits for the commit. A run that holds no lock session (SQLite's file lock,
     which the OS keeps while the process lives; a load outside a run lock) is not fenced."""
     if conn.dialect.name != "postgresql":
         return
+    # Until this transaction ends, no new holder can declare this run dead (see WRITE_KEY).
+    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_KEY})
     row = conn.execute(select(run.c.status, run.c.summary).where(run.c.run_id == run_id)).first()
     if row is not None and row.status == "abandoned":  # a later holder found it dead: it lost the lock
         raise LockLost(

@@ -148,3 +148,50 @@ def test_a_run_holding_its_lock_loads(pg_url, tmp_path):
         stage.stage_items(eng, run_id, write_items(tmp_path / "items.jsonl", two_hub_items()))
         assert load_staged(eng, run_id).tables["hub"].inserted == 2
     eng.dispose()
+
+
+@pytest.mark.postgres
+def test_a_run_taking_the_lock_waits_for_a_fenced_load_to_commit(pg_url, tmp_path):
+    """The session holding the lock dies after the load's fence, before its commit (issue 19): a second run
+    that takes the lock meanwhile waits for that commit before it judges the first dead, so it never writes
+    alongside; the first run's published load and its row then agree (`completed`)."""
+    import json
+
+    from sqlalchemy import text
+
+    from tests.warehouse.conftest import two_hub_items, write_items
+    from warehouse import stage
+    from warehouse.load import load_staged
+    from warehouse.runs import finish_run
+
+    upgrade(pg_url)
+    eng = make_engine(pg_url)
+    first, second = start_run(eng, "nightly", {}), start_run(eng, "nightly", {})
+    claimed: list[float] = []
+
+    def second_run() -> None:
+        with single_flight(eng, second, wait_seconds=20):
+            claimed.append(time.monotonic())
+
+    def session_dies_mid_load(conn) -> None:
+        with eng.connect() as other:
+            summary = json.loads(other.execute(select(t.run.c.summary).where(t.run.c.run_id == first)).scalar_one())
+        with eng.begin() as other:
+            assert other.execute(text("SELECT pg_terminate_backend(:p)"), {"p": summary["lock_session"]}).scalar()
+        waiter.start()
+        time.sleep(1.5)  # long enough for the second run to take the freed lock and reach its claim
+        assert claimed == []  # it waits for this transaction
+
+    waiter = threading.Thread(target=second_run)
+    with single_flight(eng, first):
+        stage.stage_items(eng, first, write_items(tmp_path / "items.jsonl", two_hub_items()))
+        committed = time.monotonic()
+        assert load_staged(eng, first, then=session_dies_mid_load).tables["hub"].inserted == 2
+        finish_run(eng, first, "completed", {})
+    waiter.join(timeout=30)
+    assert len(claimed) == 1
+    assert claimed[0] > committed
+    with eng.connect() as conn:
+        statuses = dict(conn.execute(select(t.run.c.run_id, t.run.c.status)).all())
+    assert statuses == {first: "completed", second: "running"}
+    eng.dispose()
