@@ -99,7 +99,12 @@ _HEADING_MAX = max(map(len, HEADINGS)) + 4
 _NUM = r"\d{1,3}(?:,\d{3})+|\d+"
 COUNT_RE = re.compile(rf"(?<![\d,])({_NUM}) Pith papers? citing it\b")
 LEGACY_COUNT_RE = re.compile(rf"(?<![\d,])({_NUM}) Pith papers? cites? this work\b")
-STAT_RE = re.compile(r"([A-Za-z][\w\-]*)\s+(\d+(?:\.\d+)?)%\s+of classified citations")
+# The stat line names the role, on "Tool reference" pages with a qualifier after it: "Background 62% of
+# classified citations", "Method reference 78% of classified citations" (the role is method, not reference).
+STAT_RE = re.compile(
+    r"(?P<role>[A-Za-z][\w\-]*)(?:\s+(?i:references?|citations?))?\s+(?P<share>\d+(?:\.\d+)?)%\s+"
+    r"of classified citations"
+)
 HEADLINE_HINT = re.compile(r"\d%.*\bPith\b|\bPith\b.*\d%|citation behavio|\(\d+(?:\.\d+)?%\)")
 HEADLINE_ROLE = (
     re.compile(r"Most common role is (?P<role>.+?) \((?P<share>\d+(?:\.\d+)?)%\)"),
@@ -552,7 +557,7 @@ def _read_header(page: HubPage, header: list[_Block]) -> None:
     for text in after:
         m = STAT_RE.search(text)
         if m:
-            page.headline_role, page.headline_share = m.group(1).lower(), float(m.group(2))
+            page.headline_role, page.headline_share = m.group("role").lower(), float(m.group("share"))
             return
     if page.headline:
         for pattern in HEADLINE_ROLE:
@@ -850,10 +855,11 @@ def _parse_hub_page(body: bytes | str, url: str, encoding: str | None) -> HubPag
 
     abstract = [b.text for b in sections.get("abstract", ())]
     page.abstract_raw = " ".join(abstract) if abstract else None
-    if page.template == "current":
-        page.role_summary = _pairs(sections.get(ROLE_SUMMARY, []))
-        page.polarity_summary = _pairs(sections.get(POLARITY_SUMMARY, []))
-        page.facets = {name: _pairs(sections[name]) for name in FACETS if name in sections}
+    # Whatever the template: a legacy page may carry a role summary too ("method 3 background 1" on a legacy
+    # super hub); what a page shows is read, the template only decides which count sentence it uses.
+    page.role_summary = _pairs(sections.get(ROLE_SUMMARY, []))
+    page.polarity_summary = _pairs(sections.get(POLARITY_SUMMARY, []))
+    page.facets = {name: _pairs(sections[name]) for name in FACETS if name in sections}
     page.claims = [b.text for b in sections.get("claims ledger", ()) if _has_word(b.text)]
     page.representative = _entries(sections.get(REPRESENTATIVE, []))
     _read_explorer(page, sections[EXPLORER], after_explorer)

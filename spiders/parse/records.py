@@ -52,7 +52,9 @@ class HubPage:
     """Everything one hub page (one URL: hub, filters, page number) shows."""
 
     hub_uuid: str
-    template: str  # "current" (label, headline, summaries, facets) or "legacy" (tier word only)
+    # "current" ("N Pith papers citing it": label, headline, summaries, facets) or "legacy" ("N Pith papers cite
+    # this work": tier word only, at most a citation-role summary); either is read for whatever it shows
+    template: str
     tier: str | None  # "hub", "super_hub", or None (stub)
     label: str | None  # behaviour label, e.g. "Mixed citations"; None on the legacy template
     title_raw: str | None
@@ -61,7 +63,8 @@ class HubPage:
     headline_share: float | None  # its share in percent, e.g. 62.0
     citing_count: int  # "N Pith papers citing it" / "N Pith papers cite this work"
     abstract_raw: str | None
-    role_summary: dict[str, int] = field(default_factory=dict)  # classified citations by role
+    # classified citations by role ("citation-role summary"), on either template
+    role_summary: dict[str, int] = field(default_factory=dict)
     polarity_summary: dict[str, int] = field(default_factory=dict)
     # facet blocks by name ("fields", "years", "verdicts", "roles", "polarities") -> value -> count
     facets: dict[str, dict[str, int]] = field(default_factory=dict)

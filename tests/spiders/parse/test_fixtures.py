@@ -26,8 +26,10 @@ def parse_case(folder: Path) -> dict:
 
 
 def test_the_fixture_set_is_complete() -> None:
-    # Hand-written markup c (seed, legacy) plus the sample-site folders written by tests.fixtures.regenerate.
-    assert {"seed_hub_markup_c", "legacy_markup_c"} <= set(CASES)
+    # Hand-written markups c (seed, legacy) and d (a "Tool reference" stat line, a legacy role summary) plus the
+    # sample-site folders written by tests.fixtures.regenerate.
+    hand_written = {"seed_hub_markup_c", "legacy_markup_c", "tool_reference_markup_d", "legacy_role_summary_markup_d"}
+    assert hand_written <= set(CASES)
     assert len(CASES) >= 12
 
 

@@ -147,6 +147,49 @@ def test_headline_share_from_the_headline_when_there_is_no_stat_line() -> None:
     assert (hub.headline_role, hub.headline_share) == ("method", 78.0)
 
 
+@pytest.mark.parametrize("headline", [True, False])
+def test_the_tool_reference_stat_line_names_the_role_not_the_word_reference(headline: bool) -> None:
+    # Real "Tool reference" hubs read "Method reference 78% of classified citations" (SITE.md): the role is
+    # the word before the qualifier, whether or not a headline is there to say it too.
+    body = CURRENT.replace("<p>Method 78% of classified", "<p>Method reference 78% of classified")
+    if not headline:
+        body = body.replace("<p>Tool reference. 78% of classified Pith citations", "<p>")
+    hub = parse_hub_page(body, URL)
+    assert (hub.headline is not None, hub.headline_role, hub.headline_share) == (headline, "method", 78.0)
+
+
+def test_the_stat_line_still_reads_a_role_without_qualifier_and_a_role_named_reference() -> None:
+    assert parse_hub_page(CURRENT, URL).headline_role == "method"
+    body = CURRENT.replace("<p>Method 78% of classified", "<p>Dataset References 40.5% of classified")
+    assert (parse_hub_page(body, URL).headline_role, parse_hub_page(body, URL).headline_share) == ("dataset", 40.5)
+    body = CURRENT.replace("<p>Method 78% of classified", "<p>Reference 78% of classified")
+    assert parse_hub_page(body, URL).headline_role == "reference"
+
+
+LEGACY_SUPER_HUB = page(
+    "<p>super hub</p><h1>TensorFlow</h1>"
+    "<p>112 Pith papers cite this work. Polarity classification is still indexing.</p>",
+    "<h2>hub tools</h2><h3>citation-role summary</h3><p>method 3 background 1</p>",
+    '<li><a href="/paper/2605.20202">A title</a><p>cs.DC · 2026-05-07 · conditional · novelty 4.9</p></li>',
+)
+
+
+def test_a_legacy_page_keeps_its_citation_role_summary() -> None:
+    # Real legacy pages may carry the role summary (SITE.md's older template): it is the same count of
+    # classified citations by role as on the current template, so it goes where that one goes.
+    hub = parse_hub_page(LEGACY_SUPER_HUB, URL)
+    assert (hub.template, hub.tier, hub.label, hub.citing_count) == ("legacy", "super_hub", None, 112)
+    assert (hub.role_summary, hub.classified_count, hub.polarity_summary) == ({"method": 3, "background": 1}, 4, {})
+    assert (hub.headline_role, hub.headline_share) == (None, None)
+    assert [e.arxiv_id for e in hub.explorer] == ["2605.20202"]
+
+
+def test_a_legacy_page_without_a_role_summary_has_none() -> None:
+    body = LEGACY_SUPER_HUB.replace("<h3>citation-role summary</h3><p>method 3 background 1</p>", "")
+    hub = parse_hub_page(body, URL)
+    assert (hub.template, hub.role_summary, hub.facets) == ("legacy", {}, {})
+
+
 def test_filters_and_page_come_from_the_url() -> None:
     hub = parse_hub_page(CURRENT, URL + "?verdict=ACCEPT&role=method&page=3&utm=x")
     assert (hub.filters, hub.page) == ({"verdict": "ACCEPT", "role": "method"}, 3)
