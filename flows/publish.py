@@ -21,6 +21,7 @@ from typing import Any, Protocol, TypeVar
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.exceptions import TerminationSignal
 from sqlalchemy import Engine
 
 from schema.engine import make_engine
@@ -170,8 +171,15 @@ def failure_recorded(engine: Engine, run_id: str, **context: Any) -> Iterator[No
         yield
     except BaseException as exc:
         if (runs.get_run(engine, run_id) or {}).get("status") == "running":
-            runs.finish_run(engine, run_id, "failed", {"error": str(exc)[:2000], **context})
+            runs.finish_run(engine, run_id, "failed", {"error": failure_cause(exc)[:2000], **context})
         raise
+
+
+def failure_cause(exc: BaseException) -> str:
+    """What a failed run's row says about the error that ended it."""
+    if isinstance(exc, KeyboardInterrupt | TerminationSignal):
+        return "interrupted (Ctrl-C or SIGTERM) before it finished"
+    return str(exc) or type(exc).__name__
 
 
 def take_run_lock(stack: ExitStack, engine: Engine, run_id: str, wait_seconds: float) -> dict[str, Any] | None:

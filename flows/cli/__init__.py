@@ -7,6 +7,7 @@ purpose (`schema.errors.CitehubError`) becomes one line and that error's exit co
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -84,6 +85,14 @@ def samplesite_cmd(ctx: typer.Context) -> None:
     samplesite_app(ctx.args, prog_name="citehub samplesite")
 
 
+def _flow_server() -> None:
+    """Before a flow: the temporary Prefect server, tied to this process, when no PREFECT_API_URL is set.
+    Only commands that run a flow call this; the others never start a server."""
+    from flows.server import tethered_server
+
+    tethered_server()
+
+
 def _secret(database_url: str | None) -> SecretStr | None:
     """The URL as a flow parameter Prefect masks (it stores and shows parameters; the password stays here)."""
     from pydantic import SecretStr
@@ -130,6 +139,7 @@ def refresh(
             blocked_run(engine, accept_changes)  # refuse before starting a flow
         except NotAcceptable as exc:  # a usage error of this option: Typer's own message shape
             raise typer.BadParameter(str(exc), param_hint="--accept-changes") from exc
+        _flow_server()
         report = accept_flow(
             accept_changes,
             database_url=_secret(database_url),
@@ -142,6 +152,7 @@ def refresh(
     _hub_urls(seeds, hub, "https://pith.science")  # every bad seed line named before a flow starts
     from flows.nightly import nightly_refresh
 
+    _flow_server()
     report = nightly_refresh(
         base_url=base_url,
         seeds_file=str(seeds) if seeds else None,
@@ -211,6 +222,7 @@ def demo(
             f"sample site ({hubs} hubs, seed {seed}, day {day}) at {base_url}; warehouse {redacted(database_url)}"
         )
         refs = [h.uuid for h in site.hubs]
+        _flow_server()
         report = nightly_refresh(
             base_url=base_url, hubs=refs, database_url=_secret(database_url), include_known=False, kind="nightly"
         )
@@ -252,6 +264,13 @@ def _main(
     ] = False,
 ) -> None:
     """citehub: a SQL warehouse of who cites whom on pith.science."""
+    # SIGTERM (systemd, docker stop, kill) stops a run as Ctrl-C does: the run is marked failed, its lock
+    # released, its crawl and temporary Prefect server stopped, instead of vanishing mid-run.
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @db_app.command("upgrade")
@@ -455,6 +474,7 @@ def backfill(
         raise ArchiveError("--since/--until select archived crawls: add --from-archive")
     else:
         resolve_hub_refs(hubs or [])
+    _flow_server()
     result = backfill_flow(
         hubs=hubs,
         from_archive=from_archive,
@@ -485,6 +505,7 @@ def reparse(
     """Re-derive an empty warehouse from every archived crawl with the installed parsers (after a parser fix)."""
     from flows.backfill import reparse as reparse_flow
 
+    _flow_server()
     result = reparse_flow(
         parser_version=parser_version,
         database_url=_secret(database_url),
