@@ -1,22 +1,29 @@
-"""The data dictionary of the published tables: docs/warehouse.md and PostgreSQL `COMMENT ON`, from one source.
+"""The data dictionary of the published tables and views: docs/warehouse.md and PostgreSQL `COMMENT ON`, from
+one source.
 
 Meaning comes from each column's `comment` in schema.tables; where the value comes from on the page (or how
 it is derived) and its allowed values come from NOTES below, by column name with per-table overrides.
 `description(column)` joins the three; `citehub docs` writes it to docs/warehouse.md and, on PostgreSQL,
-into COMMENT ON COLUMN / TABLE of the `marts` schema. A published column without a meaning or a source is an
-error (tests/warehouse/pg/test_pg_docs.py).
+into COMMENT ON COLUMN / TABLE / VIEW of the `marts` schema. The published views (the as-of views of
+migration 0002) are no Table of schema.tables: their columns are declared here (VIEWS, same shape: a
+meaning per column, notes by name) and checked against the views a warehouse migrated to head really has.
+A published column, of a table or a view, without a meaning or a source is an error
+(tests/warehouse/pg/test_pg_docs.py).
 """
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from psycopg import sql
-from sqlalchemy import Column, Engine, Table
+from sqlalchemy import Column, Connection, Engine, MetaData, Table, create_engine, inspect
 
+from schema.migrate import upgrade
 from schema.placement import MARTS_SCHEMA, execute_pg, published_tables, published_views, schemas_exist
-from schema.tables import metadata
+from schema.tables import citation_version, hub_snapshot, metadata, run
 
 DOCS_PATH = Path(__file__).resolve().parent.parent / "docs" / "warehouse.md"
 RUN_ID = "run identifier YYYYMMDDTHHMMSSZ-xxxxxx (UTC start, sortable)"
@@ -80,6 +87,15 @@ COMMON: dict[str, Note] = {
     "share": Note("derived: percent of the group's total", "0-100"),
 }
 
+# Shared by the as-of views (below): the run a row holds "as of".
+AS_OF_NOTES = {
+    "as_of_run": Note("derived: every run in the warehouse, whatever its status", RUN_ID),
+    "as_of_started_at": Note(
+        "run bookkeeping: start time of as_of_run (runs are ordered by it)",
+        "UTC timestamp (SQLite: text YYYY-MM-DD HH:MM:SS.ffffff)",
+    ),
+}
+
 # ... and per table where a column means something more specific.
 PER_TABLE: dict[str, dict[str, Note]] = {
     "hub_summary": {
@@ -134,6 +150,28 @@ PER_TABLE: dict[str, dict[str, Note]] = {
         "old_value": Note("value before the run, as text", "text, NULL"),
         "new_value": Note("value after the run, as text", "text, NULL"),
     },
+    "citation_as_of": {
+        **AS_OF_NOTES,
+        "valid_from_run": Note("edge history: run that opened this version of the edge", RUN_ID),
+        "valid_to_run": Note(
+            "edge history: run that relabelled or retired the edge (a complete fetch of its hub without it)",
+            RUN_ID + " later than as_of_run, or NULL (still current)",
+        ),
+    },
+    "hub_as_of": {
+        **AS_OF_NOTES,
+        "snapshot_run": Note("run bookkeeping: the latest run up to as_of_run that fetched the hub page", RUN_ID),
+        "template": Note("layout of the hub page: the current template or the legacy one", "current, legacy"),
+        "headline": Note(
+            "headline sentence of the hub page ('Mixed citation behavior. Most common role is ...')",
+            "text, NULL when the page shows none",
+        ),
+        "parsed_count": Note("derived: distinct citing entries on the hub's unfiltered explorer pages", "integer >= 0"),
+        "complete": Note(
+            "derived: parsed_count = citing_count and no failed, quarantined or refused fetch of the hub",
+            "true, false",
+        ),
+    },
 }
 
 # How the published tables join (documented once, shown under each table).
@@ -151,7 +189,124 @@ RELATIONS: dict[str, list[str]] = {
     "paper_current": ["`paper_key` is the key citation_current, paper_reach join on"],
     "citation_current": ["`hub_uuid` -> hub_summary, `paper_key` -> paper_current"],
     "change_report": ["`hub_uuid` -> hub_summary; `subject` -> paper_current.paper_key for edge changes"],
+    "citation_as_of": [
+        "`as_of_run` -> change_report.run_id, hub_growth.snapshot_run; `hub_uuid` -> hub_summary; `paper_key` "
+        "-> paper_current (while the paper has a current citation)",
+        "`WHERE as_of_run = '<run id>'` gives the edges as they stood after that run; as of the latest run it "
+        "holds the edges and labels of citation_current",
+    ],
+    "hub_as_of": [
+        "(`hub_uuid`, `snapshot_run`) -> hub_growth; `hub_uuid` -> hub_summary",
+        "a snapshot whose fetch was incomplete (`complete` false) counts as the latest too: filter on "
+        "`complete` for the figures hub_summary keeps",
+    ],
 }
+
+
+# --- published views ------------------------------------------------------------------------------------
+# Declared like tables (outside schema.tables' metadata) so that one code path documents both; each column
+# takes its type and nullability from the table column the view selects. The views' SQL is in migration 0002.
+VIEW_METADATA = MetaData()
+
+
+def _from(origin: Column, name: str, meaning: str, key: bool = False) -> Column:
+    return Column(name, origin.type, nullable=origin.nullable, primary_key=key, comment=meaning)
+
+
+AS_OF_RUN = "The run as of which the row holds: the state after that run (any run of the warehouse)."
+AS_OF_STARTED = "Start time (UTC) of as_of_run; runs are ordered by it, not by run id."
+
+citation_as_of = Table(
+    "citation_as_of",
+    VIEW_METADATA,
+    _from(run.c.run_id, "as_of_run", AS_OF_RUN, key=True),
+    _from(run.c.started_at, "as_of_started_at", AS_OF_STARTED),
+    _from(citation_version.c.hub_uuid, "hub_uuid", "The cited hub.", key=True),
+    _from(citation_version.c.paper_key, "paper_key", "The citing paper.", key=True),
+    _from(citation_version.c.role, "role", "Citation role as of the run; NULL when unclassified."),
+    _from(citation_version.c.polarity, "polarity", "Citation polarity as of the run; NULL when unclassified."),
+    _from(citation_version.c.verdict, "verdict", "Review verdict of the citing paper as of the run, lower case."),
+    _from(citation_version.c.novelty, "novelty", "Novelty score 0-10 as of the run; NULL for 'novelty none'."),
+    _from(
+        citation_version.c.refs, "refs", "References to the hub in the citing paper as of the run; NULL when not shown."
+    ),
+    _from(
+        citation_version.c.representative,
+        "representative",
+        "True when listed under 'representative citing papers' as of the run.",
+    ),
+    _from(
+        citation_version.c.valid_from_run,
+        "valid_from_run",
+        "First run that showed the edge with these values (at or before as_of_run).",
+    ),
+    _from(
+        citation_version.c.valid_to_run,
+        "valid_to_run",
+        "Run that later relabelled or retired the edge (after as_of_run); NULL while these values are current.",
+    ),
+    comment="Citations as of each run: one row per run and edge current after that run, with the values it "
+    "had then (history of citation_current).",
+)
+
+hub_as_of = Table(
+    "hub_as_of",
+    VIEW_METADATA,
+    _from(run.c.run_id, "as_of_run", AS_OF_RUN, key=True),
+    _from(run.c.started_at, "as_of_started_at", AS_OF_STARTED),
+    _from(hub_snapshot.c.run_id, "snapshot_run", "The hub's latest snapshot run at or before as_of_run."),
+    _from(hub_snapshot.c.hub_uuid, "hub_uuid", "The hub.", key=True),
+    _from(hub_snapshot.c.tier, "tier", "Tier shown in that snapshot: hub, super_hub, or NULL (stub)."),
+    _from(hub_snapshot.c.label, "label", "Behaviour label shown in that snapshot."),
+    _from(hub_snapshot.c.template, "template", "Page template of that snapshot: current or legacy."),
+    _from(hub_snapshot.c.headline, "headline", "Headline sentence shown in that snapshot."),
+    _from(hub_snapshot.c.headline_role, "headline_role", "Role named by the headline in that snapshot."),
+    _from(hub_snapshot.c.headline_share, "headline_share", "Headline share in percent (0-100) in that snapshot."),
+    _from(hub_snapshot.c.citing_count, "citing_count", "Declared citing papers in that snapshot."),
+    _from(hub_snapshot.c.classified_count, "classified_count", "Sum of the citation-role summary in that snapshot."),
+    _from(
+        hub_snapshot.c.parsed_count,
+        "parsed_count",
+        "Distinct citing papers parsed from the hub's unfiltered explorer pages in that snapshot's run.",
+    ),
+    _from(
+        hub_snapshot.c.complete,
+        "complete",
+        "True when that fetch of the hub was complete (parsed_count = citing_count, no failed, quarantined or "
+        "refused fetch); an incomplete one retired nothing.",
+    ),
+    comment="Hubs as of each run: one row per run and hub fetched at or before it, with the figures of the "
+    "hub's latest snapshot up to that run (history of hub_summary).",
+)
+
+VIEWS: dict[str, Table] = {t.name: t for t in (citation_as_of, hub_as_of)}
+
+
+def documented_views() -> list[Table]:
+    """The declarations of the published views (`schema.placement.published_views`), sorted by name; a
+    published view without one is reported by `undocumented`."""
+    return [VIEWS[name] for name in sorted(published_views(metadata)) if name in VIEWS]
+
+
+def view_columns(engine: Engine | None = None) -> dict[str, list[str]]:
+    """{view: its columns in order} of every published view as a database really defines it (none when the
+    view is absent): `engine`'s, or by default a scratch SQLite warehouse migrated to head (the views' SQL
+    lives in the migrations)."""
+    if engine is not None:
+        inspector = inspect(engine)
+        schema = MARTS_SCHEMA if engine.dialect.name == "postgresql" else None
+        found = set(inspector.get_view_names(schema=schema))
+        return {
+            name: [c["name"] for c in inspector.get_columns(name, schema=schema)] if name in found else []
+            for name in sorted(published_views(metadata))
+        }
+    with tempfile.TemporaryDirectory(prefix="citehub-views-") as tmp:
+        scratch = create_engine(f"sqlite:///{Path(tmp) / 'views.sqlite'}")
+        try:
+            upgrade(scratch)
+            return view_columns(scratch)
+        finally:
+            scratch.dispose()
 
 
 def note(table: Table, column: Column) -> Note | None:
@@ -169,12 +324,30 @@ def description(table: Table, column: Column) -> str:
     return " ".join(p for p in parts if p)
 
 
-def undocumented(tables: list[Table] | None = None) -> list[str]:
-    """`table.column` of every published column lacking a meaning (comment) or a source note."""
+def _described(table: Table, column: Column) -> bool:
+    return bool((column.comment or "").strip()) and note(table, column) is not None
+
+
+def undocumented(tables: list[Table] | None = None, views: Mapping[str, Sequence[str]] | None = None) -> list[str]:
+    """`relation.column` of every published column lacking a meaning (comment) or a source note: the columns
+    of the published `tables`, and every column each published view really has (`views`: view -> its
+    columns, by default `view_columns()` of a warehouse at head). A declared view column that the view
+    lacks is reported as `view.column (not in the view)`: the page would describe what nobody can select."""
     tables = published_tables(metadata) if tables is None else tables
-    return [
-        f"{t.name}.{c.name}" for t in tables for c in t.columns if not (c.comment or "").strip() or note(t, c) is None
-    ]
+    views = view_columns() if views is None else views
+    missing = [f"{t.name}.{c.name}" for t in tables for c in t.columns if not _described(t, c)]
+    for name, columns in views.items():
+        declared = VIEWS.get(name)
+        if declared is None:
+            missing += [f"{name}.{column}" for column in columns]
+            continue
+        missing += [
+            f"{name}.{column}"
+            for column in columns
+            if column not in declared.c or not _described(declared, declared.c[column])
+        ]
+        missing += [f"{name}.{c.name} (not in the view)" for c in declared.columns if c.name not in columns]
+    return missing
 
 
 def _type(column: Column) -> str:
@@ -183,6 +356,12 @@ def _type(column: Column) -> str:
 
 # Where the rows of a published table changed meaning, newest first: readers' queries depend on it.
 CHANGES = [
+    (
+        "2026-12-06",
+        "The published views `citation_as_of` and `hub_as_of` (history as of each run) are documented here "
+        "like the tables, column by column, and on PostgreSQL carry `COMMENT ON VIEW` / `COMMENT ON COLUMN`; "
+        "their rows are unchanged.",
+    ),
     (
         "2026-12-06",
         "`hub_summary` holds only hubs fetched completely at least once. A hub whose every fetch failed, was "
@@ -195,42 +374,48 @@ CHANGES = [
 def render() -> str:
     """docs/warehouse.md."""
     tables = published_tables(metadata)
+    views = documented_views()
     out = [
-        "# citehub warehouse: published tables",
+        "# citehub warehouse: published tables and views",
         "",
         "Generated by `citehub docs` from `schema/tables.py` and `warehouse/docs.py`; do not edit by hand",
         "(a test fails when this page and the generator disagree).",
         "",
-        "Analysts read these tables only. On PostgreSQL they live in the schema `marts` (a reader role's",
-        "search_path is `marts`, so names need no prefix) and carry the same text as `COMMENT ON`; the",
+        "Analysts read these tables and views only. On PostgreSQL they live in the schema `marts` (a reader",
+        "role's search_path is `marts`, so names need no prefix) and carry the same text as `COMMENT ON`; the",
         "internal tables live in `citehub` and are not readable by reader roles. On SQLite everything is in",
         "one file under the same names; open it read-only with `citehub sql`. Every run rebuilds all marts in",
-        "one transaction: a reader sees the previous build until the new one is complete.",
+        "one transaction: a reader sees the previous build until the new one is complete. The views give the",
+        "history (the state as of any run) and are computed when read.",
         "Recipes: [queries.md](queries.md).",
         "",
-        "| table | rows |",
+        "| relation | rows |",
         "|---|---|",
         *[f"| [{t.name}](#{t.name}) | {t.comment} |" for t in tables],
+        *[f"| [{v.name}](#{v.name}) (view) | {v.comment} |" for v in views],
     ]
-    views = published_views(metadata)
-    if views:
-        out += ["", "Published views (history, as of a run): " + ", ".join(f"`{v}`" for v in views) + "."]
     out += ["", "## Changes", ""]
     for day, change in CHANGES:
         out += [f"- {day}: {change}"]
     for t in tables:
-        key = ", ".join(c.name for c in t.primary_key.columns)
-        out += ["", f"## {t.name}", "", t.comment or "", "", f"Key: ({key}).", ""]
-        out += [f"- {r}" for r in RELATIONS.get(t.name, [])]
-        out += ["", "| column | type | meaning | source | values |", "|---|---|---|---|---|"]
-        for c in t.columns:
-            n = note(t, c)
-            null = "" if c.nullable else " not null"
-            out.append(
-                f"| `{c.name}` | {_type(c)}{null} | {c.comment or ''} | {n.source if n else ''} | "
-                f"{n.values if n else ''} |"
-            )
+        out += _section(t)
+    for v in views:
+        out += _section(v, "View, computed when read (nothing stored). ")
     return "\n".join(out) + "\n"
+
+
+def _section(t: Table, kind: str = "") -> list[str]:
+    key = ", ".join(c.name for c in t.primary_key.columns)
+    out = ["", f"## {t.name}", "", f"{kind}{t.comment or ''}", "", f"Key: ({key}).", ""]
+    out += [f"- {r}" for r in RELATIONS.get(t.name, [])]
+    out += ["", "| column | type | meaning | source | values |", "|---|---|---|---|---|"]
+    for c in t.columns:
+        n = note(t, c)
+        null = "" if c.nullable else " not null"
+        out.append(
+            f"| `{c.name}` | {_type(c)}{null} | {c.comment or ''} | {n.source if n else ''} | {n.values if n else ''} |"
+        )
+    return out
 
 
 def write(path: Path = DOCS_PATH) -> Path:
@@ -240,28 +425,38 @@ def write(path: Path = DOCS_PATH) -> Path:
 
 
 def apply_comments(engine: Engine) -> int:
-    """COMMENT ON every published table and column of the `marts` schema with the documented text
-    (PostgreSQL; returns the number of comments set, 0 on SQLite)."""
+    """COMMENT ON every published table, view and column of the `marts` schema with the documented text
+    (PostgreSQL; returns the number of comments set, 0 on SQLite). A view's columns are those the database's
+    view has (`citehub docs` refuses to run while one of them is undocumented)."""
     if engine.dialect.name != "postgresql":
         return 0
-    done = 0
-    with engine.begin() as conn:
+    with engine.connect() as conn:
         if not schemas_exist(conn):
             return 0
+    in_views = view_columns(engine)
+    done = 0
+    with engine.begin() as conn:
         for t in published_tables(metadata):
-            execute_pg(
-                conn,
-                sql.SQL("COMMENT ON TABLE {} IS {}").format(
-                    sql.Identifier(MARTS_SCHEMA, t.name), sql.Literal(t.comment or "")
-                ),
-            )
-            done += 1
-            for c in t.columns:
-                execute_pg(
-                    conn,
-                    sql.SQL("COMMENT ON COLUMN {} IS {}").format(
-                        sql.Identifier(MARTS_SCHEMA, t.name, c.name), sql.Literal(description(t, c))
-                    ),
-                )
-                done += 1
+            done += _comment(conn, "TABLE", t, [c.name for c in t.columns])
+        for v in documented_views():
+            if in_views.get(v.name):
+                done += _comment(conn, "VIEW", v, [c for c in in_views[v.name] if c in v.c])
     return done
+
+
+def _comment(conn: Connection, kind: str, relation: Table, columns: list[str]) -> int:
+    """COMMENT ON TABLE / VIEW `relation` and its `columns`; the number of comments set."""
+    statement = {"TABLE": "COMMENT ON TABLE {} IS {}", "VIEW": "COMMENT ON VIEW {} IS {}"}[kind]
+    execute_pg(
+        conn,
+        sql.SQL(statement).format(sql.Identifier(MARTS_SCHEMA, relation.name), sql.Literal(relation.comment or "")),
+    )
+    for name in columns:
+        execute_pg(
+            conn,
+            sql.SQL("COMMENT ON COLUMN {} IS {}").format(
+                sql.Identifier(MARTS_SCHEMA, relation.name, name),
+                sql.Literal(description(relation, relation.c[name])),
+            ),
+        )
+    return 1 + len(columns)
