@@ -9,6 +9,7 @@ the schema has them, so the commands grow with the warehouse instead of breaking
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -245,13 +246,29 @@ class AmbiguousHub(CitehubError, LookupError):
 
 FUZZY_MIN_SCORE = 80.0  # rapidfuzz WRatio below this is not a match
 FUZZY_MARGIN = 5.0  # the best match must beat the runner-up by this much to be taken alone
+# The start of a hub uuid, as the run summary prints it (8 hex digits) or longer; 6 digits at least, so a year or
+# a short number in a title is not taken for one.
+UUID_PREFIX = re.compile(r"[0-9a-f]{6,8}|[0-9a-f]{8}-[0-9a-f-]{0,27}")
+_WORD = re.compile(r"\w+")
+
+
+def _words(value: str | None) -> list[str]:
+    return _WORD.findall((value or "").casefold())
+
+
+def _has_words(query: list[str], value: str | None) -> bool:
+    """Every query word starts a word of `value`, in any order ("chain thought" finds "Chain-of-Thought ...")."""
+    words = _words(value)
+    return all(any(w.startswith(q) for w in words) for q in query)
 
 
 def resolve_hub(engine: Engine, ref: str) -> str:
-    """A hub uuid (or hub URL) or a title -> the hub's uuid.
+    """A hub uuid (or hub URL), the start of a uuid (the 8 digits the run summary prints) or a title -> the
+    hub's uuid.
 
-    Titles: exact match, then case-insensitive substring, then the rapidfuzz best match. Several matches
-    at the first step that finds any raise AmbiguousHub with the candidates.
+    Titles: exact match, then case-insensitive substring, then every word of `ref` starting a word of the title
+    (any order, punctuation ignored), then the rapidfuzz best match. Several matches at the first step that
+    finds any (a uuid prefix included) raise AmbiguousHub with the candidates.
     """
     ref = ref.strip()
     if not ref:
@@ -264,6 +281,20 @@ def resolve_hub(engine: Engine, ref: str) -> str:
             if found is None:
                 raise HubNotFound(f"no hub {match.group(0)} in the warehouse")
             return found
+        prefix = ref.lower() if UUID_PREFIX.fullmatch(ref.lower()) else None
+        if prefix:
+            started = [
+                (u, title)
+                for u, title in conn.execute(
+                    select(h.c.hub_uuid, h.c.title)
+                    .where(h.c.hub_uuid.startswith(prefix, autoescape=True))
+                    .order_by(h.c.hub_uuid)
+                )
+            ]
+            if len(started) == 1:
+                return started[0][0]
+            if len(started) > 1:
+                raise AmbiguousHub(ref, started)
         hubs = conn.execute(select(h.c.hub_uuid, h.c.title, h.c.title_raw).order_by(h.c.hub_uuid)).all()
     exact = [(u, title) for u, title, raw in hubs if ref in (title, raw)]
     if not exact:
@@ -273,6 +304,9 @@ def resolve_hub(engine: Engine, ref: str) -> str:
             for u, title, raw in hubs
             if folded in (title or "").casefold() or folded in (raw or "").casefold()
         ]
+    query = _words(ref)
+    if not exact and query:
+        exact = [(u, title) for u, title, raw in hubs if _has_words(query, title) or _has_words(query, raw)]
     if len(exact) == 1:
         return exact[0][0]
     if len(exact) > 1:
@@ -281,6 +315,8 @@ def resolve_hub(engine: Engine, ref: str) -> str:
     scored = process.extract(ref, titled, scorer=fuzz.WRatio, processor=str.casefold, limit=5)
     good = [(u, title, score) for title, score, u in scored if score >= FUZZY_MIN_SCORE]
     if not good:
+        if prefix:
+            raise HubNotFound(f"no hub whose uuid starts with {prefix} or titled like {ref!r}")
         raise HubNotFound(f"no hub titled like {ref!r}")
     if len(good) == 1 or good[0][2] - good[1][2] >= FUZZY_MARGIN:
         return good[0][0]

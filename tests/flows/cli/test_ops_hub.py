@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import inspect
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
 import pytest
+from sqlalchemy import insert
 from typer.testing import CliRunner
 
-from flows.cli import app
+from flows.cli import app, demo
+from samplesite import seed_hub
+from samplesite.generator import build_site
+from schema import tables as t
 from schema.engine import make_engine
 from tests.flows.cli.conftest import DAYS
 from warehouse import queries as ops
+
+README = Path(__file__).resolve().parents[3] / "README.md"
 
 
 def _grown_hub(history):
@@ -85,3 +96,115 @@ def test_hub_command(history, monkeypatch):
     assert f"'a' matches {n} hubs; name one by uuid; candidates:" in ambiguous.output
     missing = CliRunner().invoke(app, ["hub", "zzzz qqqq wwww", "--database-url", history["url"]])
     assert missing.exit_code == 1 and "no hub titled like 'zzzz qqqq wwww'" in missing.output
+
+
+def _warehouse(url: str, hubs: list[tuple[str, str | None, str]]) -> str:
+    """A migrated warehouse holding one run and `hubs` (uuid, title, title_raw): what resolve_hub reads."""
+    from schema.migrate import upgrade
+
+    upgrade(url)
+    run_id = "20261201T030000Z-a1b2c3"
+    with make_engine(url).begin() as conn:
+        started = datetime(2026, 12, 1, 3, tzinfo=UTC)
+        conn.execute(
+            insert(t.run),
+            {
+                "run_id": run_id,
+                "kind": "nightly",
+                "status": "completed",
+                "started_at": started,
+                "finished_at": started,
+                "params": "{}",
+                "code_version": "test",
+                "parser_version": "test",
+            },
+        )
+        conn.execute(
+            insert(t.hub),
+            [
+                {"hub_uuid": u, "title": title, "title_raw": raw, "first_seen_run": run_id, "last_seen_run": run_id}
+                | {"run_id": run_id}
+                for u, title, raw in hubs
+            ],
+        )
+    return url
+
+
+@pytest.fixture(scope="module")
+def demo_like(tmp_path_factory):
+    """The hubs of `citehub demo`'s warehouse (its default sample site: same uuids, titles and raw titles), without
+    the crawl."""
+    defaults = {name: p.default for name, p in inspect.signature(demo).parameters.items()}
+    site = build_site(hubs=defaults["hubs"], seed=defaults["seed"], day=defaults["day"])
+    url = f"sqlite:///{tmp_path_factory.mktemp('demo_like') / 'warehouse.sqlite'}"
+    return _warehouse(url, [(h.uuid, h.title, h.title_raw) for h in site.hubs]), site
+
+
+def test_readme_hub_example_resolves_on_the_demo_warehouse(demo_like, monkeypatch):
+    url, _ = demo_like
+    examples = re.findall(r'citehub hub "([^"]+)"', README.read_text())
+    assert examples, 'README.md shows no `citehub hub "..."` example'
+    monkeypatch.setenv("COLUMNS", "80")
+    for example in examples:
+        assert ops.resolve_hub(make_engine(url), example) == seed_hub.UUID, example
+        result = CliRunner().invoke(app, ["hub", example, "--database-url", url])
+        assert result.exit_code == 0, result.output
+        assert result.output.startswith(f"{seed_hub.TITLE}\nhub {seed_hub.UUID}: ")
+
+
+def test_resolve_by_words_in_any_order(demo_like):
+    url, site = demo_like
+    engine = make_engine(url)
+    cot = next(h for h in site.hubs if h.title and h.title.startswith("Chain-of-Thought"))
+    for ref in ("chain of thought", "Thought chain prompting", "chain-of-thought elicits reason"):
+        assert ops.resolve_hub(engine, ref) == cot.uuid, ref
+    assert ops.resolve_hub(engine, "attention explanation") == seed_hub.UUID
+    with pytest.raises(ops.AmbiguousHub):
+        ops.resolve_hub(engine, "language models")  # every word in several titles
+
+
+def test_resolve_by_uuid_prefix(demo_like, tmp_path):
+    url, site = demo_like
+    engine = make_engine(url)
+    for hub in site.hubs:
+        assert ops.resolve_hub(engine, hub.uuid[:8]) == hub.uuid
+        assert ops.resolve_hub(engine, hub.uuid[:13].upper()) == hub.uuid
+    shared = "abcdef12"
+    twins = [(f"{shared}-{i}000-4000-8000-000000000000", f"Twin {i}", f"Twin {i}") for i in (1, 2)]
+    other = _warehouse(
+        f"sqlite:///{tmp_path / 'twins.sqlite'}", [*twins, ("0123abcd-0000-4000-8000-000000000000", "Solo", "Solo")]
+    )
+    with pytest.raises(ops.AmbiguousHub) as exc:
+        ops.resolve_hub(make_engine(other), shared)
+    assert exc.value.candidates == [(u, title) for u, title, _ in twins]
+    assert ops.resolve_hub(make_engine(other), twins[1][0][:10]) == twins[1][0]
+    ambiguous = CliRunner().invoke(app, ["hub", shared, "--database-url", other])
+    assert ambiguous.exit_code == 2
+    assert f"'{shared}' matches 2 hubs; name one by uuid; candidates:" in ambiguous.output
+    assert all(u in ambiguous.output for u, _, _ in twins)
+    missing = CliRunner().invoke(app, ["hub", "fedcba98", "--database-url", other])
+    assert missing.exit_code == 1 and "no hub whose uuid starts with fedcba98" in missing.output
+
+
+def test_hub_command_takes_the_prefix_the_run_summary_prints(history, monkeypatch):
+    from io import StringIO
+
+    from rich.console import Console
+
+    from flows.cli.render import print_report
+
+    monkeypatch.setenv("COLUMNS", "80")
+    first = history["reports"][0]
+    summary = Console(width=80, file=StringIO(), color_system=None)
+    print_report(summary, first)
+    printed = {c["hub_uuid"][:8]: c["hub_uuid"] for c in first["change_sample"]}
+    assert printed
+    for prefix, hub_uuid in printed.items():
+        assert re.search(rf"(│ |hub: ){prefix}( +│|,)", summary.file.getvalue())  # as the summary shows it
+        result = CliRunner().invoke(app, ["hub", prefix, "--database-url", history["url"]])
+        assert result.exit_code == 0, result.output
+        assert f"hub {hub_uuid}: tier " in result.output
+        assert "…" not in result.output
+        words = set(re.split(r"[\s│,:]+", result.output))
+        for report in history["reports"]:
+            assert {report["run_id"], "nightly"} <= words, result.output
