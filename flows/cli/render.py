@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console, JustifyMethod
+from rich.cells import cell_len
+from rich.console import Console, Group, JustifyMethod, RenderableType
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy import Engine
 
 from flows.schedule import next_scheduled_run
@@ -19,35 +23,121 @@ def _n(value: object) -> str:
     return "–" if value is None else str(value)
 
 
-def runs_table(runs: list[ops.RunRow]) -> Table:
-    table = Table(title=f"Last {len(runs)} runs (newest first)")
-    columns: tuple[tuple[str, JustifyMethod], ...] = (
-        ("run", "left"),
-        ("kind", "left"),
-        ("outcome", "left"),
-        ("duration s", "right"),
-        ("pages", "right"),
-        ("errors", "right"),
-        ("new", "right"),
-        ("retired", "right"),
-        ("relabelled", "right"),
-    )
-    for col, justify in columns:
-        table.add_column(col, justify=justify, no_wrap=col == "run")
-    for r in runs:
-        outcome = {"completed": "[green]completed[/]", "failed": "[red]failed[/]"}.get(r.status, r.status)
-        table.add_row(
+def clip(title: str, limit: int) -> str:
+    """`title` cut to at most `limit` characters at a word boundary, with an ellipsis when cut."""
+    if len(title) <= limit:
+        return title
+    cut = title[: limit - 1]
+    if not title[limit - 1].isspace():  # the cut fell inside a word: drop the partial word
+        head, space, _ = cut.rpartition(" ")
+        cut = head if space and head.strip() else cut
+    return cut.rstrip(" ,;:-–—") + "…"
+
+
+@dataclass(frozen=True)
+class Col:
+    header: str
+    justify: JustifyMethod = "left"
+    wrap: bool = False  # free text (titles, labels, mixes) wraps at spaces; other cells are never broken
+
+
+WRAP_MIN = 10  # a free-text column narrower than this is no longer readable
+
+
+def _fits(width: int, cols: Sequence[Col], rows: list[list[Text]]) -> bool:
+    """Whether a table of `rows` fits `width` with every non-wrapping cell whole and free text at least as wide
+    as its longest word and WRAP_MIN (boxed, one space of padding each side)."""
+    need = len(cols) + 1  # the box's edges and column separators
+    for i, col in enumerate(cols):
+        longest = max((row[i].cell_len for row in rows), default=0)
+        if col.wrap:
+            words = [w for row in rows for w in row[i].plain.split()] + col.header.split()
+            need += max(max(cell_len(w) for w in words), min(longest, WRAP_MIN)) + 2
+        else:
+            need += max(cell_len(col.header), longest) + 2
+    return need <= width
+
+
+def table(console: Console, title: str, cols: Sequence[Col], rows: Sequence[Sequence[str | Text]]) -> RenderableType:
+    """A table when it fits the console; otherwise one `header: value` record per row, so no value is ever
+    cut ("nig…") in a narrow terminal or a pipe (80 columns)."""
+    cells = [[v if isinstance(v, Text) else Text(v) for v in row] for row in rows]
+    if _fits(console.width, cols, cells):
+        out = Table(title=title)
+        for col in cols:
+            out.add_column(col.header, justify=col.justify, no_wrap=not col.wrap, overflow="fold")
+        for row in cells:
+            out.add_row(*row)
+        return out
+    lines: list[RenderableType] = [Text(title, style="table.title")]
+    for row in cells:
+        first, *rest = row
+        lines.append(Text.assemble((f"{cols[0].header}: ", "bold"), first))
+        pairs = [
+            Text.assemble(f"{col.header}: ", value if value.plain else "–")
+            for col, value in zip(cols[1:], rest, strict=True)
+        ]
+        for line in Text(", ").join(pairs).wrap(console, max(console.width - 2, WRAP_MIN)):
+            line.rstrip()
+            lines.append(Text.assemble("  ", line))  # wrapped at words, indented under the row's first value
+    return Group(*lines)
+
+
+RUN_COLUMNS = (
+    Col("run"),
+    Col("kind"),
+    Col("outcome"),
+    Col("duration s", "right"),
+    Col("pages", "right"),
+    Col("errors", "right"),
+    Col("new", "right"),
+    Col("retired", "right"),
+    Col("relabelled", "right"),
+)
+HISTORY_COLUMNS = (
+    Col("run"),
+    Col("kind"),
+    Col("tier"),
+    Col("label", wrap=True),
+    Col("citing", "right"),
+    Col("classified", "right"),
+    Col("parsed", "right"),
+    Col("complete"),
+)
+CHANGE_COLUMNS = (
+    Col("change"),
+    Col("hub"),
+    Col("subject"),
+    Col("field"),
+    Col("old", wrap=True),
+    Col("new", wrap=True),
+)
+TOP_COLUMNS = (
+    Col("hub", wrap=True),
+    Col("tier"),
+    Col("label", wrap=True),
+    Col("citing", "right"),
+    Col("role mix", wrap=True),
+)
+TITLE_CHARS = 60  # a hub title in the run summary is cut (at a word) beyond this
+
+
+def runs_table(console: Console, runs: list[ops.RunRow]) -> RenderableType:
+    rows: list[list[str | Text]] = [
+        [
             r.run_id,
             r.kind,
-            outcome,
+            Text(r.status, style={"completed": "green", "failed": "red"}.get(r.status, "")),
             _n(r.duration_s),
             _n(r.pages),
             _n(r.errors),
             _n(r.new),
             _n(r.retired),
             _n(r.relabelled),
-        )
-    return table
+        ]
+        for r in runs
+    ]
+    return table(console, f"Last {len(runs)} runs (newest first)", RUN_COLUMNS, rows)
 
 
 def print_status(
@@ -62,7 +152,7 @@ def print_status(
     now = now or datetime.now(UTC)
     runs = ops.recent_runs(engine, runs_limit)
     if runs:
-        console.print(runs_table(runs))
+        console.print(runs_table(console, runs))
         failed = [(r.run_id, r.error) for r in runs if r.status == "failed" and r.error]
         for run_id, error in failed[:3]:
             console.print(
@@ -80,7 +170,7 @@ def print_status(
     )
     for h in stale[:10]:
         console.print(
-            f"  stale {h.hub_uuid} {(h.title or '')[:50]!r}: last seen {h.last_seen_at:%Y-%m-%d} "
+            f"  stale {h.hub_uuid} {clip(h.title or '', 50)!r}: last seen {h.last_seen_at:%Y-%m-%d} "
             f"({h.age_days:g} days ago, run {h.last_seen_run})",
             highlight=False,
             soft_wrap=True,
@@ -118,21 +208,20 @@ def print_hub(console: Console, info: ops.HubInfo) -> None:
     )
     console.print(f"roles: {_mix(info.roles)}", highlight=False, soft_wrap=True)
     console.print(f"polarities: {_mix(info.polarities)}", highlight=False, soft_wrap=True)
-    table = Table(title=f"History across {len(info.history)} runs")
-    for col in ("run", "kind", "tier", "label", "citing", "classified", "parsed", "complete"):
-        table.add_column(col, no_wrap=col == "run")
-    for s in info.history:
-        table.add_row(
-            s["run_id"],
-            s["kind"],
-            s["tier"] or "stub",
-            s["label"] or "–",
-            _n(s["citing_count"]),
-            _n(s["classified_count"]),
-            _n(s["parsed_count"]),
-            "yes" if s["complete"] else "no",
-        )
-    console.print(table)
+    history = [
+        [
+            snap["run_id"],
+            snap["kind"],
+            snap["tier"] or "stub",
+            snap["label"] or "–",
+            _n(snap["citing_count"]),
+            _n(snap["classified_count"]),
+            _n(snap["parsed_count"]),
+            "yes" if snap["complete"] else "no",
+        ]
+        for snap in info.history
+    ]
+    console.print(table(console, f"History across {len(info.history)} runs", HISTORY_COLUMNS, history))
 
 
 def print_report(console: Console, report: dict[str, Any]) -> None:
@@ -163,31 +252,29 @@ def print_report(console: Console, report: dict[str, Any]) -> None:
         )
     )
     if report.get("change_sample"):
-        changed = Table(title="Change report (first rows; all in change_report)")
-        for col in ("change", "hub", "subject", "field", "old", "new"):
-            changed.add_column(col)
-        for c in report["change_sample"]:
-            changed.add_row(
+        changed = [
+            [
                 c["change"],
-                c["hub_uuid"][:8],
-                c["subject"][:40],
+                c["hub_uuid"][:8],  # what `citehub hub <prefix>` takes
+                "(hub)" if c["subject"] == c["hub_uuid"] else c["subject"],  # tier, label, fetch: the hub itself
                 c["field"],
                 c["old_value"] or "",
                 c["new_value"] or "",
-            )
-        console.print(changed)
-    top = Table(title="Top hubs by citing papers")
-    for col in ("hub", "tier", "label", "citing", "role mix"):
-        top.add_column(col)
-    for h in report["top_hubs"]:
-        top.add_row(
-            (h["title"] or h["hub_uuid"])[:60],
+            ]
+            for c in report["change_sample"]
+        ]
+        console.print(table(console, "Change report (first rows; all in change_report)", CHANGE_COLUMNS, changed))
+    top = [
+        [
+            clip(h["title"], TITLE_CHARS) if h["title"] else h["hub_uuid"],
             h["tier"] or "stub",
             h["label"] or "",
             str(h["citing_count"]),
             h["role_mix"],
-        )
-    console.print(top)
+        ]
+        for h in report["top_hubs"]
+    ]
+    console.print(table(console, "Top hubs by citing papers", TOP_COLUMNS, top))
     timing = Table(title="Time per stage")
     timing.add_column("stage")
     timing.add_column("seconds", justify="right")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from datetime import timedelta
 from pathlib import Path
@@ -138,6 +139,31 @@ def test_status_command(history, monkeypatch):
         app, ["status", "--database-url", history["url"], "--data-dir", str(history["data_dir"]), "--stale-days", "30"]
     )
     assert f"freshness: {HUBS} of {HUBS} hubs refreshed in the last 30 days, 0 stale" in fresh.output
+
+
+def test_status_command_in_80_columns(history, monkeypatch):
+    """A narrow terminal or a pipe: every run's id, kind and outcome whole, stale titles cut at a word."""
+    monkeypatch.setenv("COLUMNS", "80")
+    result = CliRunner().invoke(
+        app, ["status", "--database-url", history["url"], "--data-dir", str(history["data_dir"]), "--stale-days", "0"]
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    stale = [re.match(r"  stale (\S+) (['\"])(.*)\2: last seen ", line) for line in lines]
+    assert sum(m is not None for m in stale) == min(HUBS, 10)
+    assert not any("…" in line for line, m in zip(lines, stale, strict=True) if m is None)  # no value cut
+    words = set(re.split(r"[\s│┃,:]+", result.output))
+    for report in history["reports"]:
+        assert {report["run_id"], "nightly", "completed"} <= words, result.output
+    titles = {h["uuid"]: h["title"] or "" for h in history["truths"][-1]["hubs"]}
+    cut = 0
+    for m in filter(None, stale):
+        title, shown = titles[m.group(1)], m.group(3)
+        if shown != title:
+            cut += 1
+            assert shown.endswith("…") and title.startswith(shown[:-1])
+            assert not title[len(shown) - 1].isalnum(), f"{shown!r} ends mid-word"
+    assert cut  # the sample site's long titles (Pythia: ...) are among the first ten
 
 
 def test_status_on_a_missing_warehouse_says_so(tmp_path):
