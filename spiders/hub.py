@@ -26,6 +26,7 @@ from spiders.parse.hub_html import parse_hub_page
 from spiders.parse.hub_json import parse_hub_json
 from spiders.parse.hubref import hub_url, read_seeds
 from spiders.parse.records import HubPage, ParseError
+from spiders.parse.urls import hub_json_url, hub_page_url
 
 # Filters whose lists assign a value to each citation: facet name -> query parameter.
 _LABELLING_FILTERS = {"roles": "role", "polarities": "polarity"}
@@ -164,6 +165,32 @@ class HubSpider(scrapy.Spider):
             "reason": reason,
             "detail": detail[:500],
         }
+
+    def parse(self, response: Response, **kwargs):
+        """A response no request of the crawl routed: `scrapy parse --spider hub URL` (and `scrapy shell`) hand
+        the spider a bare URL. A JSON twin goes to parse_json, a hub page (any filters, any page) to
+        parse_page, with the meta the crawl's own requests carry read from the URL; a URL that is neither
+        is a quarantine (`not_a_hub_url`), as in a crawl. The crawl itself never calls this: its requests
+        name their callbacks."""
+        url = response.url
+        meta = response.meta
+        try:
+            if urlsplit(url).path.endswith(".json"):
+                meta.setdefault("hub_uuid", hub_json_url(url))
+                callback = self.parse_json
+            else:
+                uuid, filters, page = hub_page_url(url)
+                meta.setdefault("hub_uuid", uuid)
+                meta.setdefault("hub_url", hub_url(url, self.base_url))
+                meta.setdefault("filters", filters)
+                meta.setdefault("page", page)
+                meta.setdefault("listed_up_to", page)
+                callback = self.parse_page
+        except ParseError as exc:
+            yield self._quarantine(response, exc.reason, exc.detail)
+            yield self._fetch(response, "quarantined", exc.reason)
+        else:
+            yield from callback(response)
 
     def parse_json(self, response: Response):
         if response.status == 304:

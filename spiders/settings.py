@@ -4,6 +4,9 @@ The flow runs `scrapy crawl hub` with SCRAPY_SETTINGS_MODULE=spiders.settings an
 values (`-s CITEHUB_RUN_DIR=...`, allowlist, concurrency) on the command line.
 """
 
+import os
+from pathlib import Path
+
 from spiders.config import PITH_HOSTS
 
 BOT_NAME = "citehub"
@@ -92,6 +95,17 @@ ITEM_PIPELINES = {
     "spiders.pipelines.StampRunPipeline": 100,
     "spiders.pipelines.CountItemsPipeline": 900,
 }
+
+# Scrapy's HTTP cache (its HttpCacheMiddleware, 900: after the allowlist, robots.txt and the conditional
+# headers, before the credential scrub and Crawl-delay), for iterating on parsers only: `-s HTTPCACHE_ENABLED=1`
+# on a scrapy shell / parse / crawl command line (README "Working on the parsers"). Off here, so off in every
+# product run: spiders/crawl.py passes no HTTPCACHE_* setting, and a cache in an environment variable would
+# reach `citehub refresh`'s crawl too. 304s and the codes retried are never cached (a cached 304 or 503 would
+# stand for the page), so a validators file (spiders/conditional.py) meets a cached 200 at worst.
+HTTPCACHE_ENABLED = False
+HTTPCACHE_DIR = str(Path(os.environ.get("CITEHUB_DATA_DIR") or "data").resolve() / "httpcache")  # not .scrapy/
+HTTPCACHE_POLICY = "scrapy.extensions.httpcache.DummyPolicy"  # what was fetched once is served until deleted
+HTTPCACHE_IGNORE_HTTP_CODES = [304, *RETRY_HTTP_CODES]
 
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
