@@ -36,17 +36,20 @@ from pydantic import SecretStr
 from flows.nightly import nightly_refresh, plain_url
 from flows.publish import failure_recorded, publish, stage_timer, take_run_lock
 from flows.settings import Settings
-from schema.engine import make_engine, redacted
+from schema.engine import make_engine, redacted, warehouse_identity
 from schema.migrate import upgrade
 from spiders.parse.hubref import resolve_hub_refs
 from spiders.parse.records import PARSER_VERSION
 from spiders.replay import (
+    ANY_WAREHOUSE,
     ArchivedRun,
     ArchiveError,
+    Selection,
     archived_runs,
     fetch_plan,
     parse_day,
     replay_workers,
+    select_runs,
     write_replay,
 )
 from warehouse import runs
@@ -83,6 +86,19 @@ def _replay_one(
     )
 
 
+def replay_selection(
+    runs_dir: Path,
+    database_url: str,
+    since: date | None = None,
+    until: date | None = None,
+    archive_of: str | None = None,
+) -> Selection:
+    """The archived crawls a replay into `database_url` takes, and those it leaves out and why
+    (`spiders.replay.select_runs`); what `citehub backfill --from-archive --dry-run` lists."""
+    owner = archive_of if archive_of in (None, ANY_WAREHOUSE) else warehouse_identity(archive_of)
+    return select_runs(archived_runs(runs_dir, since, until), warehouse_identity(database_url), owner)
+
+
 def replay_archive(
     kind: str,
     since: date | None,
@@ -92,6 +108,7 @@ def replay_archive(
     data_dir: str | None,
     lock_wait_seconds: float,
     workers: int | None = None,
+    archive_of: str | None = None,
 ) -> dict[str, Any]:
     """Replay archived crawls (oldest first) as runs of `kind`; every input checked before the first run."""
     log = get_run_logger()
@@ -101,8 +118,10 @@ def replay_archive(
     }
     settings = Settings(**overrides)
     database_url = plain_url(database_url) or settings.database_url
-    archived = archived_runs(settings.runs_dir, since, until)
-    plans = [(a, fetch_plan(a)) for a in archived]
+    selection = replay_selection(settings.runs_dir, database_url, since, until, archive_of)
+    for archived_run, why in selection.left_out:
+        log.info("left out archived crawl %s: %s", archived_run.run_id, why)
+    plans = [(a, fetch_plan(a)) for a in selection.chosen]
     engine = make_engine(database_url)
     upgrade(engine)
     if kind == "reparse":
@@ -112,6 +131,7 @@ def replay_archive(
                 f"{redacted(database_url)} already holds {held} runs: reparse into an empty "
                 "warehouse (--database-url), check it, then switch CITEHUB_DATABASE_URL to it"
             )
+    runs.refuse_older_history(engine, selection.chosen[0].run_id, selection.chosen[0].crawl_started)
     log.info(
         "%s: replaying %d archived crawls from %s into %s", kind, len(plans), settings.runs_dir, redacted(database_url)
     )
@@ -144,6 +164,7 @@ def replay_archive(
         "status": "completed",
         "runs": reports,
         "replayed": {r["run_id"]: a.run_id for r, (a, _) in zip(reports, plans, strict=True)},
+        "left_out": {a.run_id: why for a, why in selection.left_out},
     }
 
 
@@ -158,6 +179,7 @@ def backfill(
     data_dir: str | None = None,
     lock_wait_seconds: float = 0.0,
     replay_workers: int | None = None,
+    archive_of: str | None = None,
 ) -> dict[str, Any]:
     """Backfill `hubs` (uuids, URLs or seed files) by fetching them now, or replay archived crawls (parsed on
     `replay_workers` processes)."""
@@ -173,6 +195,7 @@ def backfill(
             data_dir,
             lock_wait_seconds,
             replay_workers,
+            archive_of,
         )
     if since or until:
         raise ArchiveError("--since/--until select archived crawls: use them with --from-archive")
@@ -198,6 +221,7 @@ def reparse(
     data_dir: str | None = None,
     lock_wait_seconds: float = 0.0,
     replay_workers: int | None = None,
+    archive_of: str | None = None,
 ) -> dict[str, Any]:
     """Re-derive an empty warehouse from every archived crawl with the installed parsers (on `replay_workers`
     processes)."""
@@ -207,7 +231,7 @@ def reparse(
             "install the fixed parsers first (spiders/parse/records.py PARSER_VERSION)"
         )
     return replay_archive(
-        "reparse", None, None, parser_version, database_url, data_dir, lock_wait_seconds, replay_workers
+        "reparse", None, None, parser_version, database_url, data_dir, lock_wait_seconds, replay_workers, archive_of
     )
 
 

@@ -18,12 +18,13 @@ from pydantic import SecretStr
 from flows.progress import ProgressReporter
 from flows.publish import failure_recorded, publish, stage_timer, take_run_lock
 from flows.settings import Settings
-from schema.engine import make_engine, redacted
+from schema.engine import make_engine, redacted, warehouse_identity
 from schema.migrate import upgrade
 from spiders.crawl import CrawlResult, allowed_hosts_for, run_crawl
 from spiders.fleet import run_fleet_crawl
 from spiders.parse.hubref import hub_url, read_seeds
 from spiders.parse.records import PARSER_VERSION
+from spiders.replay import record_run
 from warehouse import guard, history, runs
 from warehouse.lock import single_flight
 
@@ -118,6 +119,8 @@ def nightly_refresh(
         )
         with failure_recorded(engine, run_id, parser_version=PARSER_VERSION):
             run_dir = settings.runs_dir / run_id
+            # the archive says whose crawl this is; publish() adds whether it was published
+            record_run(run_dir, run_id=run_id, kind=kind, warehouse=warehouse_identity(url), published=False)
             # Conditional requests: unchanged hubs answer 304 on their JSON twin and cost no pages.
             validators = run_dir / "validators.json"
             conditional = conditional and history.write_validators(engine, validators) > 0
@@ -143,6 +146,7 @@ def nightly_refresh(
                 timings=timings,
                 items_path=crawl.items_path,
                 override=allow_abnormal_change,
+                archive=run_dir,
             )
 
 
@@ -167,6 +171,7 @@ def accept_changes(
             timings={},
             override=f"accepted with --accept-changes{': ' + reason if reason else ''}",
             summary={"blocked": blocked["summary"]},
+            archive=settings.runs_dir / run_id,
         )
 
 

@@ -26,6 +26,7 @@ from sqlalchemy import Engine
 
 from schema.engine import make_engine
 from schema.errors import CitehubError
+from spiders.replay import record_run
 from warehouse import guard, queries, runs, stage
 from warehouse.checks import CheckResult, run_checks
 from warehouse.load import LoadResult, load_staged, materialize_marts
@@ -114,10 +115,13 @@ def publish(
     items_path: Path | None = None,
     override: str | None = None,
     summary: dict[str, Any] | None = None,
+    archive: Path | None = None,
 ) -> dict[str, Any]:
     """Stage `items_path` (already staged when None), then load, check, report and finish run `run_id`.
 
-    `summary` adds to what the runs table records (e.g. the run a replay replays)."""
+    `summary` adds to what the runs table records (e.g. the run a replay replays). `archive`, the run folder
+    of the crawl being published, records in its manifest that it was published and how the run ended: a
+    replay of the archive takes only crawls that were."""
     engine = make_engine(database_url)
     timed = stage_timer(timings)
     if items_path is not None:
@@ -125,7 +129,11 @@ def publish(
     limits = guard.Limits()
     loaded = timed("load", load_task, database_url, run_id, limits, override)
     if isinstance(loaded, guard.Verdict):
+        if archive is not None:
+            record_run(archive, status="blocked")
         return finish_blocked(engine, run_id, loaded, stats, timings, get_run_logger())
+    if archive is not None:
+        record_run(archive, published=True)
     checks = timed("check", check_task, database_url, run_id)
     report = build_report(engine, run_id, stats, loaded, checks, timings)
     failed = [c.name for c in checks if not c.passed]
@@ -133,6 +141,8 @@ def publish(
     if override is not None:  # a publish past the guard keeps its verdict in plain sight
         recorded["guard"] = loaded.guard
     runs.finish_run(engine, run_id, "failed" if failed else "completed", recorded)
+    if archive is not None:
+        record_run(archive, status="failed" if failed else "completed")
     artifacts_task(database_url, run_id, kind, report.markdown())
     if failed:
         raise ChecksFailed(f"run {run_id}: {len(failed)} quality checks failed: " + ", ".join(failed))

@@ -87,3 +87,12 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
 def redacted(url: str) -> str:
     """A database URL fit for logs: the password never leaves the process."""
     return make_url(url).render_as_string(hide_password=True)
+
+
+def warehouse_identity(url: str) -> str:
+    """Which warehouse a URL names, fit to record beside its crawls: redacted, a SQLite file by its
+    absolute path (`sqlite:///w.db` run from two folders is two warehouses)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        parsed = parsed.set(database=str(Path(parsed.database).resolve()))
+    return parsed.render_as_string(hide_password=True)

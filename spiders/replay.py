@@ -41,11 +41,16 @@ class ArchiveError(CitehubError, ValueError):
 
 @dataclass(frozen=True)
 class ArchivedRun:
-    """One crawl kept under the runs folder: its WARC files and the fetch rows pointing into them."""
+    """One crawl kept under the runs folder: its WARC files and the fetch rows pointing into them, and what
+    its manifest (`run.json`) says: the warehouse it was crawled for and whether its run published it
+    (None for both: archived before runs recorded them)."""
 
     run_id: str
     run_dir: Path
     crawl_started: datetime  # when the crawl started (stats.json start_time; else the run id's stamp)
+    warehouse: str | None = None
+    published: bool | None = None
+    status: str | None = None
 
     @property
     def items_path(self) -> Path:
@@ -213,6 +218,78 @@ def parse_day(value: str | date | None, option: str) -> date | None:
         raise ArchiveError(f"{option}: not a date (YYYY-MM-DD): {value!r}") from None
 
 
+MANIFEST = "run.json"
+
+
+def record_run(run_dir: Path, **fields: Any) -> None:
+    """Add `fields` to the run folder's manifest (`run.json`): which warehouse the crawl is for (at its start),
+    whether its run published it and how the run ended (at its end). Written whole, then renamed: a reader
+    never sees half of it."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    manifest = {**read_manifest(run_dir), **fields}
+    tmp = run_dir / f"{MANIFEST}.tmp"
+    tmp.write_text(json.dumps(manifest, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    tmp.replace(run_dir / MANIFEST)
+
+
+def read_manifest(run_dir: Path) -> dict[str, Any]:
+    try:
+        manifest = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise ArchiveError(f"run {run_dir.name}: unreadable {MANIFEST} ({exc})") from exc
+    return manifest if isinstance(manifest, dict) else {}
+
+
+ANY_WAREHOUSE = "any"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The archived crawls a replay takes, and the ones it leaves out with why."""
+
+    chosen: list[ArchivedRun]
+    left_out: list[tuple[ArchivedRun, str]]
+    warehouse: str | None  # whose crawls: None with ANY_WAREHOUSE
+
+
+def select_runs(found: list[ArchivedRun], target: str, archive_of: str | None = None) -> Selection:
+    """Of the archived crawls `found`, those a replay into warehouse `target` (its `warehouse_identity`)
+    takes: the crawls of `archive_of` (a warehouse identity, or ANY_WAREHOUSE), by default of the target when
+    the archive holds some, else of the one warehouse the archive holds; never a crawl whose run did not
+    publish (it died during its load, the guard blocked it, it was interrupted)."""
+    owners = {a.warehouse for a in found}
+    if archive_of == ANY_WAREHOUSE:
+        owner = None
+    elif archive_of is not None:
+        owner = archive_of
+    elif target in owners:
+        owner = target
+    elif len(owners) == 1:
+        owner = next(iter(owners))
+    else:
+        names = ", ".join(sorted(o or "(not recorded)" for o in owners))
+        raise ArchiveError(
+            f"the archive holds crawls of {len(owners)} warehouses ({names}): name one with --archive-of URL, "
+            f"or --archive-of {ANY_WAREHOUSE}"
+        )
+    chosen, left_out = [], []
+    for archived in found:
+        if owner is not None and archived.warehouse != owner:
+            left_out.append((archived, f"crawled for {archived.warehouse or 'a warehouse it does not record'}"))
+        elif archived.published is False:
+            left_out.append((archived, f"its run ended {archived.status or 'before its load'} and published nothing"))
+        else:
+            chosen.append(archived)
+    if not chosen:
+        raise ArchiveError(
+            f"no archived crawl of {owner or 'any warehouse'} to replay"
+            + (f" ({len(left_out)} left out: {left_out[0][1]}, ...)" if left_out else "")
+        )
+    return Selection(chosen, left_out, owner)
+
+
 def archived_runs(runs_dir: Path, since: date | None = None, until: date | None = None) -> list[ArchivedRun]:
     """Crawls archived under `runs_dir` whose run id's UTC date is in [since, until], oldest first.
 
@@ -233,7 +310,17 @@ def archived_runs(runs_dir: Path, since: date | None = None, until: date | None 
         stamp = datetime.strptime(match["stamp"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
         if (since and stamp.date() < since) or (until and stamp.date() > until):
             continue
-        found.append(ArchivedRun(run_dir.name, run_dir, _crawl_start(run_dir, stamp)))
+        manifest = read_manifest(run_dir)
+        found.append(
+            ArchivedRun(
+                run_dir.name,
+                run_dir,
+                _crawl_start(run_dir, stamp),
+                warehouse=manifest.get("warehouse"),
+                published=manifest.get("published"),
+                status=manifest.get("status"),
+            )
+        )
     if not found:
         span = f"from {since or 'the first'} to {until or 'the last'}"
         raise ArchiveError(f"no archived crawl in {runs_dir} {span} (UTC dates of run ids)")

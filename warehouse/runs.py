@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, insert, select, update
 
+from schema.errors import CitehubError
 from schema.tables import RUN_KINDS, RUN_STATUSES, hub, run
 from spiders.parse.records import PARSER_VERSION
 
@@ -108,3 +109,36 @@ def run_count(engine: Engine) -> int:
     """How many runs the warehouse holds (a reparse derives a whole warehouse: it needs an empty one)."""
     with engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(run)).scalar_one()
+
+
+def newest_loaded_run(engine: Engine) -> tuple[str, datetime] | None:
+    """(run id, start) of the latest run that may have published (completed, or failed after loading), or
+    None: what a replay of an older crawl would write history behind."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(run.c.run_id, run.c.started_at)
+            .where(run.c.status.in_(("completed", "failed")))
+            .order_by(run.c.started_at.desc(), run.c.run_id.desc())
+            .limit(1)
+        ).first()
+    if row is None:
+        return None
+    started = row.started_at if row.started_at.tzinfo else row.started_at.replace(tzinfo=UTC)
+    return row.run_id, started
+
+
+class OlderThanHistory(CitehubError):
+    """A replay of a crawl older than the warehouse's newest run: refused (history would run backward)."""
+
+
+def refuse_older_history(engine: Engine, crawl: str, crawl_started: datetime) -> None:
+    """A replay loads its crawl after everything the warehouse holds: a crawl older than the warehouse's
+    newest run would write history (`citation_version` spells) that runs backward in time, and the as-of
+    answers of later runs would change. Refused; older crawls are replayed into an empty warehouse."""
+    newest = newest_loaded_run(engine)
+    if newest is not None and crawl_started <= newest[1]:
+        raise OlderThanHistory(
+            f"archived crawl {crawl} ({crawl_started:%Y-%m-%d %H:%M:%S} UTC) is older than run {newest[0]} "
+            f"({newest[1]:%Y-%m-%d %H:%M:%S} UTC) of this warehouse: replaying it would rewrite the history of "
+            "later runs; replay it into an empty warehouse (--database-url), or replay later crawls (--since)"
+        )

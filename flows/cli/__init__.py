@@ -57,6 +57,13 @@ DatabaseUrl = Annotated[
     typer.Option(envvar="CITEHUB_DATABASE_URL", help="SQLAlchemy URL of the warehouse (default: the setting)"),
 ]
 DataDir = Annotated[Path | None, typer.Option(help="runs folder parent (WARC, items, stats)")]
+ArchiveOf = Annotated[
+    str | None,
+    typer.Option(
+        metavar="URL|any",
+        help="replay the crawls made for this warehouse (default: the target's own, else the archive's only one)",
+    ),
+]
 
 
 def _hub_urls(seeds: Path | None, hubs: list[str] | None, base_url: str) -> list[str]:
@@ -456,22 +463,28 @@ def backfill(
     replay_workers: Annotated[
         int | None, typer.Option(min=1, max=64, help="with --from-archive: processes that parse (default: every core)")
     ] = None,
+    archive_of: ArchiveOf = None,
+    dry_run: Annotated[
+        bool, typer.Option(help="with --from-archive: list the crawls it would replay and those it leaves out")
+    ] = False,
 ) -> None:
-    """Backfill hubs by hand (fetched now, unconditionally), or replay archived crawls of a date range."""
+    """Backfill hubs by hand (fetched now, unconditionally), or replay archived crawls of a date range.
+
+    A replay takes only crawls whose run published, made for one warehouse (--archive-of), and never crawls
+    older than the warehouse's newest run (history would run backward): older ones go into an empty warehouse.
+    """
     from flows.backfill import backfill as backfill_flow
     from spiders.parse.hubref import resolve_hub_refs
-    from spiders.replay import ArchiveError, archived_runs, fetch_plan, parse_day
+    from spiders.replay import ArchiveError
 
     # every bad input is named before a flow starts
     if from_archive:
         if hubs:
             raise ArchiveError("--hubs and --from-archive exclude each other")
-        overrides: dict[str, Any] = {"data_dir": data_dir} if data_dir else {}
-        runs_dir = Settings(**overrides).runs_dir
-        for archived in archived_runs(runs_dir, parse_day(since, "--since"), parse_day(until, "--until")):
-            fetch_plan(archived)
-    elif since or until:
-        raise ArchiveError("--since/--until select archived crawls: add --from-archive")
+        if _archive_plan(database_url, data_dir, since, until, archive_of, dry_run):
+            return
+    elif since or until or dry_run:
+        raise ArchiveError("--since/--until/--dry-run select archived crawls: add --from-archive")
     else:
         resolve_hub_refs(hubs or [])
     _flow_server()
@@ -484,6 +497,7 @@ def backfill(
         database_url=_secret(database_url),
         data_dir=str(data_dir) if data_dir else None,
         replay_workers=replay_workers,
+        archive_of=_archive_owner(archive_of),
     )
     for report in result["runs"]:
         print_report(console, report)
@@ -491,6 +505,48 @@ def backfill(
         if result.get("message") and not result["runs"]:
             console.print(f"[yellow]{result['message']}[/yellow]", highlight=False)
         raise typer.Exit(3)
+
+
+def _archive_owner(archive_of: str | None) -> str | None:
+    """--archive-of as a flow parameter: the warehouse's identity (no password: Prefect stores parameters)."""
+    from schema.engine import warehouse_identity
+    from spiders.replay import ANY_WAREHOUSE
+
+    return archive_of if archive_of in (None, ANY_WAREHOUSE) else warehouse_identity(archive_of)
+
+
+def _archive_plan(
+    database_url: str | None,
+    data_dir: Path | None,
+    since: str | None,
+    until: str | None,
+    archive_of: str | None,
+    dry_run: bool,
+) -> bool:
+    """Check what a replay would take before a flow starts (every bad input named); with `dry_run`, list it
+    and return True (nothing else to do)."""
+    from flows.backfill import replay_selection
+    from spiders.replay import fetch_plan, parse_day
+
+    overrides: dict[str, Any] = {"data_dir": data_dir} if data_dir else {}
+    settings = Settings(**overrides)
+    url = database_url or settings.database_url
+    selection = replay_selection(
+        settings.runs_dir, url, parse_day(since, "--since"), parse_day(until, "--until"), _archive_owner(archive_of)
+    )
+    plans = [(a, len(fetch_plan(a))) for a in selection.chosen]
+    if not dry_run:
+        return False
+    console.print(
+        f"would replay {len(plans)} archived crawls of {selection.warehouse or 'any warehouse'} into {redacted(url)}:",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for archived, fetches in plans:
+        console.print(f"  {archived.run_id}  crawled {archived.crawl_started:%Y-%m-%d %H:%M:%S}  {fetches} fetches")
+    for archived, why in selection.left_out:
+        console.print(f"  left out {archived.run_id}: {why}", highlight=False, soft_wrap=True)
+    return True
 
 
 @app.command()
@@ -501,9 +557,13 @@ def reparse(
     replay_workers: Annotated[
         int | None, typer.Option(min=1, max=64, help="processes that parse (default: every core)")
     ] = None,
+    archive_of: ArchiveOf = None,
 ) -> None:
-    """Re-derive an empty warehouse from every archived crawl with the installed parsers (after a parser fix)."""
+    """Re-derive an empty warehouse from every published crawl of one warehouse's archive, with the installed
+    parsers (after a parser fix)."""
     from flows.backfill import reparse as reparse_flow
+
+    _archive_plan(database_url, data_dir, None, None, archive_of, dry_run=False)
 
     _flow_server()
     result = reparse_flow(
@@ -511,6 +571,7 @@ def reparse(
         database_url=_secret(database_url),
         data_dir=str(data_dir) if data_dir else None,
         replay_workers=replay_workers,
+        archive_of=_archive_owner(archive_of),
     )
     for report in result["runs"]:
         print_report(console, report)

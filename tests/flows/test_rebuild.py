@@ -59,6 +59,14 @@ def nightlies(tmp_path_factory, prefect_server):
     return {"root": root, "url": url, "runs": runs, "failing": failing}
 
 
+def _copy_warehouse(source, target) -> None:
+    """SQLite's backup API: the copy includes what still sits in the source's write-ahead log."""
+    import sqlite3
+
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+
+
 def _run_order(engine) -> dict[str, str]:
     """Run ids, and run start times as the as-of views show them, -> position in run order."""
     with engine.connect() as conn:
@@ -148,7 +156,7 @@ def test_missing_warc_file_fails_before_any_run_and_loses_nothing(nightlies, tmp
     warc = sorted((data / "runs" / victim / "warc").glob("*.warc.gz"))[0]
     warc.unlink()
     target = tmp_path / "wh.sqlite"
-    shutil.copy(nightlies["root"] / "nightly.sqlite", target)
+    _copy_warehouse(nightlies["root"] / "nightly.sqlite", target)
     url = f"sqlite:///{target}"
     before = published_checksums(url)
     with pytest.raises(ArchiveError, match=f"run {victim}: fetch of .* names WARC file '{warc.name}', missing"):
@@ -247,3 +255,89 @@ def test_replay_workers_default_to_the_cores_and_refuse_zero():
     assert replay_workers(None) == len(os.sched_getaffinity(0))
     with pytest.raises(ValidationError, match="replay_workers"):
         Settings(replay_workers=0)
+
+
+def _as_of_answers(url: str) -> dict[str, list]:
+    """Every run's `citation_as_of` and `hub_as_of` answers, row for row."""
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        run_ids = conn.execute(text("SELECT run_id FROM run ORDER BY started_at")).scalars().all()
+        out = {}
+        for view in ("citation_as_of", "hub_as_of"):
+            for run_id in run_ids:
+                rows = conn.execute(text(f"SELECT * FROM {view} WHERE as_of_run = :r"), {"r": run_id}).all()
+                out[f"{view}@{run_id}"] = sorted(json.dumps(list(r), default=str) for r in rows)
+    engine.dispose()
+    return out
+
+
+def test_a_replay_of_crawls_older_than_the_warehouse_is_refused_and_history_kept(nightlies, tmp_path):
+    """Issue 18: three nightlies, then `backfill --from-archive` with no dates into the same warehouse used to
+    write citation spells running backward, changing the day-3 as-of answers."""
+    from flows.backfill import backfill
+    from warehouse.runs import OlderThanHistory
+
+    target = tmp_path / "wh.sqlite"
+    _copy_warehouse(nightlies["root"] / "nightly.sqlite", target)
+    url = f"sqlite:///{target}"
+    before, as_of = published_checksums(url), _as_of_answers(url)
+    assert any(as_of.values())
+    with pytest.raises(OlderThanHistory, match=f"archived crawl {nightlies['runs'][0]} .* is older than run"):
+        backfill(from_archive=True, database_url=url, data_dir=str(nightlies["root"] / "data"))
+    assert published_checksums(url) == before
+    assert _as_of_answers(url) == as_of
+
+
+def _copy_run(src, dst_runs, run_id: str, **manifest) -> None:
+    from spiders.replay import record_run
+
+    shutil.copytree(src, dst_runs / run_id)
+    (dst_runs / run_id / "run.json").unlink()  # a manifest of its own
+    record_run(dst_runs / run_id, run_id=run_id, **manifest)
+
+
+def test_a_replay_takes_the_published_crawls_of_one_warehouse(nightlies, tmp_path):
+    """Issues 18 and 19: the data directory is shared by warehouses, and a crawl whose run died during its
+    load (or was blocked) was replayed as an extra run. The manifest says whose crawl it is and whether it
+    was published; a replay takes only those, and --dry-run lists both."""
+    from typer.testing import CliRunner
+
+    from flows.backfill import replay_selection
+    from flows.cli import app
+    from schema.engine import warehouse_identity
+
+    runs_dir = tmp_path / "data" / "runs"
+    shutil.copytree(nightlies["root"] / "data" / "runs", runs_dir)
+    last = runs_dir / nightlies["runs"][-1]
+    foreign, died = "20991231T000000Z-aaaaaa", "20991231T000001Z-bbbbbb"
+    _copy_run(last, runs_dir, foreign, warehouse="sqlite:////elsewhere/other.sqlite", published=True)
+    _copy_run(last, runs_dir, died, warehouse=warehouse_identity(nightlies["url"]), published=False)
+    assert json.loads((runs_dir / nightlies["runs"][0] / "run.json").read_text()) == {
+        "kind": "nightly",
+        "published": True,
+        "run_id": nightlies["runs"][0],
+        "status": "completed",
+        "warehouse": warehouse_identity(nightlies["url"]),
+    }
+    rebuilt = f"sqlite:///{tmp_path / 'rebuilt.sqlite'}"
+    with pytest.raises(ArchiveError, match="the archive holds crawls of 2 warehouses .* name one with --archive-of"):
+        replay_selection(runs_dir, rebuilt)
+    selection = replay_selection(runs_dir, rebuilt, archive_of=nightlies["url"])
+    assert [a.run_id for a in selection.chosen] == nightlies["runs"]
+    assert [(a.run_id, why) for a, why in selection.left_out] == [
+        (foreign, "crawled for sqlite:////elsewhere/other.sqlite"),
+        (died, "its run ended before its load and published nothing"),
+    ]
+    # into the warehouse the crawls were made for, no --archive-of is needed
+    assert [a.run_id for a in replay_selection(runs_dir, nightlies["url"]).chosen] == nightlies["runs"]
+    result = CliRunner().invoke(
+        app,
+        ["backfill", "--from-archive", "--dry-run", "--database-url", rebuilt, "--data-dir", str(tmp_path / "data")]
+        + ["--archive-of", nightlies["url"]],
+        env={"COLUMNS": "200"},
+    )
+    assert result.exit_code == 0, result.output
+    listed = [line.split()[0] for line in result.output.splitlines() if line.startswith("  2")]
+    assert listed == nightlies["runs"]
+    assert f"left out {died}: its run ended before its load and published nothing" in result.output
+    assert not (tmp_path / "rebuilt.sqlite").exists()  # a dry run writes nothing
