@@ -180,8 +180,13 @@ def failure_recorded(engine: Engine, run_id: str, **context: Any) -> Iterator[No
     try:
         yield
     except BaseException as exc:
-        if (runs.get_run(engine, run_id) or {}).get("status") == "running":
-            runs.finish_run(engine, run_id, "failed", {"error": failure_cause(exc)[:2000], **context})
+        try:
+            if (runs.get_run(engine, run_id) or {}).get("status") == "running":
+                runs.finish_run(engine, run_id, "failed", {"error": failure_cause(exc)[:2000], **context})
+        except Exception as bookkeeping:  # e.g. the database's disk is full too: the first cause is the news
+            logging.getLogger(__name__).error(
+                "run %s could not be marked failed (%s); the next run marks it abandoned", run_id, bookkeeping
+            )
         raise
 
 

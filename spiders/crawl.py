@@ -4,10 +4,12 @@ and read back what it hands over: items as JSON Lines, stats as JSON, WARC files
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -28,6 +30,28 @@ class CrawlFailed(CitehubError, RuntimeError):
     exit_code = 1
 
     pass
+
+
+class DiskFull(CrawlFailed):
+    """The data directory's file system filled up during the crawl."""
+
+
+_ENOSPC = f"[Errno {errno.ENOSPC}]"
+
+
+def _out_of_space(run_dir: Path, *logs: Path) -> bool:
+    """Did the crawl fail for want of space? Its logs say `[Errno 28]`, or the run folder's file system has
+    no free byte left (the log itself may not have been written)."""
+    try:
+        if shutil.disk_usage(run_dir).free == 0:
+            return True
+    except OSError:
+        pass
+    for path in logs:
+        with contextlib.suppress(OSError):
+            if _ENOSPC in path.read_text(errors="replace"):
+                return True
+    return False
 
 
 @dataclass
@@ -96,6 +120,11 @@ def run_crawl(
     stderr_path = run_dir / "crawl.stderr"
     returncode = _run_and_follow(cmd, env, stderr_path, log_path, progress_path, log or logger, on_progress)
     if returncode != 0 or not stats_path.exists():
+        if _out_of_space(run_dir, stderr_path, log_path):
+            raise DiskFull(
+                f"no space left on {run_dir}: crawl {run_id} could not write its archive (WARC, items, stats); "
+                "free space under the data directory (CITEHUB_DATA_DIR) and rerun"
+            )
         tail = stderr_path.read_text(errors="replace")[-2000:] if stderr_path.exists() else ""
         raise CrawlFailed(f"scrapy crawl exited {returncode}; see {log_path}\n{tail}")
     stats = json.loads(stats_path.read_text())
