@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from schema.errors import CitehubError
 
 # Bump when a parser change can change its output: every record carries it, reparse compares it.
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"
 
 
 class ParseError(CitehubError, ValueError):

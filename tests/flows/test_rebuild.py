@@ -101,7 +101,7 @@ def test_reparse_of_an_empty_warehouse_equals_the_nightly_one(nightlies, tmp_pat
     from flows.backfill import reparse
 
     rebuilt = f"sqlite:///{tmp_path / 'rebuilt.sqlite'}"
-    result = reparse(parser_version="1", database_url=rebuilt, data_dir=str(nightlies["root"] / "data"))
+    result = reparse(parser_version="2", database_url=rebuilt, data_dir=str(nightlies["root"] / "data"))
     assert list(result["replayed"].values()) == nightlies["runs"]
     expected = published_checksums(nightlies["url"])
     assert all(rows for rows, _ in expected.values()), expected  # every table has something to compare
@@ -111,7 +111,7 @@ def test_reparse_of_an_empty_warehouse_equals_the_nightly_one(nightlies, tmp_pat
         rebuilt_runs = conn.execute(select(t.run).order_by(t.run.c.started_at)).mappings().all()
         # replays fetch nothing: every fetch row points at the archive or records a response-less failure
         summaries = [json.loads(r["summary"]) for r in rebuilt_runs]
-    assert [(r["kind"], r["status"], r["parser_version"]) for r in rebuilt_runs] == [("reparse", "completed", "1")] * 3
+    assert [(r["kind"], r["status"], r["parser_version"]) for r in rebuilt_runs] == [("reparse", "completed", "2")] * 3
     assert [s["requests"] for s in summaries] == [0, 0, 0]
     assert [s["replay_of"] for s in summaries] == nightlies["runs"]
     # the day-2 failing hub is incomplete in the replay too: nothing of it retired
@@ -197,8 +197,8 @@ def test_reparse_refuses_a_warehouse_that_holds_runs_and_a_foreign_parser_versio
     before = published_checksums(nightlies["url"])
     with pytest.raises(ArchiveError, match="already holds 3 runs: reparse into an empty warehouse"):
         reparse(database_url=nightlies["url"], data_dir=str(nightlies["root"] / "data"))
-    with pytest.raises(ArchiveError, match="the installed parsers are version '1', not '2'"):
-        reparse(parser_version="2", database_url=nightlies["url"], data_dir=str(nightlies["root"] / "data"))
+    with pytest.raises(ArchiveError, match="the installed parsers are version '2', not '3'"):
+        reparse(parser_version="3", database_url=nightlies["url"], data_dir=str(nightlies["root"] / "data"))
     assert published_checksums(nightlies["url"]) == before
 
 
