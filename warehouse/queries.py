@@ -42,6 +42,7 @@ class RunRow:
     retired: int | None  # None: the warehouse does not record it (yet)
     relabelled: int | None
     error: str | None = None
+    replay_of: str | None = None  # the archived crawl a replay (backfill --from-archive, reparse) replays
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -128,10 +129,14 @@ def recent_runs(engine: Engine, limit: int = 10) -> list[RunRow]:
     out = []
     for row in rows:
         summary = json.loads(row["summary"]) if row["summary"] else {}
+        params = json.loads(row["params"]) if row["params"] else {}
         started, finished = aware_utc(row["started_at"]), aware_utc(row["finished_at"])
-        counted = summary.get("changes") or {}  # a later summary may carry its own change counts
-        ch = {k: counted.get(k, v) for k, v in changes[row["run_id"]].items()}
+        # Citations counted by the warehouse (change_report) win: a summary's "changes" counts the mart's rows,
+        # one per changed field of a relabelled citation; it only fills in what the warehouse cannot count.
+        counted = summary.get("changed") or summary.get("changes") or {}
+        ch = {k: counted.get(k) if v is None else v for k, v in changes[row["run_id"]].items()}
         has_counts = "pages_fetched" in summary
+        replay_of = summary.get("replay_of") or params.get("replay_of")
         out.append(
             RunRow(
                 run_id=row["run_id"],
@@ -139,7 +144,7 @@ def recent_runs(engine: Engine, limit: int = 10) -> list[RunRow]:
                 status=row["status"],
                 started_at=started,
                 finished_at=finished,
-                duration_s=round((finished - started).total_seconds(), 1) if finished else None,
+                duration_s=_duration(started, finished, summary, replay_of),
                 pages=summary.get("pages_fetched"),
                 requests=summary.get("requests"),
                 errors=(summary.get("failed_fetches", 0) + summary.get("quarantined", 0)) if has_counts else None,
@@ -147,9 +152,22 @@ def recent_runs(engine: Engine, limit: int = 10) -> list[RunRow]:
                 retired=ch["retired"],
                 relabelled=ch["relabelled"],
                 error=summary.get("error"),
+                replay_of=replay_of,
             )
         )
     return out
+
+
+def _duration(
+    started: datetime, finished: datetime | None, summary: dict[str, Any], replay_of: str | None
+) -> float | None:
+    """Seconds the run took: its wall time, except for a replay, whose started_at is the archived crawl's
+    start (so it sorts where its data belongs in time), days before the replay itself ran: a replay's time is
+    the sum of its stages' timings (None when it recorded none, e.g. it failed before publishing)."""
+    if replay_of:
+        timings = summary.get("timings") or {}
+        return round(sum(float(v) for v in timings.values()), 1) if timings else None
+    return round((finished - started).total_seconds(), 1) if finished else None
 
 
 # --- freshness ------------------------------------------------------------------------------------------
@@ -589,6 +607,30 @@ def hub_changes(engine: Engine, run_id: str) -> list[dict[str, Any]]:
 
 # --- the change report, for the Prefect UI --------------------------------------------------------------
 
+
+# Kinds of change, in the order the reports show them. new, retired and relabelled count citations (edges: a
+# relabelled citation counts once, however many of its fields changed, although change_report holds one row per
+# changed field); tier, label and incomplete count hubs.
+CHANGE_KINDS = ("new", "retired", "relabelled", "tier", "label", "incomplete")
+CITATION_CHANGES = frozenset({"new", "retired", "relabelled"})
+
+
+def _kind_rank(kind: str) -> tuple[int, str]:
+    return (CHANGE_KINDS.index(kind) if kind in CHANGE_KINDS else len(CHANGE_KINDS), kind)
+
+
+def changes_line(changed: dict[str, int | None]) -> str:
+    """'new 8 citations, relabelled 1 citation, tier 1 hub': each kind with its unit (None: not known)."""
+    parts = []
+    for kind in sorted(changed, key=_kind_rank):
+        n = changed[kind]
+        if n is None:
+            continue
+        unit = "citation" if kind in CITATION_CHANGES else "hub"
+        parts.append(f"{kind} {n:,} {unit}{'' if n == 1 else 's'}")
+    return ", ".join(parts) or "none"
+
+
 CHANGE_COLUMNS = (
     "hub_uuid",
     "title",
@@ -615,8 +657,43 @@ def change_table_rows(changes: list[dict[str, Any]], limit: int = TABLE_ROWS) ->
     return [{k: c.get(k) for k in CHANGE_COLUMNS} for c in changes[:limit]]
 
 
+HUB_CHANGE_KINDS = ("first seen", *CHANGE_KINDS)
+
+
+def hub_change_kinds(change: dict[str, Any]) -> list[str]:
+    """The kinds of change one row of `hub_changes` shows (a hub seen for the first time: 'first seen', its
+    tier and label are not changes), plus 'incomplete' when the row carries an `incomplete` reason."""
+    first = bool(change.get("first_seen"))
+    kinds = ["first seen"] if first else []
+    kinds += [k for k in ("new", "retired", "relabelled") if change.get(f"{k}_citations")]
+    if not first:
+        kinds += [k for k in ("tier", "label") if change.get(f"{k}_before") != change.get(f"{k}_after")]
+    return [*kinds, *(["incomplete"] if change.get("incomplete") else [])]
+
+
+def lead_with_each_kind(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`changes` (rows of `hub_changes`) reordered so that the first rows show every kind of change present:
+    the first row of each kind in turn (CHANGE_KINDS order), then the others in their given order."""
+    lead: list[int] = []
+    for kind in HUB_CHANGE_KINDS:
+        i = next((i for i, c in enumerate(changes) if kind in hub_change_kinds(c)), None)
+        if i is not None and i not in lead:
+            lead.append(i)
+    return [changes[i] for i in lead] + [c for i, c in enumerate(changes) if i not in lead]
+
+
+def figure_change(before: object, after: object, first_seen: bool, missing: str = "—") -> str:
+    """A hub figure (tier, label) of a change row: its value, or 'before → after' when it changed; a hub seen
+    for the first time has no 'before'; a missing value reads `missing`, never 'None'."""
+    shown_after = missing if after is None else str(after)
+    if first_seen or before == after:
+        return shown_after
+    return f"{missing if before is None else before} → {shown_after}"
+
+
 def change_markdown(run_id: str, counts: dict[str, int | None], changes: list[dict[str, Any]], limit: int = 25) -> str:
-    """The run's change report as markdown: totals, then the hubs that changed most."""
+    """The run's change report as markdown: totals, then the hubs that changed (the first of each kind of
+    change, then those that changed most)."""
 
     def n(v: object) -> str:
         return "–" if v is None else str(v)
@@ -625,8 +702,8 @@ def change_markdown(run_id: str, counts: dict[str, int | None], changes: list[di
         "",
         f"## Changes in run `{run_id}`",
         "",
-        f"- citations: new {n(counts.get('new'))}, retired {n(counts.get('retired'))}, "
-        f"relabelled {n(counts.get('relabelled'))}",
+        f"- citations (a relabelled citation counts once): new {n(counts.get('new'))}, "
+        f"retired {n(counts.get('retired'))}, relabelled {n(counts.get('relabelled'))}",
         f"- hubs changed: {len(changes)}",
         "",
     ]
@@ -635,18 +712,15 @@ def change_markdown(run_id: str, counts: dict[str, int | None], changes: list[di
             "| hub | citing before | citing after | new | retired | relabelled | tier | label |",
             "|---|---|---|---|---|---|---|---|",
         ]
-        for c in changes[:limit]:
-            tier = c["tier_after"] if c["tier_before"] == c["tier_after"] else f"{c['tier_before']} → {c['tier_after']}"
-            label = (
-                c["label_after"]
-                if c["label_before"] == c["label_after"]
-                else f"{c['label_before']} → {c['label_after']}"
-            )
+        for c in lead_with_each_kind(changes)[:limit]:
+            first = bool(c.get("first_seen"))
+            tier = figure_change(c["tier_before"] or "stub", c["tier_after"] or "stub", first)
+            label = figure_change(c["label_before"], c["label_after"], first, "–")
             title = (c["title"] or c["hub_uuid"]).replace("|", "\\|")
             lines.append(
                 f"| {title} | {n(c['citing_before'])} | {n(c['citing_after'])} | {n(c['new_citations'])} "
-                f"| {n(c['retired_citations'])} | {n(c['relabelled_citations'])} | {tier or 'stub'} "
-                f"| {label or '–'} |"
+                f"| {n(c['retired_citations'])} | {n(c['relabelled_citations'])} | {tier} "
+                f"| {label} |"
             )
         if len(changes) > TABLE_ROWS:
             lines.append(
@@ -672,33 +746,87 @@ def warehouse_counts(engine: Engine) -> tuple[int, int, int]:
     return hubs, papers, citations
 
 
-def change_summary(
-    engine: Engine, run_id: str, sample: int = 20
-) -> tuple[dict[str, int], list[str], list[dict[str, Any]]]:
-    """The run's change report: rows per change kind, incomplete hubs, and the first `sample` rows."""
+@dataclass
+class ChangeSummary:
+    rows: dict[str, int]  # change_report rows per kind (one per changed field of a relabelled citation)
+    changed: dict[str, int]  # citations (new, retired, relabelled) or hubs (tier, label, incomplete) per kind
+    incomplete: list[str]  # hubs fetched incompletely (nothing of them retired)
+    sample: list[dict[str, Any]]  # the first rows of each kind, grouped by kind
+
+
+def change_summary(engine: Engine, run_id: str, sample: int = 20) -> ChangeSummary:
+    """The run's change report: rows and citations (or hubs) per change kind, incomplete hubs, and up to
+    `sample` rows that show every kind present (taken from each kind in turn, not the first `sample` of one)."""
     c = t.change_report
+    cols = (c.c.change, c.c.hub_uuid, c.c.subject, c.c.field, c.c.old_value, c.c.new_value)
     with engine.connect() as conn:
-        counts: dict[str, int] = dict(
-            conn.execute(
-                select(c.c.change, func.count()).where(c.c.run_id == run_id).group_by(c.c.change).order_by(c.c.change)
-            ).all()
+        rows: dict[str, int] = dict(
+            conn.execute(select(c.c.change, func.count()).where(c.c.run_id == run_id).group_by(c.c.change)).all()
+        )
+        edges = select(c.c.change, c.c.hub_uuid, c.c.subject).distinct().where(c.c.run_id == run_id).subquery()
+        distinct: dict[str, int] = dict(
+            conn.execute(select(edges.c.change, func.count()).group_by(edges.c.change)).all()
         )
         incomplete = list(
             conn.execute(
                 select(c.c.hub_uuid).where(c.c.run_id == run_id, c.c.change == "incomplete").order_by(c.c.hub_uuid)
             ).scalars()
         )
-        rows = (
-            conn.execute(
-                select(c.c.change, c.c.hub_uuid, c.c.subject, c.c.field, c.c.old_value, c.c.new_value)
-                .where(c.c.run_id == run_id)
-                .order_by(c.c.change, c.c.hub_uuid, c.c.subject, c.c.field)
-                .limit(sample)
-            )
-            .mappings()
-            .all()
-        )
-    return counts, incomplete, [dict(r) for r in rows]
+        kinds = sorted(rows, key=_kind_rank)
+        firsts = {
+            kind: [
+                dict(r)
+                for r in conn.execute(
+                    select(*cols)
+                    .where(c.c.run_id == run_id, c.c.change == kind)
+                    .order_by(c.c.hub_uuid, c.c.subject, c.c.field)
+                    .limit(sample)
+                ).mappings()
+            ]
+            for kind in kinds
+        }
+    taken = dict.fromkeys(kinds, 0)
+    while sum(taken.values()) < sample and any(taken[k] < len(firsts[k]) for k in kinds):
+        for kind in kinds:  # one row of each kind in turn
+            if taken[kind] < len(firsts[kind]) and sum(taken.values()) < sample:
+                taken[kind] += 1
+    return ChangeSummary(
+        rows={k: rows[k] for k in kinds},
+        changed={k: distinct[k] for k in kinds},
+        incomplete=incomplete,
+        sample=[r for kind in kinds for r in firsts[kind][: taken[kind]]],
+    )
+
+
+def incomplete_hubs(engine: Engine, run_id: str) -> list[dict[str, Any]]:
+    """Hubs the run fetched incompletely (nothing of them retired): uuid, title (None for a hub never
+    parsed) and the first reason (e.g. 'failed: <url>', 'parsed 40 of 50')."""
+    c, h = t.change_report, t.hub
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(c.c.hub_uuid, func.coalesce(h.c.title, h.c.title_raw).label("title"), c.c.new_value.label("reason"))
+            .outerjoin(h, h.c.hub_uuid == c.c.hub_uuid)
+            .where(c.c.run_id == run_id, c.c.change == "incomplete")
+            .order_by(c.c.hub_uuid)
+        ).mappings()
+        return [dict(r) for r in rows]
+
+
+def fetch_outcomes_by_run(engine: Engine, run_ids: list[str]) -> dict[str, dict[str, int]]:
+    """URLs of each run by fetch outcome (parsed, not_modified, quarantined, failed, skipped: refused by
+    policy), from the fetch table."""
+    f = t.fetch
+    out: dict[str, dict[str, int]] = {r: {} for r in run_ids}
+    if not run_ids:
+        return out
+    with engine.connect() as conn:
+        for run_id, outcome, n in conn.execute(
+            select(f.c.run_id, f.c.outcome, func.count())
+            .where(f.c.run_id.in_(run_ids))
+            .group_by(f.c.run_id, f.c.outcome)
+        ):
+            out[run_id][outcome] = n
+    return out
 
 
 def top_hubs(engine: Engine, limit: int = 10) -> list[dict[str, Any]]:

@@ -36,8 +36,12 @@ class RunReport:
     timings: dict[str, float]
     loaded: dict[str, Any] = field(default_factory=dict)
     top_hubs: list[dict[str, Any]] = field(default_factory=list)
-    # change report of the run (mart change_report): rows per change kind, hubs fetched incompletely
+    # change report of the run (mart change_report): its rows per change kind (one per changed field of a
+    # relabelled citation); what changed per kind, counted in citations (new, retired, relabelled: a relabelled
+    # citation once) or hubs (tier, label, incomplete), as the reports show it; hubs fetched incompletely; the
+    # first rows of each kind
     changes: dict[str, int] = field(default_factory=dict)
+    changed: dict[str, int] = field(default_factory=dict)
     incomplete_hubs: list[str] = field(default_factory=list)
     change_sample: list[dict[str, Any]] = field(default_factory=list)
     # every URL of the run by outcome (fetch table: parsed, not_modified, quarantined, failed, skipped),
@@ -59,7 +63,7 @@ class RunReport:
             f"- checks passed: {self.checks_passed}, failed: {', '.join(self.checks_failed) or 'none'}",
             f"- URLs by outcome: {_pairs_line(self.fetch_outcomes)}; retries: {self.retries}; "
             f"quarantined by reason: {_pairs_line(self.quarantine_reasons)}",
-            f"- changes: {_changes_line(self.changes)}",
+            f"- changes: {queries.changes_line(dict(self.changed))}",
             f"- hubs fetched incompletely (nothing of them retired): {', '.join(self.incomplete_hubs) or 'none'}",
             "",
             "| change | hub | subject | field | old | new |",
@@ -85,10 +89,6 @@ class RunReport:
         return "\n".join(lines)
 
 
-def _changes_line(changes: dict[str, int]) -> str:
-    return ", ".join(f"{kind} {n}" for kind, n in changes.items()) or "none"
-
-
 def build_report(
     engine: Engine,
     run_id: str,
@@ -98,7 +98,7 @@ def build_report(
     timings: dict[str, float],
 ) -> RunReport:
     hubs, papers, citations = queries.warehouse_counts(engine)
-    changes, incomplete, change_sample = queries.change_summary(engine, run_id)
+    changed = queries.change_summary(engine, run_id)
     outcomes, reasons = queries.fetch_accounting(engine, run_id)
     loaded_dict = loaded.as_dict() if hasattr(loaded, "as_dict") else dict(getattr(loaded, "__dict__", {}))
     return RunReport(
@@ -115,9 +115,10 @@ def build_report(
         timings=timings,
         loaded=loaded_dict,
         top_hubs=queries.top_hubs(engine),
-        changes=changes,
-        incomplete_hubs=incomplete,
-        change_sample=change_sample,
+        changes=changed.rows,
+        changed=changed.changed,
+        incomplete_hubs=changed.incomplete,
+        change_sample=changed.sample,
         fetch_outcomes=outcomes,
         quarantine_reasons=reasons,
         retries=int(stats.get("retry/count", 0)),

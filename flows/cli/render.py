@@ -224,6 +224,22 @@ def print_hub(console: Console, info: ops.HubInfo) -> None:
     console.print(table(console, f"History across {len(info.history)} runs", HISTORY_COLUMNS, history))
 
 
+def changes_counted(report: dict[str, Any]) -> str:
+    """What the run changed, in citations (new, retired, relabelled: a relabelled citation counts once, as in
+    the HTML report and `citehub status`) and hubs (tier, label, incomplete). A summary written before it
+    recorded `changed` has only the change_report rows per kind: its relabelled count is of changed fields."""
+    if "changed" in report:
+        return ops.changes_line(report["changed"] or {})
+    rows = dict(report.get("changes") or {})
+    fields = rows.pop("relabelled", None)
+    line = ops.changes_line(rows)
+    if fields is not None:
+        line = (
+            "" if line == "none" else f"{line}, "
+        ) + f"relabelled {fields:,} field value{'' if fields == 1 else 's'}"
+    return line
+
+
 def print_report(console: Console, report: dict[str, Any]) -> None:
     """A run's outcome as the terminal shows it: counts, changes, top hubs, time per stage, SQL to try."""
     if report.get("status") == "skipped":  # another run held the warehouse's run lock (warehouse/lock.py)
@@ -241,10 +257,8 @@ def print_report(console: Console, report: dict[str, Any]) -> None:
         f"quarantined {report['quarantined']}, failed fetches {report['failed_fetches']}, "
         f"checks passed {report['checks_passed']}, failed {len(report['checks_failed'])}"
     )
-    changes = report.get("changes") or {}
     console.print(
-        "changes: "
-        + (", ".join(f"{kind} {n}" for kind, n in changes.items()) or "none")
+        f"changes: {changes_counted(report)}"
         + (
             f"; [bold]incomplete hubs (nothing retired)[/bold]: {', '.join(report['incomplete_hubs'])}"
             if report.get("incomplete_hubs")
@@ -263,7 +277,9 @@ def print_report(console: Console, report: dict[str, Any]) -> None:
             ]
             for c in report["change_sample"]
         ]
-        console.print(table(console, "Change report (first rows; all in change_report)", CHANGE_COLUMNS, changed))
+        console.print(
+            table(console, "Change report (first rows of each kind; all in change_report)", CHANGE_COLUMNS, changed)
+        )
     top = [
         [
             clip(h["title"], TITLE_CHARS) if h["title"] else h["hub_uuid"],

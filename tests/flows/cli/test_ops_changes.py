@@ -136,3 +136,26 @@ def test_change_table_and_markdown_are_bounded_when_every_hub_changed():
     few = ops.change_markdown("RUN", {}, changes[:30])
     assert few.endswith("... and 5 more hubs: see the run-changes table artifact.")
     assert ops.change_table_rows(changes[:30]) == [{k: c[k] for k in ops.CHANGE_COLUMNS} for c in changes[:30]]
+
+
+def test_change_markdown_leads_with_every_kind_and_shows_no_none():
+    """30 hubs that grew most, then a relabel-only hub and a tier change: the first 25 rows show both, and a
+    hub seen for the first time reads its tier without a 'None →'."""
+    grown = [_change(i) | {"first_seen": False, "citing_before": 0, "tier_before": "hub"} for i in range(100, 130)]
+    relabelled = _change(1) | {
+        "hub_uuid": "relabel",
+        "title": "Relabelled hub",
+        "first_seen": False,
+        "citing_before": 1,
+        "tier_before": "hub",
+        "new_citations": 0,
+        "relabelled_citations": 2,
+    }
+    tiered = relabelled | {"hub_uuid": "tier", "title": "Tier hub", "relabelled_citations": 0, "tier_before": None}
+    first = _change(7) | {"hub_uuid": "first", "title": "First hub", "new_citations": 0}
+    changes = sorted([*grown, relabelled, tiered, first], key=lambda c: -c["citing_after"])
+    assert [c["hub_uuid"] for c in changes[-3:]] == ["first", "relabel", "tier"]  # beyond the first 25
+    shown = ops.change_markdown("RUN", {"new": 1, "retired": 0, "relabelled": 2}, changes)  # its first 25 rows
+    assert "| Relabelled hub |" in shown and "| Tier hub |" in shown and "| First hub |" in shown
+    assert "stub → hub" in shown
+    assert "None" not in shown
