@@ -34,7 +34,7 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import SecretStr
 
 from flows.nightly import nightly_refresh, plain_url
-from flows.publish import failure_recorded, publish, stage_timer, take_run_lock
+from flows.publish import failure_recorded, flow_state, publish, stage_timer, take_run_lock, worse
 from flows.settings import Settings
 from schema.engine import make_engine, redacted, warehouse_identity
 from schema.migrate import upgrade
@@ -136,6 +136,7 @@ def replay_archive(
         "%s: replaying %d archived crawls from %s into %s", kind, len(plans), settings.runs_dir, redacted(database_url)
     )
     reports: list[dict[str, Any]] = []
+    worst = "completed"
     lock = ExitStack()
     try:
         for archived_run, fetches in plans:
@@ -157,11 +158,13 @@ def replay_archive(
             reports.append(report)
             if report.get("status") == "blocked":  # later crawls build on this one: stop here
                 return {"status": "blocked", "message": report["message"], "run_id": run_id, "runs": reports}
+            worst = worse(worst, report.get("status", "completed"))
             log.info("run %s replayed %s", run_id, archived_run.run_id)
     finally:
         lock.close()
     return {
-        "status": "completed",
+        "status": worst,
+        "reasons": [f"run {r['run_id']}: {why}" for r in reports for why in r.get("reasons", [])],
         "runs": reports,
         "replayed": {r["run_id"]: a.run_id for r, (a, _) in zip(reports, plans, strict=True)},
         "left_out": {a.run_id: why for a, why in selection.left_out},
@@ -186,16 +189,18 @@ def backfill(
     if from_archive:
         if hubs:
             raise ArchiveError("give hubs or from_archive, not both: an archive replay loads whole crawls")
-        return replay_archive(
-            "backfill",
-            parse_day(since, "--since"),
-            parse_day(until, "--until"),
-            PARSER_VERSION,
-            database_url,
-            data_dir,
-            lock_wait_seconds,
-            replay_workers,
-            archive_of,
+        return flow_state(
+            replay_archive(
+                "backfill",
+                parse_day(since, "--since"),
+                parse_day(until, "--until"),
+                PARSER_VERSION,
+                database_url,
+                data_dir,
+                lock_wait_seconds,
+                replay_workers,
+                archive_of,
+            )
         )
     if since or until:
         raise ArchiveError("--since/--until select archived crawls: use them with --from-archive")
@@ -211,7 +216,9 @@ def backfill(
         conditional=False,
         lock_wait_seconds=lock_wait_seconds,
     )
-    return {"status": report.get("status", "completed"), "runs": [report]}
+    return flow_state(
+        {"status": report.get("status", "completed"), "reasons": report.get("reasons", []), "runs": [report]}
+    )
 
 
 @flow(name="reparse", log_prints=True)
@@ -230,8 +237,10 @@ def reparse(
             f"the installed parsers are version {PARSER_VERSION!r}, not {parser_version!r}: "
             "install the fixed parsers first (spiders/parse/records.py PARSER_VERSION)"
         )
-    return replay_archive(
-        "reparse", None, None, parser_version, database_url, data_dir, lock_wait_seconds, replay_workers, archive_of
+    return flow_state(
+        replay_archive(
+            "reparse", None, None, parser_version, database_url, data_dir, lock_wait_seconds, replay_workers, archive_of
+        )
     )
 
 

@@ -16,7 +16,7 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import SecretStr
 
 from flows.progress import ProgressReporter
-from flows.publish import failure_recorded, publish, stage_timer, take_run_lock
+from flows.publish import failure_recorded, flow_state, publish, stage_timer, take_run_lock
 from flows.settings import Settings
 from schema.engine import make_engine, redacted, warehouse_identity
 from schema.migrate import upgrade
@@ -43,21 +43,22 @@ def crawl_task(
 ) -> CrawlResult:
     # Scrapy's log and the crawl's progress go to this task run's logger: the Prefect UI shows both.
     log = get_run_logger()
-    if frontier_url:
-        # Several crawl processes on one shared Redis frontier; the merged run folder looks like one crawl's.
-        return run_fleet_crawl(
-            run_id,
-            run_dir,
-            base_url,
-            hub_urls,
-            allowed,
-            frontier_url,
-            workers,
-            concurrency,
-            extra_settings=extra_settings,
-            log=log,
-        )
     with ProgressReporter(log) as progress:
+        if frontier_url:
+            # Several crawl processes on one shared Redis frontier; the merged run folder looks like one crawl's.
+            return run_fleet_crawl(
+                run_id,
+                run_dir,
+                base_url,
+                hub_urls,
+                allowed,
+                frontier_url,
+                workers,
+                concurrency,
+                extra_settings=extra_settings,
+                log=log,
+                on_progress=progress,
+            )
         return run_crawl(
             run_id,
             run_dir,
@@ -113,7 +114,7 @@ def nightly_refresh(
     run_id = runs.start_run(engine, kind, params)
     with ExitStack() as lock:
         if skipped := take_run_lock(lock, engine, run_id, lock_wait_seconds):
-            return skipped
+            return flow_state(skipped)
         get_run_logger().info(
             "run %s: %d hubs from %s into %s", run_id, len(hub_urls), settings.base_url, redacted(url)
         )
@@ -138,15 +139,17 @@ def nightly_refresh(
                 frontier_url or settings.frontier_url,
                 workers or settings.workers,
             )
-            return publish(
-                url,
-                run_id,
-                kind,
-                stats=crawl.stats,
-                timings=timings,
-                items_path=crawl.items_path,
-                override=allow_abnormal_change,
-                archive=run_dir,
+            return flow_state(
+                publish(
+                    url,
+                    run_id,
+                    kind,
+                    stats=crawl.stats,
+                    timings=timings,
+                    items_path=crawl.items_path,
+                    override=allow_abnormal_change,
+                    archive=run_dir,
+                )
             )
 
 
@@ -163,15 +166,17 @@ def accept_changes(
     upgrade(engine)
     blocked = guard.blocked_run(engine, run_id)
     with single_flight(engine, run_id):
-        return publish(
-            url,
-            run_id,
-            blocked["kind"],
-            stats=guard.crawl_stats(settings.runs_dir / run_id),
-            timings={},
-            override=f"accepted with --accept-changes{': ' + reason if reason else ''}",
-            summary={"blocked": blocked["summary"]},
-            archive=settings.runs_dir / run_id,
+        return flow_state(
+            publish(
+                url,
+                run_id,
+                blocked["kind"],
+                stats=guard.crawl_stats(settings.runs_dir / run_id),
+                timings={},
+                override=f"accepted with --accept-changes{': ' + reason if reason else ''}",
+                summary={"blocked": blocked["summary"]},
+                archive=settings.runs_dir / run_id,
+            )
         )
 
 

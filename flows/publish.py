@@ -16,30 +16,34 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import TerminationSignal
+from prefect.states import Completed, State
 from sqlalchemy import Engine
 
+from flows.notify import notify
 from schema.engine import make_engine
 from schema.errors import CitehubError
 from spiders.replay import record_run
-from warehouse import guard, queries, runs, stage
+from warehouse import guard, outcome, queries, runs, stage
 from warehouse.checks import CheckResult, run_checks
 from warehouse.load import LoadResult, load_staged, materialize_marts
 from warehouse.lock import RunLockBusy, single_flight
+from warehouse.outcome import EXIT_CODES
 from warehouse.report import build_report
 
 T = TypeVar("T")
 
 
-class ChecksFailed(CitehubError):
-    """The run loaded, but quality checks failed: it ends `failed` (its data is published, the checks name why)."""
+class RunFailed(CitehubError):
+    """The run loaded but did not do its job: nothing useful was fetched, or quality checks failed. It ends
+    `failed` (whatever it loaded is published; the reasons say why)."""
 
-    exit_code = 1
+    exit_code = EXIT_CODES["failed"]
 
 
 @task(name="stage items", cache_policy=NO_CACHE)
@@ -136,17 +140,49 @@ def publish(
         record_run(archive, published=True)
     checks = timed("check", check_task, database_url, run_id)
     report = build_report(engine, run_id, stats, loaded, checks, timings)
-    failed = [c.name for c in checks if not c.passed]
-    recorded = {**report.as_dict(), **(summary or {})}
+    verdict = outcome.judge(
+        report.fetch_outcomes,
+        outcome.incomplete_reasons(engine, run_id, report.incomplete_hubs),
+        report.checks_failed,
+    )
+    recorded = {**report.as_dict(), "reasons": verdict.reasons, **(summary or {})}
     if override is not None:  # a publish past the guard keeps its verdict in plain sight
         recorded["guard"] = loaded.guard
-    runs.finish_run(engine, run_id, "failed" if failed else "completed", recorded)
+    runs.finish_run(engine, run_id, verdict.status, recorded)
     if archive is not None:
-        record_run(archive, status="failed" if failed else "completed")
+        record_run(archive, status=verdict.status)
     artifacts_task(database_url, run_id, kind, report.markdown())
-    if failed:
-        raise ChecksFailed(f"run {run_id}: {len(failed)} quality checks failed: " + ", ".join(failed))
-    return report.as_dict()
+    notify(run_id, kind, verdict.status, verdict.reasons, _counts(report.as_dict()))
+    if verdict.status == "failed":
+        raise RunFailed(f"run {run_id} failed: " + "; ".join(verdict.reasons))
+    return {**report.as_dict(), "status": verdict.status, "reasons": verdict.reasons}
+
+
+def _counts(summary: dict[str, Any]) -> dict[str, Any]:
+    """The figures an alert carries."""
+    keys = ("requests", "pages_fetched", "quarantined", "failed_fetches", "fetch_outcomes", "changes")
+    return {k: summary[k] for k in keys if k in summary}
+
+
+def worse(a: str, b: str) -> str:
+    """The worse of two outcomes of runs in one sequence (a replay's): degraded beats completed."""
+    order = ("completed", "degraded", "skipped", "blocked", "failed")
+    return max(a, b, key=order.index)
+
+
+def flow_state(result: dict[str, Any]) -> dict[str, Any]:
+    """What a flow returns: its result, in a state named after the outcome when that is not `completed` (a
+    `degraded`, `blocked` or `skipped` run is not shown as Completed; Prefect emits the event
+    `prefect.flow-run.Degraded` etc., which automations can match)."""
+    status = result.get("status", "completed")
+    if status == "completed":
+        return result
+    reasons = result.get("reasons") or [result.get("message", "")]
+    state: State[dict[str, Any]] = Completed(
+        name=status.capitalize(), message="; ".join(r for r in reasons if r)[:500], data=result
+    )
+    # Typed as the result: a flow that returns a state ends in it, and its caller gets the state's data.
+    return cast("dict[str, Any]", state)
 
 
 def finish_blocked(
@@ -171,6 +207,7 @@ def finish_blocked(
         "failed_fetches": int(stats.get("citehub/fetch/failed", 0)),
     }
     runs.finish_run(engine, run_id, "blocked", summary)
+    notify(run_id, "run", "blocked", [message], _counts(summary))
     return {"run_id": run_id, "status": "blocked", "message": message, "guard": verdict.as_dict()}
 
 
@@ -183,6 +220,7 @@ def failure_recorded(engine: Engine, run_id: str, **context: Any) -> Iterator[No
         try:
             if (runs.get_run(engine, run_id) or {}).get("status") == "running":
                 runs.finish_run(engine, run_id, "failed", {"error": failure_cause(exc)[:2000], **context})
+                notify(run_id, "run", "failed", [failure_cause(exc)[:500]], {})
         except Exception as bookkeeping:  # e.g. the database's disk is full too: the first cause is the news
             logging.getLogger(__name__).error(
                 "run %s could not be marked failed (%s); the next run marks it abandoned", run_id, bookkeeping
@@ -205,5 +243,6 @@ def take_run_lock(stack: ExitStack, engine: Engine, run_id: str, wait_seconds: f
     except RunLockBusy as exc:
         get_run_logger().warning("%s", exc)
         runs.finish_run(engine, run_id, "skipped", {"message": str(exc)})
+        notify(run_id, "run", "skipped", [str(exc)], {})
         return {"run_id": run_id, "status": "skipped", "message": str(exc)}
     return None

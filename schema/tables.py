@@ -44,7 +44,7 @@ NAMING_CONVENTION = {
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 RUN_KINDS = ("nightly", "backfill", "reparse")
-RUN_STATUSES = ("running", "completed", "failed", "skipped", "blocked", "abandoned")
+RUN_STATUSES = ("running", "completed", "failed", "skipped", "blocked", "abandoned", "degraded")
 FETCH_OUTCOMES = ("parsed", "not_modified", "quarantined", "failed", "skipped")
 ITEM_KINDS = ("hub_page", "hub_json", "quarantine", "fetch")
 
@@ -86,8 +86,8 @@ run = Table(
         "status",
         Text,
         nullable=False,
-        comment="running, completed, failed, skipped (another run held the lock), blocked (the publish guard "
-        "refused an abnormal change) or abandoned (its process died).",
+        comment="running, completed, degraded (published, some hubs incomplete), failed, skipped (another run "
+        "held the lock), blocked (the publish guard refused an abnormal change) or abandoned (its process died).",
     ),
     Column("started_at", DateTime(timezone=True), nullable=False, comment="When the run started (UTC)."),
     Column("finished_at", DateTime(timezone=True), comment="When the run ended (UTC); NULL while running."),

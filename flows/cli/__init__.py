@@ -44,8 +44,16 @@ class _Commands(TyperGroup):
             raise typer.Exit(exc.exit_code) from exc
 
 
+EXIT_CODES_HELP = (
+    "Exit codes: 0 completed; 1 failed (an error, or nothing useful fetched, or a quality check failed); "
+    "2 bad usage or configuration; 3 blocked by the publish guard; 4 degraded (published, some hubs "
+    "incomplete); 5 skipped (another run holds the warehouse); 130 interrupted."
+)
 app = typer.Typer(
-    cls=_Commands, help="citehub: a SQL warehouse of who cites whom on pith.science.", no_args_is_help=True
+    cls=_Commands,
+    help="citehub: a SQL warehouse of who cites whom on pith.science.",
+    epilog=EXIT_CODES_HELP,
+    no_args_is_help=True,
 )
 db_app = typer.Typer(help="Warehouse schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -107,7 +115,7 @@ def _secret(database_url: str | None) -> SecretStr | None:
     return SecretStr(database_url) if database_url else None
 
 
-@app.command()
+@app.command(epilog=EXIT_CODES_HELP)
 def refresh(
     base_url: Annotated[str | None, typer.Option(help="site to crawl")] = None,
     seeds: Annotated[Path | None, typer.Option(help="file of hub URLs or uuids, one a line")] = None,
@@ -154,6 +162,7 @@ def refresh(
             reason=allow_abnormal_change,
         )
         print_report(console, report)
+        _exit_with(report)
         return
 
     _hub_urls(seeds, hub, "https://pith.science")  # every bad seed line named before a flow starts
@@ -172,8 +181,21 @@ def refresh(
         workers=workers,
     )
     print_report(console, report)
-    if report.get("status") == "blocked":
-        raise typer.Exit(3)
+    _exit_with(report)
+
+
+def _exit_with(result: dict[str, Any]) -> None:
+    """The outcome's line (unless `completed`) and its exit code (warehouse/outcome.py)."""
+    from warehouse.outcome import EXIT_CODES
+
+    status = result.get("status", "completed")
+    if status in ("degraded", "failed"):
+        reasons = result.get("reasons") or []
+        console.print(
+            f"[yellow]outcome: {status}[/yellow] - " + "; ".join(reasons[:6]), highlight=False, soft_wrap=True
+        )
+    if status != "completed":
+        raise typer.Exit(EXIT_CODES[status])
 
 
 @contextmanager
@@ -210,7 +232,7 @@ def _sample_site(hubs: int, seed: int, day: int) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
-@app.command()
+@app.command(epilog=EXIT_CODES_HELP)
 def demo(
     hubs: Annotated[int, typer.Option(help="hubs in the sample site")] = 200,
     seed: Annotated[int, typer.Option(help="sample-site seed")] = 7,
@@ -234,6 +256,7 @@ def demo(
             base_url=base_url, hubs=refs, database_url=_secret(database_url), include_known=False, kind="nightly"
         )
     print_report(console, report)
+    _exit_with(report)
 
 
 @db_app.command("current")
@@ -449,7 +472,7 @@ def docs_cmd(
         console.print(f"COMMENT ON: {docs.apply_comments(make_engine(url))} tables and columns")
 
 
-@app.command()
+@app.command(epilog=EXIT_CODES_HELP)
 def backfill(
     hubs: Annotated[
         list[str] | None, typer.Option(help="seed file or hub uuid/URL (repeatable): fetch these now")
@@ -501,10 +524,9 @@ def backfill(
     )
     for report in result["runs"]:
         print_report(console, report)
-    if result["status"] != "completed" or not result["runs"]:
-        if result.get("message") and not result["runs"]:
-            console.print(f"[yellow]{result['message']}[/yellow]", highlight=False)
-        raise typer.Exit(3)
+    if result.get("message") and not result["runs"]:
+        console.print(f"[yellow]{result['message']}[/yellow]", highlight=False)
+    _exit_with(result)
 
 
 def _archive_owner(archive_of: str | None) -> str | None:
@@ -549,7 +571,7 @@ def _archive_plan(
     return True
 
 
-@app.command()
+@app.command(epilog=EXIT_CODES_HELP)
 def reparse(
     parser_version: Annotated[str, typer.Option(help="the installed parsers' version, recorded on every run")],
     database_url: DatabaseUrl = None,
@@ -576,8 +598,7 @@ def reparse(
     for report in result["runs"]:
         print_report(console, report)
     console.print(f"reparsed {len(result['runs'])} archived crawls with parser version {parser_version}")
-    if result["status"] != "completed":
-        raise typer.Exit(3)
+    _exit_with(result)
 
 
 @app.command()
@@ -625,6 +646,9 @@ def crawl_cmd(
     crawls this way and loads the result.
     """
     joined = run_id is not None
+    import logging
+
+    from flows.progress import ProgressReporter
     from spiders.crawl import allowed_hosts_for
     from spiders.fleet import run_fleet_crawl
     from warehouse.runs import new_run_id
@@ -635,18 +659,24 @@ def crawl_cmd(
     if not urls:
         raise typer.BadParameter("no hubs to crawl: give --seeds FILE or --hub", param_hint="--seeds/--hub")
     run_id = run_id or new_run_id()
-    merged = run_fleet_crawl(
-        run_id,
-        settings.runs_dir / run_id,
-        settings.base_url,
-        urls,
-        allowed_hosts_for(settings.base_url, settings.allowed_hosts),
-        frontier,
-        workers,
-        settings.concurrency,
-        first_worker=first_worker,
-        owns_frontier=not joined,  # the machine that started the run clears its frontier
-    )
+    log = logging.getLogger("citehub.crawl")
+    if not log.handlers:  # the progress lines a one-process crawl prints, on stderr
+        log.addHandler(logging.StreamHandler())
+        log.setLevel(logging.INFO)
+    with ProgressReporter(log) as progress:
+        merged = run_fleet_crawl(
+            run_id,
+            settings.runs_dir / run_id,
+            settings.base_url,
+            urls,
+            allowed_hosts_for(settings.base_url, settings.allowed_hosts),
+            frontier,
+            workers,
+            settings.concurrency,
+            first_worker=first_worker,
+            owns_frontier=not joined,  # the machine that started the run clears its frontier
+            on_progress=progress,
+        )
     console.print(
         f"run {run_id}: {workers} workers fetched {merged.stats.get('downloader/request_count', 0)} "
         f"URLs; items in {merged.items_path}, WARC in {merged.items_path.parent / 'warc'}"

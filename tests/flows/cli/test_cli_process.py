@@ -120,3 +120,29 @@ def test_an_interrupted_refresh_stops_within_seconds_and_publishes_nothing(tmp_p
     with single_flight(engine, start_run(engine, "nightly", {})):  # the lock is free: no wait needed
         pass
     engine.dispose()
+
+
+@pytest.mark.slow
+def test_two_refreshes_at_once_without_a_prefect_server_one_runs_one_is_skipped(tmp_path):
+    """Issue 18: both used to die with "Timed out while attempting to connect to ephemeral Prefect API
+    server". Each starts its own temporary server (sharing one Prefect home); single-flight holds."""
+    site = build_site(hubs=12, seed=7, day=1)
+    url = f"sqlite:///{tmp_path / 'w.sqlite'}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env.update(PREFECT_HOME=str(tmp_path / "prefect"), CITEHUB_DATA_DIR=str(tmp_path / "data"), COLUMNS="200")
+    with serving(site, faults=parse_spec("slow=1.0,slow_s=0.3,seed=1")) as base_url:
+        hubs = [arg for h in site.hubs for arg in ("--hub", h.uuid)]
+        command = [*CITEHUB, "refresh", "--base-url", base_url, "--database-url", url, *hubs]
+        procs = [
+            subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            for _ in range(2)
+        ]
+        outputs = [p.communicate(timeout=400)[0] for p in procs]
+    codes = sorted(p.returncode for p in procs)
+    assert codes == [0, 5], "\n\n".join(o[-3000:] for o in outputs)
+    skipped = outputs[[p.returncode for p in procs].index(5)]
+    assert "skipped: run " in skipped and "holds the warehouse's run lock" in skipped
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        assert sorted(conn.execute(select(t.run.c.status)).scalars()) == ["completed", "skipped"]
+    engine.dispose()
