@@ -160,7 +160,7 @@ def publish(
 
 def _counts(summary: dict[str, Any]) -> dict[str, Any]:
     """The figures an alert carries."""
-    keys = ("requests", "pages_fetched", "quarantined", "failed_fetches", "fetch_outcomes", "changes")
+    keys = ("requests", "pages_fetched", "quarantined", "failed_fetches", "fetch_outcomes", "changed")
     return {k: summary[k] for k in keys if k in summary}
 
 

@@ -177,26 +177,48 @@ def _duration(
 class StaleHub:
     hub_uuid: str
     title: str | None
-    last_seen_run: str
+    last_seen_run: str  # the run that last fetched it completely (else the run that first saw it)
     last_seen_at: datetime
     age_days: float
+    never_complete: bool = False  # no run ever fetched it completely
 
 
 def stale_hubs(engine: Engine, days: float, now: datetime | None = None) -> list[StaleHub]:
-    """Hubs whose latest observing run started more than `days` days before `now`, oldest first."""
+    """Hubs not fetched completely in the `days` days before `now`, oldest first: a hub counts as refreshed
+    only by a run that fetched it completely (its snapshot is complete, or it answered "not modified"), never
+    by a run whose fetches of it failed or were refused. A hub never fetched completely is dated from the
+    run that first saw it."""
     now = now or datetime.now(UTC)
-    h, r = t.hub, t.run
+    h, r, s = t.hub, t.run, t.hub_snapshot
+    latest = (
+        select(s.c.hub_uuid, func.max(r.c.started_at).label("at"))
+        .join(r, r.c.run_id == s.c.run_id)
+        .where(s.c.complete.is_(True))
+        .group_by(s.c.hub_uuid)
+        .subquery()
+    )
+    first = r.alias("first_run")
     with engine.connect() as conn:
         rows = conn.execute(
-            select(h.c.hub_uuid, h.c.title, h.c.last_seen_run, r.c.started_at)
-            .join(r, r.c.run_id == h.c.last_seen_run)
-            .where(r.c.started_at < now - timedelta(days=days))
-            .order_by(r.c.started_at, h.c.hub_uuid)
+            select(h.c.hub_uuid, h.c.title, h.c.first_seen_run, first.c.started_at, latest.c.at)
+            .join(first, first.c.run_id == h.c.first_seen_run)
+            .outerjoin(latest, latest.c.hub_uuid == h.c.hub_uuid)
         ).all()
-    return [
-        StaleHub(u, title, run_id, aware_utc(at), round((now - aware_utc(at)).total_seconds() / 86400, 1))
-        for u, title, run_id, at in rows
-    ]
+        complete_runs = dict(
+            conn.execute(
+                select(r.c.started_at, r.c.run_id).where(r.c.started_at.in_({at for *_, at in rows if at is not None}))
+            ).all()
+        )
+    cutoff = now - timedelta(days=days)
+    out = []
+    for uuid, title, first_run, first_at, at in rows:
+        seen_at = aware_utc(at if at is not None else first_at)
+        if seen_at >= cutoff:
+            continue
+        run_id = complete_runs.get(at, first_run) if at is not None else first_run
+        age = round((now - seen_at).total_seconds() / 86400, 1)
+        out.append(StaleHub(uuid, title, run_id, seen_at, age, never_complete=at is None))
+    return sorted(out, key=lambda x: (x.last_seen_at, x.hub_uuid))
 
 
 def hub_count(engine: Engine) -> int:
