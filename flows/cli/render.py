@@ -170,8 +170,12 @@ def print_status(
     )
     for h in stale[:10]:
         console.print(
-            f"  stale {h.hub_uuid} {clip(h.title or '', 50)!r}: last seen {h.last_seen_at:%Y-%m-%d} "
-            f"({h.age_days:g} days ago, run {h.last_seen_run})",
+            f"  stale {h.hub_uuid} {clip(h.title or '', 50)!r}: "
+            + (
+                f"never fetched completely (first seen {h.last_seen_at:%Y-%m-%d}, run {h.last_seen_run})"
+                if h.never_complete
+                else f"last fetched completely {h.last_seen_at:%Y-%m-%d} ({h.age_days:g} days ago, run {h.last_seen_run})"
+            ),
             highlight=False,
             soft_wrap=True,
         )
