@@ -45,9 +45,7 @@ def test_judge_names_the_outcome_and_why():
         "1 hubs incomplete",
         "hub h1: 1 failed URLs",
     ]
-    assert judge({"skipped": 4}, {"h1": "4 skipped URLs"}, []).reasons == [
-        "nothing useful fetched: 4 URLs (skipped 4)"
-    ]
+    assert judge({"skipped": 4}, {"h1": "4 skipped URLs"}, []).reasons == ["nothing useful fetched: 4 URLs (skipped 4)"]
     assert judge({}, {}, []).status == "failed"
     assert judge({"parsed": 3}, {}, ["orphan_edges"]).reasons == ["1 quality checks failed: orphan_edges"]
 
@@ -56,7 +54,13 @@ def _refresh(base_url: str, url: str, data: Path, uuids: list[str], **kw):
     from flows.nightly import nightly_refresh
 
     return nightly_refresh(
-        base_url=base_url, hubs=uuids, database_url=url, data_dir=str(data), include_known=False, return_state=True, **kw
+        base_url=base_url,
+        hubs=uuids,
+        database_url=url,
+        data_dir=str(data),
+        include_known=False,
+        return_state=True,
+        **kw,
     )
 
 
@@ -87,7 +91,11 @@ def test_a_hub_whose_page_fails_makes_the_run_degraded(tmp_path, prefect_server,
     with make_engine(url).connect() as conn:
         assert conn.execute(select(t.run.c.status)).scalars().all() == ["degraded"]
     [message] = _messages(receiver)
-    assert (message["run_id"], message["outcome"], message["reasons"]) == (report["run_id"], "degraded", report["reasons"])
+    assert (message["run_id"], message["outcome"], message["reasons"]) == (
+        report["run_id"],
+        "degraded",
+        report["reasons"],
+    )
     assert message["text"].startswith(f"citehub nightly run {report['run_id']}: degraded - 1 hubs incomplete")
     assert message["counts"]["requests"] == report["requests"]
 
@@ -126,7 +134,11 @@ def test_seeds_all_off_the_allowlist_fail_the_run(tmp_path, prefect_server):
         from flows.nightly import nightly_refresh
 
         state = nightly_refresh(
-            base_url=base_url, hubs=other, database_url=url, data_dir=str(tmp_path / "data"), include_known=False,
+            base_url=base_url,
+            hubs=other,
+            database_url=url,
+            data_dir=str(tmp_path / "data"),
+            include_known=False,
             return_state=True,
         )
     with pytest.raises(RunFailed, match="nothing useful fetched"):
@@ -139,7 +151,9 @@ def test_a_webhook_that_is_down_never_changes_the_outcome(tmp_path, prefect_serv
     failing = site.hubs[0].uuid
     with serving(site) as base_url:
         post(base_url, "fail", {"path": f"/citations/{failing}", "status": 503})
-        state = _refresh(base_url, f"sqlite:///{tmp_path / 'w.sqlite'}", tmp_path / "data", [failing, site.hubs[1].uuid])
+        state = _refresh(
+            base_url, f"sqlite:///{tmp_path / 'w.sqlite'}", tmp_path / "data", [failing, site.hubs[1].uuid]
+        )
     assert state.name == "Degraded"
     with make_engine(f"sqlite:///{tmp_path / 'w.sqlite'}").connect() as conn:
         assert conn.execute(select(t.run.c.status)).scalars().all() == ["degraded"]
