@@ -146,3 +146,33 @@ def test_two_refreshes_at_once_without_a_prefect_server_one_runs_one_is_skipped(
     with engine.connect() as conn:
         assert sorted(conn.execute(select(t.run.c.status)).scalars()) == ["completed", "skipped"]
     engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["status"], ["hub", "anything"], ["report", "--out", "r.html"], ["sql", "-c", "SELECT 1"], ["db", "current"]],
+    ids=["status", "hub", "report", "sql", "db-current"],
+)
+def test_read_only_commands_start_no_prefect_server(tmp_path, args):
+    """Issue 18: every command paid ~20 s of temporary Prefect server start. Only commands that run a flow
+    start one; these answer at once."""
+    from schema.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'w.sqlite'}"
+    upgrade(url)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env.update(PREFECT_HOME=str(tmp_path / "prefect"), CITEHUB_DATABASE_URL=url, CITEHUB_DATA_DIR=str(tmp_path))
+    started = time.monotonic()
+    done = subprocess.run(
+        [*CITEHUB, *args],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    elapsed = time.monotonic() - started
+    assert "temporary server" not in done.stdout + done.stderr
+    assert not (tmp_path / "prefect" / "prefect.db").exists()  # a server would have created its database
+    assert elapsed < 10, elapsed
+    assert done.returncode in (0, 1), done.stdout + done.stderr  # `hub anything` finds no hub: exit 1
