@@ -100,6 +100,27 @@ def samplesite_cmd(ctx: typer.Context) -> None:
     samplesite_app(ctx.args, prog_name="citehub samplesite")
 
 
+def _base(base_url: str | None) -> str:
+    """The site a command crawls: --base-url, else CITEHUB_BASE_URL, else https://pith.science."""
+    return base_url or Settings().base_url
+
+
+def _seed_hosts(urls: list[str], base_url: str, option: str) -> None:
+    """A seed URL on another host than the site being crawled would be refused by the crawl (it fetches one
+    site): say so now, naming the seed and what to do, instead of a run that fetches nothing."""
+    from urllib.parse import urlsplit
+
+    site = urlsplit(base_url).netloc
+    for url in urls:
+        host = urlsplit(url).netloc
+        if host != site:
+            raise typer.BadParameter(
+                f"seed {url} is on {host}, but the crawl fetches {base_url}: pass --base-url "
+                f"{urlsplit(url).scheme}://{host} (or set CITEHUB_BASE_URL), or give the seed as a bare hub uuid",
+                param_hint=option,
+            )
+
+
 def _flow_server() -> None:
     """Before a flow: the temporary Prefect server, tied to this process, when no PREFECT_API_URL is set.
     Only commands that run a flow call this; the others never start a server."""
@@ -165,7 +186,8 @@ def refresh(
         _exit_with(report)
         return
 
-    _hub_urls(seeds, hub, "https://pith.science")  # every bad seed line named before a flow starts
+    # every bad seed line, and every seed on a host the crawl would refuse, named before a flow starts
+    _seed_hosts(_hub_urls(seeds, hub, _base(base_url)), _base(base_url), "--seeds/--hub")
     from flows.nightly import nightly_refresh
 
     _flow_server()
@@ -497,7 +519,7 @@ def backfill(
     older than the warehouse's newest run (history would run backward): older ones go into an empty warehouse.
     """
     from flows.backfill import backfill as backfill_flow
-    from spiders.parse.hubref import resolve_hub_refs
+    from spiders.parse.hubref import hub_url, resolve_hub_refs
     from spiders.replay import ArchiveError
 
     # every bad input is named before a flow starts
@@ -509,7 +531,8 @@ def backfill(
     elif since or until or dry_run:
         raise ArchiveError("--since/--until/--dry-run select archived crawls: add --from-archive")
     else:
-        resolve_hub_refs(hubs or [])
+        base = _base(base_url)
+        _seed_hosts([hub_url(ref, base) for ref in resolve_hub_refs(hubs or [])], base, "--hubs")
     _flow_server()
     result = backfill_flow(
         hubs=hubs,
