@@ -7,6 +7,7 @@ purpose (`schema.errors.CitehubError`) becomes one line and that error's exit co
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -40,8 +41,25 @@ class _Commands(TyperGroup):
         try:
             return super().invoke(ctx)
         except CitehubError as exc:
+            if _debug():
+                raise
             console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)  # paths stay whole
             raise typer.Exit(exc.exit_code) from exc
+        except Exception as exc:
+            if _debug() or type(exc).__module__.split(".")[0] in ("click", "typer"):
+                raise  # Typer's own exits and usage errors, or a traceback asked for
+            first = (str(exc).strip().splitlines() or [""])[0][:300]
+            console.print(
+                f"[red]error:[/red] {type(exc).__name__}: {first} (--debug or CITEHUB_DEBUG=1 shows the traceback)",
+                highlight=False,
+                markup=True,
+                soft_wrap=True,
+            )
+            raise typer.Exit(1) from exc
+
+
+def _debug() -> bool:
+    return os.environ.get("CITEHUB_DEBUG", "").lower() in ("1", "true", "yes")
 
 
 EXIT_CODES_HELP = (
@@ -98,6 +116,21 @@ def samplesite_cmd(ctx: typer.Context) -> None:
     from samplesite.cli import app as samplesite_app
 
     samplesite_app(ctx.args, prog_name="citehub samplesite")
+
+
+def _preflight(database_url: str | None, data_dir: Path | None = None, base_url: str | None = None) -> str:
+    """Before a command that runs a flow does anything: the warehouse answers at a migration this citehub
+    knows, the data directory takes files, the site is an http(s) URL. One line and exit 2 otherwise.
+    Returns the warehouse URL."""
+    from schema.preflight import check_base_url, check_data_dir, check_database
+
+    overrides: dict[str, Any] = {"data_dir": data_dir} if data_dir else {}
+    settings = Settings(**overrides)
+    url = database_url or settings.database_url
+    check_database(url, "--database-url/CITEHUB_DATABASE_URL")
+    check_data_dir(settings.data_dir, "--data-dir/CITEHUB_DATA_DIR")
+    check_base_url(_base(base_url), "--base-url/CITEHUB_BASE_URL")
+    return url
 
 
 def _base(base_url: str | None) -> str:
@@ -163,6 +196,7 @@ def refresh(
     workers: Annotated[int, typer.Option(min=1, max=64, help="crawl processes on this machine (with --frontier)")] = 1,
 ) -> None:
     """Run the nightly refresh now: crawl, load, materialize, check, report."""
+    _preflight(database_url, data_dir, base_url)
     if accept_changes is not None:
         from flows.nightly import accept_changes as accept_flow
         from schema.engine import make_engine
@@ -265,8 +299,7 @@ def demo(
     from flows.nightly import nightly_refresh
     from samplesite.generator import build_site
 
-    settings = Settings()
-    database_url = database_url or settings.database_url
+    database_url = _preflight(database_url)
     site = build_site(hubs=hubs, seed=seed, day=day)
     with _sample_site(hubs, seed, day) as base_url:
         console.print(
@@ -285,8 +318,10 @@ def demo(
 def db_current(database_url: DatabaseUrl = None) -> None:
     """The migration the warehouse is at, and whether it is the newest (Alembic's version table)."""
     from schema.migrate import current_revision, head_revision
+    from schema.preflight import check_database
 
     url = database_url or Settings().database_url
+    check_database(url, "--database-url/CITEHUB_DATABASE_URL")
     revision, head = current_revision(url), head_revision()
     state = "no migration applied" if revision is None else ("head" if revision == head else f"behind head {head}")
     console.print(f"{redacted(url)}: {revision or '-'} ({state})", highlight=False, soft_wrap=True)
@@ -314,8 +349,11 @@ def _main(
     show_version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version and exit")
     ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="show the traceback of an error (or CITEHUB_DEBUG=1)")] = False,
 ) -> None:
     """citehub: a SQL warehouse of who cites whom on pith.science."""
+    if debug:
+        os.environ["CITEHUB_DEBUG"] = "1"
     # SIGTERM (systemd, docker stop, kill) stops a run as Ctrl-C does: the run is marked failed, its lock
     # released, its crawl and temporary Prefect server stopped, instead of vanishing mid-run.
     signal.signal(signal.SIGTERM, _interrupt)
@@ -391,13 +429,20 @@ def _existing_warehouse(url: str) -> Engine:
     """An engine on a warehouse that exists: a status query never creates an empty database."""
     from sqlalchemy import inspect
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
     from schema.engine import make_engine
+    from schema.preflight import check_database
 
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:  # a malformed URL: the configuration check says it in one line
+        check_database(url, "--database-url/CITEHUB_DATABASE_URL", must_exist=True)
+        raise
     if parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).exists():
         console.print(f"[red]no warehouse at {redacted(url)}[/red]: run `citehub refresh` or `citehub demo` first")
         raise typer.Exit(1)
+    check_database(url, "--database-url/CITEHUB_DATABASE_URL", must_exist=True)
     engine = make_engine(url)
     if not inspect(engine).has_table("run"):
         console.print(
@@ -432,9 +477,11 @@ def sql_cmd(
     database_url: DatabaseUrl = None,
 ) -> None:
     """A read-only SQL prompt on the warehouse (SQLite opened with mode=ro; PostgreSQL read-only transactions)."""
+    from schema.preflight import check_database
     from warehouse.grants import open_readonly, run_query
 
     url = database_url or Settings().database_url
+    check_database(url, "--database-url/CITEHUB_DATABASE_URL", must_exist=True)
     conn = open_readonly(url)
 
     def show(query: str) -> bool:
@@ -523,6 +570,7 @@ def backfill(
     from spiders.replay import ArchiveError
 
     # every bad input is named before a flow starts
+    _preflight(database_url, data_dir, base_url)
     if from_archive:
         if hubs:
             raise ArchiveError("--hubs and --from-archive exclude each other")
@@ -608,6 +656,7 @@ def reparse(
     parsers (after a parser fix)."""
     from flows.backfill import reparse as reparse_flow
 
+    _preflight(database_url, data_dir)
     _archive_plan(database_url, data_dir, None, None, archive_of, dry_run=False)
 
     _flow_server()
