@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import zlib
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from filelock import FileLock
+from sqlalchemy import Engine, text
 
 from schema.engine import make_engine
 
@@ -17,12 +20,24 @@ def alembic_config() -> Config:
     return Config(str(ALEMBIC_INI))
 
 
+# Two commands started at once both upgrade the warehouse first: one migrates, the other waits and then
+# finds it at head. PostgreSQL: a transaction-level advisory lock; SQLite: a file lock beside the database.
+MIGRATE_KEY = zlib.crc32(b"citehub:migrate") & 0x7FFFFFFF
+
+
 def upgrade(url_or_engine: str | Engine, revision: str = "head") -> None:
-    """Bring the warehouse at `url_or_engine` up to `revision` (creates every table on an empty database)."""
+    """Bring the warehouse at `url_or_engine` up to `revision` (creates every table on an empty database);
+    concurrent callers migrate one at a time."""
     engine = make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
     config = alembic_config()
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    file_lock = (
+        FileLock(f"{database}.migrate.lock") if database and database != ":memory:" else contextlib.nullcontext()
+    )
     try:
-        with engine.begin() as connection:
+        with file_lock, engine.begin() as connection:
+            if engine.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATE_KEY})
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
     finally:

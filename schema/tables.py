@@ -472,6 +472,12 @@ def _run_time_columns(run_comment: str) -> list[Column]:
             nullable=False,
             comment="UTC date of snapshot_run as days since 1970-01-01 (subtract to get days between runs).",
         ),
+        Column(
+            "run_kind",
+            Text,
+            comment="Kind of snapshot_run: nightly, backfill or reparse (a replay re-derives an archived crawl; "
+            "runs.replay_of names it).",
+        ),
     ]
 
 
@@ -602,6 +608,6 @@ citation_current = Table(
 
 # Published views (created by migration 0002, history): schema.placement keeps them in `marts` on PostgreSQL,
 # where reader roles see them; warehouse.docs lists them.
-metadata.info["published_views"] = ("citation_as_of", "hub_as_of")
+metadata.info["published_views"] = ("citation_as_of", "hub_as_of", "runs", "run_checks")
 
 MART_TABLES = tuple(t for t in metadata.sorted_tables if t.info["layer"] == "marts")

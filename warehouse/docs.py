@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from psycopg import sql
-from sqlalchemy import Column, Connection, Engine, MetaData, Table, create_engine, inspect
+from sqlalchemy import Column, Connection, Engine, Integer, MetaData, Table, Text, create_engine, inspect
 
 from schema.migrate import upgrade
 from schema.placement import MARTS_SCHEMA, execute_pg, published_tables, published_views, schemas_exist
-from schema.tables import citation_version, hub_snapshot, metadata, run
+from schema.tables import check_result, citation_version, hub_snapshot, metadata, run
 
 DOCS_PATH = Path(__file__).resolve().parent.parent / "docs" / "warehouse.md"
 RUN_ID = "run identifier YYYYMMDDTHHMMSSZ-xxxxxx (UTC start, sortable)"
@@ -58,6 +58,7 @@ COMMON: dict[str, Note] = {
     "run_seq": Note("derived: order of snapshot runs by start time", "1, 2, 3, ..."),
     "run_date": Note("derived: UTC date in the run id", "YYYY-MM-DD"),
     "run_day": Note("derived: UTC date in the run id", "integer, days since 1970-01-01"),
+    "run_kind": Note("run bookkeeping: what started the run (run.kind)", "nightly, backfill, reparse"),
     "title": Note(
         "hub page title (h1) or entry title link, normalized (NFKC, LaTeX, hyphen breaks, dates)",
         "text; NULL for 'Title resolution pending'",
@@ -174,6 +175,36 @@ PER_TABLE: dict[str, dict[str, Note]] = {
     },
 }
 
+SUMMARY = "the run's summary, written when it ends"
+PER_TABLE["runs"] = {
+    "run_id": Note("run bookkeeping", RUN_ID),
+    "kind": Note("run.kind", "nightly, backfill, reparse"),
+    "outcome": Note(
+        "run.status (warehouse/outcome.py)", "running, completed, degraded, failed, blocked, skipped, abandoned"
+    ),
+    "started_at": Note("run.started_at", "timestamp with time zone"),
+    "finished_at": Note("run.finished_at", "timestamp with time zone, NULL"),
+    "replay_of": Note("run.params replay_of", RUN_ID + " or NULL"),
+    "parser_version": Note("run.parser_version", "text"),
+    "code_version": Note("run.code_version", "text"),
+    "requests": Note(SUMMARY, "integer >= 0, NULL"),
+    "pages_fetched": Note(SUMMARY, "integer >= 0, NULL"),
+    "quarantined": Note(SUMMARY, "integer >= 0, NULL"),
+    "failed_fetches": Note(SUMMARY, "integer >= 0, NULL"),
+    "incomplete_hubs": Note(SUMMARY + ": its incomplete hubs, counted", "integer >= 0, NULL"),
+    "error": Note(SUMMARY, "text, NULL"),
+}
+PER_TABLE["run_checks"] = {
+    "run_id": Note("check_result.run_id", RUN_ID),
+    "kind": Note("run.kind", "nightly, backfill, reparse"),
+    "started_at": Note("run.started_at", "timestamp with time zone"),
+    "check_name": Note("check_result.check_name (warehouse/checks.py)", "text"),
+    "table_name": Note("check_result.table_name", "a table name"),
+    "passed": Note("check_result.passed", "true, false"),
+    "failed_rows": Note("check_result.failed_rows", "integer >= 0"),
+    "detail": Note("check_result.detail", "text"),
+}
+
 # How the published tables join (documented once, shown under each table).
 RELATIONS: dict[str, list[str]] = {
     "hub_summary": [
@@ -195,6 +226,11 @@ RELATIONS: dict[str, list[str]] = {
         "`WHERE as_of_run = '<run id>'` gives the edges as they stood after that run; as of the latest run it "
         "holds the edges and labels of citation_current",
     ],
+    "runs": [
+        "`run_id` -> change_report.run_id, hub_growth.snapshot_run, citation_as_of.as_of_run, run_checks.run_id; "
+        "`replay_of` -> the run id of the archived crawl (in the warehouse it was crawled for)",
+    ],
+    "run_checks": ["`run_id` -> runs"],
     "hub_as_of": [
         "(`hub_uuid`, `snapshot_run`) -> hub_growth; `hub_uuid` -> hub_summary",
         "a snapshot whose fetch was incomplete (`complete` false) counts as the latest too: filter on "
@@ -279,7 +315,47 @@ hub_as_of = Table(
     "hub's latest snapshot up to that run (history of hub_summary).",
 )
 
-VIEWS: dict[str, Table] = {t.name: t for t in (citation_as_of, hub_as_of)}
+runs = Table(
+    "runs",
+    VIEW_METADATA,
+    _from(run.c.run_id, "run_id", "The run.", key=True),
+    _from(run.c.kind, "kind", "What started the run: nightly, backfill or reparse."),
+    _from(
+        run.c.status,
+        "outcome",
+        "running, completed, degraded (published, some hubs incomplete), failed, blocked (the publish guard "
+        "refused it), skipped (another run held the lock) or abandoned (its process died).",
+    ),
+    _from(run.c.started_at, "started_at", "When the run started (UTC); a replay starts at its archived crawl's start."),
+    _from(run.c.finished_at, "finished_at", "When the run ended (UTC); NULL while running."),
+    Column("replay_of", Text, comment="The archived crawl (run id) a replay re-derives; NULL for a crawl."),
+    _from(run.c.parser_version, "parser_version", "Version of the parsers that made the run's records."),
+    _from(run.c.code_version, "code_version", "citehub version that ran."),
+    Column("requests", Integer, comment="HTTP requests the run made (0 for a replay); NULL until it ends."),
+    Column("pages_fetched", Integer, comment="Hub pages parsed; NULL until it ends."),
+    Column("quarantined", Integer, comment="Pages quarantined (unreadable, off-template); NULL until it ends."),
+    Column("failed_fetches", Integer, comment="URLs that failed after retries; NULL until it ends."),
+    Column("incomplete_hubs", Integer, comment="Hubs fetched incompletely (nothing of them retired)."),
+    Column("error", Text, comment="First cause of a failed, blocked or abandoned run; NULL otherwise."),
+    comment="Every run of the warehouse: kind, outcome, times, the crawl a replay re-derives, and its counts. "
+    "Filter on outcome and kind to tell nightlies from replays and good runs from bad.",
+)
+
+run_checks = Table(
+    "run_checks",
+    VIEW_METADATA,
+    _from(check_result.c.run_id, "run_id", "Run that ran the check.", key=True),
+    _from(run.c.kind, "kind", "What started the run: nightly, backfill or reparse."),
+    _from(run.c.started_at, "started_at", "When the run started (UTC)."),
+    _from(check_result.c.check_name, "check_name", "Name of the quality check.", key=True),
+    _from(check_result.c.table_name, "table_name", "Table the check is declared on."),
+    _from(check_result.c.passed, "passed", "True when no row failed."),
+    _from(check_result.c.failed_rows, "failed_rows", "Number of rows breaking the check."),
+    _from(check_result.c.detail, "detail", "What the check asserts."),
+    comment="The quality checks each run ran on what it wrote, and their results.",
+)
+
+VIEWS: dict[str, Table] = {t.name: t for t in (citation_as_of, hub_as_of, runs, run_checks)}
 
 
 def documented_views() -> list[Table]:
@@ -356,6 +432,13 @@ def _type(column: Column) -> str:
 
 # Where the rows of a published table changed meaning, newest first: readers' queries depend on it.
 CHANGES = [
+    (
+        "2026-12-06",
+        "New published views `runs` (every run: kind, outcome, times, `replay_of`, counts) and `run_checks` "
+        "(each run's quality checks); a reader role reads them. `hub_growth` and `hub_role_history` gain "
+        "`run_kind` (nightly, backfill or reparse). Run outcomes gain `degraded` (published, some hubs "
+        "incomplete); a run whose every fetch was refused is now `failed`, no longer `completed`.",
+    ),
     (
         "2026-12-06",
         "The published views `citation_as_of` and `hub_as_of` (history as of each run) are documented here "

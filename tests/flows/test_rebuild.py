@@ -79,12 +79,21 @@ def _run_order(engine) -> dict[str, str]:
     return order
 
 
+# What differs between a warehouse built by nightlies and one rebuilt from their archive, by construction:
+# the runs themselves (kind, counts: a replay makes no request) and the kind each history row names.
+RUN_DESCRIPTIONS = ("runs", "run_checks")
+RUN_KINDS = {"nightly", "backfill", "reparse"}
+
+
 def published_checksums(url: str) -> dict[str, tuple[int, str]]:
-    """(rows, sha256) of every published table and view; run ids (and the views' run start times) replaced
-    by their position in run order: a replay's run has its own id and starts when its crawl started."""
+    """(rows, sha256) of every published table and view but the descriptions of the runs; run ids (and the
+    views' run start times) replaced by their position in run order (a replay's run has its own id and
+    starts when its crawl started), run kinds by "kind"."""
     engine = make_engine(url)
-    order = _run_order(engine)
-    names = [tb.name for tb in published_tables(t.metadata)] + list(published_views(t.metadata))
+    order = {**_run_order(engine), **dict.fromkeys(RUN_KINDS, "kind")}
+    names = [tb.name for tb in published_tables(t.metadata)] + [
+        v for v in published_views(t.metadata) if v not in RUN_DESCRIPTIONS
+    ]
     out = {}
     with engine.connect() as conn:
         for name in names:
@@ -120,6 +129,14 @@ def test_reparse_of_an_empty_warehouse_equals_the_nightly_one(nightlies, tmp_pat
     assert [s["replay_of"] for s in summaries] == nightlies["runs"]
     # the day-2 failing hub is incomplete in the replay too: nothing of it retired
     assert summaries[1]["incomplete_hubs"] == [nightlies["failing"]]
+    # history rows say which kind of run made them; `runs` names the crawl each replay re-derives
+    for warehouse, kind in ((rebuilt, "reparse"), (nightlies["url"], "nightly")):
+        with make_engine(warehouse).connect() as conn:
+            assert set(conn.execute(text("SELECT run_kind FROM hub_growth")).scalars()) == {kind}
+            assert set(conn.execute(text("SELECT run_kind FROM hub_role_history")).scalars()) == {kind}
+    with make_engine(rebuilt).connect() as conn:
+        replays = conn.execute(text("SELECT replay_of, kind, requests FROM runs ORDER BY started_at")).all()
+    assert [tuple(r) for r in replays] == [(run, "reparse", 0) for run in nightlies["runs"]]
     # the run ids keep the archived crawls' UTC dates (as-of queries by date work on a rebuilt warehouse)
     assert [r["run_id"][:8] for r in rebuilt_runs] == [r[:8] for r in nightlies["runs"]]
 

@@ -63,3 +63,30 @@ def test_postgres_upgrade_from_empty_gives_metadata(pg_url):
         comments = inspect(conn).get_table_comment("citation")
     engine.dispose()
     assert comments["text"] == metadata.tables["citation"].comment
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_concurrent_upgrades_of_a_new_warehouse_migrate_once(engine_name, tmp_path, request):
+    """Two commands started at once both upgrade first (issue 18: two refreshes at once on a new warehouse
+    failed in Alembic): one migrates, the others wait and find it at head."""
+    import threading
+
+    from schema.migrate import current_revision, head_revision
+    from schema.migrate import upgrade as migrate
+
+    url = f"sqlite:///{tmp_path / 'w.sqlite'}" if engine_name == "sqlite" else request.getfixturevalue("pg_url")
+    errors: list[BaseException] = []
+
+    def one() -> None:
+        try:
+            migrate(url)
+        except BaseException as exc:  # collected: the assertion names it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert current_revision(url) == head_revision()

@@ -77,7 +77,8 @@ def test_reader_cannot_write_create_or_read_internals(reader, attempt):
 
 def test_reader_reads_every_published_table_and_view_unqualified(reader):
     assert reader["done"]["created"] is False and reader["done"]["owner"] == "postgres"
-    names = [t.name for t in placement.published_tables(metadata)] + ["citation_as_of", "hub_as_of"]
+    names = [t.name for t in placement.published_tables(metadata)] + list(placement.published_views(metadata))
+    assert {"citation_as_of", "hub_as_of", "runs", "run_checks"} <= set(names)
     for name in names:  # the role's search_path is marts: no schema prefix needed
         with psycopg.connect(reader["conninfo"], autocommit=True) as conn:
             conn.execute(sql.SQL("SELECT COUNT(*) FROM {}").format(sql.Identifier(name))).fetchone()
