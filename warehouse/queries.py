@@ -4,19 +4,24 @@
 Each function answers one question from the tables that exist now (run, hub, hub_snapshot, citation,
 paper, marts) and uses the history columns (`citation.valid_to_run`) and the `change_report` mart when
 the schema has them, so the commands grow with the warehouse instead of breaking on it.
+
+A connection that reads the published relations only (a PostgreSQL reader role, `citehub db grant-reader`:
+no core table, only the `marts` schema) gets the same answers from those relations (warehouse.reader),
+wherever they hold the facts: `published_only` tells which, and each function below asks it first.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, overload
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import ColumnElement, Engine, and_, func, select, text, true
+from sqlalchemy import ColumnElement, Connection, Engine, and_, func, inspect, select, text, true
 from sqlalchemy.engine import make_url
 
 from schema import tables as t
@@ -61,10 +66,16 @@ def aware_utc(value: datetime | None) -> datetime | None:
     return value
 
 
+def published_only(engine: Engine) -> bool:
+    """Whether `engine` reads the published relations only: a reader role sees the `runs` view but no `run`
+    table (on PostgreSQL the core schema is out of its search_path's reach). Asked on every call, not cached:
+    the same URL may be migrated or granted more between two questions."""
+    insp = inspect(engine)
+    return not insp.has_table("run") and insp.has_table("runs")
+
+
 def _db_columns(engine: Engine, table_name: str) -> set[str]:
     """Columns the database really has (a warehouse not yet upgraded may lack newer ones)."""
-    from sqlalchemy import inspect
-
     insp = inspect(engine)
     if not insp.has_table(table_name):
         return set()
@@ -122,6 +133,10 @@ def run_changes(engine: Engine, run_ids: list[str]) -> dict[str, dict[str, int |
 
 def recent_runs(engine: Engine, limit: int = 10) -> list[RunRow]:
     """The last `limit` runs, newest first, with what their summaries say."""
+    if published_only(engine):
+        from warehouse import reader
+
+        return reader.recent_runs(engine, limit)
     r = t.run
     with engine.connect() as conn:
         rows = conn.execute(select(r).order_by(r.c.started_at.desc(), r.c.run_id.desc()).limit(limit)).mappings().all()
@@ -189,6 +204,10 @@ def stale_hubs(engine: Engine, days: float, now: datetime | None = None) -> list
     by a run whose fetches of it failed or were refused. A hub never fetched completely is dated from the
     run that first saw it."""
     now = now or datetime.now(UTC)
+    if published_only(engine):
+        from warehouse import reader
+
+        return reader.stale_hubs(engine, days, now)
     h, r, s = t.hub, t.run, t.hub_snapshot
     latest = (
         select(s.c.hub_uuid, func.max(r.c.started_at).label("at"))
@@ -222,6 +241,10 @@ def stale_hubs(engine: Engine, days: float, now: datetime | None = None) -> list
 
 
 def hub_count(engine: Engine) -> int:
+    if published_only(engine):
+        from warehouse import reader
+
+        return reader.hub_count(engine)
     with engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(t.hub)).scalar_one()
 
@@ -313,6 +336,10 @@ def resolve_hub(engine: Engine, ref: str) -> str:
     ref = ref.strip()
     if not ref:
         raise HubNotFound("empty hub reference")
+    if published_only(engine):
+        from warehouse import reader
+
+        return match_hub(ref, reader.hub_titles(engine))
     h = t.hub
     with engine.connect() as conn:
         match = UUID.search(ref.lower())
@@ -336,6 +363,28 @@ def resolve_hub(engine: Engine, ref: str) -> str:
             if len(started) > 1:
                 raise AmbiguousHub(ref, started)
         hubs = conn.execute(select(h.c.hub_uuid, h.c.title, h.c.title_raw).order_by(h.c.hub_uuid)).all()
+    return _match_title(ref, [tuple(row) for row in hubs], prefix)
+
+
+def match_hub(ref: str, hubs: list[tuple[str, str | None, str | None]]) -> str:
+    """`resolve_hub` over a list of (uuid, title, raw title) sorted by uuid instead of the hub table."""
+    match = UUID.search(ref.lower())
+    if match:
+        if match.group(0) not in {u for u, _, _ in hubs}:
+            raise HubNotFound(f"no hub {match.group(0)} in the warehouse")
+        return match.group(0)
+    prefix = ref.lower() if UUID_PREFIX.fullmatch(ref.lower()) else None
+    if prefix:
+        started = [(u, title) for u, title, _ in hubs if u.startswith(prefix)]
+        if len(started) == 1:
+            return started[0][0]
+        if len(started) > 1:
+            raise AmbiguousHub(ref, started)
+    return _match_title(ref, hubs, prefix)
+
+
+def _match_title(ref: str, hubs: list[tuple[Any, ...]], prefix: str | None) -> str:
+    """The title steps of `resolve_hub` over (uuid, title, raw title) rows."""
     exact = [(u, title) for u, title, raw in hubs if ref in (title, raw)]
     if not exact:
         folded = ref.casefold()
@@ -387,6 +436,10 @@ def _current_citations(engine: Engine) -> ColumnElement[bool]:
 
 def hub_history(engine: Engine, hub_uuid: str) -> list[dict[str, Any]]:
     """The hub's snapshot in every run that parsed it, oldest first."""
+    if published_only(engine):
+        from warehouse import reader
+
+        return reader.hub_history(engine, hub_uuid)
     s, r = t.hub_snapshot, t.run
     with engine.connect() as conn:
         rows = (
@@ -412,7 +465,28 @@ def hub_history(engine: Engine, hub_uuid: str) -> list[dict[str, Any]]:
     return [{**row, "started_at": aware_utc(row["started_at"])} for row in rows]
 
 
+def hub_mixes(conn: Connection, hub_uuid: str) -> tuple[list[tuple[str, int, float]], ...]:
+    """The hub's (role, count, share %) and (polarity, count, share %), most frequent first."""
+    mixes = []
+    for mart, col in ((t.hub_role_mix, "role"), (t.hub_polarity_mix, "polarity")):
+        mixes.append(
+            [
+                (x[0], x[1], x[2])
+                for x in conn.execute(
+                    select(mart.c[col], mart.c["count"], mart.c.share)
+                    .where(mart.c.hub_uuid == hub_uuid)
+                    .order_by(mart.c["count"].desc(), mart.c[col])
+                )
+            ]
+        )
+    return tuple(mixes)
+
+
 def hub_info(engine: Engine, hub_uuid: str) -> HubInfo:
+    if published_only(engine):
+        from warehouse import reader
+
+        return reader.hub_info(engine, hub_uuid)
     h, c = t.hub, t.citation
     with engine.connect() as conn:
         row = conn.execute(select(h).where(h.c.hub_uuid == hub_uuid)).mappings().first()
@@ -421,18 +495,7 @@ def hub_info(engine: Engine, hub_uuid: str) -> HubInfo:
         held = conn.execute(
             select(func.count()).select_from(c).where(c.c.hub_uuid == hub_uuid, _current_citations(engine))
         ).scalar_one()
-        mixes = []
-        for mart, col in ((t.hub_role_mix, "role"), (t.hub_polarity_mix, "polarity")):
-            mixes.append(
-                [
-                    tuple(x)
-                    for x in conn.execute(
-                        select(mart.c[col], mart.c["count"], mart.c.share)
-                        .where(mart.c.hub_uuid == hub_uuid)
-                        .order_by(mart.c["count"].desc(), mart.c[col])
-                    )
-                ]
-            )
+        mixes = hub_mixes(conn, hub_uuid)
     return HubInfo(
         hub_uuid=hub_uuid,
         title=row["title"] or row["title_raw"],
@@ -464,6 +527,10 @@ def top_hub_uuids(engine: Engine, limit: int) -> list[tuple[str, str]]:
 
 def completed_run_ids(engine: Engine, limit: int | None = None) -> list[str]:
     """Completed runs, oldest first (the last `limit` of them)."""
+    if published_only(engine):
+        from warehouse import reader
+
+        return reader.completed_run_ids(engine, limit)
     r = t.run
     with engine.connect() as conn:
         ids = list(
@@ -479,6 +546,10 @@ def completed_run_ids(engine: Engine, limit: int | None = None) -> list[str]:
 
 def hub_growth(engine: Engine, hub_uuids: list[str], run_ids: list[str]) -> dict[str, list[int | None]]:
     """Declared citing papers of each hub in each run (None where the run did not parse the hub)."""
+    if published_only(engine):
+        from warehouse import reader
+
+        return reader.hub_growth(engine, hub_uuids, run_ids)
     s = t.hub_snapshot
     out: dict[str, list[int | None]] = {u: [None] * len(run_ids) for u in hub_uuids}
     if not hub_uuids or not run_ids:
@@ -519,14 +590,23 @@ def category_matrix(
     c, p = t.citation, t.paper
     if not hub_uuids:
         return [], {}
-    category = func.coalesce(p.c.category, "(none)")
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(category, c.c.hub_uuid, func.count())
-            .join(p, p.c.paper_key == c.c.paper_key)
-            .where(c.c.hub_uuid.in_(hub_uuids), _current_citations(engine))
-            .group_by(category, c.c.hub_uuid)
-        ).all()
+    rows: list[tuple[str, str, int]]
+    if published_only(engine):
+        from warehouse import reader
+
+        rows = reader.category_counts(engine, hub_uuids)
+    else:
+        category = func.coalesce(p.c.category, "(none)")
+        with engine.connect() as conn:
+            rows = [
+                (cat, u, n)
+                for cat, u, n in conn.execute(
+                    select(category, c.c.hub_uuid, func.count())
+                    .join(p, p.c.paper_key == c.c.paper_key)
+                    .where(c.c.hub_uuid.in_(hub_uuids), _current_citations(engine))
+                    .group_by(category, c.c.hub_uuid)
+                )
+            ]
     totals: dict[str, int] = {}
     for cat, _, n in rows:
         totals[cat] = totals.get(cat, 0) + n
@@ -540,7 +620,11 @@ def hub_changes(engine: Engine, run_id: str) -> list[dict[str, Any]]:
 
     Only hubs with a change are listed; a hub seen for the first time is a change.
     """
-    s, r, c, h = t.hub_snapshot, t.run, t.citation, t.hub
+    if published_only(engine):
+        from warehouse import reader
+
+        return _hub_changes(engine, run_id, *reader.hub_snapshots_of_run(engine, run_id))
+    s, r, h = t.hub_snapshot, t.run, t.hub
     with engine.connect() as conn:
         started = conn.execute(select(r.c.started_at).where(r.c.run_id == run_id)).scalar()
         if started is None:
@@ -585,6 +669,15 @@ def hub_changes(engine: Engine, run_id: str) -> list[dict[str, Any]]:
                 )
             ).mappings()
         }
+    return _hub_changes(engine, run_id, current, previous)
+
+
+def _hub_changes(
+    engine: Engine, run_id: str, current: Sequence[Mapping[Any, Any]], previous: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """`hub_changes` from the run's snapshots (`current`: hub, tier, label, citing count, title) and each hub's
+    previous snapshot (`previous`, by hub)."""
+    c = t.citation
     counted = _change_counts(engine, [run_id], by_hub=True)
     new: dict[str, int]
     retired: dict[str, int] | None
@@ -823,6 +916,10 @@ def change_summary(engine: Engine, run_id: str, sample: int = 20) -> ChangeSumma
 def incomplete_hubs(engine: Engine, run_id: str) -> list[dict[str, Any]]:
     """Hubs the run fetched incompletely (nothing of them retired): uuid, title (None for a hub never
     parsed) and the first reason (e.g. 'failed: <url>', 'parsed 40 of 50')."""
+    if published_only(engine):
+        from warehouse import reader
+
+        return reader.incomplete_hubs(engine, run_id)
     c, h = t.change_report, t.hub
     with engine.connect() as conn:
         rows = conn.execute(
@@ -834,9 +931,11 @@ def incomplete_hubs(engine: Engine, run_id: str) -> list[dict[str, Any]]:
         return [dict(r) for r in rows]
 
 
-def fetch_outcomes_by_run(engine: Engine, run_ids: list[str]) -> dict[str, dict[str, int]]:
+def fetch_outcomes_by_run(engine: Engine, run_ids: list[str]) -> dict[str, dict[str, int]] | None:
     """URLs of each run by fetch outcome (parsed, not_modified, quarantined, failed, skipped: refused by
-    policy), from the fetch table."""
+    policy), from the fetch table; None when the connection cannot read it (a reader role: not published)."""
+    if published_only(engine):
+        return None
     f = t.fetch
     out: dict[str, dict[str, int]] = {r: {} for r in run_ids}
     if not run_ids:

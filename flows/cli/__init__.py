@@ -444,7 +444,9 @@ def _existing_warehouse(url: str) -> Engine:
         raise typer.Exit(1)
     check_database(url, "--database-url/CITEHUB_DATABASE_URL", must_exist=True)
     engine = make_engine(url)
-    if not inspect(engine).has_table("run"):
+    inspector = inspect(engine)
+    # A reader role (`citehub db grant-reader`) sees no core table: the published `runs` view is its run table.
+    if not (inspector.has_table("run") or inspector.has_table("runs")):
         console.print(
             f"[red]{redacted(url)} is not a citehub warehouse (no run table)[/red]; "
             "`citehub db upgrade` creates the tables"

@@ -44,6 +44,12 @@ GROWTH_RUN_LABELS = 15  # the growth chart's axis, ~6 in wide
 PANEL_RUN_LABELS = 8  # each of the run history's three panels, ~2.5 in wide
 MISSING = "—"  # a value the warehouse does not have, in the change table
 NO_MIX = {"role": "no classified citations yet", "polarity": "no citations with a polarity yet"}
+# The run history as a reader role sees it (published relations only, warehouse.reader): fetch outcomes per URL
+# and the stage timings that make a replay's duration live in core tables.
+READER_RUNS_CAPTION = (
+    "Wall time of each run, pages parsed, and failed or quarantined fetches. Not published, so not shown to a "
+    "reader role: fetches refused by policy, and the duration of a replay (the time of its own stages)."
+)
 
 
 def _label(title: str, limit: int = 38) -> str:
@@ -318,7 +324,9 @@ def build_html(engine: Engine, top: int = 8, runs_limit: int = 30, now: datetime
             _figure(
                 "run-history",
                 run_history_chart(runs, outcomes),
-                "Wall time of each run (a replay's: the time of its own stages, as it starts at the archived "
+                READER_RUNS_CAPTION
+                if outcomes is None
+                else "Wall time of each run (a replay's: the time of its own stages, as it starts at the archived "
                 "crawl's time), pages parsed, and failed or quarantined fetches with those refused by policy.",
             ),
             f"<h2>Latest change report: run <code>{html.escape(latest)}</code></h2>",
