@@ -20,6 +20,19 @@ Day = Annotated[int, typer.Option(min=1, help="site day (1 = baseline)")]
 Density = Annotated[
     float, typer.Option(min=0.01, max=100, help="citing papers a hub, x (5: ~100,000 citations at 2,000 hubs)")
 ]
+Growth = Annotated[
+    bool,
+    typer.Option(
+        "--growth/--no-growth",
+        help="grow the hub graph (samplesite/growth.py GrowthModel defaults; PAGES.md 'Growing hub graph')",
+    ),
+]
+
+
+def _growth(on: bool):
+    from samplesite.growth import GrowthModel
+
+    return GrowthModel() if on else None
 
 
 @app.command()
@@ -28,6 +41,7 @@ def serve(
     seed: Seed = 7,
     day: Day = 1,
     density: Density = 1.0,
+    growth: Growth = False,
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port (0: a free one)")] = 0,
     markup: Annotated[str, typer.Option(help="a, b or mixed (per hub)")] = "mixed",
@@ -46,7 +60,8 @@ def serve(
         plan = parse_spec(faults)
     except BadFaultSpec as exc:
         raise typer.BadParameter(str(exc), param_hint="--faults") from None
-    server = make_server(build_site(hubs=hubs, seed=seed, day=day, density=density), host, port, markup, faults=plan)
+    site = build_site(hubs=hubs, seed=seed, day=day, density=density, growth=_growth(growth))
+    server = make_server(site, host, port, markup, faults=plan)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -68,13 +83,17 @@ def truth(
     seed: Seed = 7,
     day: Day = 1,
     density: Density = 1.0,
+    growth: Growth = False,
     out: Annotated[Path, typer.Option(help="JSON file to write")] = Path("truth.json"),
 ) -> None:
-    """Write the ground truth of the site (PAGES.md) as JSON."""
+    """Write the ground truth of the site (PAGES.md) as JSON.
+
+    With --growth every hub also carries first_day (the day it appeared: the hubs listed are those of
+    --day), changed_days, change_rate and co_cited, and a top-level "growth" holds the model's parameters."""
     from samplesite.generator import build_site
     from samplesite.truth import truth as site_truth
 
-    data = site_truth(build_site(hubs=hubs, seed=seed, day=day, density=density))
+    data = site_truth(build_site(hubs=hubs, seed=seed, day=day, density=density, growth=_growth(growth)))
     out.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
@@ -84,11 +103,25 @@ def seeds(
     seed: Seed = 7,
     day: Day = 1,
     density: Density = 1.0,
+    growth: Growth = False,
+    share: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="print only this fraction of the day-1 hubs (deterministic; hubs born later are never seeds)",
+        ),
+    ] = None,
     base_url: Annotated[str, typer.Option(help="site base URL")] = "http://127.0.0.1:8000",
 ) -> None:
-    """Print the URL of every hub, one per line (a seed list for a crawl)."""
+    """Print the URL of every hub of the day, one per line (a seed list for a crawl), or of a --share of them."""
     from samplesite.generator import build_site
+    from samplesite.growth import site_seeds
 
+    if share == 0:
+        raise typer.BadParameter("must be > 0", param_hint="--share")
     base = base_url.rstrip("/")
-    for hub in build_site(hubs=hubs, seed=seed, day=day, density=density).hubs:
-        typer.echo(f"{base}/citations/{hub.uuid}")
+    site = build_site(hubs=hubs, seed=seed, day=day, density=density, growth=_growth(growth))
+    uuids = [h.uuid for h in site.hubs] if share is None else site_seeds(site, share)
+    for hub_uuid in uuids:
+        typer.echo(f"{base}/citations/{hub_uuid}")

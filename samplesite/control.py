@@ -1,7 +1,7 @@
 """Control endpoints of a running sample site (loopback test server only): advance the day, make one URL fail.
 
-- `POST /_control/day` with `{"day": N}`: rebuild the site for day N (same hubs and seed), reset
-  Last-Modified and drop every cached body. Answers `{"day": N, "as_of": "YYYY-MM-DD"}`.
+- `POST /_control/day` with `{"day": N}`: rebuild the site for day N (same hubs, seed, density and growth
+  model), reset Last-Modified and drop every cached body. Answers `{"day": N, "as_of": "YYYY-MM-DD"}`.
 - `POST /_control/fail` with `{"path": "/citations/<uuid>", "status": 503}`: that exact request target
   (path and query, as the crawler sends it) answers `status` until cleared. Status defaults to 503.
 - `POST /_control/clear` with `{}` (every failing target) or `{"path": ...}` (one).
@@ -42,7 +42,9 @@ class Control:
         if not isinstance(day, int) or isinstance(day, bool) or day < 1:
             raise BadControl(f"day must be an integer >= 1, not {day!r}")
         site = self.server.site
-        new_site = build_site(hubs=site.hubs_requested, seed=site.seed, day=day, density=site.density)
+        new_site = build_site(
+            hubs=site.hubs_requested, seed=site.seed, day=day, density=site.density, growth=site.growth
+        )
         with self.lock:
             self.server.site = new_site
             self.server.last_modified = format_datetime(
@@ -69,6 +71,7 @@ class Control:
             hubs=hubs,
             papers=[p for p in site.papers if p.key in cited],
             as_of=site.as_of,
+            growth=site.growth,
         )
         with self.lock:
             self.server.site = new_site

@@ -12,11 +12,15 @@ import heapq
 import random
 import string
 import uuid
+from typing import TYPE_CHECKING
 
 from samplesite import seed_hub, vocab
 from samplesite.artefacts import hyphen_break, latex_accents, title_artefact
 from samplesite.evolution import evolve
 from samplesite.model import Site, SiteCitation, SiteHub, SitePaper, paper_key, title_key
+
+if TYPE_CHECKING:
+    from samplesite.growth import GrowthModel
 
 BASE_DAY = dt.date(2026, 6, 1)  # what day 1 shows
 PAPER_DATES = (dt.date(2023, 1, 1), dt.date(2026, 5, 31))
@@ -47,15 +51,26 @@ _SAMPLE_BLOCK = 256
 _TITLE_MISSES = 50  # titles drawn in a row that were all taken: the vocabulary is exhausted
 
 
-def build_site(hubs: int = 200, seed: int = 7, day: int = 1, hostile: bool = False, density: float = 1.0) -> Site:
+def build_site(
+    hubs: int = 200,
+    seed: int = 7,
+    day: int = 1,
+    hostile: bool = False,
+    density: float = 1.0,
+    growth: GrowthModel | None = None,
+) -> Site:
     """`hostile=True` swaps hostile titles and summaries into the corpus (samplesite/hostile.py).
 
     `density` multiplies the ordinary hubs' citing-paper counts (still capped at 450 a hub): 1 gives ~13
-    citations a hub, 5 gives ~50 (the benchmark's 2,000 hubs with about 100,000 citations)."""
+    citations a hub, 5 gives ~50 (the benchmark's 2,000 hubs with about 100,000 citations).
+
+    `growth` (a `samplesite.growth.GrowthModel`) switches the growing hub graph on: days 2.. then follow
+    that model instead of samplesite/evolution.py (new citing papers, new hubs, per-hub change rates) and
+    hub pages carry a "co-cited works" block. None (the default) builds exactly the site it always did."""
     if hostile:
         from samplesite.hostile import make_hostile
 
-        return make_hostile(build_site(hubs, seed, day, density=density))
+        return make_hostile(build_site(hubs, seed, day, density=density, growth=growth))
     if hubs < 1 or day < 1:
         raise ValueError("hubs and day must be >= 1")
     if not density > 0 or density > 100:
@@ -76,6 +91,10 @@ def build_site(hubs: int = 200, seed: int = 7, day: int = 1, hostile: bool = Fal
         as_of=BASE_DAY.isoformat(),
         density=density,
     )
+    if growth is not None:
+        from samplesite.growth import grow
+
+        return grow(site, day, growth)
     return evolve(site, day, BASE_DAY) if day > 1 else site
 
 
@@ -242,10 +261,12 @@ class _Generator:
         self.hard_keys = [k for k, (_, _, o) in zip(self.order, specs, strict=True) if o == "hard"]
         self.seed_keys = [k for k, (_, _, o) in zip(self.order, specs, strict=True) if o == "seed"]
 
-    def paper(self, title: str, summary: str | None, origin: str) -> SitePaper:
+    def paper(self, title: str, summary: str | None, origin: str, when: dt.date | None = None) -> SitePaper:
+        """`when`: the paper's date (drawn from PAPER_DATES when None; the growth model's new papers are dated)."""
         rng = self.rng
-        span = (PAPER_DATES[1] - PAPER_DATES[0]).days
-        when = PAPER_DATES[0] + dt.timedelta(days=rng.randint(0, span))
+        if when is None:
+            span = (PAPER_DATES[1] - PAPER_DATES[0]).days
+            when = PAPER_DATES[0] + dt.timedelta(days=rng.randint(0, span))
         if origin == "seed":
             style, title_raw = "paper", title
         else:

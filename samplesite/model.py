@@ -10,6 +10,10 @@ import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from samplesite.growth import GrowthModel
 
 EXPLORER_PAGE_SIZE = 20
 REPRESENTATIVE_MAX = 15
@@ -60,6 +64,10 @@ class SiteHub:
     created_at: str = "2025-01-01T00:00:00Z"
     updated_at: str = "2026-06-01T00:00:00Z"
     citations: list[SiteCitation] = field(default_factory=list)  # in explorer order
+    # The growth model's bookkeeping (samplesite/growth.py); left at these defaults when it is off.
+    first_day: int = 1  # the day the work became a hub
+    changed_days: list[int] = field(default_factory=list)  # days (>= 2) its pages changed, ascending
+    co_cited: list[str] = field(default_factory=list)  # uuids its "co-cited works" block links, in order
 
 
 @dataclass(slots=True)
@@ -72,6 +80,8 @@ class Site:
     as_of: str  # ISO date of the day the site shows
     # Multiplies every ordinary hub's citing-paper count (build_site); kept so a new day rebuilds the same site.
     density: float = 1.0
+    # The hub-graph growth model the site was built with (samplesite/growth.py); None: off (the default).
+    growth: GrowthModel | None = None
     _hub_index: dict[str, SiteHub] = field(init=False, repr=False, compare=False)
     _paper_index: dict[str, SitePaper] = field(init=False, repr=False, compare=False)
     _cited_by: dict[str, list[SiteCitation]] = field(init=False, repr=False, compare=False)

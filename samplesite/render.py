@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from samplesite.model import Site
-from samplesite.view import expected_page, hub_figures, hub_url, meta_line
+from samplesite.view import co_cited, expected_page, hub_figures, hub_url, meta_line
 
 __all__ = [
     "ROBOTS_TXT",
@@ -59,10 +59,11 @@ def render_hub_html(
     site: Site, hub_uuid: str, filters: dict[str, str] | None, page: int, markup: str, base_url: str
 ) -> str:
     view = expected_page(site, hub_uuid, filters, page, base_url)
+    cocited = co_cited(site, hub_uuid)
     if markup == "a":
-        return _hub_a(view, base_url)
+        return _hub_a(view, base_url, cocited)
     if markup == "b":
-        return _hub_b(view, base_url)
+        return _hub_b(view, base_url, cocited)
     raise ValueError(f"unknown markup {markup!r}")
 
 
@@ -129,7 +130,7 @@ def _pagination(view: dict[str, Any], base_url: str, absolute: bool) -> list[tup
     return links
 
 
-def _hub_a(view: dict[str, Any], base_url: str) -> str:
+def _hub_a(view: dict[str, Any], base_url: str, cocited: list[dict[str, str]] | None = None) -> str:
     out = [
         _head(view["title_raw"], _description(view)),
         '<body>\n<header><nav><a href="/">Pith</a></nav></header>',
@@ -170,6 +171,12 @@ def _hub_a(view: dict[str, Any], base_url: str) -> str:
         out.append(
             '<section class="claims">\n<h2>claims ledger</h2>\n<ul>\n'
             + "\n".join(f"<li>{_e(c)}</li>" for c in view["claims"])
+            + "\n</ul>\n</section>"
+        )
+    if cocited:
+        out.append(
+            '<section class="cocited">\n<h2>co-cited works</h2>\n<ul>\n'
+            + "\n".join(f'<li><a href="{_e(w["path"])}">{_e(w["title_raw"])}</a></li>' for w in cocited)
             + "\n</ul>\n</section>"
         )
     out += ['<section class="representative">', "<h2>representative citing papers</h2>", "<ol>"]
@@ -219,7 +226,7 @@ def _pairs_b(pairs: dict[str, int], link_key: str | None, hub_uuid: str) -> str:
     return '<div class="pp">\n' + "\n".join(rows) + "\n</div>"
 
 
-def _hub_b(view: dict[str, Any], base_url: str) -> str:
+def _hub_b(view: dict[str, Any], base_url: str, cocited: list[dict[str, str]] | None = None) -> str:
     uuid = view["hub_uuid"]
     out = [_head(view["title_raw"], None), '<body>\n<div id="app" class="w1">', '<div class="k3">']
     if view["tier"] or view["label"]:
@@ -260,6 +267,16 @@ def _hub_b(view: dict[str, Any], base_url: str) -> str:
             + _heading_b("claims ledger", 2)
             + "\n"
             + "\n".join(f'<div class="cl">{_e(c)}</div>' for c in view["claims"])
+            + "</div>"
+        )
+    if cocited:
+        out.append(
+            '<div class="k11">'
+            + _heading_b("co-cited works", 0)
+            + "\n"
+            + "\n".join(
+                f'<div class="cw"><a href="{_e(base_url + w["path"])}">{_e(w["title_raw"])}</a></div>' for w in cocited
+            )
             + "</div>"
         )
     out += ['<div class="k9">', _heading_b("representative citing papers", 0), '<table class="tb"><tbody>']

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import asdict
 from typing import Any
 
 from samplesite.model import Site
-from samplesite.view import hub_figures
+from samplesite.seed_hub import UUID as SEED_HUB
+from samplesite.view import co_cited, hub_figures
 
 
 def visible(text: str | None) -> str | None:
@@ -14,6 +17,8 @@ def visible(text: str | None) -> str | None:
 
 
 def truth(site: Site) -> dict[str, Any]:
+    """The ground truth of `site` (PAGES.md). With the growth model on, each hub also says when it
+    appeared and changed, its change rate and its co-cited works, and a top-level "growth" holds the model."""
     hubs = []
     for hub in sorted(site.hubs, key=lambda h: h.uuid):
         figures = hub_figures(site, hub)
@@ -36,6 +41,15 @@ def truth(site: Site) -> dict[str, Any]:
                 "year": hub.year,
             }
         )
+        if site.growth is not None:
+            hubs[-1].update(
+                {
+                    "first_day": hub.first_day,
+                    "changed_days": list(hub.changed_days),
+                    "change_rate": 0.0 if hub.uuid == SEED_HUB else site.growth.change_rate(len(hub.citations)),
+                    "co_cited": [w["uuid"] for w in co_cited(site, hub.uuid)],
+                }
+            )
     papers = [
         {
             "paper_key": p.key,
@@ -67,7 +81,7 @@ def truth(site: Site) -> dict[str, Any]:
         ),
         key=lambda c: (c["hub_uuid"], c["paper_key"]),
     )
-    return {
+    out = {
         "seed": site.seed,
         "day": site.day,
         "hubs_requested": site.hubs_requested,
@@ -75,3 +89,40 @@ def truth(site: Site) -> dict[str, Any]:
         "papers": papers,
         "citations": citations,
     }
+    if site.growth is not None:
+        out["growth"] = asdict(site.growth)
+    return out
+
+
+def linked(paper_key: str) -> bool:
+    """Whether the site links this paper (and serves its page): papers with an arXiv or pith id are
+    linked from every hub listing them; a `title:` key means the paper is listed by title only."""
+    return not paper_key.startswith("title:")
+
+
+def reachable(t: dict[str, Any], seeds: Iterable[str]) -> set[str]:
+    """Uuids of the hubs a crawl starting at the hub pages of `seeds` reaches by following links: from a hub
+    page (all its explorer pages) to its citing papers' pages and its co-cited works, from a paper page to
+    every hub it cites. Seeds the truth has no hub for are ignored; the seeds present are included."""
+    hubs = {h["uuid"]: h for h in t["hubs"]}
+    papers_of: dict[str, list[str]] = {}
+    hubs_of: dict[str, list[str]] = {}
+    for c in t["citations"]:
+        if linked(c["paper_key"]):
+            papers_of.setdefault(c["hub_uuid"], []).append(c["paper_key"])
+            hubs_of.setdefault(c["paper_key"], []).append(c["hub_uuid"])
+    seen = {u for u in seeds if u in hubs}
+    todo = list(seen)
+    papers_done: set[str] = set()
+    while todo:
+        hub_uuid = todo.pop()
+        nxt = list(hubs[hub_uuid].get("co_cited", ()))
+        for key in papers_of.get(hub_uuid, ()):
+            if key not in papers_done:
+                papers_done.add(key)
+                nxt += hubs_of[key]
+        for u in nxt:
+            if u not in seen:
+                seen.add(u)
+                todo.append(u)
+    return seen

@@ -179,3 +179,14 @@ def expected_page(
         "page_numbers": page_numbers(page, total_pages),
         "next_page": page + 1 if page < total_pages else None,
     }
+
+
+def co_cited(site: Site, hub_uuid: str) -> list[dict[str, str]]:
+    """The hub page's "co-cited works" block (growth model only; empty otherwise): uuid, title, path each.
+
+    Global like the facets: the same on every page and filter of the hub. Not part of `expected_page`
+    (the parser's expectation) yet."""
+    hub = site.hub(hub_uuid)
+    if hub.template != "current":
+        return []
+    return [{"uuid": u, "title_raw": site.hub(u).title_raw, "path": f"/citations/{u}"} for u in hub.co_cited]
