@@ -63,7 +63,10 @@ CITEHUB_VALIDATORS_FILE = ""  # JSON url -> {etag, last_modified}, written by th
 CITEHUB_RETRY_AFTER_MAX = 120.0  # seconds; a longer Retry-After gives up instead of retrying early
 CITEHUB_RETRY_BACKOFF = 0.25  # seconds before the first retry of a 5xx without Retry-After, doubling
 CITEHUB_CRAWL_DELAY_MAX = 60.0  # seconds; robots.txt Crawl-delay above this is capped (with a warning)
+# No control port in a crawl: neither the telnet console nor Scrapy 2.19's remote-control HTTP server
+# (on by default, a token-guarded port on localhost; nothing of ours uses it).
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
 
 # Per-response overheads that buy us nothing, found by profiling a no-change nightly (all 304s):
 # - Scrapy runs each callback's output through CONCURRENT_ITEMS (default 100) asyncio workers, created

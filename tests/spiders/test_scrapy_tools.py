@@ -202,3 +202,25 @@ def test_parse_routes_a_json_twin_and_quarantines_what_is_no_hub() -> None:
 def test_the_cache_directory_is_absolute_so_it_stays_out_of_dot_scrapy() -> None:
     # Scrapy puts a relative HTTPCACHE_DIR under the project's .scrapy/ (not ignored by git); ours is data/httpcache.
     assert Path(settings.HTTPCACHE_DIR).is_absolute() and Path(settings.HTTPCACHE_DIR).name == "httpcache"
+
+
+def test_a_crawl_opens_no_control_port(tmp_path: Path) -> None:
+    """Scrapy 2.19 starts a remote-control HTTP server in every crawl unless told not to; the telnet
+    console likewise. A product crawl listens on nothing."""
+    from samplesite.generator import build_site
+    from samplesite.server import serving
+    from spiders.crawl import allowed_hosts_for, run_crawl
+
+    site = build_site(hubs=2, seed=7, day=1)
+    with serving(site) as base_url:
+        result = run_crawl(
+            "ports",
+            tmp_path / "run",
+            base_url,
+            [f"{base_url}/citations/{site.hubs[0].uuid}"],
+            allowed_hosts_for(base_url),
+            2,
+        )
+    log = result.log_path.read_text()
+    assert "Spider closed (finished)" in log
+    assert "Remote control HTTP server" not in log and "Telnet console listening" not in log
