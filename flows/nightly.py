@@ -25,7 +25,7 @@ from spiders.fleet import run_fleet_crawl
 from spiders.parse.hubref import hub_url, read_seeds
 from spiders.parse.records import PARSER_VERSION
 from spiders.replay import record_run
-from warehouse import guard, history, runs
+from warehouse import frontier, guard, history, runs
 from warehouse.lock import single_flight
 
 
@@ -75,14 +75,18 @@ def crawl_task(
 def plan_hubs(
     settings: Settings, database_url: str, seeds_file: str | None, hubs: list[str] | None, include_known: bool
 ) -> list[str]:
-    """Seeds, explicit hubs and (for a nightly) every hub already in the warehouse, deduplicated."""
+    """Seeds, explicit hubs and (for a nightly) every hub already in the warehouse and every hub of the
+    frontier never fetched, deduplicated."""
     refs: list[str] = []
     if seeds_file:
         refs.extend(read_seeds(Path(seeds_file)))
     refs.extend(hubs or [])
     urls = [hub_url(ref, settings.base_url) for ref in refs]
     if include_known:
-        urls.extend(runs.known_hub_urls(make_engine(database_url), settings.base_url))
+        engine = make_engine(database_url)
+        urls.extend(runs.known_hub_urls(engine, settings.base_url))
+        # hubs some fetched page linked to and no run fetched yet: discovery, one link hop a night
+        urls.extend(hub_url(uuid, settings.base_url) for uuid in frontier.unfetched_hubs(engine))
     return list(dict.fromkeys(urls))
 
 

@@ -46,7 +46,7 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 RUN_KINDS = ("nightly", "backfill", "reparse")
 RUN_STATUSES = ("running", "completed", "failed", "skipped", "blocked", "abandoned", "degraded")
 FETCH_OUTCOMES = ("parsed", "not_modified", "quarantined", "failed", "skipped")
-ITEM_KINDS = ("hub_page", "hub_json", "quarantine", "fetch")
+ITEM_KINDS = ("hub_page", "hub_json", "quarantine", "fetch", "links")
 
 
 def _run_ref(name: str, comment: str, nullable: bool = False) -> Column:
@@ -330,6 +330,46 @@ hub_facet_count = Table(
     info={"layer": "core"},
 )
 
+# --- discovery --------------------------------------------------------------------------------------------
+
+frontier = Table(
+    "frontier",
+    metadata,
+    Column("hub_uuid", Text, nullable=False, comment="A hub some fetched page links to."),
+    _run_ref("first_seen_run", "Run whose crawl first found a link to the hub."),
+    Column("first_seen_on", Text, nullable=False, comment="URL of the page that first linked to it."),
+    Column("first_seen_at", DateTime(timezone=True), comment="When that page was fetched (UTC)."),
+    Column(
+        "first_seen_block",
+        Text,
+        nullable=False,
+        comment="Where on that page: co_cited (a 'co-cited works' block), references (a paper's reference "
+        "list) or other.",
+    ),
+    _run_ref("last_seen_run", "Latest run whose crawl found a link to it."),
+    PrimaryKeyConstraint("hub_uuid"),
+    comment="Every hub a fetched page has linked to, with where and when it was first seen: the crawl's "
+    "frontier (a hub of the frontier absent from `hub` was never fetched).",
+    info={"layer": "core"},
+)
+
+bad_link = Table(
+    "bad_link",
+    metadata,
+    _run_ref("run_id", "Run whose crawl found the link."),
+    Column("found_on", Text, nullable=False, comment="URL of the page carrying the link."),
+    Column("href", Text, nullable=False, comment="The link as found (at most 500 characters)."),
+    Column(
+        "reason",
+        Text,
+        nullable=False,
+        comment="Why it is not followed: malformed_uuid, off_site, unsupported_scheme, unparsable, ...",
+    ),
+    PrimaryKeyConstraint("run_id", "found_on", "href"),
+    comment="Links to hubs that were recorded and not followed (never crawled).",
+    info={"layer": "core"},
+)
+
 paper_merge = Table(
     "paper_merge",
     metadata,
@@ -364,7 +404,7 @@ stg_item = Table(
     metadata,
     _run_ref("run_id", "Run the item was staged for."),
     Column("seq", Integer, nullable=False, comment="1-based line number in the run's items.jsonl."),
-    Column("kind", Text, nullable=False, comment="Item kind: hub_page, hub_json, quarantine or fetch."),
+    Column("kind", Text, nullable=False, comment="Item kind: hub_page, hub_json, quarantine, fetch or links."),
     Column("url", Text, comment="URL the item came from."),
     Column("hub_uuid", Text, comment="Hub the item belongs to."),
     Column("payload", Text, nullable=False, comment="The whole item as JSON text."),

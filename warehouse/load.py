@@ -73,8 +73,9 @@ from schema.tables import (
     quarantine,
     stg_item,
 )
+from spiders.parse.items import LINK_KINDS
 from warehouse import clean as clean_mod
-from warehouse import lock
+from warehouse import frontier, lock
 from warehouse.checks import CHECKS
 from warehouse.history import carry_forward, load_citations
 from warehouse.materialize import build_marts
@@ -137,6 +138,8 @@ class LoadResult:
     history: dict[str, int] = field(default_factory=dict)
     # the publish guard's verdict (warehouse.guard), when the load ran with one
     guard: dict[str, Any] = field(default_factory=dict)
+    # discovery: pages whose links were read, hubs new to the frontier, seen again, refused links
+    frontier: dict[str, int] = field(default_factory=dict)
 
     @property
     def changed(self) -> int:
@@ -149,6 +152,7 @@ class LoadResult:
             "run_rows": dict(self.run_rows),
             "history": dict(self.history),
             **({"guard": dict(self.guard)} if self.guard else {}),
+            **({"frontier": dict(self.frontier)} if self.frontier.get("pages") else {}),
         }
 
 
@@ -329,6 +333,7 @@ def load_staged(
         run.analyze(ANALYZE_PASS1_SCRATCH)
         merge_into = run.papers()
         run.citations(merge_into, gate)
+        result.frontier = frontier.record_links(conn, run_id).as_dict()
         run.drop()
         check_edge_references(conn)
         if gate is not None:
@@ -460,13 +465,14 @@ class _StagedRun:
         """The run's staged items grouped by hub (a batch of hubs a group, items of a hub in file order);
         items naming no hub come first, as one group."""
         s = stg_item.c
-        base = select(s.payload).where(s.run_id == self.run_id)
+        # links items feed the frontier (warehouse.frontier), not the hubs
+        base = select(s.payload).where(s.run_id == self.run_id, s.kind.not_in(LINK_KINDS))
         loose = [_decode(p) for p in self.conn.execute(base.where(s.hub_uuid.is_(None)).order_by(s.seq)).scalars()]
         if loose:
             yield loose
         sizes = self.conn.execute(
             select(s.hub_uuid, func.count())
-            .where(s.run_id == self.run_id, s.hub_uuid.is_not(None))
+            .where(s.run_id == self.run_id, s.hub_uuid.is_not(None), s.kind.not_in(LINK_KINDS))
             .group_by(s.hub_uuid)
             .order_by(s.hub_uuid)
         ).all()

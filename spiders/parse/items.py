@@ -2,11 +2,12 @@
 into the warehouse (`warehouse.stage`), so a malformed items file is refused naming its line instead of
 failing somewhere in the load.
 
-Four kinds, told apart by `kind`:
+Five kinds, told apart by `kind`:
 - `fetch`: every URL the run asked for, with its outcome (and where its response sits in the WARC archive);
 - `quarantine`: a page that was fetched but could not be used, with a reason code;
 - `hub_page`: one parsed hub page (a `HubPage`);
-- `hub_json`: one parsed JSON twin (a `HubJson`).
+- `hub_json`: one parsed JSON twin (a `HubJson`);
+- `links`: the hub links one fetched page carries (discovery: `spiders.parse.links`), and the links refused.
 
 The payload records are the parsers' own dataclasses (`spiders.parse.records`), validated field by field.
 """
@@ -70,13 +71,37 @@ class TwinItem(_Item):
     json_: HubJson = Field(alias="json")
 
 
-Item = Annotated[FetchItem | QuarantineItem | PageItem | TwinItem, Field(discriminator="kind")]
-ITEM_KINDS = ("fetch", "quarantine", "hub_page", "hub_json")
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+
+class FoundLink(BaseModel):
+    hub_uuid: str = Field(pattern=UUID_PATTERN)
+    url: str
+    block: Literal["co_cited", "references", "other"]
+
+
+class RefusedLink(BaseModel):
+    href: str = Field(max_length=500)
+    reason: str
+
+
+class LinksItem(_Item):
+    """The hub links of the page at `url` (whose own hub is `hub_uuid`, None for a paper page)."""
+
+    kind: Literal["links"]
+    hubs: list[FoundLink] = Field(max_length=5000)
+    bad: list[RefusedLink] = Field(default_factory=list, max_length=200)
+    dropped: int = Field(0, ge=0)
+
+
+Item = Annotated[FetchItem | QuarantineItem | PageItem | TwinItem | LinksItem, Field(discriminator="kind")]
+ITEM_KINDS = ("fetch", "quarantine", "hub_page", "hub_json", "links")
+LINK_KINDS = ("links",)  # read by the frontier (warehouse.frontier), not by the hub-batched load
 
 _ITEM = TypeAdapter(Item)
 
 
-def validate_item(item: object) -> FetchItem | QuarantineItem | PageItem | TwinItem:
+def validate_item(item: object) -> FetchItem | QuarantineItem | PageItem | TwinItem | LinksItem:
     """The typed item a decoded line of an items file holds; `BadItem` (one line of text) when it holds none."""
     try:
         return _ITEM.validate_python(item)
