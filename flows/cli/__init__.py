@@ -352,6 +352,9 @@ def _main(
     debug: Annotated[bool, typer.Option("--debug", help="show the traceback of an error (or CITEHUB_DEBUG=1)")] = False,
 ) -> None:
     """citehub: a SQL warehouse of who cites whom on pith.science."""
+    # The terminal as it is when the command starts (a console made at import keeps the COLUMNS of then).
+    global console
+    console = Console()
     if debug:
         os.environ["CITEHUB_DEBUG"] = "1"
     # SIGTERM (systemd, docker stop, kill) stops a run as Ctrl-C does: the run is marked failed, its lock
