@@ -21,10 +21,13 @@ from w3lib.url import add_or_replace_parameters
 
 from spiders import settings as default_settings
 from spiders.conditional import load_validators
+from spiders.config import PITH_HOSTS
+from spiders.crawl import allowed_hosts_for
 from spiders.middlewares import AllowEntry, Refused
 from spiders.parse.hub_html import parse_hub_page
 from spiders.parse.hub_json import parse_hub_json
 from spiders.parse.hubref import hub_url, read_seeds
+from spiders.parse.links import hub_links
 from spiders.parse.records import HubPage, ParseError
 from spiders.parse.urls import hub_json_url, hub_page_url
 
@@ -64,6 +67,8 @@ class HubSpider(scrapy.Spider):
         self.validators: dict[str, dict[str, str]] = {}  # url -> etag/last_modified of the last complete fetch
         # False when replaying an archive: pages are read back, nothing is requested (nor counted)
         self.follow = True
+        # Hosts whose hub links count as the site's (discovery); the crawl's allowlist once it has one.
+        self.link_hosts = sorted({*PITH_HOSTS, *allowed_hosts_for(self.base_url)})
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -73,6 +78,9 @@ class HubSpider(scrapy.Spider):
             {AllowEntry.parse(h).host for h in crawler.settings.getlist("CITEHUB_ALLOWED_HOSTS") if h}
         )
         spider.validators = load_validators(crawler.settings.get("CITEHUB_VALIDATORS_FILE"))
+        allowed = [h for h in crawler.settings.getlist("CITEHUB_ALLOWED_HOSTS") if h]
+        if allowed:
+            spider.link_hosts = allowed
         return spider
 
     async def start(self):
@@ -265,6 +273,7 @@ class HubSpider(scrapy.Spider):
                 yield from self._bounded(response, self._page(hub, uuid, filters, number, last, True, pages))
             if not filters:
                 yield from self._filtered_lists(response, page, hub, uuid)
+                yield self._links(response, uuid)
         elif page.next_page and page.next_page > meta.get("listed_up_to", 0):
             # Past page 1 only "next" can reveal pages page 1 did not link; a "next" within what was
             # already requested is not followed, and the duplicate filter catches any other repeat.
@@ -274,6 +283,12 @@ class HubSpider(scrapy.Spider):
                 return
             request = self._page(hub, uuid, filters, page.next_page, meta.get("listed_up_to", 0), False, pages)
             yield from self._bounded(response, request)
+
+    def _links(self, response: Response, uuid: str) -> dict[str, Any]:
+        """The hubs page 1 links to (co-cited works and any other hub link) and the links refused: the
+        frontier's input (warehouse.frontier). Only recorded here; the next crawl plans them."""
+        scan = hub_links(response.body, response.url, self.link_hosts)
+        return {"kind": "links", "url": response.url, "hub_uuid": uuid, "fetched_at": _now(), **scan.to_dict()}
 
     def _filtered_lists(self, response: Response, page: HubPage, hub: str, uuid: str) -> Iterator[Any]:
         """Page 1 of every role- and polarity-filtered list, each with its declared count; at most

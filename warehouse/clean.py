@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from rapidfuzz import fuzz, process
 
+from spiders.parse.items import LINK_KINDS
 from spiders.parse.normalize import (
     clear_normalizer_caches,
     normalize_text,
@@ -184,8 +185,10 @@ class _Accumulator:
     # --- reading items ----------------------------------------------------------------------------------
 
     def add(self, item: dict[str, Any]) -> None:
-        self._seq += 1
         kind = item.get("kind")
+        if kind in LINK_KINDS:
+            return  # the frontier's (warehouse.frontier), not the hubs'
+        self._seq += 1
         uuid = item.get("hub_uuid")
         if uuid:
             self.hub_uuids.add(uuid)
