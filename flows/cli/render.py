@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from flows.schedule import next_scheduled_run
 from warehouse import queries as ops
+from warehouse.frontier import frontier_size
 from warehouse.report import NEXT_SQL
 
 
@@ -162,6 +163,14 @@ def print_status(
         console.print("no runs yet: start one with `citehub refresh` (or `citehub demo`)")
     total = ops.hub_count(engine)
     stale = ops.stale_hubs(engine, stale_days, now)
+    if not ops.published_only(engine):  # the frontier is internal: a reader role does not see it
+        linked, unfetched = frontier_size(engine)
+        console.print(
+            f"frontier: {linked} hubs linked from fetched pages, {unfetched} never fetched "
+            "(the next nightly fetches them)",
+            highlight=False,
+            soft_wrap=True,
+        )
     console.print(
         f"freshness: {total - len(stale)} of {total} hubs refreshed in the last {stale_days:g} days, "
         f"{len(stale)} stale",

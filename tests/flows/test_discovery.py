@@ -60,3 +60,11 @@ def test_nightlies_discover_the_hubs_linked_from_hub_pages(tmp_path, prefect_ser
             in_frontier = set(conn.execute(select(t.frontier.c.hub_uuid)).scalars())
     co_cited = {h["uuid"]: set(h.get("co_cited", ())) for h in day_truth["hubs"]}
     assert in_frontier == {u for h in hops[-1] for u in co_cited[h]}  # every hub linked, and no other
+
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    shown = CliRunner().invoke(app, ["status", "--database-url", url, "--data-dir", str(tmp_path / "data")])
+    assert shown.exit_code == 0, shown.output
+    assert f"frontier: {len(in_frontier)} hubs linked from fetched pages, 0 never fetched" in shown.output
