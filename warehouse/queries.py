@@ -545,21 +545,17 @@ def completed_run_ids(engine: Engine, limit: int | None = None) -> list[str]:
 
 
 def hub_growth(engine: Engine, hub_uuids: list[str], run_ids: list[str]) -> dict[str, list[int | None]]:
-    """Declared citing papers of each hub in each run (None where the run did not parse the hub)."""
-    if published_only(engine):
-        from warehouse import reader
-
-        return reader.hub_growth(engine, hub_uuids, run_ids)
-    s = t.hub_snapshot
+    """Declared citing papers of each hub in each run (None where the run did not parse the hub): from the
+    core snapshots, or for a reader role from the published `hub_growth` mart, which holds the same figures."""
+    s = t.hub_growth if published_only(engine) else t.hub_snapshot
+    run_col = s.c.snapshot_run if s is t.hub_growth else s.c.run_id
     out: dict[str, list[int | None]] = {u: [None] * len(run_ids) for u in hub_uuids}
     if not hub_uuids or not run_ids:
         return out
     index = {r: i for i, r in enumerate(run_ids)}
     with engine.connect() as conn:
         for run_id, u, n in conn.execute(
-            select(s.c.run_id, s.c.hub_uuid, s.c.citing_count).where(
-                s.c.hub_uuid.in_(hub_uuids), s.c.run_id.in_(run_ids)
-            )
+            select(run_col, s.c.hub_uuid, s.c.citing_count).where(s.c.hub_uuid.in_(hub_uuids), run_col.in_(run_ids))
         ):
             out[u][index[run_id]] = n
     return out

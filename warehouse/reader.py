@@ -278,22 +278,6 @@ def hub_info(engine: Engine, hub_uuid: str) -> HubInfo:
 # --- report data ----------------------------------------------------------------------------------------
 
 
-def hub_growth(engine: Engine, hub_uuids: list[str], run_ids: list[str]) -> dict[str, list[int | None]]:
-    g = t.hub_growth
-    out: dict[str, list[int | None]] = {u: [None] * len(run_ids) for u in hub_uuids}
-    if not hub_uuids or not run_ids:
-        return out
-    index = {r: i for i, r in enumerate(run_ids)}
-    with engine.connect() as conn:
-        for run_id, u, n in conn.execute(
-            select(g.c.snapshot_run, g.c.hub_uuid, g.c.citing_count).where(
-                g.c.hub_uuid.in_(hub_uuids), g.c.snapshot_run.in_(run_ids)
-            )
-        ):
-            out[u][index[run_id]] = n
-    return out
-
-
 def category_counts(engine: Engine, hub_uuids: list[str]) -> list[tuple[str, str, int]]:
     """(category, hub, current citations) from category_flow: '(none)' for papers without a category."""
     f = t.category_flow

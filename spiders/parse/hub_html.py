@@ -34,7 +34,7 @@ from spiders.parse.urls import Resolver, hub_page_url, hub_uuid_of, page_param
 # Invisible to a reader.
 _SKIP = frozenset({"script", "style", "noscript", "template", "head", "title", "svg", "iframe", "object"})
 # Elements that flow within a line; every other element starts and ends a text block.
-_INLINE = frozenset(
+INLINE_ELEMENTS = _INLINE = frozenset(
     {
         "a",
         "abbr",

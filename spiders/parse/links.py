@@ -43,6 +43,7 @@ from lxml import etree
 from w3lib.encoding import html_to_unicode
 
 from spiders.parse.hub_html import HEADINGS as HUB_HEADINGS
+from spiders.parse.hub_html import INLINE_ELEMENTS
 from spiders.parse.hubref import hub_url
 from spiders.parse.urls import Resolver
 
@@ -309,44 +310,7 @@ def _heading(text: str) -> str | None:
 # Invisible to a reader: neither their text nor their links are read.
 _SKIP = frozenset({"script", "style", "template", "head", "title", "noembed", "noframes"})
 # Elements that flow within a line; any other element starts and ends a block of text.
-_INLINE = frozenset(
-    [
-        "a",
-        "abbr",
-        "b",
-        "bdi",
-        "bdo",
-        "big",
-        "cite",
-        "code",
-        "data",
-        "del",
-        "dfn",
-        "em",
-        "font",
-        "i",
-        "img",
-        "ins",
-        "kbd",
-        "label",
-        "mark",
-        "nobr",
-        "q",
-        "s",
-        "samp",
-        "small",
-        "span",
-        "strike",
-        "strong",
-        "sub",
-        "sup",
-        "time",
-        "tt",
-        "u",
-        "var",
-        "wbr",
-    ]
-)
+_INLINE = INLINE_ELEMENTS  # the hub parser's own list: both read pages as a reader sees them
 _H = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _LINKS = frozenset({"a", "area"})
 
