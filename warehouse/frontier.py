@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, func, insert, select, update
 
 from schema.tables import bad_link, frontier, hub, run, stg_item
 
@@ -87,12 +87,16 @@ def _when(value: str | None) -> datetime | None:
         return None
 
 
+def _never_fetched() -> ColumnElement[bool]:
+    return ~select(hub.c.hub_uuid).where(hub.c.hub_uuid == frontier.c.hub_uuid).exists()
+
+
 def unfetched_hubs(engine: Engine, limit: int | None = None) -> list[str]:
     """Frontier hubs never fetched (not in `hub`), oldest sighting first."""
     query = (
         select(frontier.c.hub_uuid)
         .join(run, run.c.run_id == frontier.c.first_seen_run)
-        .where(~select(hub.c.hub_uuid).where(hub.c.hub_uuid == frontier.c.hub_uuid).exists())
+        .where(_never_fetched())
         .order_by(run.c.started_at, frontier.c.hub_uuid)
     )
     if limit is not None:
@@ -102,7 +106,8 @@ def unfetched_hubs(engine: Engine, limit: int | None = None) -> list[str]:
 
 
 def frontier_size(engine: Engine) -> tuple[int, int]:
-    """(hubs in the frontier, of which never fetched)."""
+    """(hubs in the frontier, of which never fetched), counted by the database."""
     with engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(frontier)).scalar_one()
-    return total, len(unfetched_hubs(engine))
+        unfetched = conn.execute(select(func.count()).select_from(frontier).where(_never_fetched())).scalar_one()
+    return total, unfetched
