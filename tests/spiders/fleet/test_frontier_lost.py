@@ -19,6 +19,22 @@ from spiders.crawl import CrawlFailed, allowed_hosts_for
 from spiders.fleet import run_fleet_crawl
 
 
+def _wait_for_redis(port: int, timeout: float = 30.0) -> None:
+    # A loaded CI machine can take seconds to start redis-server: start the crawl only once it answers.
+    import redis as redis_client
+
+    client = redis_client.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            client.ping()
+            return
+        except redis_client.RedisError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -37,7 +53,7 @@ def test_a_lost_frontier_fails_the_crawl_within_the_bound(tmp_path):
     site = build_site(hubs=30, seed=7, day=1)
     outcome: dict[str, object] = {}
     try:
-        time.sleep(0.5)
+        _wait_for_redis(port)
         with serving(site, faults=parse_spec("slow=1.0,slow_s=0.5,seed=1")) as base_url:
 
             def crawl() -> None:
@@ -62,6 +78,7 @@ def test_a_lost_frontier_fails_the_crawl_within_the_bound(tmp_path):
             deadline = time.monotonic() + 30
             while not list((tmp_path / "run").glob("warc/*.warc.gz")) and time.monotonic() < deadline:
                 time.sleep(0.1)
+            assert worker.is_alive(), f"the crawl ended before Redis was stopped: {outcome}"
             time.sleep(2)  # the crawl is under way
             killed_at = time.monotonic()
             redis.kill()
