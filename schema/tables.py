@@ -370,6 +370,28 @@ bad_link = Table(
     info={"layer": "core"},
 )
 
+run_plan = Table(
+    "run_plan",
+    metadata,
+    _run_ref("run_id", "Run the plan was made for."),
+    Column("hub_uuid", Text, nullable=False, comment="A hub the run planned to fetch."),
+    Column("rank", Integer, nullable=False, comment="Order of the choice (1 first): the crawl asks in this order."),
+    Column(
+        "reason",
+        Text,
+        nullable=False,
+        comment="Why it was chosen: seed, named, new (a frontier hub never fetched), overdue (past the maximum "
+        "staleness), likely_changed (its learned change rate), round_robin, or known (an unbudgeted run).",
+    ),
+    Column("expected_requests", Float, nullable=False, comment="Requests the plan expected the hub to cost."),
+    Column("change_rate", Float, comment="Learned chance a day that the hub changes; NULL for a hub never fetched."),
+    Column("days_stale", Float, comment="Days since its last complete fetch; NULL for a hub never fetched."),
+    PrimaryKeyConstraint("run_id", "hub_uuid"),
+    comment="Which hubs each run planned to fetch within its request budget, and why (flows.nightly plans, "
+    "warehouse.plan chooses).",
+    info={"layer": "core"},
+)
+
 paper_merge = Table(
     "paper_merge",
     metadata,

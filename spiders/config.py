@@ -25,6 +25,18 @@ class CrawlSettings(BaseSettings):
         None, description="redis://host:port/db of a crawl frontier shared by several crawl workers (scrapy-redis)"
     )
     workers: int = Field(1, ge=1, le=64, description="crawl processes on this machine sharing the frontier")
+    request_budget: int | None = Field(
+        None,
+        ge=1,
+        description="requests a nightly may send (robots.txt, retries and paper pages included); the run plans "
+        "which hubs to revisit within it (warehouse.plan); unset: every known hub every night",
+    )
+    max_staleness_days: float = Field(
+        7.0, gt=0, description="a known hub not fetched completely for this many days is revisited first"
+    )
+    paper_pages: bool = Field(
+        True, description="fetch the paper page of each citing paper first seen in a run (hub discovery)"
+    )
     replay_workers: int | None = Field(
         None,
         ge=1,

@@ -59,6 +59,13 @@ DOWNLOADER_MIDDLEWARES = {
     # closest to the download: one request at a time to a host whose robots.txt asks a Crawl-delay
     "spiders.middlewares.CrawlDelayMiddleware": 970,
 }
+# Every request this crawl sends counts against CITEHUB_REQUEST_BUDGET (robots.txt, retries and redirects
+# included); past it a request is refused and recorded as skipped, which leaves its hub incomplete. 0 = none.
+CITEHUB_REQUEST_BUDGET = 0
+# Discovery: the paper page of each citing paper not in CITEHUB_KNOWN_PAPERS_FILE (written by the flow per run)
+# is fetched once, for the hub links of its reference list (spiders/hub.py).
+CITEHUB_PAPER_PAGES = True
+CITEHUB_KNOWN_PAPERS_FILE = ""
 CITEHUB_VALIDATORS_FILE = ""  # JSON url -> {etag, last_modified}, written by the flow per run; "" = none
 CITEHUB_RETRY_AFTER_MAX = 120.0  # seconds; a longer Retry-After gives up instead of retrying early
 CITEHUB_RETRY_BACKOFF = 0.25  # seconds before the first retry of a 5xx without Retry-After, doubling
