@@ -370,6 +370,23 @@ bad_link = Table(
     info={"layer": "core"},
 )
 
+hub_change = Table(
+    "hub_change",
+    metadata,
+    Column("hub_uuid", Text, nullable=False, comment="The hub."),
+    Column("checks", Integer, nullable=False, comment="JSON-twin answers compared with an earlier one."),
+    Column("changes", Integer, nullable=False, comment="Of those, answers showing the hub changed."),
+    Column("observed_days", Float, nullable=False, comment="Days those comparisons spanned, summed."),
+    Column("twin_sha256", Text, comment="SHA-256 of the latest JSON twin body received (200)."),
+    Column("last_checked_at", DateTime(timezone=True), comment="Start of the latest run whose twin fetch answered."),
+    Column("last_complete_at", DateTime(timezone=True), comment="Start of the latest run that fetched it completely."),
+    Column("full_requests", Integer, comment="Requests its latest complete fetch with pages cost (twin included)."),
+    PrimaryKeyConstraint("hub_uuid"),
+    comment="What the crawl has learned of each hub's changes, updated by every load from its own fetches: the "
+    "revisit plan's input (warehouse.plan).",
+    info={"layer": "core"},
+)
+
 run_plan = Table(
     "run_plan",
     metadata,
