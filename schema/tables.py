@@ -347,6 +347,13 @@ frontier = Table(
         "list) or other.",
     ),
     _run_ref("last_seen_run", "Latest run whose crawl found a link to it."),
+    Column(
+        "tries",
+        Integer,
+        nullable=False,
+        server_default="0",
+        comment="Runs that asked for it and did not get it (after MAX_TRIES it is no longer planned).",
+    ),
     PrimaryKeyConstraint("hub_uuid"),
     comment="Every hub a fetched page has linked to, with where and when it was first seen: the crawl's "
     "frontier (a hub of the frontier absent from `hub` was never fetched).",

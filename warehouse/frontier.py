@@ -14,9 +14,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, func, insert, select, update
 
-from schema.tables import bad_link, frontier, hub, run, stg_item
+from schema.tables import bad_link, fetch, frontier, hub, run, stg_item
 
 CHUNK = 1000
+MAX_TRIES = 3  # runs that may ask for a frontier hub and not get it (a 404, a refusal) before it is left out
 
 
 @dataclass
@@ -25,6 +26,7 @@ class FrontierCounts:
     new_hubs: int = 0  # hubs that joined the frontier in this run
     seen_again: int = 0  # frontier hubs linked to again
     bad_links: int = 0
+    failed_tries: int = 0  # frontier hubs asked for and not fetched
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -67,6 +69,17 @@ def record_links(conn: Connection, run_id: str) -> FrontierCounts:
         rows = [{"run_id": run_id, "found_on": u, "href": h, "reason": r} for (u, h), r in sorted(refused.items())]
         conn.execute(insert(bad_link), rows)
     counts.bad_links = len(refused)
+    # frontier hubs this run asked for and still does not hold: one try more
+    held = select(hub.c.hub_uuid).where(hub.c.hub_uuid == fetch.c.hub_uuid).exists()
+    missing = sorted(
+        conn.execute(
+            select(fetch.c.hub_uuid).distinct().where(fetch.c.run_id == run_id, fetch.c.hub_uuid.is_not(None), ~held)
+        ).scalars()
+    )
+    for start in range(0, len(missing), CHUNK):
+        chunk = missing[start : start + CHUNK]
+        conn.execute(update(frontier).where(frontier.c.hub_uuid.in_(chunk)).values(tries=frontier.c.tries + 1))
+    counts.failed_tries = len(missing)
     return counts
 
 
@@ -96,7 +109,7 @@ def unfetched_hubs(engine: Engine, limit: int | None = None) -> list[str]:
     query = (
         select(frontier.c.hub_uuid)
         .join(run, run.c.run_id == frontier.c.first_seen_run)
-        .where(_never_fetched())
+        .where(_never_fetched(), frontier.c.tries < MAX_TRIES)
         .order_by(run.c.started_at, frontier.c.hub_uuid)
     )
     if limit is not None:
@@ -106,8 +119,10 @@ def unfetched_hubs(engine: Engine, limit: int | None = None) -> list[str]:
 
 
 def frontier_size(engine: Engine) -> tuple[int, int]:
-    """(hubs in the frontier, of which never fetched), counted by the database."""
+    """(hubs in the frontier, of which never fetched and still planned), counted by the database."""
     with engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(frontier)).scalar_one()
-        unfetched = conn.execute(select(func.count()).select_from(frontier).where(_never_fetched())).scalar_one()
+        unfetched = conn.execute(
+            select(func.count()).select_from(frontier).where(_never_fetched(), frontier.c.tries < MAX_TRIES)
+        ).scalar_one()
     return total, unfetched

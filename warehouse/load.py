@@ -75,7 +75,7 @@ from schema.tables import (
 )
 from spiders.parse.items import LINK_KINDS
 from warehouse import clean as clean_mod
-from warehouse import frontier, lock
+from warehouse import frontier, lock, plan
 from warehouse.checks import CHECKS
 from warehouse.history import carry_forward, load_citations
 from warehouse.materialize import build_marts
@@ -334,6 +334,7 @@ def load_staged(
         merge_into = run.papers()
         run.citations(merge_into, gate)
         result.frontier = frontier.record_links(conn, run_id).as_dict()
+        plan.observe(conn, run_id, run.t["hub"])  # what the revisit plan learns from this run's fetches
         run.drop()
         check_edge_references(conn)
         if gate is not None:

@@ -6,7 +6,8 @@ Create Date: 2026-12-06 17:10:00
 
 One new core table. An existing warehouse gets a row per hub it already fetched completely, dated by its
 latest complete snapshot (so a budgeted nightly right after the upgrade knows how stale each hub is); its
-change counts start at zero and are learned from the runs that follow.
+change counts start at zero and are learned from the runs that follow. `frontier.tries` counts the runs that
+asked for a hub never fetched and did not get it (a link to a hub that answers 404 is not asked for forever).
 """
 
 from collections.abc import Sequence
@@ -60,7 +61,19 @@ def upgrade() -> None:
         info={"layer": "core"},
     )
     op.execute(BACKFILL)
+    with op.batch_alter_table("frontier") as batch:
+        batch.add_column(
+            sa.Column(
+                "tries",
+                sa.Integer(),
+                nullable=False,
+                server_default="0",
+                comment="Runs that asked for it and did not get it (after MAX_TRIES it is no longer planned).",
+            )
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("frontier") as batch:
+        batch.drop_column("tries")
     op.drop_table("hub_change")
