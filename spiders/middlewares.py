@@ -188,6 +188,32 @@ class CredentialScrubMiddleware:
                 self.stats.inc_value(f"citehub/guard/dropped_header/{name.decode().lower()}")
 
 
+class RequestBudgetMiddleware:
+    """The run's hard cap on requests sent (CITEHUB_REQUEST_BUDGET; 0 = none). It sits closest to the download,
+    after every middleware that may refuse or answer a request itself (allowlist, robots.txt, HTTP cache), so
+    it counts what reaches the network: robots.txt, retries and redirect hops included. Past the budget a
+    request is refused (`Refused("request_budget", ...)`): the spider records it as skipped, which leaves its
+    hub incomplete, and the night stays within what it may spend whatever the plan expected."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.stats = crawler.stats
+        self.budget = crawler.settings.getint("CITEHUB_REQUEST_BUDGET")
+        self.sent = 0
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RequestBudgetMiddleware:
+        return cls(crawler)
+
+    def process_request(self, request: Request, spider=None) -> None:
+        if not self.budget:
+            return
+        if self.sent >= self.budget:
+            self.stats.inc_value("citehub/budget/refused")
+            raise Refused("request_budget", f"the run's budget of {self.budget} requests is spent")
+        self.sent += 1
+        self.stats.set_value("citehub/budget/sent", self.sent)
+
+
 # --- robots.txt -----------------------------------------------------------------------------------------
 
 

@@ -56,6 +56,8 @@ DOWNLOADER_MIDDLEWARES = {
     "spiders.conditional.ConditionalRequestsMiddleware": 590,
     # last before the download, after DefaultHeaders/HttpAuth could have re-added credentials
     "spiders.middlewares.CredentialScrubMiddleware": 960,
+    # counts (and caps) what reaches the network: after everything that refuses or answers a request itself
+    "spiders.middlewares.RequestBudgetMiddleware": 965,
     # closest to the download: one request at a time to a host whose robots.txt asks a Crawl-delay
     "spiders.middlewares.CrawlDelayMiddleware": 970,
 }
