@@ -692,6 +692,82 @@ citation_current = Table(
     info={"layer": "marts"},
 )
 
+# --- marts (published): coverage and freshness of the crawl (issue 16) -----------------------------------
+
+coverage = Table(
+    "coverage",
+    metadata,
+    Column("run_id", Text, primary_key=True, comment="The run the row describes (one row per run that published)."),
+    Column("started_at", DateTime(timezone=True), nullable=False, comment="When the run started (UTC)."),
+    Column(
+        "hubs_known",
+        Integer,
+        nullable=False,
+        comment="Hubs the warehouse knew after the run: hubs fetched at least once plus frontier hubs never fetched.",
+    ),
+    Column(
+        "hubs_fetched",
+        Integer,
+        nullable=False,
+        comment="Of those, hubs fetched completely at least once (every page parsed, or 'not modified').",
+    ),
+    Column(
+        "frontier_unfetched",
+        Integer,
+        nullable=False,
+        comment="Frontier hubs never fetched after the run: linked from a fetched page, not yet crawled.",
+    ),
+    Column(
+        "frontier_oldest_days",
+        Float,
+        comment="Age in days of the oldest sighting among them, from the start of the run that first saw it to "
+        "this run's start; NULL when none is left.",
+    ),
+    Column(
+        "paper_pages",
+        Integer,
+        nullable=False,
+        comment="Paper pages the run fetched (URL path /paper/, /p/ or /ref/arxiv/): where new citing papers "
+        "link to hubs.",
+    ),
+    Column("new_hubs", Integer, nullable=False, comment="Hubs the run's pages linked to for the first time."),
+    Column(
+        "discovery_rate",
+        Float,
+        comment="new_hubs per paper page fetched; NULL when the run fetched no paper page.",
+    ),
+    Column("requests", Integer, nullable=False, comment="URLs the run fetched (its rows in the fetch log)."),
+    Column("planned_hubs", Integer, nullable=False, comment="Hubs the run planned to fetch (its run plan)."),
+    comment="Coverage of the crawl after each run: hubs known, fetched and still on the frontier, and what "
+    "the run fetched and discovered. One row per run that published; earlier runs kept.",
+    info={"layer": "marts"},
+)
+
+staleness = Table(
+    "staleness",
+    metadata,
+    Column(
+        "bucket",
+        Text,
+        primary_key=True,
+        comment="Days since the last complete fetch: 0-1, 1-2, 2-4, 4-7, 7-14, 14+, or never (no complete fetch yet).",
+    ),
+    Column("bucket_seq", Integer, nullable=False, comment="Order of the bucket, 1 = freshest, 7 = never."),
+    Column("min_days", Float, comment="Lower bound of the bucket in days (included); NULL for never."),
+    Column("max_days", Float, comment="Upper bound of the bucket in days (excluded); NULL for 14+ and never."),
+    Column("hubs", Integer, nullable=False, comment="Known hubs in the bucket."),
+    Column(
+        "oldest_days",
+        Float,
+        comment="The most days any hub of the bucket has gone (never: since it was first seen); NULL when the "
+        "bucket is empty. The maximum staleness is the largest value outside never.",
+    ),
+    Column("run_id", Text, nullable=False, comment="The run as of which ages are counted, which built the rows."),
+    comment="Freshness of the known hubs as of the latest run: how many hubs were last fetched completely "
+    "how many days before it, by bucket, and the oldest of each bucket.",
+    info={"layer": "marts"},
+)
+
 # Published views (created by migration 0002, history): schema.placement keeps them in `marts` on PostgreSQL,
 # where reader roles see them; warehouse.docs lists them.
 metadata.info["published_views"] = ("citation_as_of", "hub_as_of", "runs", "run_checks")

@@ -180,6 +180,55 @@ CHECKS: dict[str, list[Check]] = {
             "HAVING ABS(SUM(share) - 100) > 0.01) d",
         ),
     ],
+    "coverage": [
+        _unique("coverage", "run_id"),
+        Check(
+            "coverage_run_has_its_row",
+            "the run that published has its coverage row",
+            "SELECT 1 - COUNT(*) FROM coverage WHERE run_id = :run_id",
+        ),
+        Check(
+            "coverage_counts_in_range",
+            "counts are >= 0, hubs_fetched and frontier_unfetched within hubs_known, ages >= 0",
+            "SELECT COUNT(*) FROM coverage WHERE hubs_known < 0 OR hubs_fetched < 0 OR frontier_unfetched < 0 "
+            "OR paper_pages < 0 OR new_hubs < 0 OR requests < 0 OR planned_hubs < 0 "
+            "OR hubs_fetched > hubs_known OR frontier_unfetched > hubs_known OR frontier_oldest_days < 0",
+        ),
+        Check(
+            "coverage_frontier_age_iff_frontier",
+            "frontier_oldest_days is NULL exactly when no frontier hub is left unfetched",
+            "SELECT COUNT(*) FROM coverage WHERE (frontier_oldest_days IS NULL) <> (frontier_unfetched = 0)",
+        ),
+        Check(
+            "coverage_discovery_rate_is_new_hubs_per_paper_page",
+            "discovery_rate = new_hubs / paper_pages, NULL when no paper page was fetched",
+            "SELECT COUNT(*) FROM coverage WHERE CASE WHEN paper_pages = 0 THEN "
+            "CASE WHEN discovery_rate IS NULL THEN 0 ELSE 1 END "
+            "WHEN discovery_rate IS NULL OR ABS(discovery_rate * paper_pages - new_hubs) > 0.000001 THEN 1 "
+            "ELSE 0 END = 1",
+        ),
+    ],
+    "staleness": [
+        _unique("staleness", "bucket"),
+        Check(
+            "staleness_every_bucket",
+            "the seven buckets are there, built by the run",
+            "SELECT 7 - COUNT(*) FROM staleness WHERE run_id = :run_id",
+        ),
+        Check(
+            "staleness_ages_within_bucket",
+            "hub counts are >= 0 and each bucket's oldest age lies within its bounds",
+            "SELECT COUNT(*) FROM staleness WHERE hubs < 0 OR oldest_days < min_days OR oldest_days >= max_days "
+            "OR (hubs = 0 AND oldest_days IS NOT NULL) OR (hubs > 0 AND oldest_days IS NULL)",
+        ),
+        Check(
+            "staleness_adds_up_to_coverage",
+            "the buckets hold the run's known hubs, those outside never its hubs fetched completely",
+            "SELECT COUNT(*) FROM coverage c WHERE c.run_id = :run_id AND ("
+            "c.hubs_known <> (SELECT COALESCE(SUM(hubs), 0) FROM staleness) "
+            "OR c.hubs_fetched <> (SELECT COALESCE(SUM(hubs), 0) FROM staleness WHERE bucket <> 'never'))",
+        ),
+    ],
 }
 
 

@@ -151,6 +151,51 @@ PER_TABLE: dict[str, dict[str, Note]] = {
         "old_value": Note("value before the run, as text", "text, NULL"),
         "new_value": Note("value after the run, as text", "text, NULL"),
     },
+    "coverage": {
+        "run_id": Note("run bookkeeping: the run whose coverage the row holds", RUN_ID),
+        "started_at": Note("run.started_at", "timestamp with time zone"),
+        "hubs_known": Note(
+            "derived: rows of the hub table plus frontier hubs absent from it, after the run", "integer >= 0"
+        ),
+        "hubs_fetched": Note(
+            "derived: hubs with a complete snapshot in some run up to this one (the rows of hub_summary)",
+            "integer >= 0, at most hubs_known",
+        ),
+        "frontier_unfetched": Note(
+            "derived: hubs linked from a fetched page ('co-cited works', a paper's references, ...) never fetched",
+            "integer >= 0",
+        ),
+        "frontier_oldest_days": Note(
+            "derived: start of this run minus start of the run that first linked to the oldest of them (run ids)",
+            "days >= 0, fractional; NULL when frontier_unfetched is 0",
+        ),
+        "paper_pages": Note(
+            "derived: the run's fetch rows whose URL path starts with /paper/, /p/ or /ref/arxiv/", "integer >= 0"
+        ),
+        "new_hubs": Note("derived: frontier hubs whose first_seen_run is this run", "integer >= 0"),
+        "discovery_rate": Note("derived: new_hubs / paper_pages", "float >= 0; NULL when paper_pages is 0"),
+        "requests": Note("derived: the run's rows in the fetch log (last attempt per URL)", "integer >= 0"),
+        "planned_hubs": Note("derived: the run's rows in the run plan (0 for a run that planned none)", "integer >= 0"),
+    },
+    "staleness": {
+        "bucket": Note(
+            "derived: days between the start of the hub's latest complete fetch and the start of run_id",
+            "0-1, 1-2, 2-4, 4-7, 7-14, 14+, never",
+        ),
+        "bucket_seq": Note("derived: order of the buckets", "1-7"),
+        "min_days": Note("the bucket's definition", "0, 1, 2, 4, 7, 14; NULL for never"),
+        "max_days": Note("the bucket's definition", "1, 2, 4, 7, 14; NULL for 14+ and never"),
+        "hubs": Note(
+            "derived: known hubs (hub table and frontier) whose age falls in the bucket; they add up to "
+            "coverage.hubs_known of run_id",
+            "integer >= 0",
+        ),
+        "oldest_days": Note(
+            "derived: the largest age in the bucket (never: days since the first run that saw the hub)",
+            "days >= 0, fractional; NULL for an empty bucket",
+        ),
+        "run_id": Note("the run that rebuilt the mart: ages are counted as of its start", RUN_ID),
+    },
     "citation_as_of": {
         **AS_OF_NOTES,
         "valid_from_run": Note("edge history: run that opened this version of the edge", RUN_ID),
@@ -220,6 +265,16 @@ RELATIONS: dict[str, list[str]] = {
     "paper_current": ["`paper_key` is the key citation_current, paper_reach join on"],
     "citation_current": ["`hub_uuid` -> hub_summary, `paper_key` -> paper_current"],
     "change_report": ["`hub_uuid` -> hub_summary; `subject` -> paper_current.paper_key for edge changes"],
+    "coverage": [
+        "`run_id` -> runs.run_id, change_report.run_id; one row per run that published (a failed or blocked "
+        "run that wrote nothing has none)",
+        "`hubs_fetched` = the rows of hub_summary as the run left it; staleness of the latest run adds up to its "
+        "`hubs_known`",
+    ],
+    "staleness": [
+        "`run_id` -> coverage.run_id of the latest run: `SUM(hubs)` = its hubs_known, `SUM(hubs) WHERE bucket <> "
+        "'never'` = its hubs_fetched; `MAX(oldest_days) WHERE bucket <> 'never'` is the maximum staleness",
+    ],
     "citation_as_of": [
         "`as_of_run` -> change_report.run_id, hub_growth.snapshot_run; `hub_uuid` -> hub_summary; `paper_key` "
         "-> paper_current (while the paper has a current citation)",
@@ -432,6 +487,12 @@ def _type(column: Column) -> str:
 
 # Where the rows of a published table changed meaning, newest first: readers' queries depend on it.
 CHANGES = [
+    (
+        "2026-12-07",
+        "New published tables `coverage` (one row per run: hubs known, fetched and left on the frontier, paper "
+        "pages, new hubs, discovery rate, requests, planned hubs; filled for earlier runs by migration 0011) and "
+        "`staleness` (known hubs by days since their last complete fetch, as of the latest run).",
+    ),
     (
         "2026-12-06",
         "New published views `runs` (every run: kind, outcome, times, `replay_of`, counts) and `run_checks` "
