@@ -490,7 +490,7 @@ CHANGES = [
     (
         "2026-12-07",
         "New published tables `coverage` (one row per run: hubs known, fetched and left on the frontier, paper "
-        "pages, new hubs, discovery rate, requests, planned hubs; filled for earlier runs by migration 0011) and "
+        "pages, new hubs, discovery rate, requests, planned hubs; filled for earlier runs by migration 0012) and "
         "`staleness` (known hubs by days since their last complete fetch, as of the latest run).",
     ),
     (

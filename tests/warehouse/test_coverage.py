@@ -1,7 +1,7 @@
 """Coverage and freshness marts (issue 16): `coverage` (a row per published run) and `staleness` (known hubs by
 days since their last complete fetch) against a hand-built warehouse of three runs, exact values on both
 engines; the rows appended run by run equal those rebuilt from history (warehouse.coverage.REBUILD) and those
-migration 0011 derives for a warehouse that predates the marts; the checks declared on them pass."""
+migration 0012 derives for a warehouse that predates the marts; the checks declared on them pass."""
 
 from __future__ import annotations
 
@@ -144,13 +144,13 @@ def test_rebuilt_from_history_equals_the_rows_appended_run_by_run(engine, tmp_pa
     assert _coverage_rows(engine) == appended
 
 
-def test_migration_0011_fills_coverage_for_the_runs_a_warehouse_holds(engine, tmp_path):
+def test_migration_0012_fills_coverage_for_the_runs_a_warehouse_holds(engine, tmp_path):
     three_runs(engine, tmp_path)
     appended = _coverage_rows(engine)
     config = alembic_config()
     with engine.begin() as conn:
         config.attributes["connection"] = conn
-        command.downgrade(config, "0010")
+        command.downgrade(config, "0011")
     upgrade(engine)
     assert _coverage_rows(engine) == appended
     assert coverage.staleness_buckets(engine) == []  # rebuilt by the next run
@@ -173,7 +173,7 @@ def test_lines_for_status_and_summary(engine, tmp_path):
 
 def test_a_warehouse_without_the_marts_answers_nothing(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.sqlite'}"
-    upgrade(url, "0010")
+    upgrade(url, "0011")
     from schema.engine import make_engine
 
     engine = make_engine(url)
