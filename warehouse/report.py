@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
+from warehouse import coverage as cov
 from warehouse import queries
 
 if TYPE_CHECKING:
@@ -18,6 +19,7 @@ NEXT_SQL = [
     "SELECT title, tier, label, citing_count FROM hub_summary ORDER BY citing_count DESC LIMIT 10;",
     "SELECT role, count, share FROM hub_role_mix WHERE hub_uuid = '<uuid>' ORDER BY count DESC;",
     "SELECT title, hubs_cited FROM paper_reach ORDER BY hubs_cited DESC, paper_key LIMIT 10;",
+    "SELECT run_id, hubs_known, hubs_fetched, frontier_unfetched, new_hubs FROM coverage ORDER BY started_at;",
 ]
 
 
@@ -49,6 +51,12 @@ class RunReport:
     fetch_outcomes: dict[str, int] = field(default_factory=dict)
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     retries: int = 0
+    # coverage of the crawl after the run (mart coverage: warehouse.coverage.COUNTS), the staleness buckets
+    # as of the run (bucket, hubs, oldest_days), and the frontier as the run's links changed it
+    # (warehouse.frontier.FrontierCounts: pages read, new hubs, seen again, bad links)
+    coverage: dict[str, Any] = field(default_factory=dict)
+    staleness: list[dict[str, Any]] = field(default_factory=list)
+    frontier: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -65,6 +73,7 @@ class RunReport:
             f"quarantined by reason: {_pairs_line(self.quarantine_reasons)}",
             f"- changes: {queries.changes_line(dict(self.changed))}",
             f"- hubs fetched incompletely (nothing of them retired): {', '.join(self.incomplete_hubs) or 'none'}",
+            *coverage_lines(self.coverage, self.staleness, self.frontier, "- "),
             "",
             "| change | hub | subject | field | old | new |",
             "|---|---|---|---|---|---|",
@@ -122,7 +131,27 @@ def build_report(
         fetch_outcomes=outcomes,
         quarantine_reasons=reasons,
         retries=int(stats.get("retry/count", 0)),
+        coverage=cov.summary_fields(cov.run_coverage(engine, run_id)),
+        staleness=[{k: b[k] for k in ("bucket", "hubs", "oldest_days")} for b in cov.staleness_buckets(engine)],
+        frontier=dict(loaded_dict.get("frontier") or {}),
     )
+
+
+def coverage_lines(
+    coverage: Mapping[str, Any], staleness: Sequence[Mapping[str, Any]], frontier: Mapping[str, int], prefix: str = ""
+) -> list[str]:
+    """The run summary's coverage, frontier and staleness lines (none for a summary that recorded none)."""
+    lines = []
+    if coverage:
+        lines.append(f"{prefix}coverage: {cov.coverage_line(dict(coverage))}; this run: {cov.run_line(dict(coverage))}")
+    if frontier:
+        lines.append(
+            f"{prefix}frontier: {frontier.get('new_hubs', 0):,} hubs new, {frontier.get('seen_again', 0):,} linked "
+            f"again, from {frontier.get('pages', 0):,} pages read; {frontier.get('bad_links', 0):,} links refused"
+        )
+    if staleness:
+        lines.append(f"{prefix}days since last complete fetch: {cov.staleness_line([dict(b) for b in staleness])}")
+    return lines
 
 
 def _pairs_line(counts: dict[str, int]) -> str:

@@ -15,9 +15,10 @@ from rich.text import Text
 from sqlalchemy import Engine
 
 from flows.schedule import next_scheduled_run
+from warehouse import coverage as cov
 from warehouse import queries as ops
 from warehouse.frontier import frontier_size
-from warehouse.report import NEXT_SQL
+from warehouse.report import NEXT_SQL, coverage_lines
 
 
 def _n(value: object) -> str:
@@ -190,6 +191,21 @@ def print_status(
         )
     if len(stale) > 10:
         console.print(f"  ... and {len(stale) - 10} more", highlight=False, soft_wrap=True)
+    # coverage and staleness as the latest run left them (published marts: a reader role sees them too)
+    latest = cov.run_coverage(engine)
+    if latest is not None:
+        console.print(
+            f"coverage (run {latest['run_id']}): {cov.coverage_line(latest)}; that run: {cov.run_line(latest)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    buckets = cov.staleness_buckets(engine)
+    if buckets:
+        console.print(
+            f"staleness (days since last complete fetch, hubs): {cov.staleness_line(buckets)}",
+            highlight=False,
+            soft_wrap=True,
+        )
     console.print(f"schedule: {next_scheduled_run().message}", highlight=False, soft_wrap=True)
     where = ops.storage(engine, database_url, data_dir)
     console.print(
@@ -278,6 +294,10 @@ def print_report(console: Console, report: dict[str, Any]) -> None:
             else ""
         )
     )
+    for line in coverage_lines(
+        report.get("coverage") or {}, report.get("staleness") or [], report.get("frontier") or {}
+    ):
+        console.print(line, highlight=False, soft_wrap=True)
     if report.get("change_sample"):
         changed = [
             [

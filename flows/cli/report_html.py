@@ -3,7 +3,9 @@ no script, no network) showing what the warehouse holds and how the runs went.
 
 Charts (each an <svg> inside <figure data-chart="...">, with a title, labelled axes and units):
 growth of the top hubs across runs, role mix and polarity mix per hub, citing categories x hubs heatmap,
-run history (duration, pages, errors); then the latest run's change report as a table.
+run history (duration, pages, errors), coverage across runs (hubs known, fetched completely, left on the
+frontier) and the staleness of the known hubs as of the latest run; then the latest run's change report as a
+table.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ matplotlib.use("Agg")  # no display: draw to SVG only
 import matplotlib.pyplot as plt
 from sqlalchemy import Engine
 
+from warehouse import coverage as cov
 from warehouse import queries as ops
 
 if TYPE_CHECKING:
@@ -38,7 +41,7 @@ plt.rcParams.update(
     }
 )
 
-CHARTS = ("growth", "role-mix", "polarity-mix", "category-heatmap", "run-history")
+CHARTS = ("growth", "role-mix", "polarity-mix", "category-heatmap", "run-history", "coverage", "staleness")
 # At most this many run numbers label an x axis (every k-th run beyond): one per run overlaps from ~20 runs on.
 GROWTH_RUN_LABELS = 15  # the growth chart's axis, ~6 in wide
 PANEL_RUN_LABELS = 8  # each of the run history's three panels, ~2.5 in wide
@@ -181,6 +184,47 @@ def run_history_chart(runs: list[ops.RunRow], outcomes: dict[str, dict[str, int]
     fig.tight_layout()
     for line, note in enumerate(notes):
         fig.text(0.5, -0.02 - 0.07 * line, note, ha="center", va="top", fontsize=8, color="#333")
+    return _svg(fig)
+
+
+def coverage_chart(rows: list[dict[str, Any]]) -> str:
+    """Hubs known, fetched completely and waiting on the frontier after each run that published (the
+    coverage mart, oldest first)."""
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    x = list(range(1, len(rows) + 1))
+    for key, label, style in (
+        ("hubs_known", "known (fetched or on the frontier)", "o-"),
+        ("hubs_fetched", "fetched completely at least once", "s-"),
+        ("frontier_unfetched", "on the frontier, never fetched", "^--"),
+    ):
+        ax.plot(x, [r[key] for r in rows], style, label=label)
+    ax.set_title("Coverage across runs")
+    ax.set_xlabel("run that published (1 = oldest)")
+    ax.set_ylabel("hubs (count)")
+    run_ticks(ax, len(rows), GROWTH_RUN_LABELS)
+    ax.set_ylim(0, max([r["hubs_known"] for r in rows] + [1]) * 1.1)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    return _svg(fig)
+
+
+def staleness_chart(buckets: list[dict[str, Any]]) -> str:
+    """Known hubs by days since their last complete fetch (the staleness mart); `never` in grey."""
+    fig, ax = plt.subplots(figsize=(8, 2.8))
+    x = list(range(len(buckets)))
+    counts = [b["hubs"] for b in buckets]
+    colors = ["tab:gray" if b["bucket"] == "never" else "tab:blue" for b in buckets]
+    ax.bar(x, counts, color=colors)
+    for i, n in zip(x, counts, strict=True):
+        ax.text(i, n, str(n), ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(x, [b["bucket"] for b in buckets])
+    ax.set_ylim(0, max([*counts, 1]) * 1.2)
+    stalest = cov.max_staleness(buckets)
+    ax.set_title(
+        "Days since each known hub's last complete fetch" + (f" (max {stalest:.1f})" if stalest is not None else "")
+    )
+    ax.set_xlabel("days since the last complete fetch (never: not fetched completely yet)")
+    ax.set_ylabel("hubs (count)")
     return _svg(fig)
 
 
@@ -328,6 +372,22 @@ def build_html(engine: Engine, top: int = 8, runs_limit: int = 30, now: datetime
                 if outcomes is None
                 else "Wall time of each run (a replay's: the time of its own stages, as it starts at the archived "
                 "crawl's time), pages parsed, and failed or quarantined fetches with those refused by policy.",
+            ),
+        ]
+        history, buckets = cov.coverage_history(engine, runs_limit), cov.staleness_buckets(engine)
+        parts += [
+            "<h2>Coverage and freshness</h2>",
+            _figure(
+                "coverage",
+                coverage_chart(history),
+                f"Hubs known, fetched completely at least once, and linked but never fetched, after each of the "
+                f"last {len(history)} runs that published (table coverage).",
+            ),
+            _figure(
+                "staleness",
+                staleness_chart(buckets),
+                "Known hubs by days since their last complete fetch, as of the latest run (table staleness); "
+                "never: a frontier hub not fetched yet, or a hub whose every fetch was incomplete.",
             ),
             f"<h2>Latest change report: run <code>{html.escape(latest)}</code></h2>",
             "<p>Changed: "
