@@ -1,5 +1,8 @@
 """The hub spider: navigation only. For every hub it fetches the JSON twin, the page, every explorer
-page, and the role- and polarity-filtered lists (the only place a citation's role or polarity shows).
+page, and the role- and polarity-filtered lists (the only place a citation's role or polarity shows). For
+discovery it also fetches, once and after the hub pages, the paper page of every citing paper the warehouse
+does not know (CITEHUB_PAPER_PAGES, CITEHUB_KNOWN_PAPERS_FILE): a new paper's references are what create new
+hubs, and its hub links go to the frontier like a hub page's.
 
 Parsing is delegated to the pure functions in `spiders.parse`; transport policy (robots, throttling,
 retries, allowlist, size limit) lives in settings and middlewares.
@@ -28,11 +31,14 @@ from spiders.parse.hub_html import parse_hub_page
 from spiders.parse.hub_json import parse_hub_json
 from spiders.parse.hubref import hub_url, read_seeds
 from spiders.parse.links import hub_links
+from spiders.parse.paperref import KnownPapers, is_paper_url, paper_path, paper_ref
 from spiders.parse.records import HubPage, ParseError
 from spiders.parse.urls import hub_json_url, hub_page_url
 
 # Filters whose lists assign a value to each citation: facet name -> query parameter.
 _LABELLING_FILTERS = {"roles": "role", "polarities": "polarity"}
+# Paper pages wait for hub pages: below any hub page, a hub page's retries (-1 each) and redirects included.
+PAPER_PRIORITY = -10
 
 
 def _now() -> str:
@@ -69,6 +75,11 @@ class HubSpider(scrapy.Spider):
         self.follow = True
         # Hosts whose hub links count as the site's (discovery); the crawl's allowlist once it has one.
         self.link_hosts = sorted({*PITH_HOSTS, *allowed_hosts_for(self.base_url)})
+        # Discovery: the paper page of every citing paper neither known to the warehouse (the known-papers
+        # file, 8 bytes a paper) nor requested already in this crawl (a set that grows with new papers only).
+        self.paper_pages = bool(default_settings.CITEHUB_PAPER_PAGES)
+        self.known_papers = KnownPapers()
+        self.papers_requested: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -81,6 +92,9 @@ class HubSpider(scrapy.Spider):
         allowed = [h for h in crawler.settings.getlist("CITEHUB_ALLOWED_HOSTS") if h]
         if allowed:
             spider.link_hosts = allowed
+        spider.paper_pages = crawler.settings.getbool("CITEHUB_PAPER_PAGES")
+        if spider.paper_pages:
+            spider.known_papers = KnownPapers.load(crawler.settings.get("CITEHUB_KNOWN_PAPERS_FILE") or None)
         return spider
 
     async def start(self):
@@ -182,6 +196,9 @@ class HubSpider(scrapy.Spider):
         name their callbacks."""
         url = response.url
         meta = response.meta
+        if is_paper_url(url):
+            yield from self.parse_paper(response)
+            return
         try:
             if urlsplit(url).path.endswith(".json"):
                 meta.setdefault("hub_uuid", hub_json_url(url))
@@ -252,6 +269,7 @@ class HubSpider(scrapy.Spider):
             "page": page.to_dict(),
         }
         yield self._fetch(response, "parsed")
+        yield from self._paper_requests(page)
 
         hub, uuid, filters = meta["hub_url"], meta["hub_uuid"], meta["filters"]
         if meta["page"] == 1:
@@ -284,11 +302,50 @@ class HubSpider(scrapy.Spider):
             request = self._page(hub, uuid, filters, page.next_page, meta.get("listed_up_to", 0), False, pages)
             yield from self._bounded(response, request)
 
-    def _links(self, response: Response, uuid: str) -> dict[str, Any]:
-        """The hubs page 1 links to (co-cited works and any other hub link) and the links refused: the
-        frontier's input (warehouse.frontier). Only recorded here; the next crawl plans them."""
+    def _links(self, response: Response, uuid: str | None) -> dict[str, Any]:
+        """The hubs page 1 (or a paper page, `uuid` None) links to (co-cited works, references and any other
+        hub link) and the links refused: the frontier's input (warehouse.frontier). Only recorded here; the
+        next crawl plans them."""
         scan = hub_links(response.body, response.url, self.link_hosts)
         return {"kind": "links", "url": response.url, "hub_uuid": uuid, "fetched_at": _now(), **scan.to_dict()}
+
+    def _paper_requests(self, page: HubPage) -> Iterator[scrapy.Request]:
+        """The paper page of each citing paper `page` lists that the warehouse does not know and this crawl
+        has not requested yet, once each, after the hub pages (PAPER_PRIORITY). A paper page belongs to no
+        hub: no hub_uuid, and no hub's request ceiling (`_bounded`) pays for it. Nothing in a replay.
+
+        The local set spares the scheduler every repeat; the duplicate filter still sees each request, so on
+        a shared frontier (spiders/frontier.py) a paper listed to several workers is fetched once."""
+        if not (self.follow and self.paper_pages):
+            return
+        for entry in (*page.representative, *page.explorer):
+            ref = paper_ref(entry.arxiv_id, entry.pith_id)
+            if ref is None or ref in self.papers_requested or ref in self.known_papers:
+                continue
+            self.papers_requested.add(ref)
+            if getattr(self, "crawler", None) is not None:
+                self.crawler.stats.inc_value("citehub/papers/requested")
+            yield scrapy.Request(
+                self.base_url + paper_path(ref),
+                callback=self.parse_paper,
+                errback=self.failed,
+                priority=PAPER_PRIORITY,
+                meta={"paper_ref": ref},
+            )
+
+    def parse_paper(self, response: Response):
+        """A citing paper's page: its hub links (its reference list) as a `links` item of no hub, the frontier's
+        input like a hub page's; the fetch row has no hub either, so a paper page makes no hub incomplete."""
+        if response.status != 200:
+            yield self._fetch(response, "failed", f"HTTP {response.status}")
+            return
+        try:
+            links = self._links(response, None)
+        except Exception as exc:  # a bug must not lose the fetch: quarantined with its cause
+            yield from self._parser_failed(response, exc)
+            return
+        yield links
+        yield self._fetch(response, "parsed")
 
     def _filtered_lists(self, response: Response, page: HubPage, hub: str, uuid: str) -> Iterator[Any]:
         """Page 1 of every role- and polarity-filtered list, each with its declared count; at most

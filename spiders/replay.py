@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from schema.errors import CitehubError
+from spiders.parse.paperref import is_paper_url
 from spiders.parse.records import PARSER_VERSION
 
 CHUNK = 100  # fetches a pool task: enough parsing to outweigh its round trip, few enough items to stay small
@@ -123,7 +124,10 @@ def replay_items(archived: ArchivedRun, fetches: list[dict[str, Any]], run_id: s
         request = Request(fetched["url"], meta=meta)
         cls = responsetypes.from_args(headers=headers, url=target, body=body)
         response = cls(url=target, status=status, headers=headers, body=body, request=request)
-        callback = spider.parse_json if parts.path.endswith(".json") else spider.parse_page
+        if is_paper_url(fetched["url"]):  # a citing paper's page: its reference list, as a links item
+            callback = spider.parse_paper
+        else:
+            callback = spider.parse_json if parts.path.endswith(".json") else spider.parse_page
         for out in callback(response):
             if not isinstance(out, dict):
                 continue  # a follow-up request: the archive already holds what it fetched

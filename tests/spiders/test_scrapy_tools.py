@@ -100,11 +100,16 @@ def test_scrapy_parse_runs_a_hub_page_through_the_spider(tmp_path: Path) -> None
     ]
     assert pages[0]["page"] == expected
     assert [(i["kind"], i["outcome"], i["url"]) for i in items if i["kind"] == "fetch"] == [("fetch", "parsed", url)]
-    # What a crawl would follow from page 1: its other explorer pages and every role and polarity list.
+    # What a crawl would follow from page 1: its other explorer pages, every role and polarity list, and the
+    # paper page of each paper it lists with an id (no known-papers file: every one is new), once each, on
+    # the spider's base URL (`scrapy parse` names none: the real site's).
     last = max(expected["page_numbers"])
     followed = {f"{url}?page={n}" for n in range(2, last + 1)}
     followed |= {f"{url}?role={role}" for role in expected["role_summary"]}
     followed |= {f"{url}?polarity={polarity}" for polarity in expected["polarity_summary"]}
+    listed = [*expected["representative"], *expected["explorer"]]
+    papers = {e["arxiv_id"] or e["pith_id"] for e in listed if e["arxiv_id"] or e["pith_id"]}
+    followed |= {f"https://pith.science/paper/{paper}" for paper in papers}
     assert sorted(requests) == sorted(followed)
     # The cache is off unless asked for; the conditional requests are on.
     assert "spiders.conditional.ConditionalRequestsMiddleware" in log
@@ -192,7 +197,15 @@ def test_parse_routes_a_json_twin_and_quarantines_what_is_no_hub() -> None:
     twin = f"https://pith.science/citations/{uuid}.json"
     out = list(HubSpider().parse(response(twin, json.dumps(render_hub_json(site, uuid)))))
     assert [(o["kind"], o["hub_uuid"]) for o in out] == [("hub_json", uuid), ("fetch", uuid)]
-    other = list(HubSpider().parse(response("https://pith.science/paper/2406.01234", "<html></html>")))
+    # A paper page is read for its hub links (discovery), as a crawl reads it.
+    paper = f'<html><body><h2>references</h2><a href="/citations/{uuid}">cited</a></body></html>'
+    read = list(HubSpider().parse(response("https://pith.science/paper/2406.01234", paper)))
+    assert [(o["kind"], o["hub_uuid"], o.get("outcome")) for o in read] == [
+        ("links", None, None),
+        ("fetch", None, "parsed"),
+    ]
+    assert [(h["hub_uuid"], h["block"]) for h in read[0]["hubs"]] == [(uuid, "references")]
+    other = list(HubSpider().parse(response("https://pith.science/pith/01ARZ3NDEKTSV4RRFFQ69G5FAV", "<html></html>")))
     assert [(o["kind"], o.get("reason") or o.get("outcome")) for o in other] == [
         ("quarantine", "not_a_hub_url"),
         ("fetch", "quarantined"),

@@ -1,7 +1,8 @@
 """A hub page cannot make the crawl run away (issue 19): pages to fetch come from the declared count, a link
 or a "next" chain past the declared end is recorded and not followed, invented facet values past a small
 bound are recorded and not followed, and every hub has a request ceiling. Each test drives the spider's
-real callbacks over the sample site's pages, made hostile in one respect."""
+real callbacks over the sample site's pages, made hostile in one respect. The paper pages of the papers the
+fetched pages list (discovery, issue 16) are requested once each, outside the hub's ceiling."""
 
 from __future__ import annotations
 
@@ -17,31 +18,39 @@ from samplesite.render import _hub_a
 from samplesite.view import expected_page
 from spiders import settings
 from spiders.hub import HubSpider
-from tests.spiders.test_spider_navigation import BASE, _every_page, _list_of
+from tests.spiders.test_spider_navigation import BASE, _every_page, _list_of, _paper_urls
 
 LIMIT = 400  # requests a test lets a crawl make before calling it a runaway
 
 
-def _crawl(site, uuid: str, hostile: Callable[[dict[str, Any]], None]) -> tuple[list[Request], list[dict]]:
-    """Every request and quarantine item the spider makes over the hub's pages, each page passed through
-    `hostile(view)` before it is rendered."""
+def _crawl(site, uuid: str, hostile: Callable[[dict[str, Any]], None]) -> tuple[list[Request], list[dict], list[str]]:
+    """Every hub page request and quarantine item the spider makes over the hub's pages, each page passed
+    through `hostile(view)` before it is rendered, and the URLs of the paper pages it requests (sorted). Those
+    are checked here: exactly one for each paper with an id that a rendered page lists."""
     spider = HubSpider(base_url=BASE)
     first = spider._page(f"{BASE}/citations/{uuid}", uuid, {}, 1)
-    queue, requested, quarantined = [first], [first], []
+    queue, requested, quarantined, papers = [first], [first], [], []
+    listed: set[str] = set()
     while queue and len(requested) < LIMIT:
         request = queue.pop(0)
         filters, page = _list_of(request.url)
         view = expected_page(site, uuid, dict(filters), min(page, 10**6), BASE)
         view["page"] = page
         hostile(view)
+        for entry in (*view["representative"], *view["explorer"]):
+            if entry["arxiv_id"] or entry["pith_id"]:
+                listed.add(f"{BASE}/paper/{entry['arxiv_id'] or entry['pith_id']}")
         response = HtmlResponse(request.url, body=_hub_a(view, BASE).encode(), encoding="utf-8", request=request)
         for out in spider.parse_page(response):
-            if isinstance(out, Request):
+            if isinstance(out, Request) and out.callback == spider.parse_paper:
+                papers.append(out.url)
+            elif isinstance(out, Request):
                 queue.append(out)
                 requested.append(out)
             elif out["kind"] == "quarantine":
                 quarantined.append(out)
-    return requested, quarantined
+    assert sorted(papers) == sorted(listed)
+    return requested, quarantined, sorted(papers)
 
 
 @pytest.fixture(scope="module")
@@ -55,9 +64,10 @@ def hub():
 
 def test_an_honest_hub_is_crawled_whole_and_nothing_is_recorded(hub):
     site, uuid = hub
-    requested, quarantined = _crawl(site, uuid, lambda view: None)
+    requested, quarantined, papers = _crawl(site, uuid, lambda view: None)
     assert {_list_of(r.url) for r in requested} == _every_page(site, uuid)
     assert quarantined == []
+    assert papers == _paper_urls(site, uuid)
 
 
 def test_a_link_to_page_100000_fetches_only_the_declared_pages(hub):
@@ -67,8 +77,9 @@ def test_a_link_to_page_100000_fetches_only_the_declared_pages(hub):
         if view["page"] == 1 and not view["filters"]:
             view["page_numbers"] = [*view["page_numbers"], 100_000]
 
-    requested, quarantined = _crawl(site, uuid, far_link)
+    requested, quarantined, papers = _crawl(site, uuid, far_link)
     assert {_list_of(r.url) for r in requested} == _every_page(site, uuid)
+    assert papers == _paper_urls(site, uuid)
     assert [(q["reason"], q["detail"].split(";")[0]) for q in quarantined] == [
         ("past_declared_end", "links page 100000")
     ]
@@ -81,8 +92,9 @@ def test_a_next_chain_past_the_declared_end_stops_there(hub):
         view["next_page"] = view["page"] + 1  # every page says there is one more
         view["page_numbers"] = [n for n in view["page_numbers"] if n <= view["page"] + 1]
 
-    requested, quarantined = _crawl(site, uuid, endless)
+    requested, quarantined, papers = _crawl(site, uuid, endless)
     assert {_list_of(r.url) for r in requested} == _every_page(site, uuid)
+    assert papers == _paper_urls(site, uuid)
     last = {}
     for filters, page in _every_page(site, uuid):
         last[filters] = max(last.get(filters, 0), page)
@@ -103,7 +115,8 @@ def test_three_thousand_invented_roles_are_not_followed(hub):
         if view["page"] == 1 and not view["filters"]:
             view["role_summary"] = {**view["role_summary"], **made_up}
 
-    requested, quarantined = _crawl(site, uuid, invented)
+    requested, quarantined, papers = _crawl(site, uuid, invented)
+    assert papers == _paper_urls(site, uuid)  # every page of the unfiltered list was read
     roles = {f for f, _ in (_list_of(r.url) for r in requested) if f and f[0][0] == "role"}
     assert len(roles) == bound
     assert len(requested) < 3 * bound + 100
@@ -121,6 +134,8 @@ def test_every_hub_has_a_request_ceiling(hub, monkeypatch):
     """A fixed ceiling below what the hub needs: the hub stops there and says so once (it is incomplete)."""
     site, uuid = hub
     monkeypatch.setattr(settings, "CITEHUB_HUB_REQUEST_CEILING", 5)
-    requested, quarantined = _crawl(site, uuid, lambda view: None)
+    requested, quarantined, papers = _crawl(site, uuid, lambda view: None)
     assert len(requested) == 1 + 5  # its first page, then five more
+    # the papers those six pages list are all requested (checked by _crawl): the ceiling does not bound them
+    assert 0 < len(papers) < len(_paper_urls(site, uuid))
     assert [(q["reason"], q["detail"]) for q in quarantined] == [("request_ceiling", f"5 requests for hub {uuid}")]

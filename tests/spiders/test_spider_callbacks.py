@@ -19,7 +19,7 @@ def _callbacks():
 
 
 def test_every_callback_is_checked():
-    assert sorted(_callbacks()) == ["failed", "parse", "parse_json", "parse_page"]
+    assert sorted(_callbacks()) == ["failed", "parse", "parse_json", "parse_page", "parse_paper"]
 
 
 @pytest.mark.parametrize("name", _callbacks())

@@ -155,6 +155,14 @@ def expected_requests(site) -> int:
     return total
 
 
+def expected_paper_pages(site) -> list[str]:
+    """Paths of the paper pages a crawl that knows no paper fetches, from the ground truth: one for each
+    citing paper with an arXiv or pith id (discovery, issue 16), sorted."""
+    return sorted(
+        f"/paper/{p['arxiv_id'] or p['pith_id']}" for p in truth(site)["papers"] if p["arxiv_id"] or p["pith_id"]
+    )
+
+
 class Lines(logging.Handler):
     def __init__(self) -> None:
         super().__init__()
@@ -195,7 +203,10 @@ def test_two_worker_crawl_reports_fleet_progress_that_ends_at_the_truth(tmp_path
 
     fetches = [i for i in map(json.loads, result.items_path.read_text().splitlines()) if i["kind"] == "fetch"]
     pages = expected_requests(site)
-    assert len(fetches) == pages  # the truth's count is the crawl's
+    assert len([f for f in fetches if f["hub_uuid"] is not None]) == pages  # the truth's count is the crawl's
+    # The paper pages belong to no hub (progress counts hub pages): each fetched once by the whole fleet.
+    papers = sorted(f["url"].removeprefix(base_url) for f in fetches if f["hub_uuid"] is None)
+    assert papers == expected_paper_pages(site)
     final = seen[-1]
     assert final["final"] and final["reason"] == "finished" and final["run_id"] == run_id
     assert (final["hubs_done"], final["hubs_planned"]) == (12, 12)
