@@ -8,12 +8,14 @@ sequence every run shares (`flows.publish`).
 from __future__ import annotations
 
 from contextlib import ExitStack
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import SecretStr
+from sqlalchemy import Engine
 
 from flows.progress import ProgressReporter
 from flows.publish import failure_recorded, flow_state, publish, stage_timer, take_run_lock
@@ -25,7 +27,7 @@ from spiders.fleet import run_fleet_crawl
 from spiders.parse.hubref import hub_url, read_seeds
 from spiders.parse.records import PARSER_VERSION
 from spiders.replay import record_run
-from warehouse import frontier, guard, history, runs
+from warehouse import guard, history, papers, plan, runs
 from warehouse.lock import single_flight
 
 
@@ -73,21 +75,39 @@ def crawl_task(
 
 
 def plan_hubs(
-    settings: Settings, database_url: str, seeds_file: str | None, hubs: list[str] | None, include_known: bool
-) -> list[str]:
-    """Seeds, explicit hubs and (for a nightly) every hub already in the warehouse and every hub of the
-    frontier never fetched, deduplicated."""
-    refs: list[str] = []
-    if seeds_file:
-        refs.extend(read_seeds(Path(seeds_file)))
-    refs.extend(hubs or [])
-    urls = [hub_url(ref, settings.base_url) for ref in refs]
-    if include_known:
-        engine = make_engine(database_url)
-        urls.extend(runs.known_hub_urls(engine, settings.base_url))
-        # hubs some fetched page linked to and no run fetched yet: discovery, one link hop a night
-        urls.extend(hub_url(uuid, settings.base_url) for uuid in frontier.unfetched_hubs(engine))
-    return list(dict.fromkeys(urls))
+    settings: Settings,
+    database_url: str,
+    seeds_file: str | None,
+    hubs: list[str] | None,
+    include_known: bool,
+    budget: int | None = None,
+    policy: str = "citehub",
+    now: datetime | None = None,
+    new_limit: int | None = None,
+) -> tuple[list[str], plan.Plan]:
+    """The hub URLs to crawl, in order, and the plan that chose them (`warehouse.plan`): seeds and named hubs,
+    then, for a nightly, every known hub and every frontier hub never fetched, or with a budget what it buys."""
+    named: dict[str, tuple[str, str]] = {}  # uuid -> (url, reason); a seed's own host is kept
+    for refs, reason in ((read_seeds(Path(seeds_file)) if seeds_file else [], "seed"), (hubs or [], "named")):
+        for ref in refs:
+            url = hub_url(ref, settings.base_url)
+            named.setdefault(url.rsplit("/", 1)[-1], (url, reason))
+    chosen = plan.choose(
+        make_engine(database_url),
+        now or datetime.now(UTC),
+        [(uuid, reason) for uuid, (_, reason) in named.items()],
+        budget=budget,
+        policy=policy,
+        max_staleness_days=settings.max_staleness_days,
+        paper_pages=settings.paper_pages,
+        known_hubs=include_known,
+        new_hubs=include_known or new_limit is not None,
+        new_limit=new_limit,
+    )
+    urls = [
+        named[c.hub_uuid][0] if c.hub_uuid in named else hub_url(c.hub_uuid, settings.base_url) for c in chosen.choices
+    ]
+    return list(dict.fromkeys(urls)), chosen
 
 
 @flow(name="nightly-refresh", log_prints=True)
@@ -104,18 +124,34 @@ def nightly_refresh(
     allow_abnormal_change: str | None = None,
     frontier_url: str | None = None,
     workers: int | None = None,
+    budget: int | None = None,
+    policy: str = "citehub",
+    as_of: datetime | None = None,
+    new_limit: int | None = None,
 ) -> dict[str, Any]:
-    """Crawl the known and seeded hubs, load them into the warehouse, materialize, check, report."""
+    """Crawl the known and seeded hubs, load them into the warehouse, materialize, check, report.
+
+    `budget`: requests the night may send (default: the setting; none = every known hub); `policy`: how a
+    budget picks re-checks (warehouse.plan); `as_of`: the run's start time, for simulations of many nights; `new_limit`: at most this many frontier hubs
+    never fetched (a discovery slice, flows/discover.py)."""
     overrides: dict[str, Any] = {k: v for k, v in {"base_url": base_url, "data_dir": data_dir}.items() if v}
     settings = Settings(**overrides)
     url = plain_url(database_url) or settings.database_url
     engine = make_engine(url)
     upgrade(engine)
-    hub_urls = plan_hubs(settings, url, seeds_file, hubs, include_known)
-    params: dict[str, Any] = {"base_url": settings.base_url, "hubs": len(hub_urls), "seeds_file": seeds_file}
+    budget = budget or settings.request_budget
+    now = as_of or datetime.now(UTC)
+    hub_urls, chosen = plan_hubs(settings, url, seeds_file, hubs, include_known, budget, policy, now, new_limit)
+    params: dict[str, Any] = {
+        "base_url": settings.base_url,
+        "hubs": len(hub_urls),
+        "seeds_file": seeds_file,
+        "plan": chosen.summary(),
+    }
     if allow_abnormal_change:  # recorded with the run: who publishes an abnormal change says why
         params["allow_abnormal_change"] = allow_abnormal_change
-    run_id = runs.start_run(engine, kind, params)
+    run_id = runs.start_run(engine, kind, params, started_at=now)
+    plan.record(engine, run_id, chosen)
     with ExitStack() as lock:
         if skipped := take_run_lock(lock, engine, run_id, lock_wait_seconds):
             return flow_state(skipped)
@@ -129,6 +165,8 @@ def nightly_refresh(
             # Conditional requests: unchanged hubs answer 304 on their JSON twin and cost no pages.
             validators = run_dir / "validators.json"
             conditional = conditional and history.write_validators(engine, validators) > 0
+            crawl_settings = {"CITEHUB_VALIDATORS_FILE": str(validators)} if conditional else {}
+            crawl_settings |= crawl_limits(engine, settings, run_dir, budget, workers or settings.workers)
             timings: dict[str, float] = {}
             crawl = stage_timer(timings)(
                 "crawl",
@@ -139,7 +177,7 @@ def nightly_refresh(
                 hub_urls,
                 allowed_hosts_for(settings.base_url, settings.allowed_hosts),
                 settings.concurrency,
-                {"CITEHUB_VALIDATORS_FILE": str(validators)} if conditional else None,
+                crawl_settings,
                 frontier_url or settings.frontier_url,
                 workers or settings.workers,
             )
@@ -155,6 +193,19 @@ def nightly_refresh(
                     archive=run_dir,
                 )
             )
+
+
+def crawl_limits(engine: Engine, settings: Settings, run_dir: Path, budget: int | None, workers: int) -> dict[str, str]:
+    """The crawl's request budget (split between the fleet's workers) and its paper-page discovery: the citing
+    papers the warehouse knows, whose pages are not fetched again."""
+    out = {"CITEHUB_PAPER_PAGES": str(settings.paper_pages)}
+    if budget:
+        out["CITEHUB_REQUEST_BUDGET"] = str(max(1, budget // workers))
+    if settings.paper_pages:
+        known = run_dir / "known-papers.bin"
+        papers.write_known_papers(engine, known)
+        out["CITEHUB_KNOWN_PAPERS_FILE"] = str(known)
+    return out
 
 
 @flow(name="accept-changes", log_prints=True)

@@ -45,7 +45,7 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 RUN_KINDS = ("nightly", "backfill", "reparse")
 RUN_STATUSES = ("running", "completed", "failed", "skipped", "blocked", "abandoned", "degraded")
-FETCH_OUTCOMES = ("parsed", "not_modified", "quarantined", "failed", "skipped")
+FETCH_OUTCOMES = ("parsed", "not_modified", "quarantined", "failed", "skipped", "deferred")
 ITEM_KINDS = ("hub_page", "hub_json", "quarantine", "fetch", "links")
 
 
@@ -113,7 +113,13 @@ fetch = Table(
     Column("bytes", BigInteger, comment="Size of the response body in bytes."),
     Column("warc_file", Text, comment="WARC file of the run holding the response; NULL when not archived."),
     Column("warc_offset", BigInteger, comment="Byte offset of the response record in warc_file."),
-    Column("outcome", Text, nullable=False, comment="parsed, not_modified (a 304), quarantined, failed or skipped."),
+    Column(
+        "outcome",
+        Text,
+        nullable=False,
+        comment="parsed, not_modified (a 304), quarantined, failed, skipped, or deferred (the twin showed a change "
+        "the request budget could not fetch tonight; the hub is left as it was).",
+    ),
     Column("error", Text, comment="Error message of a failed fetch; NULL otherwise."),
     Column("etag", Text, comment="ETag response header (a validator for the next run's If-None-Match)."),
     Column(
@@ -405,7 +411,7 @@ run_plan = Table(
         Text,
         nullable=False,
         comment="Why it was chosen: seed, named, new (a frontier hub never fetched), overdue (past the maximum "
-        "staleness), likely_changed (its learned change rate), round_robin, or known (an unbudgeted run).",
+        "staleness), incomplete (known, never fetched completely), likely_changed (its learned change rate), round_robin, or known (an unbudgeted run).",
     ),
     Column("expected_requests", Float, nullable=False, comment="Requests the plan expected the hub to cost."),
     Column("change_rate", Float, comment="Learned chance a day that the hub changes; NULL for a hub never fetched."),

@@ -190,7 +190,8 @@ class _Accumulator:
             return  # the frontier's (warehouse.frontier), not the hubs'
         self._seq += 1
         uuid = item.get("hub_uuid")
-        if uuid:
+        # a twin whose change the budget deferred leaves its hub out of the run (as it was), not incomplete
+        if uuid and not (kind == "fetch" and item.get("outcome") == "deferred"):
             self.hub_uuids.add(uuid)
         # Among repeated items for one URL the latest fetch wins (file order breaks ties).
         recency = (item.get("fetched_at") or "", self._seq)

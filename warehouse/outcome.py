@@ -26,7 +26,8 @@ OUTCOMES = ("completed", "degraded", "failed", "blocked", "skipped")
 EXIT_CODES = {"completed": 0, "failed": 1, "blocked": 3, "degraded": 4, "skipped": 5}
 USAGE_EXIT_CODE = 2
 INTERRUPTED_EXIT_CODE = 130
-USEFUL_FETCHES = ("parsed", "not_modified")  # a page read, or the site saying nothing changed
+# a page read, the site saying nothing changed, or a twin saying what changed (its pages deferred by the budget)
+USEFUL_FETCHES = ("parsed", "not_modified", "deferred")
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ days, when it was last fetched completely, and how many requests a full fetch of
 
 Choosing (`choose`): a run with a request budget spends it in this order:
 1. seeds and hubs named on the command line;
-2. overdue hubs: not fetched completely for so long that skipping them tonight would pass the maximum staleness;
+2. overdue hubs: not fetched completely for so long that skipping them tonight would pass the maximum staleness
+   (and known hubs never fetched completely: `incomplete`);
 3. new hubs: frontier hubs never fetched (a first fetch before any re-check), oldest sighting first;
 4. re-checks, by expected gain per expected request (policy "citehub") or oldest complete fetch first (policy
    "round_robin", the baseline).
@@ -51,9 +52,10 @@ def observe(conn: Connection, run_id: str, hubs: Table) -> int:
     """Update `hub_change` for the hubs of this run's load; `hubs` is the load's per-hub table (hub_uuid,
     complete, unchanged). Returns the hubs updated."""
     started = _aware(conn.execute(select(run.c.started_at).where(run.c.run_id == run_id)).scalar_one())
-    seen = {u: bool(c) or bool(n) for u, c, n in conn.execute(select(hubs.c.hub_uuid, hubs.c.complete, hubs.c.unchanged))}
-    if not seen:
-        return 0
+    assert started is not None  # run.started_at is NOT NULL
+    seen = {
+        u: bool(c) or bool(n) for u, c, n in conn.execute(select(hubs.c.hub_uuid, hubs.c.complete, hubs.c.unchanged))
+    }
     twins: dict[str, tuple[int, str | None]] = {}
     requests: dict[str, int] = defaultdict(int)
     for uuid, url, status, sha in conn.execute(
@@ -64,7 +66,11 @@ def observe(conn: Connection, run_id: str, hubs: Table) -> int:
         requests[uuid] += 1
         if url.endswith(".json") and status in (200, 304):
             twins[uuid] = (status, sha)
-    rows = []
+    for uuid in twins.keys() - seen.keys():
+        seen[uuid] = False  # its twin answered, its pages were deferred: a change seen, nothing fetched whole
+    if not seen:
+        return 0
+    rows: list[dict[str, Any]] = []
     for part in chunks(sorted(seen), KEY_CHUNK):
         before = {
             r["hub_uuid"]: dict(r)
@@ -83,7 +89,9 @@ def _learn(
     twin: tuple[int, str | None] | None,
     requests: int,
 ) -> dict[str, Any]:
-    row = dict(before) if before else {"hub_uuid": uuid, "checks": 0, "changes": 0, "observed_days": 0.0}
+    row: dict[str, Any] = (
+        dict(before) if before else {"hub_uuid": uuid, "checks": 0, "changes": 0, "observed_days": 0.0}
+    )
     row.setdefault("twin_sha256", None)
     row.setdefault("last_checked_at", None)
     row.setdefault("last_complete_at", None)
@@ -192,7 +200,13 @@ def choose(
     def take(uuid: str, reason: str, cost: float, k: _Known | None = None) -> None:
         chosen.add(uuid)
         plan.choices.append(
-            Choice(uuid, reason, round(cost, 3), k.rate if k else None, round(k.days_stale, 3) if k and k.days_stale is not None else None)
+            Choice(
+                uuid,
+                reason,
+                round(cost, 3),
+                k.rate if k else None,
+                round(k.days_stale, 3) if k and k.days_stale is not None else None,
+            )
         )
 
     for uuid, reason in first:
@@ -227,11 +241,15 @@ def choose(
 
     # overdue: skipping them tonight would leave them past the maximum staleness by the next night
     overdue = sorted(
-        (k for u, k in revisit.items() if u not in chosen and (k.days_stale is None or k.days_stale + 1 > max_staleness_days)),
+        (
+            k
+            for u, k in revisit.items()
+            if u not in chosen and (k.days_stale is None or k.days_stale + 1 > max_staleness_days)
+        ),
         key=lambda k: (-(k.days_stale if k.days_stale is not None else math.inf), k.uuid),
     )
     for k in overdue:
-        spend(k.uuid, "overdue", k)
+        spend(k.uuid, "overdue" if k.last_complete is not None else "incomplete", k)
     taken_new = 0
     for uuid in unfetched:
         if not spend(uuid, "new", None):
@@ -276,7 +294,6 @@ def _epoch(value: datetime | None) -> float:
 
 
 def _known_hubs(engine: Engine, now: datetime) -> dict[str, _Known]:
-    rows = []
     with engine.connect() as conn:
         query = select(
             hub.c.hub_uuid,
@@ -289,7 +306,7 @@ def _known_hubs(engine: Engine, now: datetime) -> dict[str, _Known]:
         ).outerjoin(hub_change, hub_change.c.hub_uuid == hub.c.hub_uuid)
         rows = conn.execute(query).all()
     pooled: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
-    for _, citing, checks, changes, days, *_ in rows:
+    for _, citing, _checks, changes, days, *_ in rows:
         group = _size_group(citing)
         pooled[group][0] += changes or 0
         pooled[group][1] += days or 0.0
@@ -325,11 +342,18 @@ def _paper_reserve(engine: Engine, budget: int) -> float:
         recent = [
             r
             for (r,) in conn.execute(
-                select(run.c.run_id).where(run.c.status.in_(("completed", "degraded"))).order_by(run.c.started_at.desc()).limit(3)
+                select(run.c.run_id)
+                .where(run.c.status.in_(("completed", "degraded")))
+                .order_by(run.c.started_at.desc())
+                .limit(3)
             )
         ]
         spent = (
-            conn.execute(select(func.count()).select_from(fetch).where(fetch.c.run_id.in_(recent), fetch.c.hub_uuid.is_(None), paper)).scalar_one()
+            conn.execute(
+                select(func.count())
+                .select_from(fetch)
+                .where(fetch.c.run_id.in_(recent), fetch.c.hub_uuid.is_(None), paper)
+            ).scalar_one()
             if recent
             else 0
         )

@@ -13,6 +13,8 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -60,6 +62,13 @@ class _Commands(TyperGroup):
 
 def _debug() -> bool:
     return os.environ.get("CITEHUB_DEBUG", "").lower() in ("1", "true", "yes")
+
+
+class Policy(StrEnum):
+    """warehouse.plan.POLICIES"""
+
+    citehub = "citehub"
+    round_robin = "round_robin"
 
 
 EXIT_CODES_HELP = (
@@ -194,6 +203,22 @@ def refresh(
         ),
     ] = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="crawl processes on this machine (with --frontier)")] = 1,
+    budget: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            envvar="CITEHUB_REQUEST_BUDGET",
+            help="requests this run may send (robots.txt, retries and paper pages included); it plans which hubs "
+            "to revisit within them (table run_plan). Default: every known hub",
+        ),
+    ] = None,
+    policy: Annotated[
+        Policy, typer.Option(help="how a budget picks re-checks: by learned change rate, or oldest first")
+    ] = Policy.citehub,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(hidden=True, help="the run's start time (simulating nights: bench/freshness.py)"),
+    ] = None,
 ) -> None:
     """Run the nightly refresh now: crawl, load, materialize, check, report."""
     _preflight(database_url, data_dir, base_url)
@@ -235,8 +260,42 @@ def refresh(
         allow_abnormal_change=allow_abnormal_change,
         frontier_url=frontier,
         workers=workers,
+        budget=budget,
+        policy=policy.value,
+        as_of=as_of.replace(tzinfo=as_of.tzinfo or UTC) if as_of else None,
     )
     print_report(console, report)
+    _exit_with(report)
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def discover(
+    seeds: Annotated[Path, typer.Option(help="file of hub URLs or uuids to start from, one a line")],
+    max_hubs: Annotated[int | None, typer.Option(min=1, help="stop once the warehouse knows this many hubs")] = None,
+    slice_hubs: Annotated[
+        int, typer.Option("--slice", min=1, help="new hubs a slice fetches (each slice is one published run)")
+    ] = 200,
+    base_url: Annotated[str | None, typer.Option(help="site to crawl")] = None,
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Grow the warehouse from a few seeds to every hub reachable by links, a slice (one run) at a time;
+    rerun to resume: the frontier is kept in the warehouse."""
+    _preflight(database_url, data_dir, base_url)
+    _seed_hosts(_hub_urls(seeds, None, _base(base_url)), _base(base_url), "--seeds")
+    from flows.discover import discover as discover_flow
+
+    _flow_server()
+    report = discover_flow(
+        seeds_file=str(seeds),
+        max_hubs=max_hubs,
+        slice_hubs=slice_hubs,
+        base_url=base_url,
+        database_url=_secret(database_url),
+        data_dir=str(data_dir) if data_dir else None,
+    )
+    print_report(console, report)
+    console.print(f"discovery: {len(report.get('slices', []))} slices")
     _exit_with(report)
 
 

@@ -22,7 +22,7 @@ from schema.errors import CitehubError
 from spiders.parse.records import HubJson, HubPage
 
 # The outcomes a fetch row may carry (the `fetch` table's check constraint holds the same list).
-FetchOutcome = Literal["parsed", "not_modified", "quarantined", "failed", "skipped"]
+FetchOutcome = Literal["parsed", "not_modified", "quarantined", "failed", "skipped", "deferred"]
 
 
 class BadItem(CitehubError, ValueError):

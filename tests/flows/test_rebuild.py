@@ -80,8 +80,9 @@ def _run_order(engine) -> dict[str, str]:
 
 
 # What differs between a warehouse built by nightlies and one rebuilt from their archive, by construction:
-# the runs themselves (kind, counts: a replay makes no request) and the kind each history row names.
-RUN_DESCRIPTIONS = ("runs", "run_checks")
+# the runs themselves (kind, counts: a replay makes no request and plans nothing) and the kind each history row
+# names.
+RUN_DESCRIPTIONS = ("runs", "run_checks", "coverage")
 RUN_KINDS = {"nightly", "backfill", "reparse"}
 
 
@@ -91,7 +92,7 @@ def published_checksums(url: str) -> dict[str, tuple[int, str]]:
     starts when its crawl started), run kinds by "kind"."""
     engine = make_engine(url)
     order = {**_run_order(engine), **dict.fromkeys(RUN_KINDS, "kind")}
-    names = [tb.name for tb in published_tables(t.metadata)] + [
+    names = [tb.name for tb in published_tables(t.metadata) if tb.name not in RUN_DESCRIPTIONS] + [
         v for v in published_views(t.metadata) if v not in RUN_DESCRIPTIONS
     ]
     out = {}

@@ -21,7 +21,9 @@ def _archived(result) -> list[str]:
     urls = []
     for path in result.warc_files:
         with path.open("rb") as stream:
-            urls += [r.rec_headers.get_header("WARC-Target-URI") for r in ArchiveIterator(stream) if r.rec_type == "response"]
+            urls += [
+                r.rec_headers.get_header("WARC-Target-URI") for r in ArchiveIterator(stream) if r.rec_type == "response"
+            ]
     return urls
 
 

@@ -35,7 +35,11 @@ def _fetch(run_id: str, uuid: str, path: str, status: int, sha: str | None = Non
 
 def _observe(engine, run_id: str, fetches: list[dict], complete: dict[str, bool], unchanged: set[str]) -> int:
     scratch = Table(
-        f"_hubs_{run_id[-6:]}", MetaData(), Column("hub_uuid", Text), Column("complete", Boolean), Column("unchanged", Boolean)
+        f"_hubs_{run_id[-6:]}",
+        MetaData(),
+        Column("hub_uuid", Text),
+        Column("complete", Boolean),
+        Column("unchanged", Boolean),
     )
     with engine.begin() as conn:
         scratch.create(conn)
@@ -57,11 +61,22 @@ def _learned(engine) -> dict[str, tuple]:
 def test_a_load_learns_how_often_each_hub_changed(engine):
     first = _run(engine, 0)
     pages = [_fetch(first, A, "", 200), _fetch(first, A, "?page=2", 200), _fetch(first, A, "?role=method", 200)]
-    assert _observe(engine, first, [_fetch(first, A, ".json", 200, "x"), *pages, _fetch(first, B, ".json", 200, "b")], {A: True, B: False}, set()) == 2
+    assert (
+        _observe(
+            engine,
+            first,
+            [_fetch(first, A, ".json", 200, "x"), *pages, _fetch(first, B, ".json", 200, "b")],
+            {A: True, B: False},
+            set(),
+        )
+        == 2
+    )
     # first answers: nothing to compare with; A's full fetch cost 4 requests; B was incomplete
     assert _learned(engine) == {A: (0, 0, 0.0, 4), B: (0, 0, 0.0, None)}
     second = _run(engine, 1)
-    _observe(engine, second, [_fetch(second, A, ".json", 304), _fetch(second, B, ".json", 200, "b")], {A: True, B: True}, {A})
+    _observe(
+        engine, second, [_fetch(second, A, ".json", 304), _fetch(second, B, ".json", 200, "b")], {A: True, B: True}, {A}
+    )
     assert _learned(engine) == {A: (1, 0, 1.0, 4), B: (1, 0, 1.0, None)}  # a 304 and the same body: no change
     third = _run(engine, 3)
     _observe(engine, third, [_fetch(third, A, ".json", 200, "y"), _fetch(third, A, "", 200)], {A: True}, set())
@@ -95,7 +110,11 @@ def _known(engine, rows: dict[str, tuple[int, int, int, float, float, int]]) -> 
             )
         conn.execute(
             insert(t.frontier).values(
-                hub_uuid=NEW, first_seen_run=run_id, first_seen_on="https://pith.science/paper/1", first_seen_block="references", last_seen_run=run_id
+                hub_uuid=NEW,
+                first_seen_run=run_id,
+                first_seen_on="https://pith.science/paper/1",
+                first_seen_block="references",
+                last_seen_run=run_id,
             )
         )
 
@@ -140,7 +159,9 @@ def test_the_plan_is_recorded_with_its_reasons(engine):
     plan.record(engine, run_id, chosen)
     with engine.connect() as conn:
         rows = conn.execute(
-            select(t.run_plan.c.rank, t.run_plan.c.hub_uuid, t.run_plan.c.reason).where(t.run_plan.c.run_id == run_id).order_by(t.run_plan.c.rank)
+            select(t.run_plan.c.rank, t.run_plan.c.hub_uuid, t.run_plan.c.reason)
+            .where(t.run_plan.c.run_id == run_id)
+            .order_by(t.run_plan.c.rank)
         ).all()
     assert [tuple(r) for r in rows] == [(1, B, "named"), (2, NEW, "new"), (3, A, "likely_changed")]
 

@@ -31,7 +31,7 @@ def upgrade() -> None:
             sa.Text(),
             nullable=False,
             comment="Why it was chosen: seed, named, new (a frontier hub never fetched), overdue (past the maximum "
-            "staleness), likely_changed (its learned change rate), round_robin, or known (an unbudgeted run).",
+            "staleness), incomplete (known, never fetched completely), likely_changed (its learned change rate), round_robin, or known (an unbudgeted run).",
         ),
         sa.Column(
             "expected_requests", sa.Float(), nullable=False, comment="Requests the plan expected the hub to cost."

@@ -8,6 +8,7 @@ One new core table. An existing warehouse gets a row per hub it already fetched 
 latest complete snapshot (so a budgeted nightly right after the upgrade knows how stale each hub is); its
 change counts start at zero and are learned from the runs that follow. `frontier.tries` counts the runs that
 asked for a hub never fetched and did not get it (a link to a hub that answers 404 is not asked for forever).
+The fetch outcome `deferred` joins the CHECK constraint (the procedure of 0007).
 """
 
 from collections.abc import Sequence
@@ -20,6 +21,14 @@ down_revision: str | Sequence[str] | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+OLD_OUTCOMES = ("parsed", "not_modified", "quarantined", "failed", "skipped")
+NEW_OUTCOMES = (*OLD_OUTCOMES, "deferred")
+OLD_COMMENT = "parsed, not_modified (a 304), quarantined, failed or skipped."
+NEW_COMMENT = (
+    "parsed, not_modified (a 304), quarantined, failed, skipped, or deferred (the twin showed a change the "
+    "request budget could not fetch tonight; the hub is left as it was)."
+)
+
 BACKFILL = (
     "INSERT INTO hub_change (hub_uuid, checks, changes, observed_days, last_checked_at, last_complete_at) "
     "SELECT s.hub_uuid, 0, 0, 0.0, MAX(r.started_at), MAX(r.started_at) "
@@ -27,7 +36,38 @@ BACKFILL = (
 )
 
 
+# A migration is frozen once released: 0007's procedure is repeated here, not imported.
+def _check(values: tuple[str, ...]) -> str:
+    return "outcome IN (" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+def _sqlite_rewrite(old: tuple[str, ...], new: tuple[str, ...]) -> None:
+    conn = op.get_bind()
+    sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'fetch'").scalar_one()
+    if _check(old) not in sql:
+        raise RuntimeError(f"fetch table's outcome constraint is not {_check(old)!r}: {sql}")
+    conn.exec_driver_sql("PRAGMA writable_schema = ON")
+    conn.exec_driver_sql(
+        "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'fetch'",
+        (sql.replace(_check(old), _check(new)),),
+    )
+    # Other connections must reload the schema: any DDL bumps the schema cookie they check.
+    conn.exec_driver_sql("CREATE TABLE citehub_schema_bump (x INTEGER)")
+    conn.exec_driver_sql("DROP TABLE citehub_schema_bump")
+    conn.exec_driver_sql("PRAGMA writable_schema = RESET")
+
+
+def _outcomes(old: tuple[str, ...], new: tuple[str, ...], old_comment: str, new_comment: str) -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        _sqlite_rewrite(old, new)
+        return
+    op.drop_constraint(op.f("ck_fetch_outcome"), "fetch", type_="check")
+    op.create_check_constraint(op.f("ck_fetch_outcome"), "fetch", _check(new))
+    op.alter_column("fetch", "outcome", comment=new_comment, existing_comment=old_comment, existing_nullable=False)
+
+
 def upgrade() -> None:
+    _outcomes(OLD_OUTCOMES, NEW_OUTCOMES, OLD_COMMENT, NEW_COMMENT)
     op.create_table(
         "hub_change",
         sa.Column("hub_uuid", sa.Text(), nullable=False, comment="The hub."),
@@ -74,6 +114,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("UPDATE fetch SET outcome = 'skipped' WHERE outcome = 'deferred'")
+    _outcomes(NEW_OUTCOMES, OLD_OUTCOMES, NEW_COMMENT, OLD_COMMENT)
     with op.batch_alter_table("frontier") as batch:
         batch.drop_column("tries")
     op.drop_table("hub_change")

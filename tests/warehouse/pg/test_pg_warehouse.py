@@ -89,12 +89,16 @@ def loaded(tmp_path_factory, prefect_server):
 
 
 def _normal(value, column: str, run_order: dict[str, int]):
-    """One value in engine-neutral form: run ids as the run's ordinal (each warehouse has its own ids),
-    floats to 9 significant digits, booleans as bool."""
+    """One value in engine-neutral form: run ids as the run's ordinal (each warehouse has its own ids), run
+    start times left out and ages in days to the hundredth, floats to 9 significant digits, booleans as bool."""
     if value is None:
         return None
     if column in RUN_COLUMNS:
         return f"run#{run_order[value]}"
+    if column == "started_at":  # each warehouse ran at its own time: its runs' order is what compares
+        return "time"
+    if column.endswith("_days"):  # ages between runs minutes apart: equal to the hundredth of a day
+        return round(float(value), 2)
     if isinstance(value, bool):
         return value
     if isinstance(value, float):
