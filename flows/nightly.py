@@ -7,6 +7,7 @@ sequence every run shares (`flows.publish`).
 
 from __future__ import annotations
 
+import json
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
@@ -166,7 +167,7 @@ def nightly_refresh(
             validators = run_dir / "validators.json"
             conditional = conditional and history.write_validators(engine, validators) > 0
             crawl_settings = {"CITEHUB_VALIDATORS_FILE": str(validators)} if conditional else {}
-            crawl_settings |= crawl_limits(engine, settings, run_dir, budget, workers or settings.workers)
+            crawl_settings |= crawl_limits(engine, settings, run_dir, budget, workers or settings.workers, chosen)
             timings: dict[str, float] = {}
             crawl = stage_timer(timings)(
                 "crawl",
@@ -195,12 +196,18 @@ def nightly_refresh(
             )
 
 
-def crawl_limits(engine: Engine, settings: Settings, run_dir: Path, budget: int | None, workers: int) -> dict[str, str]:
+def crawl_limits(
+    engine: Engine, settings: Settings, run_dir: Path, budget: int | None, workers: int, chosen: plan.Plan
+) -> dict[str, str]:
     """The crawl's request budget (split between the fleet's workers) and its paper-page discovery: the citing
     papers the warehouse knows, whose pages are not fetched again."""
     out = {"CITEHUB_PAPER_PAGES": str(settings.paper_pages)}
     if budget:
         out["CITEHUB_REQUEST_BUDGET"] = str(max(1, budget // workers))
+        expected = run_dir / "plan.json"  # what each hub's pages are expected to take: the budget's promises
+        expected.parent.mkdir(parents=True, exist_ok=True)
+        expected.write_text(json.dumps(chosen.page_requests(), sort_keys=True), encoding="utf-8")
+        out["CITEHUB_PLAN_FILE"] = str(expected)
     if settings.paper_pages:
         known = run_dir / "known-papers.bin"
         papers.write_known_papers(engine, known)

@@ -10,6 +10,7 @@ retries, allowlist, size limit) lives in settings and middlewares.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from urllib.parse import urlsplit
 
 import scrapy
 from scrapy import signals
+from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
 from twisted.python.failure import Failure
 from w3lib.url import add_or_replace_parameters
@@ -26,7 +28,7 @@ from spiders import settings as default_settings
 from spiders.conditional import load_validators
 from spiders.config import PITH_HOSTS
 from spiders.crawl import allowed_hosts_for
-from spiders.middlewares import AllowEntry, Refused
+from spiders.middlewares import AllowEntry, Refused, RequestBudgetMiddleware
 from spiders.parse.hub_html import parse_hub_page
 from spiders.parse.hub_json import parse_hub_json
 from spiders.parse.hubref import hub_url, read_seeds
@@ -39,6 +41,16 @@ from spiders.parse.urls import hub_json_url, hub_page_url
 _LABELLING_FILTERS = {"roles": "role", "polarities": "polarity"}
 # Paper pages wait for hub pages: below any hub page, a hub page's retries (-1 each) and redirects included.
 PAPER_PRIORITY = -10
+
+
+DEFAULT_EXPECTED_REQUESTS = 8  # a hub's pages, when the plan has no figure for it
+
+
+def _load_expected(path: str | None) -> dict[str, int]:
+    """The run plan's expected requests per hub (a JSON object uuid -> requests), written by the flow."""
+    if not path:
+        return {}
+    return {str(k): int(v) for k, v in json.loads(Path(path).read_text(encoding="utf-8")).items()}
 
 
 def _now() -> str:
@@ -80,6 +92,10 @@ class HubSpider(scrapy.Spider):
         self.paper_pages = bool(default_settings.CITEHUB_PAPER_PAGES)
         self.known_papers = KnownPapers()
         self.papers_requested: set[str] = set()
+        self.papers_pending: list[scrapy.Request] = []
+        # the request budget's ledger (spiders.middlewares.RequestBudgetMiddleware), when the crawl has one
+        self.budget: Any = None
+        self.expected: dict[str, int] = {}  # hub uuid -> requests its full fetch is expected to take (the plan's)
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -92,6 +108,8 @@ class HubSpider(scrapy.Spider):
         allowed = [h for h in crawler.settings.getlist("CITEHUB_ALLOWED_HOSTS") if h]
         if allowed:
             spider.link_hosts = allowed
+        crawler.signals.connect(spider._idle, signal=signals.spider_idle)
+        spider.expected = _load_expected(crawler.settings.get("CITEHUB_PLAN_FILE"))
         spider.paper_pages = crawler.settings.getbool("CITEHUB_PAPER_PAGES")
         if spider.paper_pages:
             spider.known_papers = KnownPapers.load(crawler.settings.get("CITEHUB_KNOWN_PAPERS_FILE") or None)
@@ -111,6 +129,13 @@ class HubSpider(scrapy.Spider):
             if validators:
                 # The JSON twin is the hub's change signal: its pages follow only when it changed.
                 meta |= {"validators": validators, "pages_after_twin": True, "hub_url": url}
+            promise = None
+            if not validators:
+                # no twin to ask first: the twin and every page now, if the budget can pay for all of them
+                promise = self._promise(self._expected_requests(uuid) + 1)
+                if promise is None:
+                    continue  # not started tonight
+                meta["budget"] = promise
             yield scrapy.Request(
                 url + ".json",
                 callback=self.parse_json,
@@ -118,7 +143,36 @@ class HubSpider(scrapy.Spider):
                 meta=meta,
             )
             if not validators:
-                yield self._page(url, uuid, {}, 1)
+                yield self._page(url, uuid, {}, 1, budget=promise)
+
+    def _expected_requests(self, uuid: str) -> int:
+        """Requests the hub's pages are expected to take (the plan's figure, else a typical hub's)."""
+        return max(1, self.expected.get(uuid, DEFAULT_EXPECTED_REQUESTS))
+
+    def _admit(self, requests: int) -> bool:
+        if self.budget is None and getattr(self, "crawler", None) is not None:
+            self.budget = self.crawler.get_downloader_middleware(RequestBudgetMiddleware) or False
+        return not self.budget or self.budget.admit(requests)
+
+    def _promise(self, requests: int) -> dict[str, int] | None:
+        """The hub's budget dict (its request ceiling, and the requests the run's budget promised it), shared by
+        its requests; None when the run's budget cannot promise them."""
+        if not self._admit(requests):
+            return None
+        return {"used": 0, "ceiling": self._ceiling(1), "promised": requests if self.budget else 0}
+
+    def _idle(self) -> None:
+        """Every hub is done: the paper pages its pages listed go now, with what the budget has left."""
+        if not self.papers_pending:
+            return
+        if self.budget is None:
+            self._admit(0)
+        if self.budget:
+            self.budget.release()
+        pending, self.papers_pending = self.papers_pending, []
+        for request in pending:
+            self.crawler.engine.crawl(request)
+        raise DontCloseSpider
 
     def _page(
         self,
@@ -129,6 +183,7 @@ class HubSpider(scrapy.Spider):
         listed_up_to: int = 0,
         unique: bool = False,
         pages: int | None = None,
+        budget: dict[str, int] | None = None,
     ) -> scrapy.Request:
         """A request for one page of one list of a hub. `listed_up_to`: the highest page of this list already
         requested. `unique`: requested once by construction (a list's first page, or a page its first page
@@ -151,6 +206,8 @@ class HubSpider(scrapy.Spider):
                 "page": page,
                 "listed_up_to": max(listed_up_to, page),
                 **({"pages": pages} if pages is not None else {}),
+                # the hub's ceiling and what the run's budget promised it (spiders.middlewares.RequestBudgetMiddleware)
+                **({"budget": budget} if budget is not None else {}),
             },
         )
 
@@ -223,7 +280,14 @@ class HubSpider(scrapy.Spider):
             yield self._fetch(response, "not_modified")
             return
         if response.meta.get("pages_after_twin"):
-            yield self._page(response.meta["hub_url"], response.meta["hub_uuid"], {}, 1)
+            uuid = response.meta["hub_uuid"]
+            promise = self._promise(self._expected_requests(uuid))
+            if response.status == 200 and promise is None:
+                # Changed, and its pages do not fit in what the budget has left: the hub stays as the warehouse
+                # holds it, whole, and the plan of a later night (warehouse.plan) learns it changed.
+                yield self._fetch(response, "deferred", "request budget: pages left for a later run")
+                return
+            yield self._page(response.meta["hub_url"], uuid, {}, 1, budget=promise)
         if response.status != 200:
             yield self._fetch(response, "failed", f"HTTP {response.status}")
             return
@@ -269,7 +333,8 @@ class HubSpider(scrapy.Spider):
             "page": page.to_dict(),
         }
         yield self._fetch(response, "parsed")
-        yield from self._paper_requests(page)
+        # after every hub page of the crawl, with what the budget has left (`_idle`)
+        self.papers_pending.extend(self._paper_requests(page))
 
         hub, uuid, filters = meta["hub_url"], meta["hub_uuid"], meta["filters"]
         if meta["page"] == 1:
@@ -280,7 +345,7 @@ class HubSpider(scrapy.Spider):
             pages = -(-declared // len(page.explorer)) if page.explorer else 1
             meta["pages"] = pages
             if not filters:  # the hub's request budget, carried by every request made from its pages
-                meta["budget"] = {"used": 0, "ceiling": self._ceiling(pages)}
+                meta["budget"] = {**meta.get("budget", {}), "used": 0, "ceiling": self._ceiling(pages)}
             linked = max(page.page_numbers + [page.next_page or 1])
             last = min(linked, pages)
             if linked > pages:

@@ -199,10 +199,29 @@ class RequestBudgetMiddleware:
         self.stats = crawler.stats
         self.budget = crawler.settings.getint("CITEHUB_REQUEST_BUDGET")
         self.sent = 0
+        # requests admitted hubs are expected to make still (`admit`), and the site's robots.txt
+        self.promised = self.robots = 1 if self.budget else 0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RequestBudgetMiddleware:
         return cls(crawler)
+
+    def admit(self, requests: int) -> bool:
+        """Whether a hub expected to make `requests` more requests fits in what is left once the hubs admitted
+        before it make theirs; if so they are promised to it. The spider asks before a hub's pages (a hub
+        whose twin showed a change, or one without a twin to ask): a hub left out is deferred whole, never
+        cut in the middle of its pages."""
+        if not self.budget:
+            return True
+        if self.sent + self.promised + requests > self.budget:
+            self.stats.inc_value("citehub/budget/deferred_hubs")
+            return False
+        self.promised += requests
+        return True
+
+    def release(self) -> None:
+        """Every admitted hub is done (the crawl is idle): what they were promised and did not use is free."""
+        self.promised = self.robots
 
     def process_request(self, request: Request, spider=None) -> None:
         if not self.budget:
@@ -212,6 +231,13 @@ class RequestBudgetMiddleware:
             raise Refused("request_budget", f"the run's budget of {self.budget} requests is spent")
         self.sent += 1
         self.stats.set_value("citehub/budget/sent", self.sent)
+        promise = request.meta.get("budget")
+        if isinstance(promise, dict) and promise.get("promised", 0) > 0:
+            promise["promised"] -= 1
+            self.promised = max(0, self.promised - 1)
+        elif self.robots and urlparse_cached(request).path == "/robots.txt":
+            self.robots -= 1
+            self.promised = max(0, self.promised - 1)
 
 
 # --- robots.txt -----------------------------------------------------------------------------------------

@@ -64,6 +64,7 @@ DOWNLOADER_MIDDLEWARES = {
 # Every request this crawl sends counts against CITEHUB_REQUEST_BUDGET (robots.txt, retries and redirects
 # included); past it a request is refused and recorded as skipped, which leaves its hub incomplete. 0 = none.
 CITEHUB_REQUEST_BUDGET = 0
+CITEHUB_PLAN_FILE = ""  # JSON hub uuid -> requests its pages are expected to take (the run plan's), or ""
 # Discovery: the paper page of each citing paper not in CITEHUB_KNOWN_PAPERS_FILE (written by the flow per run)
 # is fetched once, for the hub links of its reference list (spiders/hub.py).
 CITEHUB_PAPER_PAGES = True

@@ -41,6 +41,7 @@ from warehouse import frontier
 POLICIES = ("citehub", "round_robin")
 PRIOR_DAYS = 3.0  # weight of the size group's pooled rate, in days of the hub's own observation
 DEFAULT_FULL_REQUESTS = 8  # a full fetch's cost before any hub was fetched with its pages
+GROWTH_MARGIN = 1.2  # a hub's pages tonight, over those of its last full fetch, that the crawl reserves
 PLAN_SHARE = 0.9  # of the budget left after robots.txt and paper pages: room for more change than expected
 KEY_CHUNK = 500
 
@@ -132,6 +133,7 @@ class Choice:
     expected_requests: float
     change_rate: float | None = None
     days_stale: float | None = None
+    pages: float = DEFAULT_FULL_REQUESTS - 1  # requests its pages take when it is fetched whole
 
 
 @dataclass
@@ -152,6 +154,11 @@ class Plan:
         for c in self.choices:
             out[c.reason] += 1
         return dict(sorted(out.items()))
+
+    def page_requests(self) -> dict[str, int]:
+        """Per hub, the requests the crawl may expect its pages to take (a margin over the last full fetch:
+        hubs grow): what the crawl's budget promises a hub before fetching its pages."""
+        return {c.hub_uuid: math.ceil(c.pages * GROWTH_MARGIN) + 1 for c in self.choices}
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -206,6 +213,7 @@ def choose(
                 round(cost, 3),
                 k.rate if k else None,
                 round(k.days_stale, 3) if k and k.days_stale is not None else None,
+                k.expected_pages if k else full - 1,
             )
         )
 

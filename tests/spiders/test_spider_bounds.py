@@ -29,7 +29,7 @@ def _crawl(site, uuid: str, hostile: Callable[[dict[str, Any]], None]) -> tuple[
     are checked here: exactly one for each paper with an id that a rendered page lists."""
     spider = HubSpider(base_url=BASE)
     first = spider._page(f"{BASE}/citations/{uuid}", uuid, {}, 1)
-    queue, requested, quarantined, papers = [first], [first], [], []
+    queue, requested, quarantined = [first], [first], []
     listed: set[str] = set()
     while queue and len(requested) < LIMIT:
         request = queue.pop(0)
@@ -42,13 +42,13 @@ def _crawl(site, uuid: str, hostile: Callable[[dict[str, Any]], None]) -> tuple[
                 listed.add(f"{BASE}/paper/{entry['arxiv_id'] or entry['pith_id']}")
         response = HtmlResponse(request.url, body=_hub_a(view, BASE).encode(), encoding="utf-8", request=request)
         for out in spider.parse_page(response):
-            if isinstance(out, Request) and out.callback == spider.parse_paper:
-                papers.append(out.url)
-            elif isinstance(out, Request):
+            assert not (isinstance(out, Request) and out.callback == spider.parse_paper)  # they wait for idle
+            if isinstance(out, Request):
                 queue.append(out)
                 requested.append(out)
             elif out["kind"] == "quarantine":
                 quarantined.append(out)
+    papers = [r.url for r in spider.papers_pending]  # asked for once every hub page is done (HubSpider._idle)
     assert sorted(papers) == sorted(listed)
     return requested, quarantined, sorted(papers)
 

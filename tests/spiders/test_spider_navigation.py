@@ -48,11 +48,12 @@ def _crawl(site, uuid: str, window: int | None) -> tuple[list[Request], list[Req
             view["next_page"] = page + 1 if view["next_page"] else None
         response = HtmlResponse(request.url, body=_hub_a(view, BASE).encode(), encoding="utf-8", request=request)
         for out in spider.parse_page(response):
-            if isinstance(out, Request) and out.callback == spider.parse_paper:
-                papers.append(out)
-            elif isinstance(out, Request):
+            assert not (isinstance(out, Request) and out.callback == spider.parse_paper)  # they wait for idle
+            if isinstance(out, Request):
                 queue.append(out)
                 requested.append(out)
+    # paper pages wait until every hub page is done (HubSpider._idle)
+    papers = [r for r in spider.papers_pending if r.callback == spider.parse_paper]
     return requested, papers
 
 

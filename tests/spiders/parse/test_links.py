@@ -432,16 +432,13 @@ def test_generated_pages_with_small_caps(seed: int, monkeypatch: pytest.MonkeyPa
     assert all(h.url == f"{BASE}/citations/{h.hub_uuid}" and h.text.startswith("link ") for h in got.hubs)
 
 
-def test_100k_links_stay_bounded_and_fast() -> None:
+def test_100k_links_stay_bounded() -> None:
     html, hubs, bad = generate(random.Random(2026), 100_000, HUB)
     assert len(hubs) > MAX_LINKS and len(bad) > MAX_BAD
-    body = html.encode()
-    timings = []
-    for _ in range(2):  # the better of two runs: a loaded test machine should not decide
-        started = time.perf_counter()
-        got = hub_links(body, f"{BASE}/citations/{HUB}", ALLOWED)
-        timings.append(time.perf_counter() - started)
-    assert min(timings) < 2, timings
+    started = time.perf_counter()
+    got = hub_links(html.encode(), f"{BASE}/citations/{HUB}", ALLOWED)
+    # not a speed target (those are benchmarks): a scan quadratic in the links would take minutes here
+    assert time.perf_counter() - started < 30
     assert len(got.hubs) == MAX_LINKS and len(got.bad) == MAX_BAD
     assert [(h.hub_uuid, h.block) for h in got.hubs] == hubs[:MAX_LINKS]
     assert [(b.href, b.reason) for b in got.bad] == bad[:MAX_BAD]
