@@ -42,7 +42,10 @@ POLICIES = ("citehub", "round_robin")
 PRIOR_DAYS = 3.0  # weight of the size group's pooled rate, in days of the hub's own observation
 DEFAULT_FULL_REQUESTS = 8  # a full fetch's cost before any hub was fetched with its pages
 GROWTH_MARGIN = 1.2  # a hub's pages tonight, over those of its last full fetch, that the crawl reserves
-PLAN_SHARE = 0.9  # of the budget left after robots.txt and paper pages: room for more change than expected
+# Of the budget left after robots.txt and paper pages, what the plan books. Not all of it: more hubs may change
+# than expected; the crawl then defers whole hubs (spiders/hub.py) rather than cut one.
+PLAN_SHARE = 0.95
+PAPER_SHARE = 0.1  # at most this share of the budget set aside for paper pages (they also get what is left)
 KEY_CHUNK = 500
 
 
@@ -247,16 +250,7 @@ def choose(
         take(uuid, reason, cost, k)
         return True
 
-    # overdue: skipping them tonight would leave them past the maximum staleness by the next night
-    overdue = sorted(
-        (
-            k
-            for u, k in revisit.items()
-            if u not in chosen and (k.days_stale is None or k.days_stale + 1 > max_staleness_days)
-        ),
-        key=lambda k: (-(k.days_stale if k.days_stale is not None else math.inf), k.uuid),
-    )
-    for k in overdue:
+    for k in _due(revisit, chosen, max_staleness_days, room, full):
         spend(k.uuid, "overdue" if k.last_complete is not None else "incomplete", k)
     taken_new = 0
     for uuid in unfetched:
@@ -276,6 +270,30 @@ def choose(
             break
     plan.deferred = sum(1 for u in revisit if u not in chosen)
     return plan
+
+
+def _due(revisit: dict[str, _Known], chosen: set[str], max_staleness: float, room: float, full: float) -> list[_Known]:
+    """Hubs that must be fetched tonight for none to pass the maximum staleness, stalest first (and known hubs
+    never fetched completely). Earliest deadline first, looking ahead: a hub is due tonight when skipping it
+    would pass the maximum by the next night, and so are the stalest of those due within k nights when more of
+    them are due than the k - 1 nights after tonight can take (at the night's room over a re-check's expected
+    cost), so that deadlines bunched on one night are spread over the nights before it."""
+    waiting = sorted(
+        (k for u, k in revisit.items() if u not in chosen),
+        key=lambda k: (-(k.days_stale if k.days_stale is not None else math.inf), k.uuid),
+    )
+    if not waiting:
+        return []
+
+    def stale(k: _Known) -> float:
+        return k.days_stale if k.days_stale is not None else math.inf
+
+    per_night = room / (sum(_cost(k, full) for k in waiting) / len(waiting))
+    due = sum(1 for k in waiting if stale(k) + 1 > max_staleness)
+    for nights in range(2, math.ceil(max_staleness) + 1):
+        within = sum(1 for k in waiting if stale(k) + nights > max_staleness)
+        due = max(due, math.ceil(within - (nights - 1) * per_night))
+    return waiting[:due]
 
 
 def _gain(k: _Known, horizon: float) -> float:
@@ -344,7 +362,8 @@ def _typical_full_requests(known: dict[str, _Known]) -> float:
 
 
 def _paper_reserve(engine: Engine, budget: int) -> float:
-    """Requests set aside for paper pages: what the last three runs spent on them, at most a quarter."""
+    """Requests set aside for paper pages: what the last three runs spent on them, at most PAPER_SHARE of the
+    budget (the crawl asks for them last, with whatever the hubs left)."""
     paper = fetch.c.url.like("%/paper/%") | fetch.c.url.like("%/p/%") | fetch.c.url.like("%/ref/arxiv/%")
     with engine.connect() as conn:
         recent = [
@@ -365,7 +384,7 @@ def _paper_reserve(engine: Engine, budget: int) -> float:
             if recent
             else 0
         )
-    return min(budget * 0.25, spent / max(len(recent), 1))
+    return min(budget * PAPER_SHARE, spent / max(len(recent), 1))
 
 
 def record(engine: Engine, run_id: str, plan: Plan) -> None:
