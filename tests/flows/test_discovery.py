@@ -23,13 +23,12 @@ from schema import tables as t
 from schema.engine import make_engine
 
 pytestmark = pytest.mark.slow
-HUBS, SEED, DAY = 300, 7, 12
+HUBS, SMALL, SEED, DAY = 300, 120, 7, 12
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def site():
-    site = build_site(hubs=HUBS, seed=SEED, day=DAY, growth=GrowthModel())
+def _site(hubs: int):
+    site = build_site(hubs=hubs, seed=SEED, day=DAY, growth=GrowthModel())
     day_truth = truth(site)
     seeds = site_seeds(site, 0.05)
     expected = reachable(day_truth, seeds)
@@ -37,6 +36,17 @@ def site():
     # the site has something to discover, and hubs that no link reaches from these seeds
     assert len(expected) > 4 * len(seeds) and expected < on_site
     return site, seeds, expected
+
+
+@pytest.fixture(scope="module")
+def site():
+    return _site(HUBS)
+
+
+@pytest.fixture(scope="module")
+def small_site():
+    """For the tests of stopping and resuming: what they show does not need the full size."""
+    return _site(SMALL)
 
 
 def _hubs(url: str) -> set[str]:
@@ -72,10 +82,10 @@ def test_discover_reaches_every_reachable_hub_and_only_those(tmp_path, site, pre
     assert reasons == {"seed", "new"}
 
 
-def test_max_hubs_stops_discovery_and_a_rerun_goes_on(tmp_path, site, prefect_server):
+def test_max_hubs_stops_discovery_and_a_rerun_goes_on(tmp_path, small_site, prefect_server):
     from flows.discover import discover
 
-    site, seeds, expected = site
+    site, seeds, expected = small_site
     seeds_file = tmp_path / "seeds.txt"
     seeds_file.write_text("\n".join(seeds) + "\n", encoding="utf-8")
     url = f"sqlite:///{tmp_path / 'w.sqlite'}"
@@ -88,20 +98,21 @@ def test_max_hubs_stops_discovery_and_a_rerun_goes_on(tmp_path, site, prefect_se
         }
         first = discover(**args, max_hubs=60, slice_hubs=50)
         held = _hubs(url)
-        assert 60 <= len(held) < len(expected) and len(first["slices"]) == 2
+        # the seeds, a slice of 50, then the 4 that make 60
+        assert len(held) == 60 < len(expected) and [s["limit"] for s in first["slices"]] == [50, 50, 4]
         again = discover(**args, slice_hubs=500)
     assert again["status"] == "completed"
     assert _hubs(url) == expected
 
 
-def test_a_killed_discovery_resumes_from_the_frontier(tmp_path, site, prefect_server):
+def test_a_killed_discovery_resumes_from_the_frontier(tmp_path, small_site, prefect_server):
     """SIGKILL mid-crawl of the second slice: the warehouse keeps the first slice and its frontier; the rerun
     starts from there and ends with every reachable hub."""
     from prefect.settings import PREFECT_API_URL
 
     from flows.discover import discover
 
-    site, seeds, expected = site
+    site, seeds, expected = small_site
     seeds_file = tmp_path / "seeds.txt"
     seeds_file.write_text("\n".join(seeds) + "\n", encoding="utf-8")
     url = f"sqlite:///{tmp_path / 'w.sqlite'}"
