@@ -98,10 +98,14 @@ def replay_items(archived: ArchivedRun, fetches: list[dict[str, Any]], run_id: s
     from scrapy.http import Headers, Request
     from scrapy.responsetypes import responsetypes
 
+    from spiders.crawl import allowed_hosts_for
     from spiders.hub import HubSpider
 
     spider = HubSpider()
     spider.follow = False  # the archive holds what the crawl fetched; the spider only reads pages back
+    # Whose hub links are the site's: the real site's hosts, and the hosts of each page read back (the crawl
+    # fetched it, so its allowlist held them on every hop), so a replay records the links the crawl recorded.
+    site_hosts = set(spider.link_hosts)
     for fetched in fetches:
         if fetched.get("warc_file") is None:  # no response was archived: the fetch row is all there is
             yield _stamp({**fetched}, run_id)
@@ -109,6 +113,7 @@ def replay_items(archived: ArchivedRun, fetches: list[dict[str, Any]], run_id: s
         target, status, header_list, body = read_response(
             archived.warc_dir / fetched["warc_file"], fetched["warc_offset"]
         )
+        spider.link_hosts = sorted(site_hosts.union(allowed_hosts_for(fetched["url"]), allowed_hosts_for(target)))
         headers = Headers()
         for name, value in header_list:
             headers.appendlist(name, value)
