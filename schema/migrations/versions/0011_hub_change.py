@@ -114,7 +114,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("UPDATE fetch SET outcome = 'skipped' WHERE outcome = 'deferred'")
+    op.execute("UPDATE \"fetch\" SET outcome = 'skipped' WHERE outcome = 'deferred'")  # a reserved word in PostgreSQL
     _outcomes(NEW_OUTCOMES, OLD_OUTCOMES, NEW_COMMENT, OLD_COMMENT)
     with op.batch_alter_table("frontier") as batch:
         batch.drop_column("tries")
