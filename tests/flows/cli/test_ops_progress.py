@@ -130,7 +130,9 @@ def test_real_crawl_reports_progress_and_forwards_scrapy_log(tmp_path):
             on_progress=seen.append,
         )
     items = [json.loads(line) for line in result.items_path.read_text().splitlines()]
-    fetches = [i for i in items if i["kind"] == "fetch"]
+    fetches = [i for i in items if i["kind"] == "fetch" and i["hub_uuid"]]  # paper pages belong to no hub
+    papers = [i for i in items if i["kind"] == "fetch" and not i["hub_uuid"]]
+    assert papers and all("/paper/" in i["url"] for i in papers)
     final = seen[-1]
     assert final["final"] and final["run_id"] == "RUN-P" and final["reason"] == "finished"
     assert (final["hubs_done"], final["hubs_planned"]) == (6, 6)
