@@ -18,6 +18,11 @@ compares what the run would do with what the warehouse holds:
 - hub figures: the share of the known hubs fetched completely whose title, tier or label the run changes,
   from `hub_figure_min_hubs` such hubs (every title turned into "Title resolution pending" is a site fault).
 
+Change accumulates while a hub is not fetched: a run with a request budget revisits hubs last fetched whole
+days ago (warehouse.plan), and what they gained meanwhile is news, not a fault. So a hub's edge changes are
+judged per day since its last complete fetch (`hub_change`; at least one), and so are tier and label
+changes (hub-days); a title is not expected to change with time, and every changed title counts whole.
+
 A relabel counts when a value the warehouse held changes or disappears; a first classification
 (None -> a role, as when a hub moves from the legacy template) adds information and does not count.
 Only hubs fetched completely can retire or relabel (warehouse.history), so only they are judged.
@@ -34,6 +39,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +49,7 @@ from sqlalchemy import Connection, Engine, RowMapping, func, select
 
 from schema.bulk import chunks
 from schema.errors import CitehubError
-from schema.tables import citation, hub, hub_snapshot, run
+from schema.tables import citation, hub, hub_change, hub_snapshot, run
 from warehouse.history import VALUE_FIELDS
 
 KEY_CHUNK = 500
@@ -94,6 +100,7 @@ class HubChange:
     current: int  # current edges before the run
     retired: int
     relabelled: int
+    days: float = 1.0  # since the hub's last complete fetch, at least one: the change it covers
 
     @property
     def share(self) -> float:
@@ -107,7 +114,9 @@ class Verdict:
     relabelled: int = 0
     hubs_over: list[HubChange] = field(default_factory=list)  # hubs above the per-hub limit
     known_hubs: int = 0  # hubs fetched completely that the warehouse already held
+    known_hub_days: float = 0.0  # their days since their last complete fetch (at least one each), summed
     figure_changes: int = 0  # of those, hubs whose title, tier or label the run changes
+    title_changes: int = 0  # of those, hubs whose title the run changes
     reasons: list[str] = field(default_factory=list)
     limits: Limits = field(default_factory=Limits)
     override: str | None = None  # the recorded reason an abnormal change was published anyway
@@ -130,7 +139,12 @@ class Verdict:
 
     @property
     def figure_share(self) -> float:
-        return self.figure_changes / self.known_hubs if self.known_hubs else 0.0
+        """Changed titles over the hubs judged, plus tier or label changes over their hub-days."""
+        if not self.known_hubs:
+            return 0.0
+        return self.title_changes / self.known_hubs + (self.figure_changes - self.title_changes) / max(
+            self.known_hub_days, self.known_hubs
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -144,7 +158,9 @@ class Verdict:
             "overall_retired_share": round(self.overall_share, 6),
             "overall_relabelled_share": round(self.relabel_share, 6),
             "known_hubs": self.known_hubs,
+            "known_hub_days": round(self.known_hub_days, 3),
             "hub_figure_changes": self.figure_changes,
+            "hub_title_changes": self.title_changes,
             "hubs": [{**asdict(h), "share": round(h.share, 6)} for h in self.hubs_over],
             "limits": self.limits.model_dump(),
         }
@@ -173,9 +189,13 @@ class Tally:
     batch's completely fetched hubs and edges before the batch's edges are written, `close` before the
     commit. The warehouse's current edges are counted when the tally starts, before anything is written."""
 
-    def __init__(self, conn: Connection, limits: Limits, override: str | None = None) -> None:
+    def __init__(
+        self, conn: Connection, limits: Limits, override: str | None = None, run_id: str | None = None
+    ) -> None:
         self.conn = conn
         self.verdict = Verdict(limits=limits, override=override or None)
+        started = conn.execute(select(run.c.started_at).where(run.c.run_id == run_id)).scalar() if run_id else None
+        self.started = _aware(started)
         self.verdict.current = conn.execute(
             select(func.count()).select_from(citation).where(citation.c.valid_to_run.is_(None))
         ).scalar_one()
@@ -191,14 +211,18 @@ class Tally:
         for row in citations:
             seen[row["hub_uuid"]][row["paper_key"]] = row
         verdict, limits = self.verdict, self.verdict.limits
+        days = self._days(complete)
         for change in _hub_changes(self.conn, complete, seen):
             verdict.retired += change.retired
             verdict.relabelled += change.relabelled
-            if change.current >= limits.hub_min_edges and change.share > limits.hub_share:
+            change.days = days.get(change.hub_uuid, 1.0)
+            if change.current >= limits.hub_min_edges and change.share > limits.hub_share * change.days:
                 verdict.hubs_over.append(change)
+                over = f" over {change.days:.1f} days" if change.days > 1 else ""
                 verdict.reasons.append(
                     f"hub {change.hub_uuid}: {change.retired} retired + {change.relabelled} relabelled of "
-                    f"{change.current} current edges ({change.share:.1%} > {limits.hub_share:.1%})"
+                    f"{change.current} current edges{over} ({change.share:.1%} > "
+                    f"{limits.hub_share * change.days:.1%})"
                 )
 
     def figures(self, hubs: Sequence[Mapping[str, Any]], complete: set[str]) -> None:
@@ -207,6 +231,7 @@ class Tally:
         judged = {row["hub_uuid"]: row for row in hubs if row["hub_uuid"] in complete}
         if not judged:
             return
+        days = self._days(sorted(judged))
         for chunk in chunks(sorted(judged), KEY_CHUNK):
             stored = self.conn.execute(
                 select(hub.c.hub_uuid, *(hub.c[f] for f in FIGURES)).where(hub.c.hub_uuid.in_(chunk))
@@ -214,8 +239,25 @@ class Tally:
             for old in stored:
                 new = judged[old["hub_uuid"]]
                 self.verdict.known_hubs += 1
+                self.verdict.known_hub_days += days.get(old["hub_uuid"], 1.0)
                 if any(old[f] != new.get(f) for f in FIGURES):
                     self.verdict.figure_changes += 1
+                    self.verdict.title_changes += int(old["title"] != new.get("title"))
+
+    def _days(self, hubs: Sequence[str]) -> dict[str, float]:
+        """Days from each hub's last complete fetch to this run's start, at least one (none known: one)."""
+        if self.started is None:
+            return {}
+        out: dict[str, float] = {}
+        for chunk in chunks(list(hubs), KEY_CHUNK):
+            rows = self.conn.execute(
+                select(hub_change.c.hub_uuid, hub_change.c.last_complete_at).where(hub_change.c.hub_uuid.in_(chunk))
+            )
+            for uuid, last in rows:
+                last = _aware(last)
+                if last is not None:
+                    out[uuid] = max(1.0, (self.started - last).total_seconds() / 86400)
+        return out
 
     def close(self) -> Verdict:
         verdict, limits = self.verdict, self.verdict.limits
@@ -230,9 +272,14 @@ class Tally:
                 f"({verdict.relabel_share:.2%} > {limits.overall_relabel_share:.2%})"
             )
         if verdict.figure_changes >= limits.hub_figure_min_hubs and verdict.figure_share > limits.hub_figure_share:
+            days = (
+                f", tier and label over {verdict.known_hub_days:.0f} hub-days"
+                if verdict.known_hub_days > verdict.known_hubs
+                else ""
+            )
             verdict.reasons.append(
                 f"hub figures: title, tier or label changed for {verdict.figure_changes} of {verdict.known_hubs} "
-                f"known hubs fetched completely ({verdict.figure_share:.1%} > {limits.hub_figure_share:.1%})"
+                f"known hubs fetched completely{days} ({verdict.figure_share:.1%} > {limits.hub_figure_share:.1%})"
             )
         return verdict
 
@@ -247,7 +294,7 @@ class Gate:
         self.tally: Tally | None = None
 
     def start(self, conn: Connection) -> None:
-        self.tally = Tally(conn, self.limits, self.override)
+        self.tally = Tally(conn, self.limits, self.override, self.run_id)
 
     def add(self, complete: Sequence[str], citations: Iterable[dict[str, Any]]) -> None:
         assert self.tally is not None, "Gate.start opens the tally"
@@ -284,6 +331,10 @@ def _hub_changes(
 
 def _lost_or_changed(old: RowMapping, new: Mapping[str, Any]) -> bool:
     return any(old[f] is not None and old[f] != new[f] for f in VALUE_FIELDS)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return value if value is None or value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 class NotAcceptable(CitehubError, ValueError):

@@ -3,6 +3,8 @@ run that rewrites the figures of most hubs. Both block the run; the normal daily
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from conftest import entry, fetch_item, hub_page, page_item, page_url, write_items
 from sqlalchemy import func, select
@@ -12,14 +14,24 @@ from warehouse import guard, stage
 from warehouse.load import load_staged
 from warehouse.runs import start_run
 
-HUBS, EDGES = 30, 10  # 300 edges over hubs of 10: the per-hub rule (50+ edges) judges none of them
+HUBS, EDGES = 30, 10
+T0 = datetime(
+    2026, 11, 1, 3, 0, tzinfo=UTC
+)  # 300 edges over hubs of 10: the per-hub rule (50+ edges) judges none of them
 
 
 def _uuid(i: int) -> str:
     return f"{i:08x}-0000-4000-8000-{i:012x}"
 
 
-def _items(*, verdict: str = "unverdicted", title: str | None = "A Cited Work", relabel_hubs: int = HUBS) -> list:
+def _items(
+    *,
+    verdict: str = "unverdicted",
+    title: str | None = "A Cited Work",
+    relabel_hubs: int = HUBS,
+    label: str = "Mixed citations",
+    edges: int = EDGES,
+) -> list:
     items = []
     for i in range(HUBS):
         uuid = _uuid(i)
@@ -30,15 +42,15 @@ def _items(*, verdict: str = "unverdicted", title: str | None = "A Cited Work", 
                 arxiv=f"2601.{i:02d}{k:03d}",
                 verdict=verdict if i < relabel_hubs else "unverdicted",
             )
-            for k in range(EDGES)
+            for k in range(edges)
         ]
-        page = hub_page(uuid, citing_count=EDGES, explorer=entries, title_raw=title)
+        page = hub_page(uuid, citing_count=edges, explorer=entries, title_raw=title, label=label)
         items += [page_item(page), fetch_item(page_url(page), uuid)]
     return items
 
 
-def _load(engine, tmp_path, name: str, items: list, limits: guard.Limits | None = None) -> str:
-    run_id = start_run(engine, "backfill", {})
+def _load(engine, tmp_path, name: str, items: list, limits: guard.Limits | None = None, day: float = 0) -> str:
+    run_id = start_run(engine, "backfill", {}, started_at=T0 + timedelta(days=day))
     stage.stage_items(engine, run_id, write_items(tmp_path / f"{name}.jsonl", items))
     load_staged(engine, run_id, gate=guard.Gate(run_id, limits or guard.Limits()))
     return run_id
@@ -81,3 +93,46 @@ def test_daily_churn_publishes(engine, tmp_path):
     run_id = _load(engine, tmp_path, "second", _items(verdict="accept", relabel_hubs=1))
     assert run_id
     assert _current(engine) == (290, HUBS)
+
+
+def test_a_revisit_after_days_is_judged_per_day(engine, tmp_path):
+    """A budgeted night revisits hubs last fetched whole days ago (warehouse.plan): what they gained meanwhile
+    is judged per day. Tier and label changes of every hub over 6 days pass where one night's block; a hub's
+    relabels over 4 days too; a changed title is a fault whatever the gap."""
+    _load(engine, tmp_path, "first", _items(edges=60), day=0)
+    with pytest.raises(guard.PublishBlocked) as blocked:
+        _load(
+            engine,
+            tmp_path,
+            "next-day",
+            _items(edges=60, label="Canonical reference", verdict="accept", relabel_hubs=0),
+            day=1,
+        )
+    assert blocked.value.verdict.reasons == [
+        "hub figures: title, tier or label changed for 30 of 30 known hubs fetched completely (100.0% > 20.0%)"
+    ]
+    _load(engine, tmp_path, "six-days", _items(edges=60, label="Canonical reference"), day=6)
+    with engine.connect() as conn:
+        labels = set(conn.execute(select(hub.c.label)).scalars())
+    assert labels == {"Canonical reference"}
+
+    # 4 of a hub's 60 edges relabelled (6.7%): over the 5% a day allows after one day, not after 4
+    def relabel() -> list:
+        items = _items(edges=60, label="Canonical reference")
+        for item in items[:1]:
+            for e in item["page"]["explorer"][:4]:
+                e["verdict"] = "accept"
+        return items
+
+    with pytest.raises(guard.PublishBlocked) as blocked:
+        _load(engine, tmp_path, "day-7", relabel(), day=7)
+    assert [r.split(": ", 1)[1] for r in blocked.value.verdict.reasons] == [
+        "0 retired + 4 relabelled of 60 current edges (6.7% > 5.0%)"
+    ]
+    _load(engine, tmp_path, "day-10", relabel(), day=10)
+    with pytest.raises(guard.PublishBlocked) as blocked:
+        _load(engine, tmp_path, "day-14", _items(edges=60, label="Canonical reference", title=None), day=14)
+    assert blocked.value.verdict.reasons == [
+        "hub figures: title, tier or label changed for 30 of 30 known hubs fetched completely, tier and label over "
+        "120 hub-days (100.0% > 20.0%)"
+    ]
