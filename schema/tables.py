@@ -361,6 +361,7 @@ frontier = Table(
         comment="Runs that asked for it and did not get it (after MAX_TRIES it is no longer planned).",
     ),
     PrimaryKeyConstraint("hub_uuid"),
+    Index("ix_frontier_first_seen_run", "first_seen_run"),  # a run's new hubs (coverage), without a scan
     comment="Every hub a fetched page has linked to, with where and when it was first seen: the crawl's "
     "frontier (a hub of the frontier absent from `hub` was never fetched).",
     info={"layer": "core"},

@@ -101,6 +101,7 @@ def upgrade() -> None:
         info={"layer": "core"},
     )
     op.execute(BACKFILL)
+    op.create_index("ix_frontier_first_seen_run", "frontier", ["first_seen_run"])
     with op.batch_alter_table("frontier") as batch:
         batch.add_column(
             sa.Column(
@@ -114,6 +115,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_frontier_first_seen_run", "frontier")
     op.execute("UPDATE \"fetch\" SET outcome = 'skipped' WHERE outcome = 'deferred'")  # a reserved word in PostgreSQL
     _outcomes(NEW_OUTCOMES, OLD_OUTCOMES, NEW_COMMENT, OLD_COMMENT)
     with op.batch_alter_table("frontier") as batch:
