@@ -401,6 +401,18 @@ hub_change = Table(
     info={"layer": "core"},
 )
 
+paper_page = Table(
+    "paper_page",
+    metadata,
+    Column("paper_ref", Text, nullable=False, comment="arxiv:<id> or pith:<id>: the paper whose page was read."),
+    _run_ref("run_id", "Run that first read the page (or found it gone)."),
+    Column("status", Integer, nullable=False, comment="HTTP status: 200 (read for its hub links), 404 or 410 (gone)."),
+    PrimaryKeyConstraint("paper_ref"),
+    comment="Paper pages the crawl has read for discovery: a citing paper listed here is not asked for again; "
+    "one not here is, by the next crawl whose hub pages list it (warehouse.frontier).",
+    info={"layer": "core"},
+)
+
 run_plan = Table(
     "run_plan",
     metadata,

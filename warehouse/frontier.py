@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, func, insert, or_, select, update
 
-from schema.tables import bad_link, fetch, frontier, hub, run, stg_item
+from schema.tables import bad_link, fetch, frontier, hub, paper_page, run, stg_item
+from spiders.parse.paperref import paper_ref_of_url
 
 CHUNK = 1000
+GONE = (404, 410)  # a paper page answering these is not asked for again
 MAX_TRIES = 3  # runs that may ask for a frontier hub and not get it (a 404, a refusal) before it is left out
 
 
@@ -27,6 +29,7 @@ class FrontierCounts:
     seen_again: int = 0  # frontier hubs linked to again
     bad_links: int = 0
     failed_tries: int = 0  # frontier hubs asked for and not fetched
+    paper_pages: int = 0  # paper pages read for the first time
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -80,7 +83,34 @@ def record_links(conn: Connection, run_id: str) -> FrontierCounts:
         chunk = missing[start : start + CHUNK]
         conn.execute(update(frontier).where(frontier.c.hub_uuid.in_(chunk)).values(tries=frontier.c.tries + 1))
     counts.failed_tries = len(missing)
+    counts.paper_pages = record_paper_pages(conn, run_id)
     return counts
+
+
+def record_paper_pages(conn: Connection, run_id: str) -> int:
+    """The paper pages this run read (or found gone), so no crawl asks for them again; returns how many are
+    new. A page that failed otherwise (a 503, a refusal by the budget) is asked for again by a later crawl."""
+    read: dict[str, int] = {}
+    for url, status in conn.execute(
+        select(fetch.c.url, fetch.c.status).where(
+            fetch.c.run_id == run_id,
+            fetch.c.hub_uuid.is_(None),
+            or_(fetch.c.outcome == "parsed", fetch.c.status.in_(GONE)),
+        )
+    ):
+        ref = paper_ref_of_url(url)
+        if ref is not None:
+            read.setdefault(ref, 200 if status not in GONE else status)
+    refs = sorted(read)
+    fresh = 0
+    for start in range(0, len(refs), CHUNK):
+        chunk = refs[start : start + CHUNK]
+        known = set(conn.execute(select(paper_page.c.paper_ref).where(paper_page.c.paper_ref.in_(chunk))).scalars())
+        rows = [{"paper_ref": r, "run_id": run_id, "status": read[r]} for r in chunk if r not in known]
+        if rows:
+            conn.execute(insert(paper_page), rows)
+        fresh += len(rows)
+    return fresh
 
 
 def _links_items(conn: Connection, run_id: str) -> Iterator[dict[str, Any]]:

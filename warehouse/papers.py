@@ -1,7 +1,10 @@
-"""The known-papers file of a run: every citing paper the warehouse holds, for the crawl's discovery.
+"""The known-papers file of a run: every citing paper whose page the crawl has read (`paper_page`), for the
+crawl's discovery.
 
 The hub spider fetches the paper page of each citing paper it does not know (spiders/hub.py): new papers are
-what create new hubs. The flow writes this file before the crawl and names it in CITEHUB_KNOWN_PAPERS_FILE.
+what create new hubs. A paper the warehouse holds but whose page no crawl read yet (the budget ran out before
+it, or it failed) is not known: a later crawl that lists it asks for it again. The flow writes this file before
+the crawl and names it in CITEHUB_KNOWN_PAPERS_FILE.
 """
 
 from __future__ import annotations
@@ -9,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, or_, select
+from sqlalchemy import Connection, Engine, literal, or_, select
 
-from schema.tables import paper
+from schema.tables import paper, paper_page
 from spiders.parse.paperref import paper_ref
 from spiders.parse.paperref import write_known_papers as write_refs
 
@@ -19,7 +22,7 @@ ROWS_PER_FETCH = 10_000  # rows the database cursor hands over at a time
 
 
 def write_known_papers(engine: Engine, path: Path) -> int:
-    """Write the known-papers file (spiders.parse.paperref) of every citing paper of the warehouse at `path`;
+    """Write the known-papers file (spiders.parse.paperref) of every paper whose page was read at `path`;
     returns how many refs it holds. A paper known by both an arXiv and a pith id is known by either (the hub
     page that lists it may link either). Rows are streamed: only their 8-byte hashes are kept."""
     with engine.connect() as conn:
@@ -27,9 +30,17 @@ def write_known_papers(engine: Engine, path: Path) -> int:
 
 
 def _refs(conn: Connection) -> Iterator[str]:
-    rows = conn.execution_options(stream_results=True, yield_per=ROWS_PER_FETCH).execute(
+    stream = conn.execution_options(stream_results=True, yield_per=ROWS_PER_FETCH)
+    yield from stream.execute(select(paper_page.c.paper_ref)).scalars()
+    # the other id of a paper read under one of its two
+    by_arxiv = literal("arxiv:") + paper.c.arxiv_id
+    by_pith = literal("pith:") + paper.c.pith_id
+    read = select(paper_page.c.paper_ref).where(
+        or_(paper_page.c.paper_ref == by_arxiv, paper_page.c.paper_ref == by_pith)
+    )
+    rows = stream.execute(
         select(paper.c.arxiv_id, paper.c.pith_id).where(
-            or_(paper.c.arxiv_id.is_not(None), paper.c.pith_id.is_not(None))
+            paper.c.arxiv_id.is_not(None), paper.c.pith_id.is_not(None), read.exists()
         )
     )
     for arxiv_id, pith_id in rows:

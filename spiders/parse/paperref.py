@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import heapq
 import os
+import re
 import sys
 from array import array
 from bisect import bisect_left
@@ -55,6 +56,18 @@ def is_paper_url(url: str) -> bool:
     """Whether `url` (absolute, or a bare path) is a paper page `/paper/<id>`."""
     path = urlsplit(url).path
     return path.startswith(PAPER_PREFIX) and len(unquote(path)) > len(PAPER_PREFIX)
+
+
+_PITH_ID = re.compile(r"[a-z0-9]{8}")
+
+
+def paper_ref_of_url(url: str) -> str | None:
+    """The ref a paper page's URL stands for (the inverse of `paper_path`): a pith id is 8 lower-case letters
+    and digits; an arXiv id has a dot (2406.01234) or a slash (hep-th/9901001). None for any other URL."""
+    if not is_paper_url(url):
+        return None
+    ident = unquote(urlsplit(url).path)[len(PAPER_PREFIX) :]
+    return f"pith:{ident}" if _PITH_ID.fullmatch(ident) else f"arxiv:{ident}"
 
 
 def ref_hash(ref: str) -> int:

@@ -58,7 +58,7 @@ def test_linked_hubs_join_the_frontier_once_with_their_first_sighting(engine, tm
         ),
     ]
     first, counts = _load(engine, tmp_path, "first", first_items)
-    assert counts == {"pages": 1, "new_hubs": 2, "seen_again": 0, "bad_links": 1, "failed_tries": 0}
+    assert counts == {"pages": 1, "new_hubs": 2, "seen_again": 0, "bad_links": 1, "failed_tries": 0, "paper_pages": 0}
     assert frontier.unfetched_hubs(engine) == [NEW]  # HUB_B was fetched by this very run
     second, counts = _load(
         engine,
@@ -66,7 +66,7 @@ def test_linked_hubs_join_the_frontier_once_with_their_first_sighting(engine, tm
         "second",
         [_links("https://pith.science/paper/2406.01234", None, (NEW, "references"), (LATER, "references"))],
     )
-    assert counts == {"pages": 1, "new_hubs": 1, "seen_again": 1, "bad_links": 0, "failed_tries": 0}
+    assert counts == {"pages": 1, "new_hubs": 1, "seen_again": 1, "bad_links": 0, "failed_tries": 0, "paper_pages": 0}
     with engine.connect() as conn:
         rows = {r.hub_uuid: r for r in conn.execute(select(t.frontier))}
         bad = conn.execute(

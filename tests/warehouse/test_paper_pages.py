@@ -19,7 +19,7 @@ from schema.engine import make_engine
 from schema.migrate import upgrade
 from spiders.crawl import allowed_hosts_for, run_crawl
 from spiders.parse.paperref import KnownPapers, paper_path, paper_ref
-from tests.warehouse.conftest import entry, hub_page, page_item, two_hub_items, write_items
+from tests.warehouse.conftest import BASE, entry, fetch_item, hub_page, page_item, two_hub_items, write_items
 from warehouse import outcome, papers, stage
 from warehouse.checks import run_checks
 from warehouse.load import load_staged, materialize_marts
@@ -30,27 +30,34 @@ FAST = {"AUTOTHROTTLE_ENABLED": "False", "DOWNLOAD_TIMEOUT": "5", "CITEHUB_RETRY
 BOTH = "cccccccc-0000-4000-8000-000000000003"
 
 
-def test_the_known_papers_file_holds_every_citing_paper_by_each_of_its_ids(engine, tmp_path: Path):
+def test_the_known_papers_file_holds_the_papers_whose_page_was_read_by_each_of_their_ids(engine, tmp_path: Path):
     both = entry("Known Both Ways", 0, arxiv="2501.00001", pith="zz99yy88")
-    items = [*two_hub_items(), page_item(hub_page(BOTH, citing_count=1, explorer=[both]))]
+    paper_fetches = [
+        fetch_item(f"{BASE}/paper/2501.00001", None),  # read
+        fetch_item(f"{BASE}/paper/2406.01234", None, "failed", 404),  # gone: not asked for again
+        fetch_item(f"{BASE}/paper/ab12cd34", None, "failed", 503),  # failed: asked for again by a later crawl
+    ]
+    items = [*two_hub_items(), page_item(hub_page(BOTH, citing_count=1, explorer=[both])), *paper_fetches]
     run_id = start_run(engine, "nightly", {})
     stage.stage_items(engine, run_id, write_items(tmp_path / "items.jsonl", items))
-    load_staged(engine, run_id)
+    assert load_staged(engine, run_id).frontier["paper_pages"] == 2
     with engine.connect() as conn:
         ids = sorted(conn.execute(select(t.paper.c.paper_key, t.paper.c.arxiv_id, t.paper.c.pith_id)).all())
+        pages = sorted(tuple(r) for r in conn.execute(select(t.paper_page.c.paper_ref, t.paper_page.c.status)))
     assert [row[1:] for row in ids] == [
         ("2406.01234", None),
         ("2501.00001", "zz99yy88"),
         (None, "ab12cd34"),
         (None, None),  # title only: no paper page to fetch, nothing to know it by
     ]
+    assert pages == [("arxiv:2406.01234", 404), ("arxiv:2501.00001", 200)]
     path = tmp_path / "run" / "known.bin"
-    assert papers.write_known_papers(engine, path) == 4
+    assert papers.write_known_papers(engine, path) == 3
     known = KnownPapers.load(path)
-    assert len(known) == 4
-    for ref in ("arxiv:2406.01234", "arxiv:2501.00001", "pith:zz99yy88", "pith:ab12cd34"):
+    assert len(known) == 3
+    for ref in ("arxiv:2406.01234", "arxiv:2501.00001", "pith:zz99yy88"):  # the last: the read paper's other id
         assert ref in known
-    for ref in ("arxiv:2406.01235", "pith:ab12cd35", f"title:{ids[-1][0]}"):
+    for ref in ("pith:ab12cd34", "arxiv:2406.01235", f"title:{ids[-1][0]}"):
         assert ref not in known
 
 
@@ -133,8 +140,8 @@ def test_a_crawl_with_a_failed_paper_page_publishes_completed(tmp_path: Path):
     assert (verdict.status, verdict.reasons) == ("completed", [])
     finish_run(engine, run_id, verdict.status, {})
 
-    # The next run knows every paper the site lists with an id: it would fetch no paper page.
+    # The next run knows every paper whose page was read: it would ask only for the one that failed.
     path = tmp_path / "known.bin"
-    assert papers.write_known_papers(engine, path) == len(refs)
+    assert papers.write_known_papers(engine, path) == len(refs) - 1
     known = KnownPapers.load(path)
-    assert all(r in known for r in refs)
+    assert [r for r in refs if r not in known] == [refs[0]]

@@ -8,7 +8,8 @@ One new core table. An existing warehouse gets a row per hub it already fetched 
 latest complete snapshot (so a budgeted nightly right after the upgrade knows how stale each hub is); its
 change counts start at zero and are learned from the runs that follow. `frontier.tries` counts the runs that
 asked for a hub never fetched and did not get it (a link to a hub that answers 404 is not asked for forever).
-The fetch outcome `deferred` joins the CHECK constraint (the procedure of 0007).
+`paper_page` starts empty: the paper pages of the papers a warehouse already holds are read as crawls list them
+again (their references are how hubs are discovered). The fetch outcome `deferred` joins the CHECK constraint (the procedure of 0007).
 """
 
 from collections.abc import Sequence
@@ -101,6 +102,27 @@ def upgrade() -> None:
         info={"layer": "core"},
     )
     op.execute(BACKFILL)
+    op.create_table(
+        "paper_page",
+        sa.Column(
+            "paper_ref",
+            sa.Text(),
+            nullable=False,
+            comment="arxiv:<id> or pith:<id>: the paper whose page was read.",
+        ),
+        sa.Column("run_id", sa.Text(), nullable=False, comment="Run that first read the page (or found it gone)."),
+        sa.Column(
+            "status",
+            sa.Integer(),
+            nullable=False,
+            comment="HTTP status: 200 (read for its hub links), 404 or 410 (gone).",
+        ),
+        sa.ForeignKeyConstraint(["run_id"], ["run.run_id"], name=op.f("fk_paper_page_run_id_run")),
+        sa.PrimaryKeyConstraint("paper_ref", name=op.f("pk_paper_page")),
+        comment="Paper pages the crawl has read for discovery: a citing paper listed here is not asked for again; "
+        "one not here is, by the next crawl whose hub pages list it (warehouse.frontier).",
+        info={"layer": "core"},
+    )
     op.create_index("ix_frontier_first_seen_run", "frontier", ["first_seen_run"])
     with op.batch_alter_table("frontier") as batch:
         batch.add_column(
@@ -116,6 +138,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_frontier_first_seen_run", "frontier")
+    op.drop_table("paper_page")
     op.execute("UPDATE \"fetch\" SET outcome = 'skipped' WHERE outcome = 'deferred'")  # a reserved word in PostgreSQL
     _outcomes(NEW_OUTCOMES, OLD_OUTCOMES, NEW_COMMENT, OLD_COMMENT)
     with op.batch_alter_table("frontier") as batch:

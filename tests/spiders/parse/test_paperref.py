@@ -91,3 +91,13 @@ def test_a_file_that_is_no_known_papers_file_is_refused(tmp_path: Path):
     unsorted.write_bytes(array("Q", [5, 3]).tobytes())
     with pytest.raises(ValueError, match="not sorted and unique"):
         KnownPapers.load(unsorted)
+
+
+def test_a_paper_page_url_names_its_ref_the_way_paper_path_builds_it():
+    from spiders.parse.paperref import paper_ref_of_url
+
+    for ref in ("arxiv:2406.01234", "arxiv:hep-th/9901001", "arxiv:math/9907381", "pith:ab12cd34"):
+        assert paper_ref_of_url("https://pith.science" + paper_path(ref)) == ref
+        assert paper_ref_of_url(paper_path(ref)) == ref
+    for url in ("https://pith.science/citations/x", "https://pith.science/paper/", "https://pith.science/p/2406.01234"):
+        assert paper_ref_of_url(url) is None
