@@ -93,6 +93,7 @@ class HubSpider(scrapy.Spider):
         self.known_papers = KnownPapers()
         self.papers_requested: set[str] = set()
         self.papers_pending: list[scrapy.Request] = []
+        self.hubs_waiting: list[str] = []  # planned hubs the budget could not start yet (`_idle`)
         # the request budget's ledger (spiders.middlewares.RequestBudgetMiddleware), when the crawl has one
         self.budget: Any = None
         self.expected: dict[str, int] = {}  # hub uuid -> requests its full fetch is expected to take (the plan's)
@@ -123,27 +124,29 @@ class HubSpider(scrapy.Spider):
         for number, url in enumerate(self.hub_urls):
             if batch and number and number % batch == 0:
                 await self.crawler.signals.wait_for(signals.scheduler_empty)
-            uuid = urlsplit(url).path.rsplit("/", 1)[-1]
-            validators = self.validators.get(url + ".json")
-            meta = {"hub_uuid": uuid}
-            if validators:
-                # The JSON twin is the hub's change signal: its pages follow only when it changed.
-                meta |= {"validators": validators, "pages_after_twin": True, "hub_url": url}
-            promise = None
-            if not validators:
-                # no twin to ask first: the twin and every page now, if the budget can pay for all of them
-                promise = self._promise(self._expected_requests(uuid) + 1)
-                if promise is None:
-                    continue  # not started tonight
-                meta["budget"] = promise
-            yield scrapy.Request(
-                url + ".json",
-                callback=self.parse_json,
-                errback=self.failed,
-                meta=meta,
-            )
-            if not validators:
-                yield self._page(url, uuid, {}, 1, budget=promise)
+            requests = self._hub_requests(url)
+            if requests is None:
+                self.hubs_waiting.append(url)  # tried again once the crawl is idle, with what is left
+                continue
+            for request in requests:
+                yield request
+
+    def _hub_requests(self, url: str) -> list[scrapy.Request] | None:
+        """A hub's first requests: its JSON twin, and its page 1 when it has no validators (no twin to ask
+        first: every page now, if the budget can pay for all of them); None when the budget cannot."""
+        uuid = urlsplit(url).path.rsplit("/", 1)[-1]
+        validators = self.validators.get(url + ".json")
+        meta: dict[str, Any] = {"hub_uuid": uuid}
+        if validators:
+            # The JSON twin is the hub's change signal: its pages follow only when it changed.
+            meta |= {"validators": validators, "pages_after_twin": True, "hub_url": url}
+            return [scrapy.Request(url + ".json", callback=self.parse_json, errback=self.failed, meta=meta)]
+        promise = self._promise(self._expected_requests(uuid) + 1)
+        if promise is None:
+            return None
+        meta["budget"] = promise
+        twin = scrapy.Request(url + ".json", callback=self.parse_json, errback=self.failed, meta=meta)
+        return [twin, self._page(url, uuid, {}, 1, budget=promise)]
 
     def _expected_requests(self, uuid: str) -> int:
         """Requests the hub's pages are expected to take (the plan's figure, else a typical hub's)."""
@@ -162,17 +165,33 @@ class HubSpider(scrapy.Spider):
         return {"used": 0, "ceiling": self._ceiling(1), "promised": requests if self.budget else 0}
 
     def _idle(self) -> None:
-        """Every hub is done: the paper pages its pages listed go now, with what the budget has left."""
-        if not self.papers_pending:
+        """Every hub started is done, and what the budget promised them and they did not use is free again:
+        the hubs the budget could not start go now if they fit (the plan's estimates are cautious), then
+        the paper pages the hub pages listed, with what is left."""
+        if not (self.hubs_waiting or self.papers_pending):
             return
         if self.budget is None:
             self._admit(0)
         if self.budget:
             self.budget.release()
+        waiting, self.hubs_waiting = self.hubs_waiting, []
+        started = False
+        for url in waiting:
+            requests = self._hub_requests(url)
+            if requests is None:
+                self.hubs_waiting.append(url)  # again at the next idle, if those started now leave room
+                continue
+            started = True
+            for request in requests:
+                self.crawler.engine.crawl(request)
+        if started:
+            raise DontCloseSpider
+        self.hubs_waiting = []  # none of them fits in what is left: another night's
         pending, self.papers_pending = self.papers_pending, []
         for request in pending:
             self.crawler.engine.crawl(request)
-        raise DontCloseSpider
+        if pending:
+            raise DontCloseSpider
 
     def _page(
         self,
