@@ -92,7 +92,7 @@ class HubSpider(scrapy.Spider):
         self.paper_pages = bool(default_settings.CITEHUB_PAPER_PAGES)
         self.known_papers = KnownPapers()
         self.papers_requested: set[str] = set()
-        self.papers_pending: list[scrapy.Request] = []
+        self.papers_pending: list[str] = []  # refs of paper pages to ask for at idle: strings, not Requests
         self.hubs_waiting: list[str] = []  # planned hubs the budget could not start yet (`_idle`)
         # the request budget's ledger (spiders.middlewares.RequestBudgetMiddleware), when the crawl has one
         self.budget: Any = None
@@ -188,8 +188,8 @@ class HubSpider(scrapy.Spider):
             raise DontCloseSpider
         self.hubs_waiting = []  # none of them fits in what is left: another night's
         pending, self.papers_pending = self.papers_pending, []
-        for request in pending:
-            self.crawler.engine.crawl(request)
+        for ref in pending:
+            self.crawler.engine.crawl(self._paper_request(ref))
         if pending:
             raise DontCloseSpider
 
@@ -353,7 +353,7 @@ class HubSpider(scrapy.Spider):
         }
         yield self._fetch(response, "parsed")
         # after every hub page of the crawl, with what the budget has left (`_idle`)
-        self.papers_pending.extend(self._paper_requests(page))
+        self.papers_pending.extend(self._new_papers(page))
 
         hub, uuid, filters = meta["hub_url"], meta["hub_uuid"], meta["filters"]
         if meta["page"] == 1:
@@ -394,9 +394,12 @@ class HubSpider(scrapy.Spider):
         return {"kind": "links", "url": response.url, "hub_uuid": uuid, "fetched_at": _now(), **scan.to_dict()}
 
     def _paper_requests(self, page: HubPage) -> Iterator[scrapy.Request]:
-        """The paper page of each citing paper `page` lists that the warehouse does not know and this crawl
-        has not requested yet, once each, after the hub pages (PAPER_PRIORITY). A paper page belongs to no
-        hub: no hub_uuid, and no hub's request ceiling (`_bounded`) pays for it. Nothing in a replay.
+        """The requests for `_new_papers(page)`."""
+        return (self._paper_request(ref) for ref in self._new_papers(page))
+
+    def _new_papers(self, page: HubPage) -> Iterator[str]:
+        """The refs of the citing papers `page` lists whose page the warehouse has not read and this crawl has
+        not asked for yet, once each. Nothing in a replay.
 
         The local set spares the scheduler every repeat; the duplicate filter still sees each request, so on
         a shared frontier (spiders/frontier.py) a paper listed to several workers is fetched once."""
@@ -409,13 +412,18 @@ class HubSpider(scrapy.Spider):
             self.papers_requested.add(ref)
             if getattr(self, "crawler", None) is not None:
                 self.crawler.stats.inc_value("citehub/papers/requested")
-            yield scrapy.Request(
-                self.base_url + paper_path(ref),
-                callback=self.parse_paper,
-                errback=self.failed,
-                priority=PAPER_PRIORITY,
-                meta={"paper_ref": ref},
-            )
+            yield ref
+
+    def _paper_request(self, ref: str) -> scrapy.Request:
+        """A paper page, after the hub pages (PAPER_PRIORITY). It belongs to no hub: no hub_uuid, and no hub's
+        request ceiling (`_bounded`) pays for it."""
+        return scrapy.Request(
+            self.base_url + paper_path(ref),
+            callback=self.parse_paper,
+            errback=self.failed,
+            priority=PAPER_PRIORITY,
+            meta={"paper_ref": ref},
+        )
 
     def parse_paper(self, response: Response):
         """A citing paper's page: its hub links (its reference list) as a `links` item of no hub, the frontier's

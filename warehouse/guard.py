@@ -39,7 +39,6 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +50,7 @@ from schema.bulk import chunks
 from schema.errors import CitehubError
 from schema.tables import citation, hub, hub_change, hub_snapshot, run
 from warehouse.history import VALUE_FIELDS
+from warehouse.queries import aware_utc
 
 KEY_CHUNK = 500
 # A hub's own figures the hub-figure rule compares with what the warehouse holds.
@@ -195,7 +195,7 @@ class Tally:
         self.conn = conn
         self.verdict = Verdict(limits=limits, override=override or None)
         started = conn.execute(select(run.c.started_at).where(run.c.run_id == run_id)).scalar() if run_id else None
-        self.started = _aware(started)
+        self.started = aware_utc(started)
         self.verdict.current = conn.execute(
             select(func.count()).select_from(citation).where(citation.c.valid_to_run.is_(None))
         ).scalar_one()
@@ -254,7 +254,7 @@ class Tally:
                 select(hub_change.c.hub_uuid, hub_change.c.last_complete_at).where(hub_change.c.hub_uuid.in_(chunk))
             )
             for uuid, last in rows:
-                last = _aware(last)
+                last = aware_utc(last)
                 if last is not None:
                     out[uuid] = max(1.0, (self.started - last).total_seconds() / 86400)
         return out
@@ -331,10 +331,6 @@ def _hub_changes(
 
 def _lost_or_changed(old: RowMapping, new: Mapping[str, Any]) -> bool:
     return any(old[f] is not None and old[f] != new[f] for f in VALUE_FIELDS)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    return value if value is None or value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 class NotAcceptable(CitehubError, ValueError):

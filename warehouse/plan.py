@@ -37,6 +37,7 @@ from schema import bulk
 from schema.bulk import chunks
 from schema.tables import fetch, hub, hub_change, run, run_plan
 from warehouse import frontier
+from warehouse.queries import aware_utc
 
 POLICIES = ("citehub", "round_robin")
 PRIOR_DAYS = 3.0  # weight of the size group's pooled rate, in days of the hub's own observation
@@ -55,7 +56,7 @@ KEY_CHUNK = 500
 def observe(conn: Connection, run_id: str, hubs: Table) -> int:
     """Update `hub_change` for the hubs of this run's load; `hubs` is the load's per-hub table (hub_uuid,
     complete, unchanged). Returns the hubs updated."""
-    started = _aware(conn.execute(select(run.c.started_at).where(run.c.run_id == run_id)).scalar_one())
+    started = aware_utc(conn.execute(select(run.c.started_at).where(run.c.run_id == run_id)).scalar_one())
     assert started is not None  # run.started_at is NOT NULL
     seen = {
         u: bool(c) or bool(n) for u, c, n in conn.execute(select(hubs.c.hub_uuid, hubs.c.complete, hubs.c.unchanged))
@@ -102,7 +103,7 @@ def _learn(
     row.setdefault("full_requests", None)
     if twin is not None:
         status, sha = twin
-        last = _aware(row["last_checked_at"])
+        last = aware_utc(row["last_checked_at"])
         comparable = status == 304 or row["twin_sha256"] is not None
         if comparable and last is not None and started > last:
             row["checks"] += 1
@@ -116,14 +117,6 @@ def _learn(
         if twin is not None and twin[0] == 200 and requests > 1:
             row["full_requests"] = requests
     return row
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    from datetime import UTC
-
-    if value is None:
-        return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 # --- choosing ---------------------------------------------------------------------------------------------
@@ -345,7 +338,7 @@ def _known_hubs(engine: Engine, now: datetime) -> dict[str, _Known]:
         group_changes, group_days = pooled[_size_group(citing)]
         prior = (group_changes + PRIOR_DAYS * base) / (group_days + PRIOR_DAYS)
         rate = ((changes or 0) + PRIOR_DAYS * prior) / ((days or 0.0) + PRIOR_DAYS)
-        last = _aware(last_complete)
+        last = aware_utc(last_complete)
         stale = (now - last).total_seconds() / 86400 if last is not None else None
         pages = (full_requests or typical) - 1
         out[uuid] = _Known(uuid, round(rate, 6), stale, float(pages), last)

@@ -48,7 +48,9 @@ def _crawl(site, uuid: str, hostile: Callable[[dict[str, Any]], None]) -> tuple[
                 requested.append(out)
             elif out["kind"] == "quarantine":
                 quarantined.append(out)
-    papers = [r.url for r in spider.papers_pending]  # asked for once every hub page is done (HubSpider._idle)
+    papers = [
+        spider._paper_request(ref).url for ref in spider.papers_pending
+    ]  # asked for once every hub page is done (HubSpider._idle)
     assert sorted(papers) == sorted(listed)
     return requested, quarantined, sorted(papers)
 

@@ -53,7 +53,7 @@ def _crawl(site, uuid: str, window: int | None) -> tuple[list[Request], list[Req
                 queue.append(out)
                 requested.append(out)
     # paper pages wait until every hub page is done (HubSpider._idle)
-    papers = [r for r in spider.papers_pending if r.callback == spider.parse_paper]
+    papers = [r for r in map(spider._paper_request, spider.papers_pending) if r.callback == spider.parse_paper]
     return requested, papers
 
 
