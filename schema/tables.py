@@ -285,42 +285,58 @@ citation_version = Table(
     info={"layer": "core"},
 )
 
-# --- core: per-run figures ------------------------------------------------------------------------------
+# --- core: hub figures as spells ---------------------------------------------------------------------
+# A hub's figures are kept the way edges are: one row per spell of unchanged values. A run that shows the
+# figures the open spell holds writes nothing; a change closes the open spell (valid_to_run) and opens
+# another. An incomplete fetch always opens a spell of its own, so the runs that found a hub incomplete stay
+# on record (the change report names them).
 
-hub_snapshot = Table(
-    "hub_snapshot",
+
+def _spell_columns(first: str) -> list[Column]:
+    return [
+        Column("valid_from_run", Text, nullable=False, comment=f"First run that showed {first}."),
+        Column(
+            "valid_to_run",
+            Text,
+            comment="Run from which these values no longer hold (the hub showed others); NULL = current.",
+        ),
+    ]
+
+
+hub_version = Table(
+    "hub_version",
     metadata,
-    _run_ref("run_id", "Run that fetched the hub."),
     Column("hub_uuid", Text, nullable=False, comment="The hub."),
-    Column("tier", Text, comment="Tier as shown in this run: hub, super_hub, or NULL."),
-    Column("label", Text, comment="Behaviour label as shown in this run."),
+    *_spell_columns("the hub with these figures"),
+    Column("tier", Text, comment="Tier: hub, super_hub, or NULL."),
+    Column("label", Text, comment="Behaviour label."),
     Column("template", Text, comment="current or legacy."),
-    Column("headline", Text, comment="Headline sentence as shown in this run."),
+    Column("headline", Text, comment="Headline sentence."),
     Column("headline_role", Text, comment="Role named by the headline."),
     Column("headline_share", Float, comment="Its share in percent (0-100)."),
-    Column("citing_count", Integer, comment="Declared citing papers in this run."),
-    Column("classified_count", Integer, comment="Sum of the citation-role summary in this run."),
+    Column("citing_count", Integer, comment="Declared citing papers."),
+    Column("classified_count", Integer, comment="Sum of the citation-role summary."),
     Column(
         "parsed_count",
         Integer,
         nullable=False,
-        comment="Distinct citing papers parsed from the hub's unfiltered explorer pages in this run.",
+        comment="Distinct citing papers parsed from the hub's unfiltered explorer pages by valid_from_run.",
     ),
     Column(
         "complete",
         Boolean,
         nullable=False,
-        comment="parsed_count = citing_count and no quarantined or failed fetch for the hub in this run.",
+        comment="parsed_count = citing_count and no quarantined or failed fetch for the hub in valid_from_run.",
     ),
-    PrimaryKeyConstraint("run_id", "hub_uuid"),
-    comment="Per-run figures of each hub whose first unfiltered page was parsed: growth and completeness.",
+    PrimaryKeyConstraint("hub_uuid", "valid_from_run"),
+    comment="History of each hub's figures (tier, label, counts, headline, completeness): one row per spell of "
+    "unchanged values, written only by runs whose first unfiltered page of the hub showed a change.",
     info={"layer": "core"},
 )
 
-hub_facet_count = Table(
-    "hub_facet_count",
+hub_facet_version = Table(
+    "hub_facet_version",
     metadata,
-    _run_ref("run_id", "Run that fetched the hub."),
     Column("hub_uuid", Text, nullable=False, comment="The hub."),
     Column(
         "facet",
@@ -330,9 +346,11 @@ hub_facet_count = Table(
         "role_summary or polarity_summary (hub tools).",
     ),
     Column("value", Text, nullable=False, comment="Facet value as shown, e.g. cs.LG, 2026, CONDITIONAL, background."),
+    *_spell_columns("this count"),
     Column("count", Integer, nullable=False, comment="Count shown next to the value."),
-    PrimaryKeyConstraint("run_id", "hub_uuid", "facet", "value"),
-    comment="Per-run facet and summary counts of each hub (global figures, same on filtered pages).",
+    PrimaryKeyConstraint("hub_uuid", "facet", "value", "valid_from_run"),
+    comment="History of each hub's facet and summary counts (global figures, same on filtered pages): one row "
+    "per spell of an unchanged count; a value the page no longer shows closes its spell.",
     info={"layer": "core"},
 )
 
@@ -394,6 +412,11 @@ hub_change = Table(
     Column("twin_sha256", Text, comment="SHA-256 of the latest JSON twin body received (200)."),
     Column("last_checked_at", DateTime(timezone=True), comment="Start of the latest run whose twin fetch answered."),
     Column("last_complete_at", DateTime(timezone=True), comment="Start of the latest run that fetched it completely."),
+    Column(
+        "last_complete_run",
+        Text,
+        comment="Latest run that fetched it completely (every page parsed, or its twin answered 'not modified').",
+    ),
     Column("full_requests", Integer, comment="Requests its latest complete fetch with pages cost (twin included)."),
     PrimaryKeyConstraint("hub_uuid"),
     comment="What the crawl has learned of each hub's changes, updated by every load from its own fetches: the "

@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from schema.tables import fetch, hub, hub_facet_count, hub_snapshot, paper, paper_merge, quarantine
+from schema.tables import fetch, hub, hub_facet_version, hub_version, paper, paper_merge, quarantine
 from warehouse.clean import CleanBatch
 from warehouse.guard import Limits, PublishBlocked, Tally, Verdict
-from warehouse.history import carry_forward, load_citations
+from warehouse.history import apply_hub_figures, load_citations
 from warehouse.load import (
     FRESH_CHECKED,
     LoadResult,
@@ -44,19 +44,16 @@ def load(engine: Engine, run_id: str, batch: CleanBatch, guard=None, then=None) 
         result.tables["paper"] = upsert.rows(paper, batch.papers, full=lambda r: True)
         counts, result.history = load_citations(conn, run_id, batch.citations, batch.unchanged, good, fresh=fresh)
         result.tables["citation"] = TableCounts(**counts)
+        spells, facet_spells = apply_hub_figures(conn, run_id, batch.snapshots, batch.facet_counts)
+        result.history["hub_spells"] = spells
+        result.run_rows[hub_version.name] = spells
+        result.run_rows[hub_facet_version.name] = facet_spells
         for table, rows in (
-            (hub_snapshot, batch.snapshots),
-            (hub_facet_count, batch.facet_counts),
             (fetch, batch.fetches),
             (quarantine, batch.quarantines),
             (paper_merge, batch.merges),
         ):
             result.run_rows[table.name] = replace_run_rows(conn, table, run_id, rows)
-        # after the run's own rows are replaced: the copies join them under this run
-        snapshots, facet_counts = carry_forward(conn, run_id, batch.unchanged)
-        result.history["carried_forward_hubs"] = snapshots
-        result.run_rows[hub_snapshot.name] += snapshots
-        result.run_rows[hub_facet_count.name] += facet_counts
         check_edge_references(conn)
         if then is not None:
             then(conn)

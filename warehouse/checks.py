@@ -101,29 +101,39 @@ CHECKS: dict[str, list[Check]] = {
             "SELECT COUNT(*) FROM citation WHERE TRIM(role) = '' OR TRIM(polarity) = '' OR TRIM(verdict) = ''",
         ),
     ],
-    "hub_snapshot": [
+    "hub_version": [
         Check(
-            "hub_snapshot_counts_non_negative",
-            "the run's citing, classified and parsed counts are >= 0",
-            "SELECT COUNT(*) FROM hub_snapshot WHERE run_id = :run_id "
+            "hub_version_counts_non_negative",
+            "the spells the run opened have citing, classified and parsed counts >= 0",
+            "SELECT COUNT(*) FROM hub_version WHERE valid_from_run = :run_id "
             "AND (citing_count < 0 OR classified_count < 0 OR parsed_count < 0)",
         ),
         Check(
-            "hub_snapshot_share_in_range",
-            "the run's headline shares are within 0-100",
-            "SELECT COUNT(*) FROM hub_snapshot WHERE run_id = :run_id AND (headline_share < 0 OR headline_share > 100)",
+            "hub_version_share_in_range",
+            "the spells the run opened have headline shares within 0-100",
+            "SELECT COUNT(*) FROM hub_version WHERE valid_from_run = :run_id "
+            "AND (headline_share < 0 OR headline_share > 100)",
         ),
         Check(
-            "hub_snapshot_complete_parsed_equals_declared",
-            "for hubs fetched completely in the run, parsed explorer entries = declared citing count",
-            "SELECT COUNT(*) FROM hub_snapshot WHERE run_id = :run_id AND complete AND parsed_count <> citing_count",
+            "hub_version_complete_parsed_equals_declared",
+            "for complete spells the run opened, parsed explorer entries = declared citing count",
+            "SELECT COUNT(*) FROM hub_version WHERE valid_from_run = :run_id AND complete "
+            "AND parsed_count <> citing_count",
         ),
         Check(
-            "hub_snapshot_complete_citations_equal_declared",
-            "for hubs fetched completely in the run, citations seen in the run = declared citing count",
-            "SELECT COUNT(*) FROM hub_snapshot s WHERE s.run_id = :run_id AND s.complete "
+            "hub_version_complete_citations_equal_declared",
+            "for complete spells the run opened, citations seen in the run = declared citing count",
+            "SELECT COUNT(*) FROM hub_version s WHERE s.valid_from_run = :run_id AND s.complete "
             "AND s.citing_count <> (SELECT COUNT(*) FROM citation c "
             "WHERE c.hub_uuid = s.hub_uuid AND c.last_seen_run = :run_id AND c.valid_to_run IS NULL)",
+        ),
+        Check(
+            "hub_version_one_open_per_hub",
+            "a hub the run wrote figures for has exactly one open spell",
+            "SELECT COUNT(*) FROM (SELECT w.hub_uuid FROM hub_version w "
+            "JOIN hub_version o ON o.hub_uuid = w.hub_uuid AND o.valid_to_run IS NULL "
+            "WHERE w.valid_from_run = :run_id OR w.valid_to_run = :run_id "
+            "GROUP BY w.hub_uuid HAVING COUNT(DISTINCT o.valid_from_run) <> 1) d",
         ),
     ],
     "citation_version": [
@@ -147,11 +157,11 @@ CHECKS: dict[str, list[Check]] = {
             "AND c.representative = v.representative THEN 0 ELSE 1 END = 1",
         ),
     ],
-    "hub_facet_count": [
+    "hub_facet_version": [
         Check(
-            "hub_facet_count_non_negative",
-            "the run's facet counts are >= 0",
-            "SELECT COUNT(*) FROM hub_facet_count WHERE run_id = :run_id AND count < 0",
+            "hub_facet_version_non_negative",
+            "the facet spells the run opened have counts >= 0",
+            "SELECT COUNT(*) FROM hub_facet_version WHERE valid_from_run = :run_id AND count < 0",
         ),
     ],
     "hub_role_mix": [

@@ -62,7 +62,7 @@ WITH stamp AS (
   SELECT f.hub_uuid, f.first_seen_run, r.started_at AS at FROM frontier f JOIN run r ON r.run_id = f.first_seen_run
 ), complete_at AS (
   SELECT s.hub_uuid, MIN(r.started_at) AS at
-  FROM hub_snapshot s JOIN run r ON r.run_id = s.run_id
+  FROM hub_version s JOIN run r ON r.run_id = s.valid_from_run
   WHERE s.complete
   GROUP BY s.hub_uuid
 ), unfetched AS (

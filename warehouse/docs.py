@@ -23,7 +23,7 @@ from sqlalchemy import Column, Connection, Engine, Integer, MetaData, Table, Tex
 
 from schema.migrate import upgrade
 from schema.placement import MARTS_SCHEMA, execute_pg, published_tables, published_views, schemas_exist
-from schema.tables import check_result, citation_version, hub_snapshot, metadata, run
+from schema.tables import check_result, citation_version, hub_version, metadata, run
 
 DOCS_PATH = Path(__file__).resolve().parent.parent / "docs" / "warehouse.md"
 RUN_ID = "run identifier YYYYMMDDTHHMMSSZ-xxxxxx (UTC start, sortable)"
@@ -206,7 +206,9 @@ PER_TABLE: dict[str, dict[str, Note]] = {
     },
     "hub_as_of": {
         **AS_OF_NOTES,
-        "snapshot_run": Note("run bookkeeping: the latest run up to as_of_run that fetched the hub page", RUN_ID),
+        "snapshot_run": Note(
+            "hub history: the latest run up to as_of_run that changed the hub's figures (opened their spell)", RUN_ID
+        ),
         "template": Note("layout of the hub page: the current template or the legacy one", "current, legacy"),
         "headline": Note(
             "headline sentence of the hub page ('Mixed citation behavior. Most common role is ...')",
@@ -345,29 +347,34 @@ hub_as_of = Table(
     VIEW_METADATA,
     _from(run.c.run_id, "as_of_run", AS_OF_RUN, key=True),
     _from(run.c.started_at, "as_of_started_at", AS_OF_STARTED),
-    _from(hub_snapshot.c.run_id, "snapshot_run", "The hub's latest snapshot run at or before as_of_run."),
-    _from(hub_snapshot.c.hub_uuid, "hub_uuid", "The hub.", key=True),
-    _from(hub_snapshot.c.tier, "tier", "Tier shown in that snapshot: hub, super_hub, or NULL (stub)."),
-    _from(hub_snapshot.c.label, "label", "Behaviour label shown in that snapshot."),
-    _from(hub_snapshot.c.template, "template", "Page template of that snapshot: current or legacy."),
-    _from(hub_snapshot.c.headline, "headline", "Headline sentence shown in that snapshot."),
-    _from(hub_snapshot.c.headline_role, "headline_role", "Role named by the headline in that snapshot."),
-    _from(hub_snapshot.c.headline_share, "headline_share", "Headline share in percent (0-100) in that snapshot."),
-    _from(hub_snapshot.c.citing_count, "citing_count", "Declared citing papers in that snapshot."),
-    _from(hub_snapshot.c.classified_count, "classified_count", "Sum of the citation-role summary in that snapshot."),
     _from(
-        hub_snapshot.c.parsed_count,
+        hub_version.c.valid_from_run,
+        "snapshot_run",
+        "Run that opened the spell of figures holding at as_of_run: the latest run up to as_of_run that showed "
+        "the hub with figures other than before (or found it incomplete).",
+    ),
+    _from(hub_version.c.hub_uuid, "hub_uuid", "The hub.", key=True),
+    _from(hub_version.c.tier, "tier", "Tier shown in that snapshot: hub, super_hub, or NULL (stub)."),
+    _from(hub_version.c.label, "label", "Behaviour label shown in that snapshot."),
+    _from(hub_version.c.template, "template", "Page template of that snapshot: current or legacy."),
+    _from(hub_version.c.headline, "headline", "Headline sentence shown in that snapshot."),
+    _from(hub_version.c.headline_role, "headline_role", "Role named by the headline in that snapshot."),
+    _from(hub_version.c.headline_share, "headline_share", "Headline share in percent (0-100) in that snapshot."),
+    _from(hub_version.c.citing_count, "citing_count", "Declared citing papers in that snapshot."),
+    _from(hub_version.c.classified_count, "classified_count", "Sum of the citation-role summary in that snapshot."),
+    _from(
+        hub_version.c.parsed_count,
         "parsed_count",
         "Distinct citing papers parsed from the hub's unfiltered explorer pages in that snapshot's run.",
     ),
     _from(
-        hub_snapshot.c.complete,
+        hub_version.c.complete,
         "complete",
         "True when that fetch of the hub was complete (parsed_count = citing_count, no failed, quarantined or "
         "refused fetch); an incomplete one retired nothing.",
     ),
-    comment="Hubs as of each run: one row per run and hub fetched at or before it, with the figures of the "
-    "hub's latest snapshot up to that run (history of hub_summary).",
+    comment="Hubs as of each run: one row per run and hub fetched at or before it, with the figures the hub "
+    "had at that run (history of hub_summary).",
 )
 
 runs = Table(

@@ -48,7 +48,7 @@ from sqlalchemy import Connection, Engine, RowMapping, func, select
 
 from schema.bulk import chunks
 from schema.errors import CitehubError
-from schema.tables import citation, hub, hub_change, hub_snapshot, run
+from schema.tables import citation, fetch, hub, hub_change, run
 from warehouse.history import VALUE_FIELDS
 from warehouse.queries import aware_utc
 
@@ -348,7 +348,7 @@ def blocked_run(engine: Engine, run_id: str) -> dict[str, Any]:
             raise NotAcceptable(f"run {run_id} is {row['status']}, not blocked: nothing to accept")
         later = conn.execute(
             select(run.c.run_id)
-            .join(hub_snapshot, hub_snapshot.c.run_id == run.c.run_id)
+            .join(fetch, fetch.c.run_id == run.c.run_id)  # a run that published wrote its fetch log
             .where(run.c.started_at > row["started_at"])
             .limit(1)
         ).scalar()

@@ -8,7 +8,7 @@ Per hub of the run, by what the run saw of it:
 - incomplete fetch (failed, truncated or quarantined page): edges the run showed that the warehouse does
   not hold as current are added; current edges only get `last_seen_run`; nothing is relabelled (a missing
   filter page would read as "unclassified") and nothing is retired.
-- unchanged (JSON twin answered 304): current edges get `last_seen_run`, nothing else moves.
+- unchanged (JSON twin answered 304): nothing moves and nothing is written: a quiet night costs what changed.
 
 Conditional requests: `write_validators` hands the spider the JSON twins' validators from the last complete
 fetch of each hub (never from an incomplete one: a 304 must mean "the warehouse holds this hub whole").
@@ -21,15 +21,14 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, Text, and_, bindparam, func, insert, literal, or_, select, update
+from sqlalchemy import Connection, Engine, Table, and_, bindparam, delete, or_, select, update
 
 from schema import bulk
 from schema.bulk import chunks as _chunks
-from schema.tables import citation, citation_version, fetch, hub_facet_count, hub_snapshot, run
+from schema.tables import citation, citation_version, fetch, hub_change, hub_facet_version, hub_version
 
 VALUE_FIELDS = ("role", "polarity", "verdict", "novelty", "refs", "representative")
 KEY_CHUNK = 500
@@ -52,8 +51,8 @@ def load_citations(
     for row in citations:
         incoming[row["hub_uuid"]].append(row)
     unchanged_hubs = set(unchanged)
-    # Hubs whose twin answered 304 and listed nothing: all they need is "seen again" on their current edges,
-    # one set-based UPDATE instead of reading and rewriting every edge (most hubs of a quiet night).
+    # Hubs whose twin answered 304 and listed nothing: nothing of their edges moves, and nothing is written
+    # (an edge's last_seen_run is the last run that listed it; its hub's says when it was last seen whole).
     bump = sorted(h for h in unchanged_hubs if h not in incoming)
     hubs = sorted((set(incoming) | good | unchanged_hubs) - set(bump))
     existing = {} if citation.name in fresh else _existing_edges(conn, hubs)
@@ -118,17 +117,9 @@ def load_citations(
                 history["retired"] += 1
                 edge_rows.append({**before, "valid_to_run": run_id})
                 close((uuid, key))
-            elif uuid in unchanged_hubs:
-                edge_rows.append({**before, "last_seen_run": run_id})
 
     bulk.insert_rows(conn, citation, new_edges)
     _upsert(conn, citation, ["hub_uuid", "paper_key"], edge_rows, keep=("first_seen_run",))
-    for chunk in _chunks(bump, KEY_CHUNK):
-        conn.execute(
-            update(citation)
-            .where(citation.c.hub_uuid.in_(chunk), citation.c.valid_to_run.is_(None))
-            .values(last_seen_run=run_id)
-        )
     if close_keys:
         stmt = (
             update(citation_version)
@@ -154,39 +145,107 @@ def load_citations(
     return counts, history
 
 
-def carry_forward(conn: Connection, run_id: str, hubs: Iterable[str]) -> tuple[int, int]:
-    """Copy the latest earlier snapshot and facet counts of each unchanged hub to this run, inside the
-    database (INSERT ... SELECT: the rows never come to Python, where copying them was a large part of a
-    load in which nothing changed). Returns (snapshots, facet count rows) written. The run's own rows must
-    not hold these hubs."""
-    hubs = sorted(set(hubs))
-    latest: dict[str, tuple[datetime, str]] = {}
+HUB_FIGURES = (
+    "tier",
+    "label",
+    "template",
+    "headline",
+    "headline_role",
+    "headline_share",
+    "citing_count",
+    "classified_count",
+    "parsed_count",
+    "complete",
+)
+
+
+def apply_hub_figures(
+    conn: Connection, run_id: str, figures: Sequence[Mapping[str, Any]], facets: Sequence[Mapping[str, Any]]
+) -> tuple[int, int]:
+    """Keep the figures a run showed of its hubs as spells (`hub_version`, `hub_facet_version`): a hub
+    whose first unfiltered page showed what its open spell holds writes nothing; a change closes the open
+    spell and opens another; an incomplete fetch always opens one (the run that found the hub incomplete
+    stays on record). `facets` are the hubs' whole facet sets in this run: a value no longer shown closes
+    its spell. A spell this run opened is rewritten in place (reloading a run is idempotent). Returns
+    (figure spells, facet spells) opened or rewritten."""
+    hubs = sorted({f["hub_uuid"] for f in figures})
+    if not hubs:
+        return 0, 0
+    v, fv = hub_version, hub_facet_version
+    open_figures: dict[str, dict[str, Any]] = {}
+    open_facets: dict[tuple[str, str, str], tuple[int, str]] = {}
     for chunk in _chunks(hubs, KEY_CHUNK):
-        stmt = (
-            select(hub_snapshot.c.hub_uuid, hub_snapshot.c.run_id, run.c.started_at)
-            .join(run, run.c.run_id == hub_snapshot.c.run_id)
-            .where(hub_snapshot.c.hub_uuid.in_(chunk), hub_snapshot.c.run_id != run_id)
+        for rec in conn.execute(select(v).where(v.c.hub_uuid.in_(chunk), v.c.valid_to_run.is_(None))).mappings():
+            open_figures[rec["hub_uuid"]] = dict(rec)
+        stmt = select(fv.c.hub_uuid, fv.c.facet, fv.c.value, fv.c.count, fv.c.valid_from_run).where(
+            fv.c.hub_uuid.in_(chunk), fv.c.valid_to_run.is_(None)
         )
-        for uuid, source, started in conn.execute(stmt):
-            if uuid not in latest or (started, source) > latest[uuid]:
-                latest[uuid] = (started, source)
-    by_source: dict[str, list[str]] = defaultdict(list)
-    for uuid, (_, source) in latest.items():
-        by_source[source].append(uuid)
-    written = {hub_snapshot.name: 0, hub_facet_count.name: 0}
-    for source, uuids in sorted(by_source.items()):
-        for chunk in _chunks(sorted(uuids), KEY_CHUNK):
-            for table in (hub_snapshot, hub_facet_count):
-                names = [c.name for c in table.columns]
-                copied = select(
-                    *(literal(run_id, Text).label(n) if n == "run_id" else table.c[n] for n in names)
-                ).where(table.c.run_id == source, table.c.hub_uuid.in_(chunk))
-                conn.execute(insert(table).from_select(names, copied))
-                # counted apart: PostgreSQL's driver reports no row count for INSERT ... SELECT here
-                written[table.name] += conn.execute(
-                    select(func.count()).where(table.c.run_id == source, table.c.hub_uuid.in_(chunk))
-                ).scalar_one()
-    return written[hub_snapshot.name], written[hub_facet_count.name]
+        for uuid, facet, value, count, start in conn.execute(stmt):
+            open_facets[(uuid, facet, value)] = (count, start)
+
+    close_figures: list[dict[str, Any]] = []
+    spells: list[dict[str, Any]] = []
+    for row in sorted(figures, key=lambda r: r["hub_uuid"]):
+        values = {f: row[f] for f in HUB_FIGURES}
+        before = open_figures.get(row["hub_uuid"])
+        if before is not None and before["valid_from_run"] != run_id:
+            if values["complete"] and all(before[f] == values[f] for f in HUB_FIGURES):
+                continue
+            close_figures.append({"k_hub": row["hub_uuid"], "k_from": before["valid_from_run"]})
+        spells.append({"hub_uuid": row["hub_uuid"], "valid_from_run": run_id, "valid_to_run": None, **values})
+
+    shown = {(f["hub_uuid"], f["facet"], f["value"]): f["count"] for f in facets}
+    close_facets: list[dict[str, Any]] = []
+    facet_spells: list[dict[str, Any]] = []
+    for key, (count, start) in open_facets.items():
+        if start != run_id and (key not in shown or shown[key] != count):
+            close_facets.append({"k_hub": key[0], "k_facet": key[1], "k_value": key[2], "k_from": start})
+    for key, count in sorted(shown.items()):
+        before_facet = open_facets.get(key)
+        if before_facet is not None and before_facet[1] != run_id and before_facet[0] == count:
+            continue
+        facet_spells.append(
+            {
+                "hub_uuid": key[0],
+                "facet": key[1],
+                "value": key[2],
+                "valid_from_run": run_id,
+                "valid_to_run": None,
+                "count": count,
+            }
+        )
+    # a spell this run opened but no longer shows (a reload of the run): gone, not closed
+    stale = [k for k, (_, start) in open_facets.items() if start == run_id and k not in shown]
+    for chunk in _chunks(stale, ROW_CHUNK):
+        conn.execute(
+            delete(fv).where(
+                fv.c.hub_uuid == bindparam("k_hub"),
+                fv.c.facet == bindparam("k_facet"),
+                fv.c.value == bindparam("k_value"),
+                fv.c.valid_from_run == run_id,
+            ),
+            [{"k_hub": k[0], "k_facet": k[1], "k_value": k[2]} for k in chunk],
+        )
+    _close(conn, v, close_figures, run_id, (v.c.hub_uuid == bindparam("k_hub"),))
+    _close(
+        conn,
+        fv,
+        close_facets,
+        run_id,
+        (fv.c.hub_uuid == bindparam("k_hub"), fv.c.facet == bindparam("k_facet"), fv.c.value == bindparam("k_value")),
+    )
+    _upsert(conn, v, ["hub_uuid", "valid_from_run"], spells, keep=())
+    _upsert(conn, fv, ["hub_uuid", "facet", "value", "valid_from_run"], facet_spells, keep=())
+    return len(spells), len(facet_spells)
+
+
+def _close(conn: Connection, table: Table, keys: list[dict[str, Any]], run_id: str, match: tuple[Any, ...]) -> None:
+    """Set valid_to_run = `run_id` on the open spells `keys` name (k_from: their valid_from_run)."""
+    if not keys:
+        return
+    stmt = update(table).where(*match, table.c.valid_from_run == bindparam("k_from")).values(valid_to_run=run_id)
+    for chunk in _chunks(keys, ROW_CHUNK):
+        conn.execute(stmt, chunk)
 
 
 def _existing_edges(conn: Connection, hubs: Sequence[str]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -220,31 +279,18 @@ def _upsert(
 
 
 def latest_validators(conn: Connection) -> dict[str, dict[str, str]]:
-    """JSON-twin validators (ETag / Last-Modified) of every hub whose latest snapshot is complete, taken from
-    the twin fetch of that run: a 304 against them means "unchanged since the data the warehouse holds".
-
-    The latest snapshot per hub is picked in the database (latest `run.started_at`, then run id) and only
-    the twin fetches of the runs it names are read: reading every twin fetch of the warehouse's history into
-    Python grew with each night kept."""
-    s = hub_snapshot.c
-    ranked = (
-        select(
-            s.hub_uuid,
-            s.run_id,
-            s.complete,
-            func.row_number()
-            .over(partition_by=s.hub_uuid, order_by=(run.c.started_at.desc(), s.run_id.desc()))
-            .label("rank"),
-        )
-        .join(run, run.c.run_id == s.run_id)
-        .subquery()
-    )
+    """JSON-twin validators (ETag / Last-Modified) of every hub whose open figure spell is complete, taken from
+    the twin fetch of the latest run that fetched it completely (`hub_change.last_complete_run`, a 304
+    included): a 304 against them means "unchanged since the data the warehouse holds". A hub whose latest
+    fetch was incomplete has an incomplete open spell, and gets none."""
+    v, c = hub_version.c, hub_change.c
     wanted = {
         (run_id, uuid)
-        for uuid, run_id, complete in conn.execute(
-            select(ranked.c.hub_uuid, ranked.c.run_id, ranked.c.complete).where(ranked.c.rank == 1)
+        for uuid, run_id in conn.execute(
+            select(c.hub_uuid, c.last_complete_run)
+            .join(hub_version, v.hub_uuid == c.hub_uuid)
+            .where(v.valid_to_run.is_(None), v.complete, c.last_complete_run.is_not(None))
         )
-        if complete
     }
     out: dict[str, dict[str, str]] = {}
     for runs in _chunks(sorted({run_id for run_id, _ in wanted}), KEY_CHUNK):
@@ -256,7 +302,7 @@ def latest_validators(conn: Connection) -> dict[str, dict[str, str]]:
         )
         for run_id, uuid, url, etag, last_modified in conn.execute(stmt):
             if (run_id, uuid) in wanted:
-                out[url] = {k: v for k, v in (("etag", etag), ("last_modified", last_modified)) if v}
+                out[url] = {k: val for k, val in (("etag", etag), ("last_modified", last_modified)) if val}
     return out
 
 

@@ -8,10 +8,10 @@ Edges keep history (`warehouse.history`): `citation` holds each edge's current v
 (`valid_from_run`, `valid_to_run` NULL = current); `citation_version` holds one row per spell of values, so
 a relabel closes a row and opens another. An edge is retired only when its hub was fetched completely in
 this run (`CleanBatch.complete`); an incomplete hub adds the new edges it showed and retires nothing. A hub
-whose JSON twin answered 304 (`CleanBatch.unchanged`) is carried forward: its last snapshot and facet
-counts are copied to this run and its current edges get `last_seen_run` = this run.
-Per-run tables (`hub_snapshot`, `hub_facet_count`, `fetch`, `quarantine`, `paper_merge`) are replaced
-for the run, so loading one run twice leaves one copy.
+whose JSON twin answered 304 (`CleanBatch.unchanged`) writes nothing. Hub figures and facet counts are spells
+too (`hub_version`, `hub_facet_version`): a run writes them only where they changed.
+Per-run tables (`fetch`, `quarantine`, `paper_merge`) are replaced for the run, so loading one run twice
+leaves one copy.
 
 Every run loads with `load_staged`: it cleans the run's staged items hub batch by hub batch inside one
 transaction (memory bounded by a batch, not by the site) and gives the same warehouse as the reference
@@ -66,8 +66,8 @@ from schema.tables import (
     citation_version,
     fetch,
     hub,
-    hub_facet_count,
-    hub_snapshot,
+    hub_facet_version,
+    hub_version,
     paper,
     paper_merge,
     quarantine,
@@ -77,7 +77,7 @@ from spiders.parse.items import LINK_KINDS
 from warehouse import clean as clean_mod
 from warehouse import frontier, lock, plan
 from warehouse.checks import CHECKS
-from warehouse.history import carry_forward, load_citations
+from warehouse.history import apply_hub_figures, load_citations
 from warehouse.materialize import build_marts
 
 KEY_CHUNK = 500  # keys per IN (...) when reading what exists (SQLite caps bound parameters)
@@ -96,8 +96,8 @@ ANALYZE_COLUMNS = {
     "paper": ("paper_key", "category"),
     "hub": ("hub_uuid", "tier"),
     "citation_version": ("hub_uuid", "paper_key", "valid_from_run", "valid_to_run"),
-    "hub_snapshot": ("run_id", "hub_uuid"),
-    "hub_facet_count": ("run_id", "hub_uuid", "facet"),
+    "hub_version": ("hub_uuid", "valid_from_run", "valid_to_run"),
+    "hub_facet_version": ("hub_uuid", "facet", "valid_from_run", "valid_to_run"),
     '"fetch"': ("run_id", "hub_uuid", "outcome"),
     "run": ("run_id", "started_at"),
 }
@@ -424,9 +424,9 @@ class _StagedRun:
         self.obs = 0
         self.drifted = 0
         result.tables = {"hub": TableCounts(), "paper": TableCounts(), "citation": TableCounts()}
-        result.history = {"new": 0, "reopened": 0, "relabelled": 0, "retired": 0, "carried_forward_hubs": 0}
-        result.run_rows = {t.name: 0 for t in (hub_snapshot, hub_facet_count, fetch, quarantine, paper_merge)}
-        for table in (hub_snapshot, hub_facet_count, fetch, quarantine, paper_merge):
+        result.history = {"new": 0, "reopened": 0, "relabelled": 0, "retired": 0, "hub_spells": 0}
+        result.run_rows = {t.name: 0 for t in (hub_version, hub_facet_version, fetch, quarantine, paper_merge)}
+        for table in (fetch, quarantine, paper_merge):
             conn.execute(delete(table).where(table.c.run_id == run_id))
 
     def drop(self) -> None:
@@ -489,9 +489,11 @@ class _StagedRun:
         if gate is not None and hub.name not in self.fresh:  # a first load changes no figure it holds
             gate.figures(batch.hubs, good)
         _add(result.tables["hub"], self.upsert.rows(hub, batch.hubs, full=lambda r: r["hub_uuid"] in good))
+        spells, facet_spells = apply_hub_figures(self.conn, self.run_id, batch.snapshots, batch.facet_counts)
+        result.history["hub_spells"] += spells
+        result.run_rows[hub_version.name] += spells
+        result.run_rows[hub_facet_version.name] += facet_spells
         for table, rows in (
-            (hub_snapshot, batch.snapshots),
-            (hub_facet_count, batch.facet_counts),
             (fetch, batch.fetches),
             (quarantine, batch.quarantines),
         ):
@@ -669,10 +671,6 @@ class _StagedRun:
             _add(self.result.tables["citation"], TableCounts(**counts))
             for name, n in history.items():
                 self.result.history[name] += n
-            snapshots, facet_counts = carry_forward(self.conn, self.run_id, unchanged)
-            self.result.history["carried_forward_hubs"] += snapshots
-            self.result.run_rows[hub_snapshot.name] += snapshots
-            self.result.run_rows[hub_facet_count.name] += facet_counts
             gc.collect(0)
 
     def _read(

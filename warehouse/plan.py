@@ -81,7 +81,7 @@ def observe(conn: Connection, run_id: str, hubs: Table) -> int:
             r["hub_uuid"]: dict(r)
             for r in conn.execute(select(hub_change).where(hub_change.c.hub_uuid.in_(part))).mappings()
         }
-        rows.extend(_learn(before.get(u), u, started, seen[u], twins.get(u), requests[u]) for u in part)
+        rows.extend(_learn(before.get(u), u, (run_id, started), seen[u], twins.get(u), requests[u]) for u in part)
     bulk.upsert_rows(conn, hub_change, ["hub_uuid"], rows, [c.name for c in hub_change.columns if c.name != "hub_uuid"])
     return len(rows)
 
@@ -89,7 +89,7 @@ def observe(conn: Connection, run_id: str, hubs: Table) -> int:
 def _learn(
     before: dict[str, Any] | None,
     uuid: str,
-    started: datetime,
+    when: tuple[str, datetime],
     complete: bool,
     twin: tuple[int, str | None] | None,
     requests: int,
@@ -100,7 +100,9 @@ def _learn(
     row.setdefault("twin_sha256", None)
     row.setdefault("last_checked_at", None)
     row.setdefault("last_complete_at", None)
+    row.setdefault("last_complete_run", None)
     row.setdefault("full_requests", None)
+    run_id, started = when
     if twin is not None:
         status, sha = twin
         last = aware_utc(row["last_checked_at"])
@@ -114,6 +116,7 @@ def _learn(
         row["last_checked_at"] = started
     if complete:
         row["last_complete_at"] = started
+        row["last_complete_run"] = run_id
         if twin is not None and twin[0] == 200 and requests > 1:
             row["full_requests"] = requests
     return row

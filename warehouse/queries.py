@@ -1,7 +1,7 @@
 """What operators and analysts ask of the warehouse: small query functions behind `citehub status`,
 `citehub hub` and `citehub report`.
 
-Each function answers one question from the tables that exist now (run, hub, hub_snapshot, citation,
+Each function answers one question from the tables that exist now (run, hub, hub_version, citation,
 paper, marts) and uses the history columns (`citation.valid_to_run`) and the `change_report` mart when
 the schema has them, so the commands grow with the warehouse instead of breaking on it.
 
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, overload
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import ColumnElement, Connection, Engine, and_, func, inspect, select, text, true
+from sqlalchemy import ColumnElement, Connection, Engine, func, inspect, select, text, true
 from sqlalchemy.engine import make_url
 
 from schema import tables as t
@@ -208,26 +208,18 @@ def stale_hubs(engine: Engine, days: float, now: datetime | None = None) -> list
         from warehouse import reader
 
         return reader.stale_hubs(engine, days, now)
-    h, r, s = t.hub, t.run, t.hub_snapshot
-    latest = (
-        select(s.c.hub_uuid, func.max(r.c.started_at).label("at"))
-        .join(r, r.c.run_id == s.c.run_id)
-        .where(s.c.complete.is_(True))
-        .group_by(s.c.hub_uuid)
-        .subquery()
-    )
+    h, r, c = t.hub, t.run, t.hub_change
     first = r.alias("first_run")
+    last = r.alias("last_run")
     with engine.connect() as conn:
         rows = conn.execute(
-            select(h.c.hub_uuid, h.c.title, h.c.first_seen_run, first.c.started_at, latest.c.at)
+            select(h.c.hub_uuid, h.c.title, h.c.first_seen_run, first.c.started_at, last.c.started_at, last.c.run_id)
             .join(first, first.c.run_id == h.c.first_seen_run)
-            .outerjoin(latest, latest.c.hub_uuid == h.c.hub_uuid)
+            .outerjoin(c, c.c.hub_uuid == h.c.hub_uuid)
+            .outerjoin(last, last.c.run_id == c.c.last_complete_run)
         ).all()
-        complete_runs = dict(
-            conn.execute(
-                select(r.c.started_at, r.c.run_id).where(r.c.started_at.in_({at for *_, at in rows if at is not None}))
-            ).all()
-        )
+    complete_runs = {at: run_id for *_, at, run_id in rows if at is not None}
+    rows = [row[:5] for row in rows]
     cutoff = now - timedelta(days=days)
     out = []
     for uuid, title, first_run, first_at, at in rows:
@@ -435,17 +427,17 @@ def _current_citations(engine: Engine) -> ColumnElement[bool]:
 
 
 def hub_history(engine: Engine, hub_uuid: str) -> list[dict[str, Any]]:
-    """The hub's snapshot in every run that parsed it, oldest first."""
+    """The hub's figures in every run that changed them (one row per spell), oldest first."""
     if published_only(engine):
         from warehouse import reader
 
         return reader.hub_history(engine, hub_uuid)
-    s, r = t.hub_snapshot, t.run
+    s, r = t.hub_version, t.run
     with engine.connect() as conn:
         rows = (
             conn.execute(
                 select(
-                    s.c.run_id,
+                    s.c.valid_from_run.label("run_id"),
                     r.c.kind,
                     r.c.started_at,
                     s.c.tier,
@@ -455,9 +447,9 @@ def hub_history(engine: Engine, hub_uuid: str) -> list[dict[str, Any]]:
                     s.c.parsed_count,
                     s.c.complete,
                 )
-                .join(r, r.c.run_id == s.c.run_id)
+                .join(r, r.c.run_id == s.c.valid_from_run)
                 .where(s.c.hub_uuid == hub_uuid)
-                .order_by(r.c.started_at, s.c.run_id)
+                .order_by(r.c.started_at, s.c.valid_from_run)
             )
             .mappings()
             .all()
@@ -545,19 +537,32 @@ def completed_run_ids(engine: Engine, limit: int | None = None) -> list[str]:
 
 
 def hub_growth(engine: Engine, hub_uuids: list[str], run_ids: list[str]) -> dict[str, list[int | None]]:
-    """Declared citing papers of each hub in each run (None where the run did not parse the hub): from the
-    core snapshots, or for a reader role from the published `hub_growth` mart, which holds the same figures."""
-    s = t.hub_growth if published_only(engine) else t.hub_snapshot
-    run_col = s.c.snapshot_run if s is t.hub_growth else s.c.run_id
+    """Declared citing papers of each hub as of each run (None before the hub's first figures): from the core
+    spells (`hub_version`), or for a reader role from the published `hub_growth` mart (one row per spell)."""
+    from warehouse.reader import RUNS
+
+    s = t.hub_growth if published_only(engine) else t.hub_version
+    start = s.c.snapshot_run if s is t.hub_growth else s.c.valid_from_run
+    runs = RUNS if published_only(engine) else t.run
     out: dict[str, list[int | None]] = {u: [None] * len(run_ids) for u in hub_uuids}
     if not hub_uuids or not run_ids:
         return out
-    index = {r: i for i, r in enumerate(run_ids)}
     with engine.connect() as conn:
-        for run_id, u, n in conn.execute(
-            select(run_col, s.c.hub_uuid, s.c.citing_count).where(s.c.hub_uuid.in_(hub_uuids), run_col.in_(run_ids))
+        started = dict(conn.execute(select(runs.c.run_id, runs.c.started_at).where(runs.c.run_id.in_(run_ids))).all())
+        spells: dict[str, list[tuple[Any, int | None]]] = {u: [] for u in hub_uuids}
+        for u, at, n in conn.execute(
+            select(s.c.hub_uuid, runs.c.started_at, s.c.citing_count)
+            .join(runs, runs.c.run_id == start)
+            .where(s.c.hub_uuid.in_(hub_uuids))
+            .order_by(s.c.hub_uuid, runs.c.started_at)
         ):
-            out[u][index[run_id]] = n
+            spells[u].append((at, n))
+    for u, rows in spells.items():
+        for i, run_id in enumerate(run_ids):
+            at = started.get(run_id)
+            # spells of a hub follow each other: the latest one begun by the run holds as of it
+            held = [n for begun, n in rows if at is not None and begun <= at]
+            out[u][i] = held[-1] if held else None
     return out
 
 
@@ -620,7 +625,7 @@ def hub_changes(engine: Engine, run_id: str) -> list[dict[str, Any]]:
         from warehouse import reader
 
         return _hub_changes(engine, run_id, *reader.hub_snapshots_of_run(engine, run_id))
-    s, r, h = t.hub_snapshot, t.run, t.hub
+    s, r, h = t.hub_version, t.run, t.hub
     with engine.connect() as conn:
         started = conn.execute(select(r.c.started_at).where(r.c.run_id == run_id)).scalar()
         if started is None:
@@ -629,40 +634,16 @@ def hub_changes(engine: Engine, run_id: str) -> list[dict[str, Any]]:
             conn.execute(
                 select(s.c.hub_uuid, s.c.tier, s.c.label, s.c.citing_count, h.c.title)
                 .join(h, h.c.hub_uuid == s.c.hub_uuid)
-                .where(s.c.run_id == run_id)
+                .where(s.c.valid_from_run == run_id)
             )
             .mappings()
             .all()
         )
-        # The latest earlier snapshot of each hub of this run: the snapshot of the newest earlier completed
-        # run holding the hub, picked in the database (reading every earlier snapshot grew with the history).
-        now = s.alias("now")
-        ranked = (
-            select(
-                s.c.hub_uuid,
-                s.c.tier,
-                s.c.label,
-                s.c.citing_count,
-                func.row_number()
-                .over(partition_by=s.c.hub_uuid, order_by=(r.c.started_at.desc(), r.c.run_id.desc()))
-                .label("rank"),
-            )
-            .join(r, r.c.run_id == s.c.run_id)
-            .where(
-                and_(
-                    r.c.started_at < started,
-                    r.c.status == "completed",
-                    s.c.hub_uuid.in_(select(now.c.hub_uuid).where(now.c.run_id == run_id)),
-                )
-            )
-            .subquery()
-        )
+        # The figures each hub of this run had before it: the spell this run closed.
         previous = {
             row["hub_uuid"]: dict(row)
             for row in conn.execute(
-                select(ranked.c.hub_uuid, ranked.c.tier, ranked.c.label, ranked.c.citing_count).where(
-                    ranked.c.rank == 1
-                )
+                select(s.c.hub_uuid, s.c.tier, s.c.label, s.c.citing_count).where(s.c.valid_to_run == run_id)
             ).mappings()
         }
     return _hub_changes(engine, run_id, current, previous)

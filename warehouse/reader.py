@@ -45,8 +45,8 @@ HUB_AS_OF = VIEWS["hub_as_of"]
 
 
 def _snapshots(*where: ColumnElement[bool]) -> Subquery:
-    """Hub snapshots (hub_snapshot as a reader sees it): the rows of hub_as_of as of their own run. Filter it to
-    one hub: the view compares each snapshot with every other of its hub."""
+    """Hub figure spells (hub_version as a reader sees it): the rows of hub_as_of as of the run that opened
+    them. Filter it to one hub: the view joins every run with every spell."""
     a = HUB_AS_OF.c
     return (
         select(
@@ -291,8 +291,8 @@ def category_counts(engine: Engine, hub_uuids: list[str]) -> list[tuple[str, str
 
 
 def hub_snapshots_of_run(engine: Engine, run_id: str) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
-    """The run's snapshots (hub, tier, label, citing count, title) and each hub's latest earlier snapshot of a
-    completed run, as warehouse.queries.hub_changes compares them; LookupError for an unknown run."""
+    """The figure spells the run opened (hub, tier, label, citing count, title) and the spell each closed, as
+    warehouse.queries.hub_changes compares them; LookupError for an unknown run."""
     g, s, r = t.hub_growth, t.hub_summary, RUNS.c
     with engine.connect() as conn:
         started = conn.execute(select(r.started_at).where(r.run_id == run_id)).scalar()
@@ -306,33 +306,14 @@ def hub_snapshots_of_run(engine: Engine, run_id: str) -> tuple[list[dict[str, An
                 .where(g.c.snapshot_run == run_id)
             ).mappings()
         ]
-        now = g.alias("now")
-        ranked = (
-            select(
-                g.c.hub_uuid,
-                g.c.tier,
-                g.c.label,
-                g.c.citing_count,
-                func.row_number()
-                .over(partition_by=g.c.hub_uuid, order_by=(r.started_at.desc(), r.run_id.desc()))
-                .label("rank"),
-            )
-            .join(RUNS, r.run_id == g.c.snapshot_run)
-            .where(
-                and_(
-                    r.started_at < started,
-                    r.outcome == "completed",
-                    g.c.hub_uuid.in_(select(now.c.hub_uuid).where(now.c.snapshot_run == run_id)),
-                )
-            )
-            .subquery()
-        )
+        # the spell this run closed: the previous row of each hub's growth
+        prev = g.alias("prev")
         previous = {
             row["hub_uuid"]: dict(row)
             for row in conn.execute(
-                select(ranked.c.hub_uuid, ranked.c.tier, ranked.c.label, ranked.c.citing_count).where(
-                    ranked.c.rank == 1
-                )
+                select(prev.c.hub_uuid, prev.c.tier, prev.c.label, prev.c.citing_count)
+                .join(g, and_(g.c.hub_uuid == prev.c.hub_uuid, g.c.prev_run == prev.c.snapshot_run))
+                .where(g.c.snapshot_run == run_id)
             ).mappings()
         }
     return current, previous

@@ -1,9 +1,9 @@
 -- change_report: what this run changed, one row per change (rows of earlier runs are kept).
 -- new: an edge opened by this run (never seen, or retired before); retired: an edge whose open version
 -- this run closed without opening another (only complete fetches retire); relabelled: one row per value
--- that changed on a current edge; tier / label: the hub's snapshot in this run differs from its previous
--- snapshot; incomplete: a hub whose fetch failed, was quarantined, refused by policy (skipped) or truncated
--- (nothing of it retired).
+-- that changed on a current edge; tier / label: the figure spell this run opened differs from the one it
+-- closed; incomplete: a hub whose fetch failed, was quarantined, refused by policy (skipped) or truncated
+-- (nothing of it retired; an incomplete fetch always opens a figure spell of its own).
 -- Null-safe comparisons are spelled CASE WHEN a = b OR (a IS NULL AND b IS NULL) (portable SQL).
 -- "fetch" is quoted: a reserved word in PostgreSQL. New edges (all of them on a first load) go in key order,
 -- so the primary key's index grows at its right edge.
@@ -54,25 +54,15 @@ JOIN citation_version o ON o.hub_uuid = v.hub_uuid AND o.paper_key = v.paper_key
 WHERE v.valid_from_run = :run_id AND o.representative <> v.representative;
 INSERT INTO change_report (run_id, change, hub_uuid, subject, field, old_value, new_value)
 SELECT CAST(:run_id AS TEXT), 'tier', s.hub_uuid, s.hub_uuid, 'tier', p.tier, s.tier
-FROM hub_snapshot s
-JOIN run r ON r.run_id = s.run_id
-JOIN hub_snapshot p ON p.hub_uuid = s.hub_uuid
-JOIN run pr ON pr.run_id = p.run_id
-WHERE s.run_id = :run_id AND pr.started_at < r.started_at
-  AND NOT EXISTS (SELECT 1 FROM hub_snapshot p2 JOIN run r2 ON r2.run_id = p2.run_id
-                  WHERE p2.hub_uuid = s.hub_uuid AND r2.started_at > pr.started_at
-                    AND r2.started_at < r.started_at)
+FROM hub_version s
+JOIN hub_version p ON p.hub_uuid = s.hub_uuid AND p.valid_to_run = :run_id
+WHERE s.valid_from_run = :run_id
   AND CASE WHEN p.tier = s.tier OR (p.tier IS NULL AND s.tier IS NULL) THEN 0 ELSE 1 END = 1;
 INSERT INTO change_report (run_id, change, hub_uuid, subject, field, old_value, new_value)
 SELECT CAST(:run_id AS TEXT), 'label', s.hub_uuid, s.hub_uuid, 'label', p.label, s.label
-FROM hub_snapshot s
-JOIN run r ON r.run_id = s.run_id
-JOIN hub_snapshot p ON p.hub_uuid = s.hub_uuid
-JOIN run pr ON pr.run_id = p.run_id
-WHERE s.run_id = :run_id AND pr.started_at < r.started_at
-  AND NOT EXISTS (SELECT 1 FROM hub_snapshot p2 JOIN run r2 ON r2.run_id = p2.run_id
-                  WHERE p2.hub_uuid = s.hub_uuid AND r2.started_at > pr.started_at
-                    AND r2.started_at < r.started_at)
+FROM hub_version s
+JOIN hub_version p ON p.hub_uuid = s.hub_uuid AND p.valid_to_run = :run_id
+WHERE s.valid_from_run = :run_id
   AND CASE WHEN p.label = s.label OR (p.label IS NULL AND s.label IS NULL) THEN 0 ELSE 1 END = 1;
 INSERT INTO change_report (run_id, change, hub_uuid, subject, field, old_value, new_value)
 SELECT CAST(:run_id AS TEXT), 'incomplete', u.hub_uuid, u.hub_uuid, 'fetch', NULL, MIN(u.reason)
@@ -80,5 +70,5 @@ FROM (SELECT hub_uuid, outcome || ': ' || url AS reason FROM "fetch"
       WHERE run_id = :run_id AND outcome IN ('failed', 'quarantined', 'skipped') AND hub_uuid IS NOT NULL
       UNION ALL
       SELECT hub_uuid, 'parsed ' || CAST(parsed_count AS TEXT) || ' of ' || CAST(citing_count AS TEXT)
-      FROM hub_snapshot WHERE run_id = :run_id AND NOT complete) u
+      FROM hub_version WHERE valid_from_run = :run_id AND NOT complete) u
 GROUP BY u.hub_uuid;

@@ -9,4 +9,4 @@ SELECT h.hub_uuid, h.title, h.tier, h.label, h.citing_count, h.classified_count,
        h.headline_share, COALESCE(c.n, 0), h.first_seen_run, h.last_seen_run, CAST(:run_id AS TEXT)
 FROM hub h
 LEFT JOIN (SELECT hub_uuid, COUNT(*) AS n FROM citation WHERE valid_to_run IS NULL GROUP BY hub_uuid) c ON c.hub_uuid = h.hub_uuid
-WHERE h.hub_uuid IN (SELECT hub_uuid FROM hub_snapshot WHERE complete);
+WHERE h.hub_uuid IN (SELECT hub_uuid FROM hub_version WHERE complete);

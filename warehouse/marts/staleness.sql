@@ -1,11 +1,11 @@
 -- staleness: the known hubs (in `hub` or on the frontier) by days since their last complete fetch (a complete
--- snapshot: every page parsed, or the twin answered "not modified"), as of this run: the days between the
+-- fetch: every page parsed, or the twin answered "not modified"), as of this run: the days between the
 -- start of the run that last fetched the hub completely and this run's start. A hub never fetched completely
 -- (a frontier hub never fetched, or one whose every fetch was incomplete) is in `never`, aged from the first
 -- run that saw it (in `hub` or on the frontier). Every bucket has its row, empty or not; the buckets' hubs add
 -- up to coverage.hubs_known of the run, those outside `never` to its hubs_fetched.
 -- Days from run ids as in coverage.sql (the run table is small: one row per run). The latest complete run of
--- a hub is MAX(run_id) of its complete snapshots (run ids sort by start).
+-- a hub is hub_change.last_complete_run (every load keeps it: a complete fetch, or a twin 'not modified').
 DELETE FROM staleness;
 INSERT INTO staleness (bucket, bucket_seq, min_days, max_days, hubs, oldest_days, run_id)
 WITH stamp AS (
@@ -30,7 +30,7 @@ WITH stamp AS (
         SELECT hub_uuid, first_seen_run FROM frontier) k
   GROUP BY k.hub_uuid
 ), last_complete AS (
-  SELECT hub_uuid, MAX(run_id) AS last_run FROM hub_snapshot WHERE complete GROUP BY hub_uuid
+  SELECT hub_uuid, last_complete_run AS last_run FROM hub_change WHERE last_complete_run IS NOT NULL
 ), aged AS (
   SELECT k.hub_uuid, c.last_run, CAST(me.s - e.s AS DOUBLE PRECISION) / 86400 AS days
   FROM known k
