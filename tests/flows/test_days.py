@@ -184,7 +184,7 @@ def test_failing_hub_retires_nothing_and_converges_next_day(history):
     assert gone <= retired
     assert history["reports"][FAIL_DAY]["incomplete_hubs"] == [failing]
     assert _query(
-        history, "SELECT COUNT(*) FROM hub_snapshot WHERE run_id = :r AND hub_uuid = :h", r=fail_run, h=failing
+        history, "SELECT COUNT(*) FROM hub_version WHERE valid_from_run = :r AND hub_uuid = :h", r=fail_run, h=failing
     ) == [(0,)]
 
 
@@ -196,15 +196,31 @@ def test_snapshots_and_hub_as_of_give_growth(history):
             history, "SELECT hub_uuid, citing_count, tier, label FROM hub_as_of WHERE as_of_run = :r", r=run_id
         )
         assert {r[0]: r[1:] for r in rows} == expected, f"day {day}"
-        fetched = _query(
-            history, "SELECT hub_uuid, citing_count, complete FROM hub_snapshot WHERE run_id = :r", r=run_id
+        # figure spells: every hub on day 1; later, a spell for each hub whose figures changed, and only then
+        opened = dict(
+            (r[0], (r[1], bool(r[2])))
+            for r in _query(
+                history, "SELECT hub_uuid, citing_count, complete FROM hub_version WHERE valid_from_run = :r", r=run_id
+            )
         )
-        expected_fetched = {
-            h["uuid"]: (h["citing_count"], True)
-            for h in history["truths"][day]["hubs"]
-            if not (day == FAIL_DAY and h["uuid"] == history["failing"])
-        }
-        assert {r[0]: (r[1], bool(r[2])) for r in fetched} == expected_fetched, f"day {day}"
+        if day == 1:
+            assert opened == {h["uuid"]: (h["citing_count"], True) for h in history["truths"][1]["hubs"]}
+            continue
+        before = history["observed"][day - 1]["hubs"]
+        grew = {
+            u for u, h in observed.items() if u in before and h["citing_count"] != before[u]["citing_count"]
+        } - {history["failing"]}
+        assert grew and grew <= set(opened), f"day {day}"
+        assert all(complete for _, complete in opened.values()), f"day {day}"
+        same = _query(
+            history,
+            "SELECT COUNT(*) FROM hub_version n JOIN hub_version o ON o.hub_uuid = n.hub_uuid AND o.valid_to_run = :r "
+            "WHERE n.valid_from_run = :r AND n.tier IS o.tier AND n.label IS o.label AND n.citing_count = o.citing_count "
+            "AND n.classified_count = o.classified_count AND n.headline IS o.headline AND n.parsed_count = o.parsed_count "
+            "AND n.headline_share IS o.headline_share AND n.template IS o.template AND n.complete = o.complete",
+            r=run_id,
+        )
+        assert same == [(0,)], f"day {day}: a spell opened with the figures of the one it closed"
 
 
 def test_first_and_last_seen_runs(history):
@@ -213,11 +229,19 @@ def test_first_and_last_seen_runs(history):
     for day in range(1, DAYS + 1):
         for key in history["observed"][day]["edges"]:
             first_day.setdefault(key, day)
+    # a current edge was last seen by the last run that listed its hub's pages (a 304 of the twin lists none)
+    listed = dict(
+        _query(
+            history,
+            "SELECT hub_uuid, MAX(run_id) FROM \"fetch\" WHERE outcome = 'parsed' AND url NOT LIKE '%.json' "
+            "GROUP BY hub_uuid",
+        )
+    )
     rows = _query(history, "SELECT hub_uuid, paper_key, first_seen_run, last_seen_run, valid_to_run FROM citation")
     for hub, paper, first, last, valid_to in rows:
         assert first == runs[first_day[(hub, paper)]], (hub, paper)
         if valid_to is None:
-            assert last == runs[DAYS], (hub, paper)
+            assert last == listed[hub], (hub, paper)
     # the day a hub's page failed, the run published but is degraded (that hub incomplete)
     statuses = {r["run_id"]: r["status"] for r in _runs(history)}
     assert statuses == {run_id: "degraded" if day == FAIL_DAY else "completed" for day, run_id in runs.items()}

@@ -9,7 +9,7 @@ from sqlalchemy import func, inspect, select, text
 
 from schema.engine import make_engine
 from schema.migrate import alembic_config, upgrade
-from schema.tables import citation, hub, hub_snapshot, paper
+from schema.tables import citation, hub, hub_version, paper
 from tests.oracle import load
 from warehouse.clean import clean
 from warehouse.load import DanglingEdges
@@ -94,7 +94,7 @@ def test_a_load_naming_a_missing_paper_is_refused_and_writes_nothing(engine):
     ):
         load(engine, run_id, batch)
     with engine.connect() as conn:
-        for table in (hub, paper, citation, hub_snapshot):
+        for table in (hub, paper, citation, hub_version):
             assert conn.execute(select(func.count()).select_from(table)).scalar_one() == 0, table.name
 
 

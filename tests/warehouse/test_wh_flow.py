@@ -25,7 +25,7 @@ from schema.tables import (
     hub,
     hub_polarity_mix,
     hub_role_mix,
-    hub_snapshot,
+    hub_version,
     hub_summary,
     paper,
     stg_item,
@@ -74,7 +74,7 @@ def test_pipeline_exact_rows_and_checks(engine, tmp_path):
         "paper": {"inserted": 3, "updated": 0, "unchanged": 0},
         "citation": {"inserted": 4, "updated": 0, "unchanged": 0},
     }
-    assert result.run_rows == {"hub_snapshot": 2, "hub_facet_count": 4, "fetch": 0, "quarantine": 0, "paper_merge": 0}
+    assert result.run_rows == {"hub_version": 2, "hub_facet_version": 4, "fetch": 0, "quarantine": 0, "paper_merge": 0}
     assert rows(
         engine,
         citation,
@@ -104,7 +104,7 @@ def test_pipeline_exact_rows_and_checks(engine, tmp_path):
         (HUB_A, "method", 1, pytest.approx(100 / 3), run_id),
     ]
     assert rows(engine, hub_polarity_mix) == [(HUB_A, "support", 1, 100.0, run_id)]
-    assert rows(engine, hub_snapshot, "hub_uuid", "parsed_count", "citing_count", "complete") == [
+    assert rows(engine, hub_version, "hub_uuid", "parsed_count", "citing_count", "complete") == [
         (HUB_A, 3, 3, True),
         (HUB_B, 1, 1, True),
     ]
@@ -130,12 +130,15 @@ def test_second_identical_run_changes_nothing_but_bookkeeping(engine, tmp_path):
     assert set(rows(engine, citation, "first_seen_run", "last_seen_run", "run_id")) == {(first, second, second)}
     assert all(c.passed for c in checks)
 
-    # Loading the same run again replaces its per-run rows instead of adding copies.
+    # The second run showed the same figures: the first run's spells stay open, nothing new is written;
+    # loading the same run again adds nothing either.
+    assert result.run_rows["hub_version"] == 0 and result.run_rows["hub_facet_version"] == 0
     again = load(engine, second, clean(staged_items(engine, second)))
     assert again.changed == 0
-    assert rows(engine, hub_snapshot, "run_id", "hub_uuid") == sorted(
-        [(first, HUB_A), (first, HUB_B), (second, HUB_A), (second, HUB_B)]
-    )
+    assert rows(engine, hub_version, "valid_from_run", "valid_to_run", "hub_uuid") == [
+        (first, None, HUB_A),
+        (first, None, HUB_B),
+    ]
     assert completed_runs(engine) == [first, second]
 
 
@@ -184,7 +187,9 @@ def test_quarantined_hub_keeps_last_good_data(engine, tmp_path):
     assert vars(result.tables["citation"]) == {"inserted": 1, "updated": 0, "unchanged": 1}
     assert [
         r
-        for r in rows(engine, hub_snapshot, "run_id", "hub_uuid", "tier", "citing_count", "parsed_count", "complete")
+        for r in rows(
+            engine, hub_version, "valid_from_run", "hub_uuid", "tier", "citing_count", "parsed_count", "complete"
+        )
         if r[0] == second
     ] == [(second, HUB_A, "super_hub", 4, 2, False)]
     assert rows(engine, hub_summary, "hub_uuid", "tier", "citing_count", "citation_rows")[0] == (HUB_A, "hub", 3, 4)

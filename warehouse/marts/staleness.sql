@@ -5,7 +5,8 @@
 -- run that saw it (in `hub` or on the frontier). Every bucket has its row, empty or not; the buckets' hubs add
 -- up to coverage.hubs_known of the run, those outside `never` to its hubs_fetched.
 -- Days from run ids as in coverage.sql (the run table is small: one row per run). The latest complete run of
--- a hub is hub_change.last_complete_run (every load keeps it: a complete fetch, or a twin 'not modified').
+-- a hub is hub_change.last_complete_run (every load keeps it: a complete fetch, or a twin 'not modified'),
+-- or the start of its latest complete figure spell when that is later (run ids sort by start).
 DELETE FROM staleness;
 INSERT INTO staleness (bucket, bucket_seq, min_days, max_days, hubs, oldest_days, run_id)
 WITH stamp AS (
@@ -30,7 +31,11 @@ WITH stamp AS (
         SELECT hub_uuid, first_seen_run FROM frontier) k
   GROUP BY k.hub_uuid
 ), last_complete AS (
-  SELECT hub_uuid, last_complete_run AS last_run FROM hub_change WHERE last_complete_run IS NOT NULL
+  SELECT u.hub_uuid, MAX(u.last_run) AS last_run
+  FROM (SELECT hub_uuid, last_complete_run AS last_run FROM hub_change WHERE last_complete_run IS NOT NULL
+        UNION ALL
+        SELECT hub_uuid, valid_from_run FROM hub_version WHERE complete) u
+  GROUP BY u.hub_uuid
 ), aged AS (
   SELECT k.hub_uuid, c.last_run, CAST(me.s - e.s AS DOUBLE PRECISION) / 86400 AS days
   FROM known k

@@ -140,7 +140,8 @@ def _create_spell_tables() -> None:
 
 
 def _ordered(conn: sa.Connection, sql: str) -> Iterator[Any]:
-    return iter(conn.execution_options(stream_results=True, yield_per=CHUNK).execute(sa.text(sql)).mappings())
+    # options on the statement: Connection.execution_options would set them for every later statement too
+    return iter(conn.execute(sa.text(sql).execution_options(stream_results=True, yield_per=CHUNK)).mappings())
 
 
 def _convert(conn: sa.Connection) -> None:
