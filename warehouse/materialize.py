@@ -1,9 +1,35 @@
 """Materialize the published summary tables (marts) from the core tables, atomically.
 
-Each mart is rebuilt by its SQL file in warehouse/marts (delete, then insert ... select), all marts in one
-transaction: readers see the previous build until the commit (SQLite WAL snapshot, PostgreSQL MVCC).
+Each mart has a full build, its SQL file in warehouse/marts (`<mart>.sql`: delete, then insert ... select),
+and may have an incremental one (`<mart>.changed.sql`) that recomputes only the rows the run can have
+changed: delete + insert for the keys named in session-local scratch tables (`_mart_*`) that
+`warehouse/marts/_changed_keys.sql` fills once per run, before any mart is touched. A mart without an
+incremental file is rebuilt in full on every run. All marts are built in the caller's transaction: readers
+see the previous build until the commit (SQLite WAL snapshot, PostgreSQL MVCC), whether the run rebuilt a
+mart or changed a few of its rows.
+
+The first build of a warehouse (its `citation_current` empty) is a full one: every key would be "changed".
+The full files stay the reference: after any run the incrementally maintained marts equal a full rebuild
+row for row except the `run_id` bookkeeping column, which names the run that last (re)computed the row
+(tests/warehouse/test_mart_increments.py; `warehouse.rebuild` compares and reports drift).
+
+What a run can change, and so what the scratch tables hold (a load writes only from the run's staged
+items, `stg_item`, so every hub whose edges, figures or listed papers moved has a staged hub page):
+- `_mart_run_hub`: hubs with a hub page staged in the run;
+- `_mart_edge`: their edges with a version opened or closed by the run (new, reopened, relabelled,
+  retired): `citation_current` rows;
+- `_mart_paper`: papers of those hubs' current edges and of the edges the run retired: the papers whose
+  row the run wrote (title, category, date, `last_seen_run`), whose current edges changed, or that cite a
+  hub whose row (tier) the run rewrote: `paper_current` and `paper_reach` rows;
+- `_mart_moved`: of those, papers published in `paper_current` whose category or date changed;
+- `_mart_hub`: hubs with a changed edge, and hubs citing a moved paper: `hub_role_mix`, `hub_polarity_mix`
+  and `category_flow` rows, whole hubs (a hub's shares depend on all its rows);
+- `_mart_flow_key`: the (category, hub) pairs of those hubs in `category_flow` before and after the run
+  (before: from the published `citation_current` and `paper_current`, not yet refreshed), so the delete
+  goes by primary key.
+
 The SQL names tables without a schema so it runs on SQLite and on PostgreSQL (where a search_path can
-place core and marts in their own schemas).
+place core and marts in their own schemas; temporary tables come first on it).
 """
 
 from __future__ import annotations
@@ -11,27 +37,51 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
+from typing import TypedDict
 
-from sqlalchemy import Connection, Engine, Table, func, select, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    func,
+    literal,
+    select,
+    text,
+)
 
 from schema.placement import published_tables
 from schema.tables import metadata
 from warehouse.sqlfiles import statements
 
 MARTS_DIR = Path(__file__).with_name("marts")
+CHANGED_KEYS = MARTS_DIR / "_changed_keys.sql"
+# Statistics for the scratch tables once filled (PostgreSQL never analyzes temporary tables by itself).
+ANALYZE_SCRATCH = "ANALYZE _mart_run_hub, _mart_edge, _mart_paper, _mart_moved, _mart_hub, _mart_flow_key"
+
+
+def full_sql(name: str) -> Path:
+    return MARTS_DIR / f"{name}.sql"
+
+
+def changed_sql(name: str) -> Path:
+    return MARTS_DIR / f"{name}.changed.sql"
 
 
 def _build_order() -> tuple[Table, ...]:
     """Every published table with a SQL file in warehouse/marts (discovered from the metadata, layer
-    `marts`); a mart whose SQL reads another mart is built after the marts it reads."""
-    tables = [t for t in published_tables(metadata) if (MARTS_DIR / f"{t.name}.sql").exists()]
+    `marts`); a mart whose SQL (full or incremental) reads another mart is built after the marts it reads."""
+    tables = [t for t in published_tables(metadata) if full_sql(t.name).exists()]
     names = {t.name for t in tables}
-    reads = {
-        t.name: {
-            n for n in names - {t.name} if re.search(rf"\b{n}\b", " ".join(statements(MARTS_DIR / f"{t.name}.sql")))
-        }
-        for t in tables
-    }
+
+    def sql_of(name: str) -> str:
+        files = [full_sql(name)] + ([changed_sql(name)] if changed_sql(name).exists() else [])
+        return " ".join(s for f in files for s in statements(f))
+
+    reads = {t.name: {n for n in names - {t.name} if re.search(rf"\b{n}\b", sql_of(t.name))} for t in tables}
     ordered: list[Table] = []
     while tables:
         ready = [t for t in tables if reads[t.name] <= {o.name for o in ordered}]
@@ -43,21 +93,85 @@ def _build_order() -> tuple[Table, ...]:
 
 
 MARTS = _build_order()  # change_report keeps earlier runs' rows
+# The marts a run maintains incrementally (they have a `<mart>.changed.sql`); the others are rebuilt.
+INCREMENTAL = frozenset(t.name for t in MARTS if changed_sql(t.name).exists())
 
 
-def build_marts(conn: Connection, run_id: str, timings: dict[str, float] | None = None) -> None:
-    """Rebuild every mart for `run_id` on `conn`, in the caller's transaction; `timings`, when given,
-    receives each mart's seconds (bench/load_passes.py)."""
+class _TableOptions(TypedDict):
+    prefixes: list[str]
+
+
+def _scratch_tables() -> list[Table]:
+    md = MetaData()
+    temp: _TableOptions = {"prefixes": ["TEMPORARY"]}
+    return [
+        Table("_mart_run_hub", md, Column("hub_uuid", Text), PrimaryKeyConstraint("hub_uuid"), **temp),
+        Table(
+            "_mart_edge",
+            md,
+            Column("hub_uuid", Text),
+            Column("paper_key", Text),
+            PrimaryKeyConstraint("hub_uuid", "paper_key"),
+            **temp,
+        ),
+        Table("_mart_paper", md, Column("paper_key", Text), PrimaryKeyConstraint("paper_key"), **temp),
+        Table("_mart_moved", md, Column("paper_key", Text), PrimaryKeyConstraint("paper_key"), **temp),
+        Table("_mart_hub", md, Column("hub_uuid", Text), PrimaryKeyConstraint("hub_uuid"), **temp),
+        Table(
+            "_mart_flow_key",
+            md,
+            Column("category", Text),
+            Column("hub_uuid", Text),
+            PrimaryKeyConstraint("category", "hub_uuid"),
+            **temp,
+        ),
+    ]
+
+
+def first_build(conn: Connection) -> bool:
+    """No mart was built yet (`citation_current` is empty): a full build costs no more than the increments."""
+    current = metadata.tables["citation_current"]
+    return conn.execute(select(literal(1)).select_from(current).limit(1)).first() is None
+
+
+def _execute_file(conn: Connection, path: Path, run_id: str) -> None:
+    for sql in statements(path):
+        conn.execute(text(sql), {"run_id": run_id} if ":run_id" in sql else {})
+
+
+def build_marts(
+    conn: Connection, run_id: str, timings: dict[str, float] | None = None, full: bool | None = None
+) -> None:
+    """Build every mart for `run_id` on `conn`, in the caller's transaction: incrementally where the mart has
+    a `.changed.sql` file, else in full. `full` True rebuilds every mart in full, False keeps increments
+    even on a first build; None (the default) builds in full only the first time (`first_build`).
+    `timings`, when given, receives each mart's seconds (bench/load_passes.py), and those of filling the
+    changed keys (`changed keys`) when the run builds incrementally."""
+    if full is None:
+        full = first_build(conn)
+    scratch: list[Table] = []
+    if not full and INCREMENTAL:
+        started = time.perf_counter()
+        scratch = _scratch_tables()
+        for table in scratch:
+            table.create(conn)
+        _execute_file(conn, CHANGED_KEYS, run_id)
+        if conn.dialect.name == "postgresql":
+            conn.execute(text(ANALYZE_SCRATCH))
+        if timings is not None:
+            timings["changed keys"] = time.perf_counter() - started
     for table in MARTS:
         started = time.perf_counter()
-        for sql in statements(MARTS_DIR / f"{table.name}.sql"):
-            conn.execute(text(sql), {"run_id": run_id} if ":run_id" in sql else {})
+        incremental = not full and table.name in INCREMENTAL
+        _execute_file(conn, changed_sql(table.name) if incremental else full_sql(table.name), run_id)
         if timings is not None:
             timings[table.name] = time.perf_counter() - started
+    for table in scratch:
+        table.drop(conn)
 
 
 def materialize(engine: Engine, run_id: str) -> dict[str, int]:
-    """Rebuild every mart for `run_id` in a transaction of its own; returns rows per mart."""
+    """Rebuild every mart in full for `run_id` in a transaction of its own; returns rows per mart."""
     with engine.begin() as conn:
-        build_marts(conn, run_id)
+        build_marts(conn, run_id, full=True)
         return {table.name: conn.execute(select(func.count()).select_from(table)).scalar_one() for table in MARTS}
