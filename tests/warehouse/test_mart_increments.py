@@ -113,6 +113,12 @@ def test_a_change_reaches_the_rows_of_hubs_and_papers_outside_the_run(engine, tm
     third = _run(engine, tmp_path, 3, _hub(B, [moved, p3], tier="super_hub", roles={"method": [moved, p3]}))
     assert differences(engine, third) == {}
     assert recomputed(engine, "citation_current", third) == 0  # no edge changed
+    # run 4: A lists P2 again (reopened: back in paper_current) and drops P4
+    fourth = _run(engine, tmp_path, 4, _hub(A, [moved, p2], tier="super_hub", roles={"method": [moved]}))
+    assert differences(engine, fourth) == {}
+    with engine.connect() as conn:
+        current = set(conn.execute(select(t.paper_current.c.paper_key)).scalars())
+    assert "arxiv:2401.00002" in current and "arxiv:2401.00004" not in current
 
 
 def test_the_full_rebuild_reports_and_corrects_drift(engine, tmp_path):
