@@ -29,8 +29,9 @@ from flows.notify import notify
 from schema.engine import make_engine
 from schema.errors import CitehubError
 from spiders.replay import record_run
-from warehouse import guard, outcome, queries, runs, stage
+from warehouse import guard, outcome, queries, rebuild, runs, stage
 from warehouse.checks import CheckResult, run_checks
+from warehouse.config import WarehouseSettings
 from warehouse.load import LoadResult, load_staged, materialize_marts
 from warehouse.lock import RunLockBusy, single_flight
 from warehouse.outcome import EXIT_CODES
@@ -66,6 +67,16 @@ def load_task(
         )
     except guard.PublishBlocked as exc:
         return exc.verdict
+
+
+@task(name="rebuild every mart in full", cache_policy=NO_CACHE)
+def rebuild_task(database_url: str, run_id: str) -> dict[str, Any]:
+    """The weekly full rebuild of the marts, after the load committed (its own transaction; the run holds the
+    lock), with the drift it corrected (`warehouse.rebuild`)."""
+    rebuilt = rebuild.rebuild(make_engine(database_url), run_id)
+    if rebuilt.drift:
+        get_run_logger().warning("run %s: %s", run_id, rebuild.drift_line(rebuilt.as_dict()))
+    return rebuilt.as_dict()
 
 
 @task(name="run quality checks", cache_policy=NO_CACHE)
@@ -125,7 +136,12 @@ def publish(
 
     `summary` adds to what the runs table records (e.g. the run a replay replays). `archive`, the run folder
     of the crawl being published, records in its manifest that it was published and how the run ended: a
-    replay of the archive takes only crawls that were."""
+    replay of the archive takes only crawls that were.
+
+    Once a week (the run's UTC start on the weekday `full_rebuild_weekday`, default Sunday) every mart is
+    rebuilt in full once the load committed, and the drift it corrected goes in the run summary
+    (`warehouse.rebuild`). The rule reads the run's start, whatever its kind: a replay dated at a Sunday
+    crawl rebuilds as that crawl's nightly did, so a warehouse rebuilt from the archive equals it."""
     engine = make_engine(database_url)
     timed = stage_timer(timings)
     if items_path is not None:
@@ -138,8 +154,13 @@ def publish(
         return finish_blocked(engine, run_id, loaded, stats, timings, get_run_logger())
     if archive is not None:
         record_run(archive, published=True)
+    started = (runs.get_run(engine, run_id) or {}).get("started_at")
+    due = started is not None and rebuild.rebuild_due(started, WarehouseSettings().full_rebuild_weekday)
+    rebuilt = timed("marts rebuild", rebuild_task, database_url, run_id) if due else None
     checks = timed("check", check_task, database_url, run_id)
     report = build_report(engine, run_id, stats, loaded, checks, timings)
+    if rebuilt is not None:
+        report.mart_rebuilds = [rebuilt]
     verdict = outcome.judge(
         report.fetch_outcomes,
         outcome.incomplete_reasons(engine, run_id, report.incomplete_hubs),

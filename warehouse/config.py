@@ -15,3 +15,11 @@ class WarehouseSettings(BaseSettings):
         "sqlite:///data/citehub.sqlite",
         description="SQLAlchemy URL of the warehouse (postgresql+psycopg://... in production)",
     )
+    full_rebuild_weekday: int = Field(
+        6,
+        ge=-1,
+        le=6,
+        description="UTC weekday (0 Monday ... 6 Sunday) on which a run (the nightly; a replay of that day's crawl "
+        "too) rebuilds every mart in full after its load and reports the drift it corrected "
+        "(warehouse.rebuild); -1: never",
+    )

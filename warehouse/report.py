@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from warehouse import coverage as cov
 from warehouse import queries
+from warehouse.rebuild import drift_line
 
 if TYPE_CHECKING:
     from warehouse.checks import CheckResult
@@ -57,6 +58,9 @@ class RunReport:
     coverage: dict[str, Any] = field(default_factory=dict)
     staleness: list[dict[str, Any]] = field(default_factory=list)
     frontier: dict[str, int] = field(default_factory=dict)
+    # the full rebuilds of the marts the run made (the nightly's weekly one), with the drift each corrected
+    # (warehouse.rebuild.Rebuild.as_dict); `citehub marts --rebuild` appends its own to the run it rebuilt for
+    mart_rebuilds: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,6 +78,7 @@ class RunReport:
             f"- changes: {queries.changes_line(dict(self.changed))}",
             f"- hubs fetched incompletely (nothing of them retired): {', '.join(self.incomplete_hubs) or 'none'}",
             *coverage_lines(self.coverage, self.staleness, self.frontier, "- "),
+            *[f"- {drift_line(r)}" for r in self.mart_rebuilds],
             "",
             "| change | hub | subject | field | old | new |",
             "|---|---|---|---|---|---|",

@@ -18,6 +18,7 @@ from flows.schedule import next_scheduled_run
 from warehouse import coverage as cov
 from warehouse import queries as ops
 from warehouse.frontier import frontier_size
+from warehouse.rebuild import drift_line
 from warehouse.report import NEXT_SQL, coverage_lines
 
 
@@ -298,6 +299,8 @@ def print_report(console: Console, report: dict[str, Any]) -> None:
         report.get("coverage") or {}, report.get("staleness") or [], report.get("frontier") or {}
     ):
         console.print(line, highlight=False, soft_wrap=True)
+    for rebuilt in report.get("mart_rebuilds") or []:  # the weekly full rebuild of the marts (warehouse/rebuild.py)
+        console.print(drift_line(rebuilt), highlight=False, soft_wrap=True)
     if report.get("change_sample"):
         changed = [
             [

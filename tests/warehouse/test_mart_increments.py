@@ -157,6 +157,30 @@ def test_the_full_rebuild_reports_and_corrects_drift(engine, tmp_path):
         assert set(conn.execute(text("SELECT DISTINCT run_id FROM citation_current")).scalars()) == {second}
 
 
+def test_citehub_marts_reports_drift_and_rebuild_corrects_it(engine, tmp_path):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    p1, p2, p3, _, _ = _papers()
+    only = _run(engine, tmp_path, 1, _hub(A, [p1, p2]) + _hub(B, [p3]))
+    url = engine.url.render_as_string(hide_password=False)
+    clean = CliRunner().invoke(app, ["marts", "--database-url", url])
+    assert clean.exit_code == 0, clean.output
+    assert f"marts of run {only} compared with a full rebuild (rolled back)" in clean.output
+    assert "no drift" in clean.output
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM category_flow WHERE hub_uuid = :b"), {"b": B})
+    drifted = CliRunner().invoke(app, ["marts", "--database-url", url])
+    assert drifted.exit_code == 1, drifted.output
+    assert "category_flow" in drifted.output and "nothing changed" in drifted.output
+    fixed = CliRunner().invoke(app, ["marts", "--rebuild", "--database-url", url])
+    assert fixed.exit_code == 0, fixed.output
+    assert "category_flow" in fixed.output and "1 rows differed" in fixed.output and "corrected" in fixed.output
+    again = CliRunner().invoke(app, ["marts", "--database-url", url])
+    assert again.exit_code == 0 and "no drift" in again.output, again.output
+
+
 def test_the_weekly_rebuild_falls_on_its_weekday():
     sunday = datetime(2026, 12, 6, 3, tzinfo=UTC)
     assert rebuild_mod.rebuild_due(sunday, 6)
