@@ -591,7 +591,8 @@ def _run_time_columns(run_comment: str) -> list[Column]:
             "run_seq",
             Integer,
             nullable=False,
-            comment="Ordinal of snapshot_run among the runs that took snapshots, 1 = oldest.",
+            comment="Ordinal of snapshot_run among the runs that changed some hub's figures or role summary, "
+            "1 = oldest.",
         ),
         Column("run_date", Text, nullable=False, comment="UTC date of snapshot_run, YYYY-MM-DD."),
         Column(
@@ -613,21 +614,21 @@ hub_growth = Table(
     "hub_growth",
     metadata,
     Column("hub_uuid", Text, nullable=False, comment="The hub."),
-    *_run_time_columns("Run that fetched the hub and recorded these figures."),
+    *_run_time_columns("Run that showed the hub with these figures (first of their spell)."),
     Column("tier", Text, comment="Tier shown in that run: hub, super_hub, or NULL (stub)."),
     Column("label", Text, comment="Behaviour label shown in that run."),
     Column("citing_count", Integer, comment="Declared citing papers in that run."),
     Column("classified_count", Integer, comment="Citations with a role in that run."),
     Column("headline_role", Text, comment="Headline role in that run."),
     Column("headline_share", Float, comment="Headline share in percent (0-100) in that run."),
-    Column("prev_run", Text, comment="The hub's previous snapshot run; NULL for its first snapshot."),
-    Column("citing_delta", Integer, comment="citing_count minus the previous snapshot's; NULL for the first snapshot."),
-    Column("tier_changed", Boolean, nullable=False, comment="True when the tier differs from the previous snapshot."),
-    Column("label_changed", Boolean, nullable=False, comment="True when the label differs from the previous snapshot."),
+    Column("prev_run", Text, comment="snapshot_run of the hub's previous row; NULL for its first."),
+    Column("citing_delta", Integer, comment="citing_count minus the previous row's; NULL for the first row."),
+    Column("tier_changed", Boolean, nullable=False, comment="True when the tier differs from the previous row's."),
+    Column("label_changed", Boolean, nullable=False, comment="True when the label differs from the previous row's."),
     Column("run_id", Text, nullable=False, comment="Run that materialized this row."),
     PrimaryKeyConstraint("hub_uuid", "snapshot_run"),
-    comment="Growth of each hub across runs: one row per hub and run that fetched it, with the change since "
-    "the hub's previous snapshot.",
+    comment="Growth of each hub across runs: one row per hub and run that changed its figures (or found it "
+    "incomplete), with the change since the hub's previous row.",
     info={"layer": "marts"},
 )
 
@@ -635,7 +636,7 @@ hub_role_history = Table(
     "hub_role_history",
     metadata,
     Column("hub_uuid", Text, nullable=False, comment="The hub."),
-    *_run_time_columns("Run whose citation-role summary this is."),
+    *_run_time_columns("Run that changed the hub's citation-role summary to this."),
     Column("role", Text, nullable=False, comment="Citation role as the role summary shows it."),
     Column("count", Integer, nullable=False, comment="Classified citations with this role in that run."),
     Column(
@@ -646,8 +647,8 @@ hub_role_history = Table(
     ),
     Column("run_id", Text, nullable=False, comment="Run that materialized this row."),
     PrimaryKeyConstraint("hub_uuid", "snapshot_run", "role"),
-    comment="Role mix of each hub in each run, from the page's citation-role summary (the site's own "
-    "classified counts): how a hub's use shifts over time.",
+    comment="Role mix of each hub as of each run that changed it, from the page's citation-role summary (the "
+    "site's own classified counts): how a hub's use shifts over time.",
     info={"layer": "marts"},
 )
 

@@ -115,14 +115,15 @@ PER_TABLE: dict[str, dict[str, Note]] = {
     "hub_role_history": {
         "role": Note("role name in the hub page's 'citation-role summary' block", ROLES),
         "count": Note("count next to the role in the 'citation-role summary' block", "integer >= 0"),
-        "share": Note("derived: count over the block's total in that run", "0-100"),
+        "share": Note("derived: count over the block's total as of that run", "0-100"),
     },
     "hub_growth": {
         "citing_delta": Note(
-            "derived: difference of 'N Pith papers citing it' between snapshots", "integer, NULL first time"
+            "derived: difference of 'N Pith papers citing it' from the previous row of the hub",
+            "integer, NULL first time",
         ),
-        "tier_changed": Note("derived: tier word differs from the previous snapshot", "true, false"),
-        "label_changed": Note("derived: behaviour label differs from the previous snapshot", "true, false"),
+        "tier_changed": Note("derived: tier word differs from the previous row of the hub", "true, false"),
+        "label_changed": Note("derived: behaviour label differs from the previous row of the hub", "true, false"),
     },
     "category_flow": {
         "category": Note("first field of the citing entry's meta line", "arXiv category or '(none)'"),
@@ -494,6 +495,18 @@ def _type(column: Column) -> str:
 
 # Where the rows of a published table changed meaning, newest first: readers' queries depend on it.
 CHANGES = [
+    (
+        "2026-12-06",
+        "A quiet night writes nothing: hub figures are kept as spells, like citations. `hub_growth` has one row "
+        "per hub and run that changed its figures (tier, label, counts, headline) or found it incomplete, no "
+        "longer one per run that fetched it (a run whose hub answered 'not modified' or showed the same figures "
+        "adds none); `citing_delta`, `tier_changed` and `label_changed` compare with the hub's previous row, as "
+        "before. `hub_role_history` has rows as of each run that changed the hub's role summary. `run_seq` numbers "
+        "the runs that changed some hub's figures or role summary. `hub_as_of` answers every run with the same "
+        "figures as before; its `snapshot_run` is now the run that opened the figures' spell (the latest run up to "
+        "`as_of_run` that changed them), no longer the latest run that fetched the hub. Existing warehouses are "
+        "converted by migration 0013, their history intact.",
+    ),
     (
         "2026-12-07",
         "New published tables `coverage` (one row per run: hubs known, fetched and left on the frontier, paper "

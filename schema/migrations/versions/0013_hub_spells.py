@@ -209,8 +209,90 @@ def _convert(conn: sa.Connection) -> None:
         conn.execute(facet_versions.insert(), facet_spells)
 
 
+# Published comments whose meaning changed: (table, column or None for the table, old, new). PostgreSQL only
+# (SQLite keeps no comments).
+OLD_SEQ = "Ordinal of snapshot_run among the runs that took snapshots, 1 = oldest."
+NEW_SEQ = "Ordinal of snapshot_run among the runs that changed some hub's figures or role summary, 1 = oldest."
+COMMENTS = [
+    ("hub_growth", "run_seq", OLD_SEQ, NEW_SEQ),
+    ("hub_role_history", "run_seq", OLD_SEQ, NEW_SEQ),
+    (
+        "hub_growth",
+        "snapshot_run",
+        "Run that fetched the hub and recorded these figures.",
+        "Run that showed the hub with these figures (first of their spell).",
+    ),
+    (
+        "hub_role_history",
+        "snapshot_run",
+        "Run whose citation-role summary this is.",
+        "Run that changed the hub's citation-role summary to this.",
+    ),
+    (
+        "hub_growth",
+        "prev_run",
+        "The hub's previous snapshot run; NULL for its first snapshot.",
+        "snapshot_run of the hub's previous row; NULL for its first.",
+    ),
+    (
+        "hub_growth",
+        "citing_delta",
+        "citing_count minus the previous snapshot's; NULL for the first snapshot.",
+        "citing_count minus the previous row's; NULL for the first row.",
+    ),
+    (
+        "hub_growth",
+        "tier_changed",
+        "True when the tier differs from the previous snapshot.",
+        "True when the tier differs from the previous row's.",
+    ),
+    (
+        "hub_growth",
+        "label_changed",
+        "True when the label differs from the previous snapshot.",
+        "True when the label differs from the previous row's.",
+    ),
+    (
+        "hub_growth",
+        None,
+        "Growth of each hub across runs: one row per hub and run that fetched it, with the change since the hub's "
+        "previous snapshot.",
+        "Growth of each hub across runs: one row per hub and run that changed its figures (or found it incomplete), "
+        "with the change since the hub's previous row.",
+    ),
+    (
+        "hub_role_history",
+        None,
+        "Role mix of each hub in each run, from the page's citation-role summary (the site's own classified "
+        "counts): how a hub's use shifts over time.",
+        "Role mix of each hub as of each run that changed it, from the page's citation-role summary (the site's "
+        "own classified counts): how a hub's use shifts over time.",
+    ),
+]
+NOT_NULL = {"run_seq", "snapshot_run", "tier_changed", "label_changed"}
+
+
+def _comments(new: bool) -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    for table_name, column_name, old, new_text in COMMENTS:
+        comment, existing = (new_text, old) if new else (old, new_text)
+        if column_name is None:
+            op.create_table_comment(table_name, comment, existing_comment=existing, schema="marts")
+        else:
+            op.alter_column(
+                table_name,
+                column_name,
+                comment=comment,
+                existing_comment=existing,
+                existing_nullable=column_name not in NOT_NULL,
+                schema="marts",
+            )
+
+
 def upgrade() -> None:
     conn = op.get_bind()
+    _comments(new=True)
     _create_spell_tables()
     _convert(conn)
     with op.batch_alter_table("hub_change") as batch:
@@ -234,6 +316,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    _comments(new=False)
     op.execute("DROP VIEW hub_as_of")
     op.create_table(
         "hub_snapshot",
