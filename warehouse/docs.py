@@ -49,7 +49,13 @@ COMMON: dict[str, Note] = {
         "citing entry's link: /paper/<arXiv id>, /paper/<pith id>, else its normalized title",
         "arxiv:<id without version>, pith:<8 chars>, title:<16 hex>",
     ),
-    "run_id": Note("the run that rebuilt the mart", RUN_ID),
+    "run_id": Note(
+        "the run that last (re)computed the row: a run recomputes only the rows its changes reach in the marts "
+        "it maintains incrementally (citation_current, paper_current, paper_reach, category_flow, hub_role_mix, "
+        "hub_polarity_mix) and every row of the others; a full rebuild (weekly, `citehub marts --rebuild`) "
+        "recomputes every row",
+        RUN_ID,
+    ),
     "first_seen_run": Note("run bookkeeping: first run that observed it", RUN_ID),
     "last_seen_run": Note("run bookkeeping: latest run that observed it", RUN_ID),
     "valid_from_run": Note("edge history: run that opened the edge's current spell", RUN_ID),
@@ -497,6 +503,17 @@ def _type(column: Column) -> str:
 CHANGES = [
     (
         "2026-12-06",
+        "Marts follow the change: `citation_current`, `paper_current`, `paper_reach`, `category_flow`, "
+        "`hub_role_mix` and `hub_polarity_mix` are maintained incrementally. A run recomputes only the rows its "
+        "changes reach (the edges it opened or closed; the papers it listed or whose edges changed; whole hubs "
+        "whose edges changed or that a paper with a new category or date cites) and leaves the others as an "
+        "earlier run computed them. Their rows and values are those a full rebuild gives (a weekly full rebuild, "
+        "and `citehub marts --rebuild`, check it and report any drift); only `run_id` changes meaning: it is the "
+        "run that last (re)computed the row, no longer the latest run (every row used to carry it). The latest "
+        "run is in `runs`.",
+    ),
+    (
+        "2026-12-06",
         "A quiet night writes nothing: hub figures are kept as spells, like citations. `hub_growth` has one row "
         "per hub and run that changed its figures (tier, label, counts, headline) or found it incomplete, no "
         "longer one per run that fetched it (a run whose hub answered 'not modified' or showed the same figures "
@@ -548,8 +565,9 @@ def render() -> str:
         "Analysts read these tables and views only. On PostgreSQL they live in the schema `marts` (a reader",
         "role's search_path is `marts`, so names need no prefix) and carry the same text as `COMMENT ON`; the",
         "internal tables live in `citehub` and are not readable by reader roles. On SQLite everything is in",
-        "one file under the same names; open it read-only with `citehub sql`. Every run rebuilds all marts in",
-        "one transaction: a reader sees the previous build until the new one is complete. The views give the",
+        "one file under the same names; open it read-only with `citehub sql`. Every run brings every mart up",
+        "to date in one transaction (recomputing the rows its changes reach, or rebuilding the mart): a reader",
+        "sees the previous state until the new one is complete. The views give the",
         "history (the state as of any run) and are computed when read.",
         "Recipes: [queries.md](queries.md).",
         "",
