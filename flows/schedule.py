@@ -6,6 +6,11 @@ from the calling process (`prefect.serve`): the Prefect server (PREFECT_API_URL)
 `prefect deployment run 'backfill/backfill' -p hubs='[...]'`, to this process, which runs each in a
 subprocess. `prefect.yaml` describes the same two deployments for a process work pool instead.
 
+The schedule's nights maintain the marts from what each run changed; once a week, on the night whose UTC start
+falls on CITEHUB_FULL_REBUILD_WEEKDAY (default 6, Sunday; -1 never), the run also rebuilds every mart in full
+after its load and reports the drift it corrected in its run summary (`flows.publish`, `warehouse.rebuild`).
+`citehub marts --rebuild` does the same by hand.
+
 The warehouse URL is never a deployment parameter (Prefect stores and shows parameters): the serving
 process, and each run it starts, read CITEHUB_DATABASE_URL and CITEHUB_DATA_DIR from the environment.
 """
