@@ -3,8 +3,8 @@
 Each mart has a full build, its SQL file in warehouse/marts (`<mart>.sql`: delete, then insert ... select),
 and may have an incremental one (`<mart>.changed.sql`) that recomputes only the rows the run can have
 changed: delete + insert for the keys named in session-local scratch tables (`_mart_*`) that
-`warehouse/marts/_changed_keys.sql` fills once per run, before any mart is touched. A mart without an
-incremental file is rebuilt in full on every run. All marts are built in the caller's transaction: readers
+`warehouse/marts/_run_hubs.sql` and `_changed_keys.sql` fill once per run, before any mart is touched. A
+mart without an incremental file is rebuilt in full on every run. All marts are built in the caller's transaction: readers
 see the previous build until the commit (SQLite WAL snapshot, PostgreSQL MVCC), whether the run rebuilt a
 mart or changed a few of its rows.
 
@@ -15,7 +15,8 @@ row for row except the `run_id` bookkeeping column, which names the run that las
 
 What a run can change, and so what the scratch tables hold (a load writes only from the run's staged
 items, `stg_item`, so every hub whose edges, figures or listed papers moved has a staged hub page):
-- `_mart_run_hub`: hubs with a hub page staged in the run;
+- `_mart_run_hub`: hubs with a hub page staged in the run (`_run_hubs.sql`; a page a redirect led to another
+  hub's page is that hub's);
 - `_mart_edge`: their edges with a version opened or closed by the run (new, reopened, relabelled,
   retired): `citation_current` rows;
 - `_mart_paper`: papers of those hubs' current edges and of the edges the run retired: the papers whose
@@ -55,10 +56,18 @@ from sqlalchemy import (
 
 from schema.placement import published_tables
 from schema.tables import metadata
+from spiders.parse.records import ParseError
+from spiders.parse.urls import hub_page_url
 from warehouse.sqlfiles import statements
 
 MARTS_DIR = Path(__file__).with_name("marts")
+RUN_HUBS = MARTS_DIR / "_run_hubs.sql"
 CHANGED_KEYS = MARTS_DIR / "_changed_keys.sql"
+# The run's hub pages whose URL does not name the hub their item names: a redirect to another hub's page.
+REDIRECTED_PAGES = (
+    "SELECT DISTINCT s.url FROM stg_item s WHERE s.run_id = :run_id AND s.kind = 'hub_page' "
+    "AND s.hub_uuid IS NOT NULL AND s.url NOT LIKE '%/citations/' || s.hub_uuid || '%'"
+)
 # Statistics for the scratch tables once filled (PostgreSQL never analyzes temporary tables by itself).
 ANALYZE_SCRATCH = "ANALYZE _mart_run_hub, _mart_edge, _mart_paper, _mart_moved, _mart_hub, _mart_flow_key"
 
@@ -155,6 +164,8 @@ def build_marts(
         scratch = _scratch_tables()
         for table in scratch:
             table.create(conn)
+        _execute_file(conn, RUN_HUBS, run_id)
+        _add_redirected_hubs(conn, scratch[0], run_id)
         _execute_file(conn, CHANGED_KEYS, run_id)
         if conn.dialect.name == "postgresql":
             conn.execute(text(ANALYZE_SCRATCH))
@@ -168,6 +179,22 @@ def build_marts(
             timings[table.name] = time.perf_counter() - started
     for table in scratch:
         table.drop(conn)
+
+
+def _add_redirected_hubs(conn: Connection, run_hubs: Table, run_id: str) -> None:
+    """Add to `_mart_run_hub` the hubs of the run's pages reached by a redirect to another hub's page: the
+    load files such a page under the uuid of its own URL, not under the hub its item names."""
+    found: set[str] = set()
+    for (url,) in conn.execute(text(REDIRECTED_PAGES), {"run_id": run_id}):
+        try:
+            found.add(hub_page_url(url)[0])
+        except ParseError:
+            continue
+    if not found:
+        return
+    held = set(conn.execute(select(run_hubs.c.hub_uuid).where(run_hubs.c.hub_uuid.in_(sorted(found)))).scalars())
+    if missing := sorted(found - held):
+        conn.execute(run_hubs.insert(), [{"hub_uuid": uuid} for uuid in missing])
 
 
 def materialize(engine: Engine, run_id: str) -> dict[str, int]:

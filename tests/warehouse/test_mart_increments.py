@@ -121,6 +121,17 @@ def test_a_change_reaches_the_rows_of_hubs_and_papers_outside_the_run(engine, tm
     assert "arxiv:2401.00002" in current and "arxiv:2401.00004" not in current
 
 
+def test_a_page_reached_by_a_redirect_is_its_own_hubs(engine, tmp_path):
+    """The crawl asked for C and was redirected to A's page: the item names C, the load files the page under
+    A (its URL's uuid), so A's rows are the ones to recompute."""
+    p1, p2, p3, p4, _ = _papers()
+    _run(engine, tmp_path, 1, _hub(A, [p1, p2]) + _hub(B, [p3]))
+    redirected = [{**item, "hub_uuid": C} for item in _hub(A, [p1, p2, p4]) if item["kind"] == "hub_page"]
+    second = _run(engine, tmp_path, 2, redirected)
+    assert differences(engine, second) == {}
+    assert recomputed(engine, "citation_current", second) == 1  # (A, P4)
+
+
 def test_the_full_rebuild_reports_and_corrects_drift(engine, tmp_path):
     with pytest.raises(rebuild_mod.NothingToRebuild):
         rebuild_mod.rebuild_marts(engine)

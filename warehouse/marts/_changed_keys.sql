@@ -3,12 +3,8 @@
 -- Every lookup goes by a key the run names: staged items by (run_id, hub_uuid), edges and versions by their
 -- hub, papers and published rows by primary key; nothing here reads a whole table.
 --
--- Hubs with a hub page staged in this run: a load writes only from the run's staged items, so only these
--- hubs can have edges opened, closed or relabelled, or their row (tier) rewritten.
-INSERT INTO _mart_run_hub (hub_uuid)
-SELECT DISTINCT s.hub_uuid
-FROM stg_item s
-WHERE s.run_id = :run_id AND s.kind = 'hub_page' AND s.hub_uuid IS NOT NULL;
+-- _mart_run_hub is filled first (_run_hubs.sql, and warehouse/materialize.py for redirected pages): the hubs
+-- with a hub page staged in this run, the only hubs whose edges or row the run can have changed.
 -- Edges whose spell or values the run changed: a version opened (new, reopened, relabelled) or closed
 -- (relabelled, retired) by this run.
 INSERT INTO _mart_edge (hub_uuid, paper_key)
