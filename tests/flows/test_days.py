@@ -197,19 +197,19 @@ def test_snapshots_and_hub_as_of_give_growth(history):
         )
         assert {r[0]: r[1:] for r in rows} == expected, f"day {day}"
         # figure spells: every hub on day 1; later, a spell for each hub whose figures changed, and only then
-        opened = dict(
-            (r[0], (r[1], bool(r[2])))
+        opened = {
+            r[0]: (r[1], bool(r[2]))
             for r in _query(
                 history, "SELECT hub_uuid, citing_count, complete FROM hub_version WHERE valid_from_run = :r", r=run_id
             )
-        )
+        }
         if day == 1:
             assert opened == {h["uuid"]: (h["citing_count"], True) for h in history["truths"][1]["hubs"]}
             continue
         before = history["observed"][day - 1]["hubs"]
-        grew = {
-            u for u, h in observed.items() if u in before and h["citing_count"] != before[u]["citing_count"]
-        } - {history["failing"]}
+        grew = {u for u, h in observed.items() if u in before and h["citing_count"] != before[u]["citing_count"]} - {
+            history["failing"]
+        }
         assert grew and grew <= set(opened), f"day {day}"
         assert all(complete for _, complete in opened.values()), f"day {day}"
         same = _query(

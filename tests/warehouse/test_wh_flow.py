@@ -25,8 +25,8 @@ from schema.tables import (
     hub,
     hub_polarity_mix,
     hub_role_mix,
-    hub_version,
     hub_summary,
+    hub_version,
     paper,
     stg_item,
 )

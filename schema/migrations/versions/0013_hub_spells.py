@@ -370,10 +370,11 @@ def downgrade() -> None:
         sa.PrimaryKeyConstraint("run_id", "hub_uuid", "facet", "value", name=op.f("pk_hub_facet_count")),
         comment="Per-run facet and summary counts of each hub (global figures, same on filtered pages).",
     )
-    columns = ", ".join(FIGURES)
     op.execute(
-        "INSERT INTO hub_snapshot (run_id, hub_uuid, " + columns + ") "
-        "SELECT valid_from_run, hub_uuid, " + columns + " FROM hub_version"
+        "INSERT INTO hub_snapshot (run_id, hub_uuid, tier, label, template, headline, headline_role, headline_share, "
+        "citing_count, classified_count, parsed_count, complete) "
+        "SELECT valid_from_run, hub_uuid, tier, label, template, headline, headline_role, headline_share, "
+        "citing_count, classified_count, parsed_count, complete FROM hub_version"
     )
     # a value's count as of each spell start of its hub (facet spells open where figures may not)
     op.execute(

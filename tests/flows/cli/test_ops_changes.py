@@ -66,8 +66,9 @@ def test_hub_changes_of_the_first_run_list_every_hub_as_new(history):
     assert all(c["first_seen"] and c["citing_before"] is None for c in changes)
 
 
-def test_hub_changes_take_the_latest_earlier_completed_snapshot(tmp_path):
-    """Runs 1..4 of one hub with citing counts 10, 20, 30 (run 3 failed), then run 4: 'before' is run 2's."""
+def test_hub_changes_take_the_spell_the_run_closed(tmp_path):
+    """Runs 1..4 of one hub with citing counts 10, 20, - (run 3 failed: it wrote nothing), 40: 'before' run 4
+    is the spell run 2 opened and run 4 closed."""
     from datetime import UTC, datetime
 
     from sqlalchemy import insert
@@ -95,10 +96,17 @@ def test_hub_changes_take_the_latest_earlier_completed_snapshot(tmp_path):
         conn.execute(
             insert(t.hub).values(hub_uuid=uuid, title="A hub", first_seen_run="r1", last_seen_run="r4", run_id="r4")
         )
-        for run_id, _, citing in runs:
+        spells = [("r1", "r2", 10), ("r2", "r4", 20), ("r4", None, 40)]
+        for start, end, citing in spells:
             conn.execute(
-                insert(t.hub_snapshot).values(
-                    run_id=run_id, hub_uuid=uuid, citing_count=citing, parsed_count=citing, complete=True, tier="hub"
+                insert(t.hub_version).values(
+                    valid_from_run=start,
+                    valid_to_run=end,
+                    hub_uuid=uuid,
+                    citing_count=citing,
+                    parsed_count=citing,
+                    complete=True,
+                    tier="hub",
                 )
             )
     (change,) = ops.hub_changes(engine, "r4")

@@ -46,6 +46,7 @@ def _run_id(i: int) -> str:
 def engine(tmp_path_factory):
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('fixes') / 'w.sqlite'}")
     upgrade(engine)
+    shown: dict[str, list[tuple[str, dict]]] = {}  # each hub's figures per run that fetched it, in run order
     with engine.begin() as conn:
         for i in range(1, RUNS + 1):
             run_id = _run_id(i)
@@ -92,10 +93,19 @@ def engine(tmp_path_factory):
                 *([] if latest else [{"hub_uuid": C, "citing_count": 7, "tier": None}]),
                 *([{"hub_uuid": D, "citing_count": 3, "tier": "hub"}] if latest else []),
             ]:
+                shown.setdefault(snap["hub_uuid"], []).append((run_id, snap))
+        # kept as spells: a run that showed the same figures opens none
+        for seen in shown.values():
+            spells: list[dict] = []
+            for run_id, snap in seen:
+                if spells and (spells[-1]["citing_count"], spells[-1]["tier"]) == (snap["citing_count"], snap["tier"]):
+                    continue
+                if spells:
+                    spells[-1]["valid_to_run"] = run_id
+                spells.append({**snap, "valid_from_run": run_id, "valid_to_run": None})
+            for spell in spells:
                 conn.execute(
-                    insert(t.hub_snapshot).values(
-                        run_id=run_id, parsed_count=snap["citing_count"], complete=True, label=None, **snap
-                    )
+                    insert(t.hub_version).values(parsed_count=spell["citing_count"], complete=True, label=None, **spell)
                 )
         last, first = _run_id(RUNS - 1), _run_id(1)
         for u, title, tier, citing in ((A, "Hub A", "hub", 60), (B, "Hub B", "hub", 5), (C, "Hub C", None, 7)):
@@ -256,7 +266,7 @@ def test_no_python_none_in_the_html(engine, page):
     # hub D is seen for the first time: no 'before', its tier is not a change, its missing label an em dash
     assert rows["Hub D"][1:3] == ["—", "3"]
     assert rows["Hub D"][6:8] == ["hub", "—"]
-    assert rows["Hub C"][1:8] == ["—"] * 7  # fetched incompletely, not in this run's snapshots
+    assert rows["Hub C"][1:8] == ["—"] * 7  # fetched incompletely, no figure spell opened by this run
 
 
 def test_a_hub_without_classified_citations_says_so(page):
