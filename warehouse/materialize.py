@@ -27,7 +27,9 @@ items, `stg_item`, so every hub whose edges, figures or listed papers moved has 
   and `category_flow` rows, whole hubs (a hub's shares depend on all its rows);
 - `_mart_flow_key`: the (category, hub) pairs of those hubs in `category_flow` before and after the run
   (before: from the published `citation_current` and `paper_current`, not yet refreshed), so the delete
-  goes by primary key.
+  goes by primary key;
+- `_mart_asked_hub`: every hub a staged item of the run names (a 304 twin too) and the redirected pages'
+  hubs: the hubs whose row the load wrote, at least its `last_seen_run`: `hub_summary` rows.
 
 The SQL names tables without a schema so it runs on SQLite and on PostgreSQL (where a search_path can
 place core and marts in their own schemas; temporary tables come first on it).
@@ -69,7 +71,9 @@ REDIRECTED_PAGES = (
     "AND s.hub_uuid IS NOT NULL AND s.url NOT LIKE '%/citations/' || s.hub_uuid || '%'"
 )
 # Statistics for the scratch tables once filled (PostgreSQL never analyzes temporary tables by itself).
-ANALYZE_SCRATCH = "ANALYZE _mart_run_hub, _mart_edge, _mart_paper, _mart_moved, _mart_hub, _mart_flow_key"
+ANALYZE_SCRATCH = (
+    "ANALYZE _mart_run_hub, _mart_edge, _mart_paper, _mart_moved, _mart_hub, _mart_flow_key, _mart_asked_hub"
+)
 
 
 def full_sql(name: str) -> Path:
@@ -126,6 +130,7 @@ def _scratch_tables() -> list[Table]:
         Table("_mart_paper", md, Column("paper_key", Text), PrimaryKeyConstraint("paper_key"), **temp),
         Table("_mart_moved", md, Column("paper_key", Text), PrimaryKeyConstraint("paper_key"), **temp),
         Table("_mart_hub", md, Column("hub_uuid", Text), PrimaryKeyConstraint("hub_uuid"), **temp),
+        Table("_mart_asked_hub", md, Column("hub_uuid", Text), PrimaryKeyConstraint("hub_uuid"), **temp),
         Table(
             "_mart_flow_key",
             md,

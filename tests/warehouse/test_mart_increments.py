@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select, text
 
 from schema import tables as t
-from tests.warehouse.conftest import entry, hub_page, json_item, page_item, write_items
+from tests.warehouse.conftest import BASE, entry, fetch_item, hub_page, json_item, page_item, write_items
 from tests.warehouse.marts_equality import differences, recomputed
 from warehouse import rebuild as rebuild_mod
 from warehouse import stage
@@ -72,7 +72,7 @@ def _papers():
 
 def test_marts_in_scope():
     assert {"citation_current", "paper_current", "paper_reach", "category_flow", "hub_role_mix"} <= INCREMENTAL
-    assert "hub_polarity_mix" in INCREMENTAL
+    assert {"hub_polarity_mix", "hub_summary"} <= INCREMENTAL
     assert {m.name for m in MARTS} > INCREMENTAL  # the others are rebuilt in full every run
 
 
@@ -119,6 +119,17 @@ def test_a_change_reaches_the_rows_of_hubs_and_papers_outside_the_run(engine, tm
     with engine.connect() as conn:
         current = set(conn.execute(select(t.paper_current.c.paper_key)).scalars())
     assert "arxiv:2401.00002" in current and "arxiv:2401.00004" not in current
+
+
+def test_a_hub_whose_twin_answered_not_modified_is_seen_again_in_hub_summary(engine, tmp_path):
+    p1, p2, p3, _, _ = _papers()
+    first = _run(engine, tmp_path, 1, _hub(A, [p1, p2]) + _hub(B, [p3]) + _hub(C, [p3]))
+    unchanged = fetch_item(f"{BASE}/citations/{B}.json", B, outcome="not_modified", status=304)
+    second = _run(engine, tmp_path, 2, _hub(A, [p1]) + [unchanged])
+    assert differences(engine, second) == {}
+    with engine.connect() as conn:
+        seen = dict(conn.execute(text("SELECT hub_uuid, run_id FROM hub_summary")).all())
+    assert seen == {A: second, B: second, C: first}  # C, not asked, kept its row
 
 
 def test_a_page_reached_by_a_redirect_is_its_own_hubs(engine, tmp_path):

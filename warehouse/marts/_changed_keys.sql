@@ -53,3 +53,12 @@ SELECT COALESCE(p.category, '(none)'), c.hub_uuid
 FROM citation c
 JOIN paper p ON p.paper_key = c.paper_key
 WHERE c.hub_uuid IN (SELECT hub_uuid FROM _mart_hub) AND c.valid_to_run IS NULL;
+-- Hubs the run names at all (any staged item but links: a fetch, a twin, a page, a quarantine) and those
+-- whose page a redirect led to: every hub whose row the load wrote (its last_seen_run at least), for
+-- hub_summary.
+INSERT INTO _mart_asked_hub (hub_uuid)
+SELECT s.hub_uuid
+FROM stg_item s
+WHERE s.run_id = :run_id AND s.kind <> 'links' AND s.hub_uuid IS NOT NULL
+UNION
+SELECT r.hub_uuid FROM _mart_run_hub r;
