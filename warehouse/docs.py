@@ -51,9 +51,9 @@ COMMON: dict[str, Note] = {
     ),
     "run_id": Note(
         "the run that last (re)computed the row: a run recomputes only the rows its changes reach in the marts "
-        "it maintains incrementally (citation_current, paper_current, paper_reach, category_flow, hub_role_mix, "
-        "hub_polarity_mix) and every row of the others; a full rebuild (weekly, `citehub marts --rebuild`) "
-        "recomputes every row",
+        "it maintains incrementally (hub_summary, citation_current, paper_current, paper_reach, category_flow, "
+        "hub_role_mix, hub_polarity_mix) and every row of the others; a full rebuild (weekly, "
+        "`citehub marts --rebuild`) recomputes every row",
         RUN_ID,
     ),
     "first_seen_run": Note("run bookkeeping: first run that observed it", RUN_ID),
@@ -503,10 +503,11 @@ def _type(column: Column) -> str:
 CHANGES = [
     (
         "2026-12-06",
-        "Marts follow the change: `citation_current`, `paper_current`, `paper_reach`, `category_flow`, "
-        "`hub_role_mix` and `hub_polarity_mix` are maintained incrementally. A run recomputes only the rows its "
-        "changes reach (the edges it opened or closed; the papers it listed or whose edges changed; whole hubs "
-        "whose edges changed or that a paper with a new category or date cites) and leaves the others as an "
+        "Marts follow the change: `hub_summary`, `citation_current`, `paper_current`, `paper_reach`, "
+        "`category_flow`, `hub_role_mix` and `hub_polarity_mix` are maintained incrementally. A run recomputes "
+        "only the rows its changes reach (the hubs it asked for; the edges it opened or closed; the papers it "
+        "listed or whose edges changed; whole hubs whose edges changed or that a paper with a new category or "
+        "date cites) and leaves the others as an "
         "earlier run computed them. Their rows and values are those a full rebuild gives (a weekly full rebuild, "
         "and `citehub marts --rebuild`, check it and report any drift); only `run_id` changes meaning: it is the "
         "run that last (re)computed the row, no longer the latest run (every row used to carry it). The latest "
