@@ -86,10 +86,13 @@ def pg_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def prefect_server():
-    """One temporary Prefect API for the whole worker session (starting one costs 6-20 s)."""
+    """One temporary Prefect API for the whole worker session (starting one costs 6-20 s; on a busy machine
+    much more: the limit is the one `citehub` commands wait, flows.server.STARTUP_TIMEOUT_S)."""
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=90):
+    from flows.server import STARTUP_TIMEOUT_S
+
+    with prefect_test_harness(server_startup_timeout=STARTUP_TIMEOUT_S):
         yield
 
 

@@ -23,6 +23,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from flows.server import STARTUP_TIMEOUT_S
 from samplesite.generator import build_site
 from samplesite.server import serving
 from schema import tables as t
@@ -31,6 +32,10 @@ from schema.engine import make_engine
 REPO = Path(__file__).resolve().parents[2]
 CRON = "0 3 * * *"
 pytestmark = pytest.mark.slow
+# Every wait is bounded, and bounded for a busy machine (`make test-loaded`: both cores taken by another job
+# made a fixed 40 s server start fail): a Prefect server starts within the limit `citehub` commands wait for
+# one; a process or a flow run that takes more than WAIT_S is broken, not slow.
+WAIT_S = 180
 
 
 def _free_port() -> int:
@@ -99,7 +104,7 @@ def test_scheduled_deployment_and_parameterized_backfill_run(tmp_path):
         ) as server,
         httpx.Client(base_url=api, timeout=5) as client,
     ):
-        _wait("prefect server /api/health", lambda: _get(client, "/health"), 40, server)
+        _wait("prefect server /api/health", lambda: _get(client, "/health"), STARTUP_TIMEOUT_S, server)
         with (
             serving(site) as base_url,
             _process(
@@ -109,7 +114,7 @@ def test_scheduled_deployment_and_parameterized_backfill_run(tmp_path):
             nightly = _wait(
                 "nightly deployment",
                 lambda: _get(client, "/deployments/name/nightly-refresh/citehub-nightly"),
-                30,
+                WAIT_S,
                 scheduler,
             )
             crons = [s["schedule"].get("cron") for s in nightly["schedules"]]
@@ -117,7 +122,7 @@ def test_scheduled_deployment_and_parameterized_backfill_run(tmp_path):
             assert nightly["schedules"][0]["active"] is True
             assert nightly["parameters"] == {"base_url": base_url}  # no warehouse URL among them
             backfill = _wait(
-                "backfill deployment", lambda: _get(client, "/deployments/name/backfill/backfill"), 10, scheduler
+                "backfill deployment", lambda: _get(client, "/deployments/name/backfill/backfill"), WAIT_S, scheduler
             )
             assert backfill["schedules"] == []
             started = subprocess.run(
@@ -126,7 +131,7 @@ def test_scheduled_deployment_and_parameterized_backfill_run(tmp_path):
                 cwd=REPO,
                 capture_output=True,
                 text=True,
-                timeout=30,
+                timeout=WAIT_S,
             )
             assert started.returncode == 0, started.stdout + started.stderr
             run_id = next(line.split()[-1] for line in started.stdout.splitlines() if "UUID" in line)
@@ -136,14 +141,16 @@ def test_scheduled_deployment_and_parameterized_backfill_run(tmp_path):
                 state = (run or {}).get("state") or {}
                 return state if state.get("type") in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"} else None
 
-            state = _wait("backfill flow run", finished, 60, scheduler)
+            state = _wait("backfill flow run", finished, WAIT_S, scheduler)
             assert state["type"] == "COMPLETED", (state, (tmp_path / "schedule.log").read_text()[-3000:])
             run = _get(client, f"/flow_runs/{run_id}")
             assert run["parameters"]["hubs"] == hubs
         # prefect.yaml deploys the same two flows to a process work pool
         deploy_env = env | {"CITEHUB_HOME": str(REPO)}
         for cmd in (["work-pool", "create", "citehub", "--type", "process"], ["--no-prompt", "deploy", "--all"]):
-            done = subprocess.run([prefect, *cmd], env=deploy_env, cwd=REPO, capture_output=True, text=True, timeout=60)
+            done = subprocess.run(
+                [prefect, *cmd], env=deploy_env, cwd=REPO, capture_output=True, text=True, timeout=WAIT_S
+            )
             assert done.returncode == 0, done.stdout + done.stderr
         pooled = _get(client, "/deployments/name/nightly-refresh/citehub-nightly")
         assert (pooled["entrypoint"], pooled["work_pool_name"]) == ("flows/nightly.py:nightly_refresh", "citehub")

@@ -150,8 +150,16 @@ def test_two_refreshes_at_once_without_a_prefect_server_one_runs_one_is_skipped(
 
 @pytest.mark.parametrize(
     "args",
-    [["status"], ["hub", "anything"], ["report", "--out", "r.html"], ["sql", "-c", "SELECT 1"], ["db", "current"]],
-    ids=["status", "hub", "report", "sql", "db-current"],
+    [
+        ["status"],
+        ["hub", "anything"],
+        ["report", "--out", "r.html"],
+        ["sql", "-c", "SELECT 1"],
+        ["docs", "--out", "warehouse.md"],  # into the test's folder, not the checkout's docs/
+        ["db", "current"],
+        ["db", "history"],
+    ],
+    ids=["status", "hub", "report", "sql", "docs", "db-current", "db-history"],
 )
 def test_read_only_commands_start_no_prefect_server(tmp_path, args):
     """Issue 18: every command paid ~20 s of temporary Prefect server start. Only commands that run a flow
@@ -169,10 +177,11 @@ def test_read_only_commands_start_no_prefect_server(tmp_path, args):
         env={**env, "PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
     )
     elapsed = time.monotonic() - started
     assert "temporary server" not in done.stdout + done.stderr
     assert not (tmp_path / "prefect" / "prefect.db").exists()  # a server would have created its database
-    assert elapsed < 10, elapsed
+    # bounded for a busy machine (10 s failed `report` beside the suite on both cores); no server is the proof
+    assert elapsed < 45, elapsed
     assert done.returncode in (0, 1), done.stdout + done.stderr  # `hub anything` finds no hub: exit 1
