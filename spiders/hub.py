@@ -352,8 +352,6 @@ class HubSpider(scrapy.Spider):
             "page": page.to_dict(),
         }
         yield self._fetch(response, "parsed")
-        # after every hub page of the crawl, with what the budget has left (`_idle`)
-        self.papers_pending.extend(self._new_papers(page))
 
         hub, uuid, filters = meta["hub_url"], meta["hub_uuid"], meta["filters"]
         if meta["page"] == 1:
@@ -364,7 +362,15 @@ class HubSpider(scrapy.Spider):
             pages = -(-declared // len(page.explorer)) if page.explorer else 1
             meta["pages"] = pages
             if not filters:  # the hub's request budget, carried by every request made from its pages
-                meta["budget"] = {**meta.get("budget", {}), "used": 0, "ceiling": self._ceiling(pages)}
+                meta["budget"] = {
+                    **meta.get("budget", {}),
+                    "used": 0,
+                    "ceiling": self._ceiling(pages),
+                    "papers": 0,
+                    "paper_ceiling": self._paper_ceiling(declared),
+                }
+            # after every hub page of the crawl, with what the budget has left (`_idle`)
+            yield from self._queue_papers(response, page)
             linked = max(page.page_numbers + [page.next_page or 1])
             last = min(linked, pages)
             if linked > pages:
@@ -372,11 +378,15 @@ class HubSpider(scrapy.Spider):
                     response, "past_declared_end", f"links page {linked}; {declared} declared, {pages} pages"
                 )
             for number in range(2, last + 1):
+                if self._spent(response):  # a count of 2^31-1 declares 10^8 pages: stop at the ceiling
+                    break
                 yield from self._bounded(response, self._page(hub, uuid, filters, number, last, True, pages))
             if not filters:
                 yield from self._filtered_lists(response, page, hub, uuid)
                 yield self._links(response, uuid)
-        elif page.next_page and page.next_page > meta.get("listed_up_to", 0):
+            return
+        yield from self._queue_papers(response, page)
+        if page.next_page and page.next_page > meta.get("listed_up_to", 0):
             # Past page 1 only "next" can reveal pages page 1 did not link; a "next" within what was
             # already requested is not followed, and the duplicate filter catches any other repeat.
             pages = meta.get("pages")
@@ -397,9 +407,13 @@ class HubSpider(scrapy.Spider):
         """The requests for `_new_papers(page)`."""
         return (self._paper_request(ref) for ref in self._new_papers(page))
 
-    def _new_papers(self, page: HubPage) -> Iterator[str]:
+    def _new_papers(self, page: HubPage, budget: dict[str, Any] | None = None) -> Iterator[str]:
         """The refs of the citing papers `page` lists whose page the warehouse has not read and this crawl has
         not asked for yet, once each. Nothing in a replay.
+
+        With the hub's `budget` (`_queue_papers`), at most its `paper_ceiling` of them over all the hub's pages;
+        those past it are counted in `papers_left` and not marked requested (another hub listing them, or a
+        later crawl, still asks for them).
 
         The local set spares the scheduler every repeat; the duplicate filter still sees each request, so on
         a shared frontier (spiders/frontier.py) a paper listed to several workers is fetched once."""
@@ -409,14 +423,52 @@ class HubSpider(scrapy.Spider):
             ref = paper_ref(entry.arxiv_id, entry.pith_id)
             if ref is None or ref in self.papers_requested or ref in self.known_papers:
                 continue
+            if budget is not None:
+                if budget["papers"] >= budget["paper_ceiling"]:
+                    budget["papers_left"] = budget.get("papers_left", 0) + 1
+                    continue
+                budget["papers"] += 1
             self.papers_requested.add(ref)
             if getattr(self, "crawler", None) is not None:
                 self.crawler.stats.inc_value("citehub/papers/requested")
             yield ref
 
+    def _queue_papers(self, response: Response, page: HubPage) -> Iterator[dict[str, Any]]:
+        """Queue the paper pages of `page`'s new papers for the crawl's idle time, within the hub's paper
+        ceiling (`_paper_ceiling`, shared by the hub's pages through its budget dict). A hub whose pages list
+        more is recorded once: crawl stats (`citehub/hubs/paper_ceiling`, and `citehub/papers/not_followed`
+        per paper left) and a quarantine `paper_pages_ceiling` of no hub (paper pages belong to no hub: the
+        hub's own pages are complete or not on their own terms; one listing more papers than it declares
+        already is not)."""
+        if not (self.follow and self.paper_pages):
+            return
+        budget = response.meta.setdefault("budget", {"used": 0, "ceiling": self._ceiling(1)})
+        if "paper_ceiling" not in budget:  # a page read without its hub's first page (e.g. `scrapy parse`)
+            budget |= {"papers": 0, "paper_ceiling": self._paper_ceiling(page.citing_count)}
+        left = budget.get("papers_left", 0)
+        self.papers_pending.extend(self._new_papers(page, budget))
+        left = budget.get("papers_left", 0) - left
+        if not left:
+            return
+        stats = self.crawler.stats if getattr(self, "crawler", None) is not None else None
+        if stats is not None:
+            stats.inc_value("citehub/papers/not_followed", left)
+        if not budget.get("papers_recorded"):
+            budget["papers_recorded"] = True
+            if stats is not None:
+                stats.inc_value("citehub/hubs/paper_ceiling")
+            uuid = response.meta.get("hub_uuid")
+            item = self._quarantine(
+                response,
+                "paper_pages_ceiling",
+                f"{budget['paper_ceiling']} paper pages for hub {uuid} ({page.citing_count} citing papers declared)",
+            )
+            yield {**item, "hub_uuid": None}
+
     def _paper_request(self, ref: str) -> scrapy.Request:
         """A paper page, after the hub pages (PAPER_PRIORITY). It belongs to no hub: no hub_uuid, and no hub's
-        request ceiling (`_bounded`) pays for it."""
+        request ceiling (`_bounded`) pays for it; the hub's paper ceiling bounds how many it queues
+        (`_queue_papers`)."""
         return scrapy.Request(
             self.base_url + paper_path(ref),
             callback=self.parse_paper,
@@ -478,6 +530,12 @@ class HubSpider(scrapy.Spider):
                 self.crawler.stats.inc_value("citehub/hubs/request_ceiling")
             yield self._quarantine(response, "request_ceiling", f"{ceiling} requests for hub {uuid}")
 
+    def _spent(self, response: Response) -> bool:
+        """Nothing more to request from this hub's pages: a replay (nothing is requested), or its request
+        ceiling was passed (and recorded)."""
+        budget = response.meta.get("budget")
+        return not self.follow or (budget is not None and budget["used"] > budget["ceiling"])
+
     def _limit(self, name: str) -> int:
         """A bound from the crawl's settings (spiders/settings.py's default for a spider made without one)."""
         settings = getattr(self, "settings", None)
@@ -486,11 +544,18 @@ class HubSpider(scrapy.Spider):
     def _ceiling(self, pages: int) -> int:
         """CITEHUB_HUB_REQUEST_CEILING, or by default what the hub's declared count can call for: its pages,
         those of its role and polarity lists (each a partition of at most its citations), one first page a
-        followed filter value, and a margin."""
+        followed filter value, and a margin; never more than CITEHUB_HUB_REQUEST_MAX (the count is the page's
+        own word: 2^31-1 declared would otherwise allow billions)."""
         fixed = self._limit("CITEHUB_HUB_REQUEST_CEILING")
         if fixed:
             return fixed
-        return 3 * pages + 2 * self._limit("CITEHUB_MAX_FILTER_VALUES") + 8
+        derived = 3 * pages + 2 * self._limit("CITEHUB_MAX_FILTER_VALUES") + 8
+        return min(derived, self._limit("CITEHUB_HUB_REQUEST_MAX"))
+
+    def _paper_ceiling(self, declared: int) -> int:
+        """Paper pages a hub's pages may queue in one crawl: no more than the citing papers it declares, and
+        never more than CITEHUB_HUB_PAPER_PAGES_MAX."""
+        return max(0, min(declared, self._limit("CITEHUB_HUB_PAPER_PAGES_MAX")))
 
     def failed(self, failure: Failure):
         request = failure.request

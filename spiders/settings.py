@@ -132,5 +132,12 @@ CITEHUB_WARC_MAX_BYTES = 512 * 1024 * 1024
 # a hub may make (0: derived from its declared count); past either, the hub is recorded and incomplete.
 CITEHUB_MAX_FILTER_VALUES = 24
 CITEHUB_HUB_REQUEST_CEILING = 0
+# The derived ceiling's absolute maximum: the declared count is the page's own word (2^31-1 would allow
+# billions). The sample site's largest hub (1,246 citations, 63 pages of 20) derives 245; 2,000 covers a hub
+# of about 13,000 citations.
+CITEHUB_HUB_REQUEST_MAX = 2000
+# Paper pages (discovery) a hub's pages may queue in one crawl: at most the citing papers it declares, and at
+# most this; the papers past it are recorded (citehub/papers/not_followed) and asked for by a later crawl.
+CITEHUB_HUB_PAPER_PAGES_MAX = 2000
 CITEHUB_START_BATCH = 64  # hubs handed to the scheduler at a time (spiders/hub.py start); 0 = all at once
 CITEHUB_PROGRESS_INTERVAL = 1.0  # seconds between progress lines in <run dir>/progress.jsonl; 0 turns it off

@@ -1,12 +1,18 @@
 """A hub page cannot make the crawl run away (issue 19): pages to fetch come from the declared count, a link
 or a "next" chain past the declared end is recorded and not followed, invented facet values past a small
-bound are recorded and not followed, and every hub has a request ceiling. Each test drives the spider's
-real callbacks over the sample site's pages, made hostile in one respect. The paper pages of the papers the
-fetched pages list (discovery, issue 16) are requested once each, outside the hub's ceiling."""
+bound are recorded and not followed, and every hub has a request ceiling (by default derived from its
+declared count, never past CITEHUB_HUB_REQUEST_MAX). Each test drives the spider's real callbacks over the
+sample site's pages, made hostile in one respect. The paper pages of the papers the fetched pages list
+(discovery, issue 16) are requested once each, outside the hub's request ceiling but within its paper ceiling:
+no more than the citing papers it declares (and CITEHUB_HUB_PAPER_PAGES_MAX); the last test crawls a hostile
+page over real HTTP with `scrapy crawl`."""
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,19 +21,26 @@ from scrapy.http import HtmlResponse
 
 from samplesite.generator import build_site
 from samplesite.render import _hub_a
+from samplesite.server import SampleSiteServer
 from samplesite.view import expected_page
 from spiders import settings
+from spiders.crawl import allowed_hosts_for, run_crawl
 from spiders.hub import HubSpider
+from spiders.parse.hub_html import parse_hub_page
+from spiders.parse.paperref import paper_path, paper_ref
 from tests.spiders.test_spider_navigation import BASE, _every_page, _list_of, _paper_urls
 
 LIMIT = 400  # requests a test lets a crawl make before calling it a runaway
 
 
-def _crawl(site, uuid: str, hostile: Callable[[dict[str, Any]], None]) -> tuple[list[Request], list[dict], list[str]]:
+def _crawl(
+    site, uuid: str, hostile: Callable[[dict[str, Any]], None], spider: HubSpider | None = None
+) -> tuple[list[Request], list[dict], list[str]]:
     """Every hub page request and quarantine item the spider makes over the hub's pages, each page passed
     through `hostile(view)` before it is rendered, and the URLs of the paper pages it requests (sorted). Those
-    are checked here: exactly one for each paper with an id that a rendered page lists."""
-    spider = HubSpider(base_url=BASE)
+    are checked here: exactly one for each paper with an id that a rendered page lists, unless the hub's paper
+    ceiling was recorded (then a subset of them)."""
+    spider = spider or HubSpider(base_url=BASE)
     first = spider._page(f"{BASE}/citations/{uuid}", uuid, {}, 1)
     queue, requested, quarantined = [first], [first], []
     listed: set[str] = set()
@@ -51,7 +64,11 @@ def _crawl(site, uuid: str, hostile: Callable[[dict[str, Any]], None]) -> tuple[
     papers = [
         spider._paper_request(ref).url for ref in spider.papers_pending
     ]  # asked for once every hub page is done (HubSpider._idle)
-    assert sorted(papers) == sorted(listed)
+    assert len(papers) == len(set(papers))
+    if any(q["reason"] == "paper_pages_ceiling" for q in quarantined):
+        assert set(papers) < listed
+    else:
+        assert sorted(papers) == sorted(listed)
     return requested, quarantined, sorted(papers)
 
 
@@ -141,3 +158,166 @@ def test_every_hub_has_a_request_ceiling(hub, monkeypatch):
     # the papers those six pages list are all requested (checked by _crawl): the ceiling does not bound them
     assert 0 < len(papers) < len(_paper_urls(site, uuid))
     assert [(q["reason"], q["detail"]) for q in quarantined] == [("request_ceiling", f"5 requests for hub {uuid}")]
+
+
+def test_the_default_ceiling_follows_the_declared_count_up_to_an_absolute_maximum(hub):
+    """3 requests a page (its own, a role list's, a polarity list's), a first page a followed filter value and
+    8 more; never past CITEHUB_HUB_REQUEST_MAX, however many pages a page declares (2^31-1 citations would
+    otherwise allow 322 million requests)."""
+    spider = HubSpider(base_url=BASE)
+    assert (settings.CITEHUB_HUB_REQUEST_CEILING, settings.CITEHUB_HUB_REQUEST_MAX) == (0, 2000)
+    assert [spider._ceiling(p) for p in (1, 7, 63, 648, 649, 650)] == [59, 77, 245, 2000, 2000, 2000]
+    assert spider._ceiling(-(-(2**31 - 1) // 20)) == 2000
+    site, uuid = hub
+    first = expected_page(site, uuid, {}, 1, BASE)
+    pages = max(first["page_numbers"])
+    requested, quarantined, _ = _crawl(site, uuid, lambda view: None)
+    assert quarantined == [] and len(requested) < 3 * pages + 2 * 24 + 8  # an honest hub stays below it
+
+
+def test_a_page_declaring_two_billion_citations_stops_at_the_absolute_maximum(hub, monkeypatch):
+    """The declared count is the page's word: 2^31-1 citations at 20 a page (107,374,183 pages) make a derived
+    ceiling of 322,122,605 requests. The absolute maximum stops the hub there and says so once."""
+    site, uuid = hub
+    monkeypatch.setattr(settings, "CITEHUB_HUB_REQUEST_MAX", 30)  # the default's rule, at a size a test can run
+    huge = 2**31 - 1
+
+    def two_billion(view: dict[str, Any]) -> None:
+        view["citing_count"] = huge
+        view["page_numbers"] = [1, 2, 3, 107_374_183]
+        view["next_page"] = view["page"] + 1
+
+    requested, quarantined, _ = _crawl(site, uuid, two_billion)
+    assert len(requested) == 1 + 30
+    assert [(q["reason"], q["detail"]) for q in quarantined if q["reason"] == "request_ceiling"] == [
+        ("request_ceiling", f"30 requests for hub {uuid}")
+    ]
+
+
+def _invented(count: int) -> list[dict[str, Any]]:
+    """`count` citing papers no site has: arXiv ids 2999.00000 on."""
+    return [
+        {
+            "title_raw": f"Invented paper {i}",
+            "href": f"{BASE}/paper/2999.{i:05d}",
+            "arxiv_id": f"2999.{i:05d}",
+            "arxiv_version": 1,
+            "pith_id": None,
+            "category": "cs.LG",
+            "date": "2026-06-17",
+            "verdict": "unverdicted",
+            "novelty": 7.0,
+            "refs": 2,
+            "summary_raw": "Made up.",
+            "position": i,
+        }
+        for i in range(count)
+    ]
+
+
+INVENTED = 5000
+
+
+def test_a_page_listing_5000_invented_papers_queues_only_the_papers_its_hub_declares(hub):
+    """Issue 19 audit: with no request budget, a hub page listing 5,000 invented citing papers queued a paper
+    page for each (5,106 requests). A hub's pages queue at most the citing papers it declares; the rest are
+    recorded once, as a quarantine of no hub (paper pages belong to none)."""
+    site, uuid = hub
+    declared = expected_page(site, uuid, {}, 1, BASE)["citing_count"]
+    invented = _invented(INVENTED)
+
+    def lists_5000(view: dict[str, Any]) -> None:
+        if view["page"] == 1 and not view["filters"]:
+            view["explorer"] = view["explorer"] + invented
+
+    requested, quarantined, papers = _crawl(site, uuid, lists_5000)
+    assert len(papers) == declared < 300
+    # the first `declared` new papers page 1 lists, in its order (representative block, then explorer)
+    first = expected_page(site, uuid, {}, 1, BASE)
+    entries = (*first["representative"], *first["explorer"], *invented)
+    listed = [e["arxiv_id"] or e["pith_id"] for e in entries if e["arxiv_id"] or e["pith_id"]]  # no id: no page
+    assert papers == sorted(f"{BASE}/paper/{ref}" for ref in list(dict.fromkeys(listed))[:declared])
+    assert [(q["reason"], q["hub_uuid"], q["detail"]) for q in quarantined if q["reason"] == "paper_pages_ceiling"] == [
+        ("paper_pages_ceiling", None, f"{declared} paper pages for hub {uuid} ({declared} citing papers declared)")
+    ]
+
+
+def test_paper_pages_stop_at_the_absolute_maximum_and_the_hub_stays_complete(hub, monkeypatch):
+    """CITEHUB_HUB_PAPER_PAGES_MAX bounds a hub that declares more than it: exactly that many paper pages, in
+    the order its pages list them; its own pages are all fetched and nothing records it incomplete."""
+    site, uuid = hub
+    monkeypatch.setattr(settings, "CITEHUB_HUB_PAPER_PAGES_MAX", 10)
+    requested, quarantined, papers = _crawl(site, uuid, lambda view: None)
+    assert {_list_of(r.url) for r in requested} == _every_page(site, uuid)
+    assert len(papers) == 10
+    assert set(papers) < set(_paper_urls(site, uuid))
+    declared = expected_page(site, uuid, {}, 1, BASE)["citing_count"]
+    assert [(q["reason"], q["hub_uuid"], q["detail"]) for q in quarantined] == [
+        ("paper_pages_ceiling", None, f"10 paper pages for hub {uuid} ({declared} citing papers declared)")
+    ]
+
+
+# -- the hostile page over real HTTP, in a real `scrapy crawl` -------------------------------------------------
+
+
+class _ListsInventedPapers(SampleSiteServer):
+    """The sample site, but one hub's first page lists INVENTED more citing papers (their pages answer 404)."""
+
+    hostile = ""
+
+    def _respond(self, path: str, query: str):
+        if path == f"/citations/{self.hostile}" and not query:
+            view = expected_page(self.site, self.hostile, {}, 1, self.base_url)
+            view["explorer"] = view["explorer"] + [
+                {**e, "href": e["href"].replace(BASE, self.base_url)} for e in _invented(INVENTED)
+            ]
+            return self._ok(_hub_a(view, self.base_url).encode(), "text/html; charset=utf-8")
+        return super()._respond(path, query)
+
+
+@pytest.mark.slow
+def test_a_crawl_of_the_5000_paper_page_requests_only_the_declared_papers(tmp_path: Path):
+    site = build_site(hubs=20, seed=7, day=1)
+    hostile = max((h for h in site.hubs if h.template == "current"), key=lambda h: len(h.citations)).uuid
+    server = _ListsInventedPapers(site, ("127.0.0.1", 0))
+    server.hostile = hostile
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        base = server.base_url
+        result = run_crawl(
+            "hostile",
+            tmp_path / "hostile",
+            base,
+            [f"{base}/citations/{hostile}"],
+            allowed_hosts_for(base),
+            extra_settings={"AUTOTHROTTLE_ENABLED": "False", "DOWNLOAD_TIMEOUT": "5", "CITEHUB_RETRY_BACKOFF": "0"},
+        )
+        page = parse_hub_page(server.respond(f"/citations/{hostile}", "").body, f"{base}/citations/{hostile}")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+    items = [json.loads(line) for line in result.items_path.read_text(encoding="utf-8").splitlines()]
+    stats = result.stats
+    declared = page.citing_count
+    assert len(page.explorer) == INVENTED + min(declared, 20)
+    # exactly the first `declared` papers page 1 lists, each once, in no hub
+    refs = [paper_ref(e.arxiv_id, e.pith_id) for e in (*page.representative, *page.explorer)]
+    expected = list(dict.fromkeys(r for r in refs if r))[:declared]
+    paper_fetches = [i for i in items if i["kind"] == "fetch" and "/paper/" in i["url"]]
+    assert sorted(f["url"] for f in paper_fetches) == sorted(base + paper_path(r) for r in expected)
+    assert {f["hub_uuid"] for f in paper_fetches} == {None}
+    assert stats["citehub/papers/requested"] == declared
+    assert stats["citehub/hubs/paper_ceiling"] == 1
+    assert stats["citehub/papers/not_followed"] >= INVENTED + min(declared, 20) - declared
+    quarantines = [(q["reason"], q["hub_uuid"], q["detail"]) for q in items if q["kind"] == "quarantine"]
+    assert (
+        "paper_pages_ceiling",
+        None,
+        f"{declared} paper pages for hub {hostile} ({declared} citing papers declared)",
+    ) in quarantines
+    # everything else the crawl sent: robots.txt, the twin and the hub's own pages
+    hub_fetches = [i for i in items if i["kind"] == "fetch" and "/paper/" not in i["url"]]
+    assert stats["downloader/request_count"] == 1 + len(hub_fetches) + declared
+    assert stats["downloader/request_count"] < 100  # 5,000 paper pages and more before the paper ceiling
