@@ -37,6 +37,12 @@ class DiskFull(CrawlFailed):
 
 
 _ENOSPC = f"[Errno {errno.ENOSPC}]"
+# Crawl stat: errors the crawl logged whose cause is a full disk (spiders.extensions.StatsJson counts them).
+NO_SPACE_STAT = "citehub/errors/no_space"
+# What a crawl that finished says of a write lost to a full disk: a traceback's last line (`OSError: [Errno
+# 28] ...`, `builtins.OSError: ...` from a Twisted failure, or the logging module's own report on stderr),
+# at the start of a line, so a page's text quoted inside a log line cannot pass for it.
+_ENOSPC_RAISED = re.compile(r"^(?:[\w.]+\.)?\w*Error: \[Errno 28\] No space left on device", re.MULTILINE)
 
 
 def _out_of_space(run_dir: Path, *logs: Path) -> bool:
@@ -50,6 +56,18 @@ def _out_of_space(run_dir: Path, *logs: Path) -> bool:
     for path in logs:
         with contextlib.suppress(OSError):
             if _ENOSPC in path.read_text(errors="replace"):
+                return True
+    return False
+
+
+def _lost_writes(stats: dict, *logs: Path) -> bool:
+    """Did a crawl that finished (exit 0, stats.json) lose writes to a full disk? Its stats count the errors
+    whose cause was ENOSPC (NO_SPACE_STAT), or its logs hold such a traceback."""
+    if stats.get(NO_SPACE_STAT):
+        return True
+    for path in logs:
+        with contextlib.suppress(OSError):
+            if _ENOSPC_RAISED.search(path.read_text(errors="replace")):
                 return True
     return False
 
@@ -128,6 +146,12 @@ def run_crawl(
         tail = stderr_path.read_text(errors="replace")[-2000:] if stderr_path.exists() else ""
         raise CrawlFailed(f"scrapy crawl exited {returncode}; see {log_path}\n{tail}")
     stats = json.loads(stats_path.read_text())
+    if _lost_writes(stats, stderr_path, log_path):
+        # it finished, but what it archived is short of what it fetched: never published as if whole
+        raise DiskFull(
+            f"no space left on {run_dir}: crawl {run_id} finished but lost writes to its archive (WARC, items) "
+            f"to a full disk (see {log_path}); free space under the data directory (CITEHUB_DATA_DIR) and rerun"
+        )
     items.touch()  # a crawl of zero hubs writes no feed file
     return CrawlResult(run_dir=run_dir, items_path=items, stats=stats, log_path=log_path)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -18,6 +19,7 @@ from twisted.internet import task
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from spiders.crawl import NO_SPACE_STAT
 from spiders.peak_rss import peak_rss_bytes
 
 logger = logging.getLogger(__name__)
@@ -116,8 +118,28 @@ def _reason(status: int) -> str:
         return "Unknown"
 
 
+class _NoSpaceCounter(logging.Handler):
+    """Counts the log records whose exception (or its cause) is ENOSPC into NO_SPACE_STAT: a crawl that lost
+    writes to a full disk says so in stats.json even when its log could not be written, and even when it
+    finished (space freed before its end) with exit code 0."""
+
+    def __init__(self, stats) -> None:
+        super().__init__(logging.WARNING)
+        self.stats = stats
+
+    def emit(self, record: logging.LogRecord) -> None:
+        exc = record.exc_info[1] if record.exc_info else None
+        seen = 0
+        while exc is not None and seen < 10:
+            if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+                self.stats.inc_value(NO_SPACE_STAT)
+                return
+            exc, seen = exc.__cause__ or exc.__context__, seen + 1
+
+
 class StatsJson:
-    """Writes the crawl stats to `<run dir>/stats.json` when the spider closes, for the flow to read."""
+    """Writes the crawl stats to `<run dir>/stats.json` when the spider closes, for the flow to read; with
+    them NO_SPACE_STAT, the errors whose cause was a full disk."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
@@ -126,6 +148,7 @@ class StatsJson:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StatsJson:
         ext = cls(crawler)
+        logging.getLogger().addHandler(_NoSpaceCounter(crawler.stats))
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         # engine_stopped comes after every spider_closed handler, so the stats are final by then.
         crawler.signals.connect(ext.engine_stopped, signal=signals.engine_stopped)
