@@ -33,7 +33,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import SecretStr
 
-from flows.nightly import nightly_refresh, plain_url
+from flows.nightly import nightly_refresh, plain_url, settle_archive
 from flows.publish import failure_recorded, flow_state, publish, stage_timer, take_run_lock, worse
 from flows.settings import Settings
 from schema.engine import make_engine, redacted, warehouse_identity
@@ -42,6 +42,7 @@ from spiders.parse.hubref import resolve_hub_refs
 from spiders.parse.records import PARSER_VERSION
 from spiders.replay import (
     ANY_WAREHOUSE,
+    PENDING,
     ArchivedRun,
     ArchiveError,
     Selection,
@@ -92,11 +93,18 @@ def replay_selection(
     since: date | None = None,
     until: date | None = None,
     archive_of: str | None = None,
+    named: list[str] | None = None,
 ) -> Selection:
     """The archived crawls a replay into `database_url` takes, and those it leaves out and why
-    (`spiders.replay.select_runs`); what `citehub backfill --from-archive --dry-run` lists."""
+    (`spiders.replay.select_runs`; `named`: only these run ids, crawl-only runs included); what `citehub
+    backfill --from-archive --dry-run` lists. A crawl of this warehouse whose run was killed during its load
+    (`published: "pending"`) is settled from its run table first (`settle_archive`)."""
     owner = archive_of if archive_of in (None, ANY_WAREHOUSE) else warehouse_identity(archive_of)
-    return select_runs(archived_runs(runs_dir, since, until), warehouse_identity(database_url), owner)
+    found = archived_runs(runs_dir, since, until)
+    if any(a.published == PENDING and a.warehouse == warehouse_identity(database_url) for a in found):
+        settle_archive(make_engine(database_url), runs_dir, database_url)
+        found = archived_runs(runs_dir, since, until)
+    return select_runs(found, warehouse_identity(database_url), owner, named)
 
 
 def replay_archive(
@@ -109,8 +117,10 @@ def replay_archive(
     lock_wait_seconds: float,
     workers: int | None = None,
     archive_of: str | None = None,
+    named: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Replay archived crawls (oldest first) as runs of `kind`; every input checked before the first run."""
+    """Replay archived crawls (oldest first) as runs of `kind`, or only the `named` ones; every input checked
+    before the first run."""
     log = get_run_logger()
     overrides: dict[str, Any] = {
         **({"data_dir": data_dir} if data_dir else {}),
@@ -118,7 +128,7 @@ def replay_archive(
     }
     settings = Settings(**overrides)
     database_url = plain_url(database_url) or settings.database_url
-    selection = replay_selection(settings.runs_dir, database_url, since, until, archive_of)
+    selection = replay_selection(settings.runs_dir, database_url, since, until, archive_of, named)
     for archived_run, why in selection.left_out:
         log.info("left out archived crawl %s: %s", archived_run.run_id, why)
     plans = [(a, fetch_plan(a)) for a in selection.chosen]
@@ -183,9 +193,13 @@ def backfill(
     lock_wait_seconds: float = 0.0,
     replay_workers: int | None = None,
     archive_of: str | None = None,
+    run_ids: list[str] | None = None,
 ) -> dict[str, Any]:
     """Backfill `hubs` (uuids, URLs or seed files) by fetching them now, or replay archived crawls (parsed on
-    `replay_workers` processes)."""
+    `replay_workers` processes): those of the date range, or only the archived crawls `run_ids` (the one way
+    a crawl-only run, `citehub crawl`, is replayed)."""
+    if run_ids and not from_archive:
+        raise ArchiveError("--run names archived crawls: use it with --from-archive")
     if from_archive:
         if hubs:
             raise ArchiveError("give hubs or from_archive, not both: an archive replay loads whole crawls")
@@ -200,6 +214,7 @@ def backfill(
                 lock_wait_seconds,
                 replay_workers,
                 archive_of,
+                run_ids,
             )
         )
     if since or until:

@@ -27,7 +27,7 @@ from spiders.crawl import CrawlResult, allowed_hosts_for, run_crawl
 from spiders.fleet import run_fleet_crawl
 from spiders.parse.hubref import hub_url, read_seeds
 from spiders.parse.records import PARSER_VERSION
-from spiders.replay import record_run
+from spiders.replay import record_run, settle_pending
 from warehouse import guard, history, papers, plan, runs
 from warehouse.lock import single_flight
 
@@ -160,6 +160,7 @@ def nightly_refresh(
             "run %s: %d hubs from %s into %s", run_id, len(hub_urls), settings.base_url, redacted(url)
         )
         with failure_recorded(engine, run_id, parser_version=PARSER_VERSION):
+            settle_archive(engine, settings.runs_dir, url)
             run_dir = settings.runs_dir / run_id
             # the archive says whose crawl this is; publish() adds whether it was published
             record_run(run_dir, run_id=run_id, kind=kind, warehouse=warehouse_identity(url), published=False)
@@ -228,6 +229,7 @@ def accept_changes(
     upgrade(engine)
     blocked = guard.blocked_run(engine, run_id)
     with single_flight(engine, run_id):
+        settle_archive(engine, settings.runs_dir, url)
         return flow_state(
             publish(
                 url,
@@ -240,6 +242,13 @@ def accept_changes(
                 archive=settings.runs_dir / run_id,
             )
         )
+
+
+def settle_archive(engine: Engine, runs_dir: Path, url: str) -> dict[str, bool]:
+    """Settle the archived crawls of this warehouse whose run was killed while its load committed (manifest
+    `published: "pending"`) from its run table (`warehouse.runs.published_runs`): at the start of every run,
+    holding the run lock, and before a replay selects crawls. Returns the settled run ids."""
+    return settle_pending(runs_dir, warehouse_identity(url), lambda run_ids: runs.published_runs(engine, run_ids))
 
 
 def plain_url(database_url: SecretStr | str | None) -> str | None:

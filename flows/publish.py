@@ -28,7 +28,7 @@ from sqlalchemy import Engine
 from flows.notify import notify
 from schema.engine import make_engine
 from schema.errors import CitehubError
-from spiders.replay import record_run
+from spiders.replay import PENDING, record_run
 from warehouse import guard, outcome, queries, rebuild, runs, stage
 from warehouse.checks import CheckResult, run_checks
 from warehouse.config import WarehouseSettings
@@ -147,10 +147,12 @@ def publish(
     if items_path is not None:
         timed("stage", stage_task, database_url, run_id, items_path)
     limits = guard.Limits()
+    if archive is not None:  # a kill between the commit and `published: True` leaves it: settle_pending
+        record_run(archive, run_id=run_id, published=PENDING)
     loaded = timed("load", load_task, database_url, run_id, limits, override)
     if isinstance(loaded, guard.Verdict):
         if archive is not None:
-            record_run(archive, status="blocked")
+            record_run(archive, published=False, status="blocked")
         return finish_blocked(engine, run_id, loaded, stats, timings, get_run_logger())
     if archive is not None:
         record_run(archive, published=True)

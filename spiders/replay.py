@@ -20,7 +20,7 @@ import multiprocessing
 import os
 import re
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -44,14 +44,16 @@ class ArchiveError(CitehubError, ValueError):
 class ArchivedRun:
     """One crawl kept under the runs folder: its WARC files and the fetch rows pointing into them, and what
     its manifest (`run.json`) says: the warehouse it was crawled for and whether its run published it
-    (None for both: archived before runs recorded them)."""
+    (None for both: archived before runs recorded them; PENDING: its load was about to commit, see
+    `settle_pending`), and its kind (CRAWL_ONLY: `citehub crawl`, which no run published)."""
 
     run_id: str
     run_dir: Path
     crawl_started: datetime  # when the crawl started (stats.json start_time; else the run id's stamp)
     warehouse: str | None = None
-    published: bool | None = None
+    published: bool | str | None = None
     status: str | None = None
+    kind: str | None = None
 
     @property
     def items_path(self) -> Path:
@@ -228,6 +230,11 @@ def parse_day(value: str | date | None, option: str) -> date | None:
 
 
 MANIFEST = "run.json"
+# `published` while the run's load commits: written before its transaction opens, replaced by True once it
+# committed (False when the guard blocked it). A run killed in between leaves it; `settle_pending` asks the
+# warehouse whether that load committed.
+PENDING = "pending"
+CRAWL_ONLY = "crawl"  # the manifest `kind` of a `citehub crawl` (crawl only: no run, no warehouse)
 
 
 def record_run(run_dir: Path, **fields: Any) -> None:
@@ -251,6 +258,35 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
     return manifest if isinstance(manifest, dict) else {}
 
 
+def settle_pending(
+    runs_dir: Path, warehouse: str, judge: Callable[[list[str]], Mapping[str, bool | None]]
+) -> dict[str, bool]:
+    """Settle the manifests under `runs_dir` of warehouse `warehouse` (its identity) still saying `published:
+    "pending"`: `judge(run_ids)` says, from that warehouse's run table, whether each run's load committed
+    (`warehouse.runs.published_runs`: True, False, or None while undecided, e.g. still running). Decided ones
+    are rewritten with that answer (and `settled: true`); returns them. `judge` is called only when there is
+    something to settle."""
+    pending: dict[str, Path] = {}
+    if runs_dir.is_dir():
+        for run_dir in sorted(runs_dir.iterdir()):
+            if not RUN_DIR_NAME.match(run_dir.name) or not (run_dir / MANIFEST).is_file():
+                continue
+            try:
+                manifest = read_manifest(run_dir)
+            except ArchiveError:  # a replay that selects it names it; a run does not fail for it
+                continue
+            if manifest.get("published") == PENDING and manifest.get("warehouse") == warehouse:
+                pending[str(manifest.get("run_id") or run_dir.name)] = run_dir
+    if not pending:
+        return {}
+    settled = {}
+    for run_id, published in judge(sorted(pending)).items():
+        if run_id in pending and published is not None:
+            record_run(pending[run_id], published=published, settled=True)
+            settled[run_id] = published
+    return settled
+
+
 ANY_WAREHOUSE = "any"
 
 
@@ -263,13 +299,28 @@ class Selection:
     warehouse: str | None  # whose crawls: None with ANY_WAREHOUSE
 
 
-def select_runs(found: list[ArchivedRun], target: str, archive_of: str | None = None) -> Selection:
+def select_runs(
+    found: list[ArchivedRun], target: str, archive_of: str | None = None, named: list[str] | None = None
+) -> Selection:
     """Of the archived crawls `found`, those a replay into warehouse `target` (its `warehouse_identity`)
     takes: the crawls of `archive_of` (a warehouse identity, or ANY_WAREHOUSE), by default of the target when
     the archive holds some, else of the one warehouse the archive holds; never a crawl whose run did not
-    publish (it died during its load, the guard blocked it, it was interrupted)."""
-    owners = {a.warehouse for a in found}
-    if archive_of == ANY_WAREHOUSE:
+    publish (it died during its load, the guard blocked it, it was interrupted), nor one whose publication is
+    still PENDING (not settled yet: `settle_pending`).
+
+    `named`: only these run ids (each must be found). A crawl-only run (`citehub crawl`: no run published it,
+    for no warehouse) is taken only when named; a folder without a manifest (archived before manifests) is
+    taken as a crawl of no recorded warehouse, as before."""
+    if named is not None:
+        missing = sorted(set(named) - {a.run_id for a in found})
+        if missing:
+            raise ArchiveError(
+                f"no archived crawl {', '.join(missing)} (a run folder with stats.json, items.jsonl and warc/ "
+                "in the range asked)"
+            )
+        found = [a for a in found if a.run_id in named]
+    owners = {a.warehouse for a in found if a.kind != CRAWL_ONLY}
+    if archive_of == ANY_WAREHOUSE or not owners:
         owner = None
     elif archive_of is not None:
         owner = archive_of
@@ -285,10 +336,23 @@ def select_runs(found: list[ArchivedRun], target: str, archive_of: str | None = 
         )
     chosen, left_out = [], []
     for archived in found:
-        if owner is not None and archived.warehouse != owner:
+        if archived.kind == CRAWL_ONLY:
+            if named is not None:
+                chosen.append(archived)
+            else:
+                left_out.append((archived, "a crawl-only run (citehub crawl): replayed only when named (--run)"))
+        elif owner is not None and archived.warehouse != owner:
             left_out.append((archived, f"crawled for {archived.warehouse or 'a warehouse it does not record'}"))
         elif archived.published is False:
             left_out.append((archived, f"its run ended {archived.status or 'before its load'} and published nothing"))
+        elif archived.published == PENDING:
+            left_out.append(
+                (
+                    archived,
+                    f"its run stopped during its load; whether that committed is not settled yet (the next run of "
+                    f"{archived.warehouse} settles it)",
+                )
+            )
         else:
             chosen.append(archived)
     if not chosen:
@@ -328,6 +392,7 @@ def archived_runs(runs_dir: Path, since: date | None = None, until: date | None 
                 warehouse=manifest.get("warehouse"),
                 published=manifest.get("published"),
                 status=manifest.get("status"),
+                kind=manifest.get("kind"),
             )
         )
     if not found:

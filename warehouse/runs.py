@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, select, update
 
 from schema.errors import CitehubError
-from schema.tables import RUN_KINDS, RUN_STATUSES, hub, run
+from schema.tables import RUN_KINDS, RUN_STATUSES, fetch, hub, run
 from spiders.parse.records import PARSER_VERSION
 
 
@@ -103,6 +103,32 @@ def known_hub_urls(engine: Engine, base_url: str) -> list[str]:
     with engine.connect() as conn:
         uuids = conn.execute(select(hub.c.hub_uuid).order_by(hub.c.hub_uuid)).scalars()
         return [f"{base}/citations/{uuid}" for uuid in uuids]
+
+
+def published_runs(engine: Engine, run_ids: list[str]) -> dict[str, bool | None]:
+    """Whether the load of each run committed (it published), as the warehouse says: True for a `completed` or
+    `degraded` run, and for a `failed` or `abandoned` one that left fetch rows (only its load's transaction
+    writes them: it failed, or died, after the commit); False for a `blocked` or `skipped` run and for a failed
+    or abandoned one without; None while it is `running` or unknown here (not decided yet)."""
+    if not run_ids:
+        return {}
+    with engine.connect() as conn:
+        statuses = dict(conn.execute(select(run.c.run_id, run.c.status).where(run.c.run_id.in_(run_ids))).all())
+        loaded = set(
+            conn.execute(select(fetch.c.run_id).where(fetch.c.run_id.in_(run_ids)).group_by(fetch.c.run_id)).scalars()
+        )
+    out: dict[str, bool | None] = {}
+    for run_id in run_ids:
+        status = statuses.get(run_id)
+        if status in ("completed", "degraded"):
+            out[run_id] = True
+        elif status in ("failed", "abandoned"):
+            out[run_id] = run_id in loaded
+        elif status in ("blocked", "skipped"):
+            out[run_id] = False
+        else:
+            out[run_id] = None
+    return out
 
 
 def run_count(engine: Engine) -> int:

@@ -657,11 +657,18 @@ def backfill(
     dry_run: Annotated[
         bool, typer.Option(help="with --from-archive: list the crawls it would replay and those it leaves out")
     ] = False,
+    run: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="with --from-archive: replay only this archived crawl (repeatable; a `citehub crawl` run too)"
+        ),
+    ] = None,
 ) -> None:
     """Backfill hubs by hand (fetched now, unconditionally), or replay archived crawls of a date range.
 
     A replay takes only crawls whose run published, made for one warehouse (--archive-of), and never crawls
     older than the warehouse's newest run (history would run backward): older ones go into an empty warehouse.
+    A crawl-only run (`citehub crawl`) was published by no run: it is replayed only when named with --run.
     """
     from flows.backfill import backfill as backfill_flow
     from spiders.parse.hubref import hub_url, resolve_hub_refs
@@ -672,10 +679,10 @@ def backfill(
     if from_archive:
         if hubs:
             raise ArchiveError("--hubs and --from-archive exclude each other")
-        if _archive_plan(database_url, data_dir, since, until, archive_of, dry_run):
+        if _archive_plan(database_url, data_dir, since, until, archive_of, dry_run, run):
             return
-    elif since or until or dry_run:
-        raise ArchiveError("--since/--until/--dry-run select archived crawls: add --from-archive")
+    elif since or until or dry_run or run:
+        raise ArchiveError("--since/--until/--dry-run/--run select archived crawls: add --from-archive")
     else:
         base = _base(base_url)
         _seed_hosts([hub_url(ref, base) for ref in resolve_hub_refs(hubs or [])], base, "--hubs")
@@ -690,6 +697,7 @@ def backfill(
         data_dir=str(data_dir) if data_dir else None,
         replay_workers=replay_workers,
         archive_of=_archive_owner(archive_of),
+        run_ids=run,
     )
     for report in result["runs"]:
         print_report(console, report)
@@ -713,9 +721,10 @@ def _archive_plan(
     until: str | None,
     archive_of: str | None,
     dry_run: bool,
+    named: list[str] | None = None,
 ) -> bool:
     """Check what a replay would take before a flow starts (every bad input named); with `dry_run`, list it
-    and return True (nothing else to do)."""
+    and return True (nothing else to do). `named`: only these archived crawls (--run)."""
     from flows.backfill import replay_selection
     from spiders.replay import fetch_plan, parse_day
 
@@ -723,7 +732,12 @@ def _archive_plan(
     settings = Settings(**overrides)
     url = database_url or settings.database_url
     selection = replay_selection(
-        settings.runs_dir, url, parse_day(since, "--since"), parse_day(until, "--until"), _archive_owner(archive_of)
+        settings.runs_dir,
+        url,
+        parse_day(since, "--since"),
+        parse_day(until, "--until"),
+        _archive_owner(archive_of),
+        named,
     )
     plans = [(a, len(fetch_plan(a))) for a in selection.chosen]
     if not dry_run:
@@ -813,7 +827,8 @@ def crawl_cmd(
     On one machine: `citehub crawl --frontier redis://h:6379/0 --workers 4`. Across machines: start the same
     command with the same --run-id on each machine, each with its own --first-worker; every machine gets the
     items of the URLs it fetched, and the union is the single-process crawl. `citehub refresh --frontier ...`
-    crawls this way and loads the result.
+    crawls this way and loads the result. The run folder's manifest says `kind: crawl` (no run published it):
+    `citehub backfill --from-archive --run RUN_ID` loads it; a replay by dates leaves it out.
     """
     joined = run_id is not None
     import logging
@@ -821,6 +836,7 @@ def crawl_cmd(
     from flows.progress import ProgressReporter
     from spiders.crawl import allowed_hosts_for
     from spiders.fleet import run_fleet_crawl
+    from spiders.replay import CRAWL_ONLY, record_run
     from warehouse.runs import new_run_id
 
     overrides: dict[str, Any] = {k: v for k, v in {"base_url": base_url, "data_dir": data_dir}.items() if v}
@@ -833,6 +849,7 @@ def crawl_cmd(
     if not log.handlers:  # the progress lines a one-process crawl prints, on stderr
         log.addHandler(logging.StreamHandler())
         log.setLevel(logging.INFO)
+    record_run(settings.runs_dir / run_id, run_id=run_id, kind=CRAWL_ONLY)  # replayed only when named (--run)
     with ProgressReporter(log) as progress:
         merged = run_fleet_crawl(
             run_id,

@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 import shutil
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, text
@@ -363,3 +363,110 @@ def test_a_replay_takes_the_published_crawls_of_one_warehouse(nightlies, tmp_pat
     assert listed == nightlies["runs"]
     assert f"left out {died}: its run ended before its load and published nothing" in result.output
     assert not (tmp_path / "rebuilt.sqlite").exists()  # a dry run writes nothing
+
+
+def _manifests(runs_dir, *run_ids: str) -> dict[str, tuple]:
+    from spiders.replay import read_manifest
+
+    return {
+        r: (read_manifest(runs_dir / r).get("published"), read_manifest(runs_dir / r).get("settled")) for r in run_ids
+    }
+
+
+def _killed_runs(nightlies, tmp_path):
+    """A copy of the nightlies' warehouse and archive, as runs killed around their load would leave them: each
+    manifest says `published: "pending"` (written before the load's transaction), and the run table says what
+    became of the run. The last nightly committed, then died before its manifest said so (its row says
+    `completed`); the second committed and died before finishing its row (the next run marked it `abandoned`:
+    its fetch rows are there). Three more crawls (copies of the last) whose runs died before their load
+    committed: `failed` (the run recorded its error), `abandoned` (killed), and one still `running`."""
+    from schema.engine import warehouse_identity
+    from spiders.replay import record_run
+    from warehouse.runs import finish_run, start_run
+
+    target = tmp_path / "wh.sqlite"
+    _copy_warehouse(nightlies["root"] / "nightly.sqlite", target)
+    url = f"sqlite:///{target}"
+    engine = make_engine(url)
+    runs_dir = tmp_path / "data" / "runs"
+    shutil.copytree(nightlies["root"] / "data" / "runs", runs_dir)
+    first, second, last = nightlies["runs"]
+    mine = warehouse_identity(url)
+    for run_id, published in ((first, True), (second, "pending"), (last, "pending")):
+        (runs_dir / run_id / "run.json").unlink()
+        record_run(runs_dir / run_id, run_id=run_id, kind="nightly", warehouse=mine, published=published)
+    with engine.begin() as conn:
+        conn.execute(t.run.update().where(t.run.c.run_id == second).values(status="abandoned"))
+    dead = {}
+    for status in ("failed", "abandoned", "running"):
+        # the `running` one died an hour ago: the next run's lock claim finds it dead (warehouse.lock)
+        started = datetime.now(UTC) - timedelta(hours=1 if status == "running" else 0)
+        run_id = start_run(engine, "nightly", {}, started_at=started)
+        if status != "running":
+            finish_run(engine, run_id, status, {"error": "killed during its load"})
+        _copy_run(runs_dir / last, runs_dir, run_id, kind="nightly", warehouse=mine, published="pending")
+        dead[status] = run_id
+    engine.dispose()
+    return url, runs_dir, dead
+
+
+def test_a_crawl_left_pending_is_replayed_when_its_load_committed(nightlies, tmp_path):
+    """Issue 19: `published: true` was written after the load committed, so a kill in between left a published
+    run marked unpublished, and a reparse dropped it. The manifest says `pending` before the commit; a replay
+    (and every run: see the next test) settles it from the warehouse's run table: the load committed when the
+    run is completed or degraded, or failed or abandoned after its load wrote its fetch rows."""
+    from flows.backfill import reparse, replay_selection
+
+    url, runs_dir, dead = _killed_runs(nightlies, tmp_path)
+    first, second, last = nightlies["runs"]
+    selection = replay_selection(runs_dir, url)
+    assert [a.run_id for a in selection.chosen] == nightlies["runs"]
+    unsettled = f"its run stopped during its load; whether that committed is not settled yet (the next run of {selection.warehouse} settles it)"
+    assert sorted((a.run_id, why) for a, why in selection.left_out) == sorted(
+        [
+            (dead["failed"], "its run ended before its load and published nothing"),
+            (dead["abandoned"], "its run ended before its load and published nothing"),
+            (dead["running"], unsettled),
+        ]
+    )
+    assert _manifests(runs_dir, first, second, last, *dead.values()) == {
+        first: (True, None),  # settled long ago: not touched
+        second: (True, True),
+        last: (True, True),
+        dead["failed"]: (False, True),
+        dead["abandoned"]: (False, True),
+        dead["running"]: ("pending", None),
+    }
+    # the settled archive rebuilds the warehouse the nightlies built, table for table
+    rebuilt = f"sqlite:///{tmp_path / 'rebuilt.sqlite'}"
+    result = reparse(database_url=rebuilt, data_dir=str(tmp_path / "data"), archive_of=url)
+    assert list(result["replayed"].values()) == nightlies["runs"]
+    assert published_checksums(rebuilt) == published_checksums(nightlies["url"])
+
+
+def test_every_run_settles_the_crawls_left_pending_first(nightlies, tmp_path):
+    """A nightly against the warehouse settles the archive's pending crawls of that warehouse as it starts,
+    holding the run lock (no load of another run can be committing then)."""
+    from flows.nightly import nightly_refresh
+
+    url, runs_dir, dead = _killed_runs(nightlies, tmp_path)
+    first, second, last = nightlies["runs"]
+    site = build_site(hubs=HUBS, seed=SEED, day=DAYS)
+    with serving(site) as base_url:
+        report = nightly_refresh(
+            base_url=base_url,
+            hubs=[site.hubs[0].uuid],
+            database_url=url,
+            data_dir=str(tmp_path / "data"),
+            include_known=False,
+        )
+    assert report["status"] == "completed"
+    # its own crawl is published; the `running` one was found dead by this run's lock claim, then settled
+    assert _manifests(runs_dir, second, last, *dead.values(), report["run_id"]) == {
+        second: (True, True),
+        last: (True, True),
+        dead["failed"]: (False, True),
+        dead["abandoned"]: (False, True),
+        dead["running"]: (False, True),
+        report["run_id"]: (True, None),
+    }

@@ -76,7 +76,8 @@ def test_an_unreachable_frontier_is_a_clear_error(tmp_path):
 
 @pytest.mark.slow
 def test_citehub_crawl_and_refresh_on_a_frontier(tmp_path, prefect_server):
-    """The CLI crawl command, and the nightly loading a fleet crawl: the warehouse equals the truth."""
+    """The CLI crawl command, and the nightly loading a fleet crawl: the warehouse equals the truth. The crawl
+    command's run folder is a crawl-only run: replayed only when named (issue 19)."""
     require_redis()
     import subprocess
     import sys
@@ -137,6 +138,33 @@ def test_citehub_crawl_and_refresh_on_a_frontier(tmp_path, prefect_server):
     assert edges == {(c["hub_uuid"], c["paper_key"]) for c in truth(site)["citations"]}
     workers = sorted(p.name for p in (tmp_path / "data" / "runs" / report["run_id"]).glob("worker-*"))
     assert workers == ["worker-0", "worker-1"]
+
+    # The crawl-only run: no run published it, for no warehouse. A replay by dates leaves it out and says why;
+    # named with --run, it is replayed, and what it loads is the site's truth.
+    from flows.backfill import backfill, replay_selection
+    from spiders.replay import ArchiveError, read_manifest
+
+    (crawled,) = (tmp_path / "crawl" / "runs").iterdir()
+    assert read_manifest(crawled) == {"kind": "crawl", "run_id": crawled.name}
+    replayed_url = f"sqlite:///{tmp_path / 'replayed.sqlite'}"
+    only_crawl = "a crawl-only run [(]citehub crawl[)]: replayed only when named [(]--run[)]"
+    with pytest.raises(ArchiveError, match=f"no archived crawl of any warehouse to replay [(]1 left out: {only_crawl}"):
+        replay_selection(tmp_path / "crawl" / "runs", replayed_url)
+    assert [
+        a.run_id for a in replay_selection(tmp_path / "crawl" / "runs", replayed_url, named=[crawled.name]).chosen
+    ] == [crawled.name]
+    result = backfill(
+        from_archive=True, run_ids=[crawled.name], database_url=replayed_url, data_dir=str(tmp_path / "crawl")
+    )
+    assert [r["status"] for r in result["runs"]] == ["completed"]
+    with make_engine(replayed_url).connect() as conn:
+        replayed = {
+            tuple(r)
+            for r in conn.execute(
+                select(t.citation.c.hub_uuid, t.citation.c.paper_key).where(t.citation.c.valid_to_run.is_(None))
+            )
+        }
+    assert replayed == edges
 
 
 def test_crawl_command_without_a_frontier_is_refused(tmp_path):
