@@ -34,7 +34,7 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import SecretStr
 
 from flows.nightly import nightly_refresh, plain_url, settle_archive
-from flows.publish import failure_recorded, flow_state, publish, stage_timer, take_run_lock, worse
+from flows.publish import crawl_counts, failure_recorded, flow_state, publish, stage_timer, take_run_lock, worse
 from flows.settings import Settings
 from schema.engine import make_engine, redacted, warehouse_identity
 from schema.migrate import upgrade
@@ -70,12 +70,14 @@ def _replay_one(
     archived: ArchivedRun,
     fetches: list[dict[str, Any]],
     settings: Settings,
+    known: dict[str, Any],
 ) -> dict[str, Any]:
     timings: dict[str, float] = {}
     # outside the runs folder: a replay is not itself an archived crawl
     items = settings.data_dir / "replays" / run_id / "items.jsonl"
     workers = replay_workers(settings.replay_workers)
     stats = stage_timer(timings)("replay", replay_task, archived, fetches, run_id, items, workers)
+    known.update(crawl_counts(stats))  # what a failure from here on still reports
     return publish(
         database_url,
         run_id,
@@ -163,8 +165,8 @@ def replay_archive(
             # one lock for the whole sequence: no other run lands between two replays
             if not reports and (skipped := take_run_lock(lock, engine, run_id, lock_wait_seconds)):
                 return {**skipped, "runs": []}
-            with failure_recorded(engine, run_id, replay_of=archived_run.run_id):
-                report = _replay_one(database_url, kind, run_id, archived_run, fetches, settings)
+            with failure_recorded(engine, run_id, replay_of=archived_run.run_id) as known:
+                report = _replay_one(database_url, kind, run_id, archived_run, fetches, settings, known)
             reports.append(report)
             if report.get("status") == "blocked":  # later crawls build on this one: stop here
                 return {"status": "blocked", "message": report["message"], "run_id": run_id, "runs": reports}

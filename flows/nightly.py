@@ -19,7 +19,7 @@ from pydantic import SecretStr
 from sqlalchemy import Engine
 
 from flows.progress import ProgressReporter
-from flows.publish import failure_recorded, flow_state, publish, stage_timer, take_run_lock
+from flows.publish import crawl_counts, failure_recorded, flow_state, publish, stage_timer, take_run_lock
 from flows.settings import Settings
 from schema.engine import make_engine, redacted, warehouse_identity
 from schema.migrate import upgrade
@@ -159,7 +159,7 @@ def nightly_refresh(
         get_run_logger().info(
             "run %s: %d hubs from %s into %s", run_id, len(hub_urls), settings.base_url, redacted(url)
         )
-        with failure_recorded(engine, run_id, parser_version=PARSER_VERSION):
+        with failure_recorded(engine, run_id, parser_version=PARSER_VERSION) as known:
             settle_archive(engine, settings.runs_dir, url)
             run_dir = settings.runs_dir / run_id
             # the archive says whose crawl this is; publish() adds whether it was published
@@ -183,6 +183,7 @@ def nightly_refresh(
                 frontier_url or settings.frontier_url,
                 workers or settings.workers,
             )
+            known.update(crawl_counts(crawl.stats))  # what a failure from here on still reports
             return flow_state(
                 publish(
                     url,

@@ -187,6 +187,27 @@ def _counts(summary: dict[str, Any]) -> dict[str, Any]:
     return {k: summary[k] for k in keys if k in summary}
 
 
+def crawl_counts(stats: dict[str, Any]) -> dict[str, int]:
+    """A crawl's (or a replay's) figures, from its stats: what a run knows before its load."""
+    return {
+        "requests": int(stats.get("downloader/request_count", 0)),
+        "pages_fetched": int(stats.get("citehub/items/hub_page", 0)),
+        "quarantined": int(stats.get("citehub/items/quarantine", 0)),
+        "failed_fetches": int(stats.get("citehub/fetch/failed", 0)),
+    }
+
+
+def planned_counts(row: dict[str, Any]) -> dict[str, int]:
+    """What a run planned, from its row's params: the hubs a crawl asked for, the fetches a replay reads."""
+    params = row.get("params") or {}
+    return {f"planned_{k}": params[k] for k in ("hubs", "fetches") if isinstance(params.get(k), int)}
+
+
+def _kind(engine: Engine, run_id: str) -> str:
+    """The run's kind as its row says (nightly, backfill, reparse): what its alert names."""
+    return str((runs.get_run(engine, run_id) or {}).get("kind") or "run")
+
+
 def worse(a: str, b: str) -> str:
     """The worse of two outcomes of runs in one sequence (a replay's): degraded beats completed."""
     order = ("completed", "degraded", "skipped", "blocked", "failed")
@@ -220,30 +241,28 @@ def finish_blocked(
     stay for `citehub refresh --accept-changes RUN_ID`)."""
     message = verdict.message(run_id) + f" (to publish it: citehub refresh --accept-changes {run_id})"
     logger.warning("%s", message)
-    summary = {
-        "error": message,
-        "guard": verdict.as_dict(),
-        "timings": timings,
-        "requests": int(stats.get("downloader/request_count", 0)),
-        "pages_fetched": int(stats.get("citehub/items/hub_page", 0)),
-        "quarantined": int(stats.get("citehub/items/quarantine", 0)),
-        "failed_fetches": int(stats.get("citehub/fetch/failed", 0)),
-    }
+    summary = {"error": message, "guard": verdict.as_dict(), "timings": timings, **crawl_counts(stats)}
     runs.finish_run(engine, run_id, "blocked", summary)
-    notify(run_id, "run", "blocked", [message], _counts(summary))
+    notify(run_id, _kind(engine, run_id), "blocked", [message], _counts(summary))
     return {"run_id": run_id, "status": "blocked", "message": message, "guard": verdict.as_dict()}
 
 
 @contextmanager
-def failure_recorded(engine: Engine, run_id: str, **context: Any) -> Iterator[None]:
-    """Whatever escapes the block ends a run still `running` as `failed`, with the error and `context`."""
+def failure_recorded(engine: Engine, run_id: str, **context: Any) -> Iterator[dict[str, Any]]:
+    """Whatever escapes the block ends a run still `running` as `failed`, with the error and `context`.
+
+    The block gets a dict to add what it learns as it goes (its crawl's `crawl_counts`): a failed run's row
+    and alert carry those counts, with what the run planned (`planned_counts`)."""
+    known: dict[str, Any] = {}
     try:
-        yield
+        yield known
     except BaseException as exc:
         try:
-            if (runs.get_run(engine, run_id) or {}).get("status") == "running":
-                runs.finish_run(engine, run_id, "failed", {"error": failure_cause(exc)[:2000], **context})
-                notify(run_id, "run", "failed", [failure_cause(exc)[:500]], {})
+            row = runs.get_run(engine, run_id) or {}
+            if row.get("status") == "running":
+                runs.finish_run(engine, run_id, "failed", {"error": failure_cause(exc)[:2000], **context, **known})
+                counts = {**planned_counts(row), **_counts(known)}
+                notify(run_id, row["kind"], "failed", [failure_cause(exc)[:500]], counts)
         except Exception as bookkeeping:  # e.g. the database's disk is full too: the first cause is the news
             logging.getLogger(__name__).error(
                 "run %s could not be marked failed (%s); the next run marks it abandoned", run_id, bookkeeping
@@ -266,6 +285,7 @@ def take_run_lock(stack: ExitStack, engine: Engine, run_id: str, wait_seconds: f
     except RunLockBusy as exc:
         get_run_logger().warning("%s", exc)
         runs.finish_run(engine, run_id, "skipped", {"message": str(exc)})
-        notify(run_id, "run", "skipped", [str(exc)], {})
+        row = runs.get_run(engine, run_id) or {}
+        notify(run_id, row.get("kind") or "run", "skipped", [str(exc)], planned_counts(row))
         return {"run_id": run_id, "status": "skipped", "message": str(exc)}
     return None

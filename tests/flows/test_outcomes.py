@@ -210,3 +210,127 @@ def test_freshness_counts_a_hub_refreshed_only_when_fetched_completely(tmp_path,
     stale = queries.stale_hubs(engine, days, now)
     assert [(h.hub_uuid, h.last_seen_at) for h in stale] == [(uuids[0], first_at)]
     assert second["incomplete_hubs"] == [uuids[0]]
+
+
+def _flow_run_state_name(state) -> str:
+    """The state name the Prefect server holds for the flow run that ended in `state`."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(state.state_details.flow_run_id).state.name
+
+
+def test_a_blocked_run_sends_one_message_with_its_kind(tmp_path, prefect_server, receiver, monkeypatch):
+    """A backfill the publish guard blocks: its alert names its kind (not "run") and what it fetched, and its
+    flow run ends `Blocked` on the server."""
+    from flows.backfill import backfill
+
+    monkeypatch.setenv("CITEHUB_NOTIFY_URL", receiver.url_for("/hook"))
+    monkeypatch.setenv("CITEHUB_GUARD_HUB_MIN_EDGES", "1")  # judge every hub alone: a 6-hub site has small ones
+    site = build_site(hubs=HUBS, seed=SEED, day=1)
+    url = f"sqlite:///{tmp_path / 'w.sqlite'}"
+    uuids = [h.uuid for h in site.hubs]
+    big = max(site.hubs, key=lambda h: len(h.citations)).uuid
+    with serving(site) as base_url:
+        assert _refresh(base_url, url, tmp_path / "data", uuids).name == "Completed"
+        assert post(base_url, "drop", {"hub": big, "keep": 1}) == {"hub": big, "citations": 1}
+        state = backfill(
+            hubs=uuids, base_url=base_url, database_url=url, data_dir=str(tmp_path / "data"), return_state=True
+        )
+    result = state.result()
+    [report] = result["runs"]
+    assert (result["status"], report["status"]) == ("blocked", "blocked")
+    assert (state.name, state.type.value) == ("Blocked", "COMPLETED")
+    assert _flow_run_state_name(state) == "Blocked"
+    with make_engine(url).connect() as conn:
+        kind, status, summary = conn.execute(
+            select(t.run.c.kind, t.run.c.status, t.run.c.summary).where(t.run.c.run_id == report["run_id"])
+        ).one()
+    summary = json.loads(summary)
+    assert (kind, status) == ("backfill", "blocked")
+    [message] = _messages(receiver)  # the day-1 nightly completed: it sent nothing
+    assert (message["run_id"], message["kind"], message["outcome"], message["reasons"]) == (
+        report["run_id"],
+        "backfill",
+        "blocked",
+        [report["message"]],
+    )
+    assert message["text"].startswith(f"citehub backfill run {report['run_id']}: blocked - ")
+    assert message["counts"] == {k: summary[k] for k in ("requests", "pages_fetched", "quarantined", "failed_fetches")}
+    assert message["counts"]["pages_fetched"] >= HUBS
+
+
+def test_a_skipped_run_sends_one_message_with_its_kind(tmp_path, prefect_server, receiver, monkeypatch):
+    """A nightly that finds the warehouse's lock held: skipped, one alert naming its kind and the run that holds
+    the lock, and its flow run ends `Skipped` on the server."""
+    from schema.migrate import upgrade
+    from warehouse.lock import single_flight
+    from warehouse.runs import start_run
+
+    monkeypatch.setenv("CITEHUB_NOTIFY_URL", receiver.url_for("/hook"))
+    site = build_site(hubs=HUBS, seed=SEED, day=1)
+    url = f"sqlite:///{tmp_path / 'w.sqlite'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    holder = start_run(engine, "backfill", {})
+    with serving(site) as base_url, single_flight(engine, holder):
+        state = _refresh(base_url, url, tmp_path / "data", [h.uuid for h in site.hubs])
+    report = state.result()
+    assert report["status"] == "skipped"
+    assert (state.name, state.type.value) == ("Skipped", "COMPLETED")
+    assert _flow_run_state_name(state) == "Skipped"
+    with engine.connect() as conn:
+        rows = dict(conn.execute(select(t.run.c.run_id, t.run.c.kind)).all())
+    assert rows == {holder: "backfill", report["run_id"]: "nightly"}
+    [message] = _messages(receiver)
+    assert (message["run_id"], message["kind"], message["outcome"], message["reasons"]) == (
+        report["run_id"],
+        "nightly",
+        "skipped",
+        [report["message"]],
+    )
+    assert report["message"].startswith(f"run {report['run_id']} skipped: run {holder} (backfill, started ")
+    assert message["counts"] == {"planned_hubs": HUBS}
+
+
+def test_a_run_an_error_ends_sends_its_kind_and_what_it_knew(tmp_path, prefect_server, receiver, monkeypatch):
+    """A replay whose archive holds a fetch row no crawl writes: the replay parses, then staging raises. The
+    alert of that exception-failed run names its kind and carries the counts known by then: what it planned
+    and what the replay read."""
+    from flows.backfill import backfill
+
+    site = build_site(hubs=2, seed=SEED, day=1)
+    data = tmp_path / "data"
+    with serving(site) as base_url:
+        nightly = _refresh(base_url, f"sqlite:///{tmp_path / 'crawled.sqlite'}", data, [h.uuid for h in site.hubs])
+    run_dir = data / "runs" / nightly.result()["run_id"]
+    lines = (run_dir / "items.jsonl").read_text().splitlines()
+    fetch_rows = [item for item in map(json.loads, lines) if item["kind"] == "fetch"]
+    stats = json.loads((run_dir / "stats.json").read_text())
+    # a fetch row as the crawl writes one, without its archived response, with an outcome no crawl gives
+    bad = {k: v for k, v in fetch_rows[0].items() if not k.startswith("warc_")} | {"outcome": "no-such-outcome"}
+    with (run_dir / "items.jsonl").open("a") as items:
+        items.write(json.dumps(bad) + "\n")
+
+    monkeypatch.setenv("CITEHUB_NOTIFY_URL", receiver.url_for("/hook"))
+    replayed = f"sqlite:///{tmp_path / 'replayed.sqlite'}"
+    state = backfill(from_archive=True, database_url=replayed, data_dir=str(data), return_state=True)
+    assert state.type.value == "FAILED"
+    with make_engine(replayed).connect() as conn:
+        [(run_id, kind, status)] = conn.execute(select(t.run.c.run_id, t.run.c.kind, t.run.c.status)).all()
+    assert (kind, status) == ("backfill", "failed")
+    [message] = _messages(receiver)
+    assert (message["run_id"], message["kind"], message["outcome"]) == (run_id, "backfill", "failed")
+    replay_items = data / "replays" / run_id / "items.jsonl"
+    last = len(replay_items.read_text().splitlines())  # the bad row is replayed last
+    assert message["reasons"] == [
+        f"{replay_items}:{last}: bad fetch item: outcome: Input should be 'parsed', 'not_modified', 'quarantined', "
+        "'failed', 'skipped' or 'deferred'"
+    ]
+    assert message["counts"] == {
+        "planned_fetches": len(fetch_rows) + 1,
+        "requests": 0,  # a replay sends none
+        "pages_fetched": stats["citehub/items/hub_page"],
+        "quarantined": stats.get("citehub/items/quarantine", 0),
+        "failed_fetches": stats.get("citehub/fetch/failed", 0),
+    }
