@@ -1,6 +1,6 @@
 """Configuration checked before a command does anything (no flow, no temporary Prefect server, no crawl):
-the warehouse's URL and database, and a data directory. Each problem is one `BadConfig` line naming the
-setting, its value (password redacted) and what to do; exit code 2.
+the warehouse's URL and database, a data directory, and the site to crawl. Each problem is one `BadConfig`
+line naming the setting, its value (password redacted) and what to do; exit code 2.
 
 It sits with the schema because it checks what the schema needs: a reachable database this citehub's
 migrations know.
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, text
@@ -126,9 +127,19 @@ def check_data_dir(path: Path, setting: str = "CITEHUB_DATA_DIR") -> None:
         ) from None
 
 
-def check_base_url(url: str, setting: str = "CITEHUB_BASE_URL") -> None:
+def check_base_url(
+    url: str, setting: str = "CITEHUB_BASE_URL", refusal: Callable[[str], str | None] | None = None
+) -> None:
+    """The site is an http(s) URL, and, given the crawl's own host guard as `refusal` (the URL -> why the
+    crawl would refuse it, or None; `spiders.middlewares.refusal` with the run's allowlist), one the crawl
+    fetches. The allowlist always holds the base URL's host, but the guard still refuses a name that resolves
+    to a non-public address (`http://myhost:8123` where myhost is 127.0.1.1) and an IPv6 address with a port:
+    a run would refuse every request and fetch nothing."""
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise BadConfig(f"{setting}={url}: not an http(s) URL of a site, e.g. https://pith.science")
+    why = refusal(url) if refusal is not None else None
+    if why:
+        raise BadConfig(f"{setting}={url}: the crawl would refuse every request to it: {why}")

@@ -2,7 +2,8 @@
 
 - `HostGuardMiddleware`: every request (seeds, robots.txt, retries and each redirect hop, since Scrapy
   re-schedules a redirect as a new request) must name an allowlisted host, and its resolved address must
-  be public unless the allowlist names that very address.
+  be public unless the allowlist names that very address (`refusal`: the same rules asked of one URL before
+  a crawl, e.g. of the base URL by the configuration checks).
 - `CredentialScrubMiddleware`: Authorization and Cookie never follow a redirect to another origin.
 - `PolicyRobotsTxtMiddleware`: Scrapy's robots.txt middleware with RFC 9309 failure handling (5xx or
   unreachable: fetch nothing from the host this run; 4xx: no restrictions); `CrawlDelayMiddleware`
@@ -30,7 +31,9 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -163,6 +166,38 @@ class HostGuardMiddleware:
             if address is not None and not is_public(address):
                 raise self._refuse("private_address", f"{host} resolves to non-public {address}")
         self.stats.inc_value("citehub/guard/allowed")
+
+
+def refusal(url: str, allowed_hosts: list[str], resolve: Callable[[str], str] = socket.gethostbyname) -> str | None:
+    """Why `HostGuardMiddleware` would refuse a request for `url` under the allowlist `allowed_hosts`, or None:
+    its rules, asked before a crawl (configuration checks ask it of the base URL, every request of a run that
+    it refuses). The URL is parsed as Scrapy parses a request's; the name is resolved as the crawl resolves it
+    (Scrapy's resolver is the threaded `gethostbyname`). A name that does not resolve passes, as in the crawl
+    (its download then fails the usual, retried way)."""
+    parts = urlparse_cached(Request(url))
+    if parts.scheme not in DEFAULT_PORTS:
+        return f"the crawl fetches http and https URLs only, not {parts.scheme}"
+    scheme, host, port = _origin(parts)
+    entry = next((e for e in map(AllowEntry.parse, filter(None, allowed_hosts)) if e.matches(host, port)), None)
+    if entry is None:
+        named = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        return (
+            f"{host} port {port} matches no entry of the crawl's host allowlist ({', '.join(allowed_hosts)}): "
+            f"add {named} to CITEHUB_ALLOWED_HOSTS"
+        )
+    if entry.names_an_address:
+        return None
+    try:
+        address = resolve(host)
+    except OSError:
+        return None
+    if is_public(address):
+        return None
+    direct = f"{scheme}://{address}" + (f":{parts.port}" if parts.port else "")
+    return (
+        f"{host} resolves to the non-public address {address}, which the crawl fetches only from a URL naming "
+        f"the address itself: use {direct}"
+    )
 
 
 class CredentialScrubMiddleware:

@@ -11,7 +11,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -127,10 +127,12 @@ def samplesite_cmd(ctx: typer.Context) -> None:
     samplesite_app(ctx.args, prog_name="citehub samplesite")
 
 
-def _preflight(database_url: str | None, data_dir: Path | None = None, base_url: str | None = None) -> str:
+def _preflight(
+    database_url: str | None, data_dir: Path | None = None, base_url: str | None = None, crawls: bool = False
+) -> str:
     """Before a command that runs a flow does anything: the warehouse answers at a migration this citehub
-    knows, the data directory takes files, the site is an http(s) URL. One line and exit 2 otherwise.
-    Returns the warehouse URL."""
+    knows, the data directory takes files, the site is an http(s) URL and, for a command that `crawls` it, one
+    the crawl's host guard lets through. One line and exit 2 otherwise. Returns the warehouse URL."""
     from schema.preflight import check_base_url, check_data_dir, check_database
 
     overrides: dict[str, Any] = {"data_dir": data_dir} if data_dir else {}
@@ -138,8 +140,17 @@ def _preflight(database_url: str | None, data_dir: Path | None = None, base_url:
     url = database_url or settings.database_url
     check_database(url, "--database-url/CITEHUB_DATABASE_URL")
     check_data_dir(settings.data_dir, "--data-dir/CITEHUB_DATA_DIR")
-    check_base_url(_base(base_url), "--base-url/CITEHUB_BASE_URL")
+    check_base_url(_base(base_url), "--base-url/CITEHUB_BASE_URL", _crawl_refusal(settings) if crawls else None)
     return url
+
+
+def _crawl_refusal(settings: Settings) -> Callable[[str], str | None]:
+    """Why the crawl would refuse a request for a base URL, with the allowlist a run gives it (the URL's host
+    plus CITEHUB_ALLOWED_HOSTS), or None."""
+    from spiders.crawl import allowed_hosts_for
+    from spiders.middlewares import refusal
+
+    return lambda base_url: refusal(base_url, allowed_hosts_for(base_url, settings.allowed_hosts))
 
 
 def _base(base_url: str | None) -> str:
@@ -221,7 +232,7 @@ def refresh(
     ] = None,
 ) -> None:
     """Run the nightly refresh now: crawl, load, materialize, check, report."""
-    _preflight(database_url, data_dir, base_url)
+    _preflight(database_url, data_dir, base_url, crawls=accept_changes is None)
     if accept_changes is not None:
         from flows.nightly import accept_changes as accept_flow
         from schema.engine import make_engine
@@ -281,7 +292,7 @@ def discover(
 ) -> None:
     """Grow the warehouse from a few seeds to every hub reachable by links, a slice (one run) at a time;
     rerun to resume: the frontier is kept in the warehouse."""
-    _preflight(database_url, data_dir, base_url)
+    _preflight(database_url, data_dir, base_url, crawls=True)
     _seed_hosts(_hub_urls(seeds, None, _base(base_url)), _base(base_url), "--seeds")
     from flows.discover import discover as discover_flow
 
@@ -675,7 +686,7 @@ def backfill(
     from spiders.replay import ArchiveError
 
     # every bad input is named before a flow starts
-    _preflight(database_url, data_dir, base_url)
+    _preflight(database_url, data_dir, base_url, crawls=not from_archive)
     if from_archive:
         if hubs:
             raise ArchiveError("--hubs and --from-archive exclude each other")

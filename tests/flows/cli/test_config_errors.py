@@ -110,3 +110,83 @@ def test_debug_shows_the_traceback(tmp_path):
     result = CliRunner().invoke(app, ["--debug", "status", "--database-url", "not a url"])
     assert isinstance(result.exception, BadConfig)
     os.environ.pop("CITEHUB_DEBUG", None)  # --debug sets it for the process
+
+
+def _private_name() -> tuple[str, str]:
+    """This machine's host name and the non-public address it resolves to (skip when it has none)."""
+    import socket
+
+    from spiders.middlewares import is_public
+
+    name = socket.gethostname()
+    try:
+        address = socket.gethostbyname(name)
+    except OSError as exc:
+        pytest.skip(f"host name {name} does not resolve ({exc})")
+    if is_public(address):
+        pytest.skip(f"host name {name} resolves to the public address {address}")
+    return name, address
+
+
+ALLOWLIST = "pith.science, www.pith.science"  # CITEHUB_ALLOWED_HOSTS by default
+
+
+UUID = "0c6c5d40-5c8d-4d5c-9d0e-3f1f1b9a7e11"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["refresh", "--hub", UUID], ["backfill", "--hubs", UUID], ["discover", "--seeds", "seeds.txt"]],
+    ids=["refresh", "backfill", "discover"],
+)
+def test_a_base_url_the_crawl_would_refuse_is_one_line(tmp_path, command, monkeypatch):
+    """Issue 18's "base URL allowed": the run's allowlist always holds the base URL's host, but the crawl's host
+    guard still refuses a name that resolves to a non-public address and an IPv6 address with a port. Such a
+    run used to end `failed` after a Prefect server and a crawl that fetched nothing."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CITEHUB_ALLOWED_HOSTS", raising=False)
+    (tmp_path / "seeds.txt").write_text(UUID + "\n")
+    args = [*command, "--database-url", f"sqlite:///{tmp_path / 'w.sqlite'}"]
+    name, address = _private_name()
+    setting = "error: --base-url/CITEHUB_BASE_URL"
+    cases = {
+        f"http://{name}:8123": f"{name} resolves to the non-public address {address}, which the crawl fetches "
+        f"only from a URL naming the address itself: use http://{address}:8123",
+        "http://[::1]:8123": f"::1 port 8123 matches no entry of the crawl's host allowlist (::1:8123, {ALLOWLIST}): "
+        "add [::1]:8123 to CITEHUB_ALLOWED_HOSTS",
+    }
+    for base_url, why in cases.items():
+        code, lines, took = _run([*args, "--base-url", base_url], tmp_path)
+        assert (code, lines) == (2, [f"{setting}={base_url}: the crawl would refuse every request to it: {why}"])
+        assert took < 10
+    assert not (tmp_path / "w.sqlite").exists()  # refused before anything ran
+
+
+def test_the_base_url_check_is_the_crawls_own_judgement(tmp_path):
+    """What preflight refuses, a real crawl of the sample site refuses: every request, with the same reason; what
+    it lets through, the crawl fetches."""
+    from samplesite.generator import build_site
+    from samplesite.server import serving
+    from spiders.crawl import allowed_hosts_for, run_crawl
+    from spiders.middlewares import refusal
+
+    name, _ = _private_name()
+    site = build_site(hubs=1, seed=7, day=1)
+    outcomes = {}
+    with serving(site) as served:
+        port = served.rsplit(":", 1)[1]
+        for n, base_url in enumerate((served, f"http://{name}:{port}", f"http://[::1]:{port}")):
+            allowed = allowed_hosts_for(base_url)
+            hub = f"{base_url}/citations/{site.hubs[0].uuid}"
+            crawl = run_crawl(f"20260101T00000{n}Z-abcdef", tmp_path / str(n), base_url, [hub], allowed, 2)
+            guard = {k.rsplit("/", 1)[-1]: v for k, v in crawl.stats.items() if k.startswith("citehub/guard/refused/")}
+            outcomes[base_url] = (
+                refusal(base_url, allowed) is None,
+                guard,
+                crawl.stats.get("citehub/fetch/parsed", 0) > 0,
+            )
+    assert outcomes == {
+        served: (True, {}, True),
+        f"http://{name}:{port}": (False, {"private_address": 2}, False),
+        f"http://[::1]:{port}": (False, {"host_not_allowed": 2}, False),
+    }
