@@ -219,10 +219,9 @@ def stale_hubs(engine: Engine, days: float, now: datetime | None = None) -> list
             .outerjoin(last, last.c.run_id == c.c.last_complete_run)
         ).all()
     complete_runs = {at: run_id for *_, at, run_id in rows if at is not None}
-    rows = [row[:5] for row in rows]
     cutoff = now - timedelta(days=days)
     out = []
-    for uuid, title, first_run, first_at, at in rows:
+    for uuid, title, first_run, first_at, at, _ in rows:
         seen_at = aware_utc(at if at is not None else first_at)
         if seen_at >= cutoff:
             continue
