@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, select, update
 
 from schema.errors import CitehubError
+from schema.partitions import ensure_partitions
 from schema.tables import RUN_KINDS, RUN_STATUSES, fetch, hub, run
 from spiders.parse.records import PARSER_VERSION
 
@@ -56,6 +57,8 @@ def start_run(
                 parser_version=parser_version,
             )
         )
+        # PostgreSQL: the month partitions the run's rows go to (a replay's month may be long past)
+        ensure_partitions(conn, run_id)
     return run_id
 
 
