@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from warcio.archiveiterator import ArchiveIterator
 
 from samplesite.generator import build_site
@@ -105,7 +105,7 @@ def test_facets_and_summaries_equal_ground_truth(e2e):
         expected |= {(h["uuid"], "polarity_summary", v, n) for v, n in h["polarity_summary"].items()}
     actual = {
         (r["hub_uuid"], r["facet"], r["value"], r["count"])
-        for r in rows(e2e["url"], t.hub_facet_count, t.hub_facet_count.c.run_id == run_id)
+        for r in rows(e2e["url"], t.hub_facet_version, t.hub_facet_version.c.valid_from_run == run_id)
     }
     assert actual == expected
 
@@ -238,15 +238,22 @@ def test_second_nightly_changes_nothing(e2e):
         assert loaded["tables"][table]["inserted"] == 0, table
         assert loaded["tables"][table]["updated"] == 0, table
     assert content(make_engine(e2e["url"])) == e2e["after_first"]
-    # history: nothing new, retired or relabelled; every hub carried forward, its edges seen again
-    assert loaded["history"] == {"new": 0, "reopened": 0, "relabelled": 0, "retired": 0, "carried_forward_hubs": HUBS}
+    # history: nothing new, retired or relabelled, no figure spell opened; nothing of the edges is written
+    assert loaded["history"] == {"new": 0, "reopened": 0, "relabelled": 0, "retired": 0, "hub_spells": 0}
+    assert loaded["run_rows"]["hub_version"] == 0 and loaded["run_rows"]["hub_facet_version"] == 0
     assert second["changes"] == {} and second["incomplete_hubs"] == []
+    first_run = e2e["first"]["run_id"]
     edges = rows(e2e["url"], t.citation)
     assert {(r["last_seen_run"], r["valid_from_run"], r["valid_to_run"]) for r in edges} == {
-        (second["run_id"], e2e["first"]["run_id"], None)
+        (first_run, first_run, None)
     }
+    spells = rows(e2e["url"], t.hub_version) + rows(e2e["url"], t.hub_facet_version)
+    assert {(r["valid_from_run"], r["valid_to_run"]) for r in spells} == {(first_run, None)}
     versions = rows(e2e["url"], t.citation_version)
     assert len(versions) == len(edges) and {v["valid_to_run"] for v in versions} == {None}
+
+
+AS_OF = "SELECT hub_uuid, snapshot_run, citing_count, tier, label, complete FROM hub_as_of WHERE as_of_run = :r"
 
 
 def test_no_change_nightly_fetches_zero_bodies(e2e):
@@ -262,13 +269,9 @@ def test_no_change_nightly_fetches_zero_bodies(e2e):
     assert stats["downloader/response_status_count/304"] == HUBS
     assert stats["downloader/response_status_count/200"] == 1  # robots.txt
     assert stats["downloader/response_count"] == HUBS + 1
-    # the carried-forward snapshots equal the first run's
-    first = {
-        (s["hub_uuid"], s["citing_count"], s["tier"], s["label"], s["complete"])
-        for s in rows(e2e["url"], t.hub_snapshot, t.hub_snapshot.c.run_id == e2e["first"]["run_id"])
-    }
-    again = {
-        (s["hub_uuid"], s["citing_count"], s["tier"], s["label"], s["complete"])
-        for s in rows(e2e["url"], t.hub_snapshot, t.hub_snapshot.c.run_id == run_id)
-    }
-    assert again == first and len(first) == HUBS
+    # as of the second run every hub has the figures the first run showed (their spells still open)
+    with make_engine(e2e["url"]).connect() as conn:
+        as_of = {
+            r: {tuple(row) for row in conn.execute(text(AS_OF), {"r": r})} for r in (e2e["first"]["run_id"], run_id)
+        }
+    assert as_of[run_id] == as_of[e2e["first"]["run_id"]] and len(as_of[run_id]) == HUBS
