@@ -80,8 +80,9 @@ def rebuild_task(database_url: str, run_id: str) -> dict[str, Any]:
 
 
 @task(name="run quality checks", cache_policy=NO_CACHE)
-def check_task(database_url: str, run_id: str) -> list[CheckResult]:
-    return run_checks(make_engine(database_url), run_id)
+def check_task(database_url: str, run_id: str, full: bool = False) -> list[CheckResult]:
+    """The run's checks: over what its change can reach, or every row after a full rebuild of the marts."""
+    return run_checks(make_engine(database_url), run_id, full=full)
 
 
 @task(name="publish run summary and changes", cache_policy=NO_CACHE)
@@ -159,7 +160,7 @@ def publish(
     started = (runs.get_run(engine, run_id) or {}).get("started_at")
     due = started is not None and rebuild.rebuild_due(started, WarehouseSettings().full_rebuild_weekday)
     rebuilt = timed("marts rebuild", rebuild_task, database_url, run_id) if due else None
-    checks = timed("check", check_task, database_url, run_id)
+    checks = timed("check", check_task, database_url, run_id, rebuilt is not None)
     report = build_report(engine, run_id, stats, loaded, checks, timings)
     if rebuilt is not None:
         report.mart_rebuilds = [rebuilt]

@@ -3,6 +3,11 @@
 Each check is a SQL query counting the rows that break it (0 = passed), bound to `:run_id` where it looks
 at the run's own rows. Vocabularies are open (the site grows new roles, labels, verdicts): the checks ask
 for non-empty values, not for a fixed list.
+
+Checks follow the change: a nightly runs each check over the rows its change can reach (`Check.changed`:
+the hubs the run staged, their edges and those edges' papers, their mart rows; every lookup by key), so a
+quiet night checks little in a large warehouse. The full set, over every row, runs with the full rebuild of
+the marts (`run_checks(..., full=True)`: the weekly rebuild and `citehub marts --rebuild`).
 """
 
 from __future__ import annotations
@@ -18,7 +23,25 @@ from schema.tables import check_result
 class Check:
     name: str
     detail: str
-    sql: str  # SELECT COUNT(*) of failing rows
+    sql: str  # SELECT COUNT(*) of failing rows, over the whole table
+    changed: str | None = None  # the same over the rows the run's change can reach; None: `sql` is already
+
+
+# The rows a run's change can reach, by key: hubs it staged any item of, hubs whose pages it staged (only those
+# have edges the run wrote or retired), and the papers of those hubs' edges.
+NAMED_HUBS = "SELECT hub_uuid FROM stg_item WHERE run_id = :run_id AND hub_uuid IS NOT NULL"
+PAGE_HUBS = "SELECT hub_uuid FROM stg_item WHERE run_id = :run_id AND kind = 'hub_page'"
+PAGE_PAPERS = "SELECT paper_key FROM citation WHERE hub_uuid IN (" + PAGE_HUBS + ")"
+
+
+def _over(name: str, detail: str, rows: str, where: str, scope: str) -> Check:
+    """Rows of `rows` (a table, or a join) breaking `where`; when run-scoped, only those `scope` selects."""
+    return Check(
+        name,
+        detail,
+        f"SELECT COUNT(*) FROM {rows} WHERE {where}",
+        f"SELECT COUNT(*) FROM {rows} WHERE ({scope}) AND ({where})",
+    )
 
 
 @dataclass(frozen=True)
@@ -30,75 +53,121 @@ class CheckResult:
     detail: str
 
 
-def _unique(table: str, *cols: str) -> Check:
+def _unique(table: str, *cols: str, scope: str | None = None) -> Check:
     keys = ", ".join(cols)
     return Check(
         f"{table}_key_unique",
         f"({keys}) is unique in {table}",
         f"SELECT COUNT(*) FROM (SELECT {keys} FROM {table} GROUP BY {keys} HAVING COUNT(*) > 1) d",
+        None
+        if scope is None
+        else f"SELECT COUNT(*) FROM (SELECT {keys} FROM {table} WHERE {scope} GROUP BY {keys} HAVING COUNT(*) > 1) d",
     )
 
 
+def _shares(table: str, dimension: str) -> list[Check]:
+    scope = "hub_uuid IN (" + PAGE_HUBS + ")"
+    return [
+        _over(
+            f"{table}_share_in_range",
+            "shares are within 0-100 and counts > 0",
+            table,
+            "share < 0 OR share > 100 OR count <= 0",
+            scope,
+        ),
+        Check(
+            f"{table}_shares_sum_to_100",
+            f"each hub's {dimension} shares add up to 100",
+            f"SELECT COUNT(*) FROM (SELECT hub_uuid FROM {table} GROUP BY hub_uuid HAVING ABS(SUM(share) - 100) > 0.01) d",
+            f"SELECT COUNT(*) FROM (SELECT hub_uuid FROM {table} WHERE {scope} GROUP BY hub_uuid "
+            "HAVING ABS(SUM(share) - 100) > 0.01) d",
+        ),
+    ]
+
+
+HUB_SCOPE = "hub_uuid IN (" + NAMED_HUBS + ")"
+PAPER_SCOPE = "paper_key IN (" + PAGE_PAPERS + ")"
+EDGE_SCOPE = "c.hub_uuid IN (" + PAGE_HUBS + ")"
+
 CHECKS: dict[str, list[Check]] = {
     "hub": [
-        _unique("hub", "hub_uuid"),
-        Check(
+        _unique("hub", "hub_uuid", scope=HUB_SCOPE),
+        _over(
             "hub_counts_non_negative",
             "citing, classified and external counts are >= 0",
-            "SELECT COUNT(*) FROM hub WHERE citing_count < 0 OR classified_count < 0 OR external_cited_by_count < 0",
+            "hub",
+            "citing_count < 0 OR classified_count < 0 OR external_cited_by_count < 0",
+            HUB_SCOPE,
         ),
-        Check(
+        _over(
             "hub_classified_within_citing",
             "classified_count <= citing_count",
-            "SELECT COUNT(*) FROM hub WHERE classified_count > citing_count",
+            "hub",
+            "classified_count > citing_count",
+            HUB_SCOPE,
         ),
-        Check(
+        _over(
             "hub_share_in_range",
             "headline_share is within 0-100",
-            "SELECT COUNT(*) FROM hub WHERE headline_share < 0 OR headline_share > 100",
+            "hub",
+            "headline_share < 0 OR headline_share > 100",
+            HUB_SCOPE,
         ),
-        Check(
+        _over(
             "hub_vocabulary_non_empty",
             "tier, label, template and headline role are NULL or non-empty",
-            "SELECT COUNT(*) FROM hub WHERE TRIM(tier) = '' OR TRIM(label) = '' OR TRIM(template) = '' "
-            "OR TRIM(headline_role) = ''",
+            "hub",
+            "TRIM(tier) = '' OR TRIM(label) = '' OR TRIM(template) = '' OR TRIM(headline_role) = ''",
+            HUB_SCOPE,
         ),
     ],
     "paper": [
-        _unique("paper", "paper_key"),
-        Check(
+        _unique("paper", "paper_key", scope=PAPER_SCOPE),
+        _over(
             "paper_title_present",
             "every paper has a non-empty raw title",
-            "SELECT COUNT(*) FROM paper WHERE title_raw IS NULL OR TRIM(title_raw) = ''",
+            "paper",
+            "title_raw IS NULL OR TRIM(title_raw) = ''",
+            PAPER_SCOPE,
         ),
-        Check(
+        _over(
             "paper_key_matches_arxiv_id",
             "a paper with an arXiv id is keyed by it",
-            "SELECT COUNT(*) FROM paper WHERE arxiv_id IS NOT NULL AND paper_key <> 'arxiv:' || arxiv_id",
+            "paper",
+            "arxiv_id IS NOT NULL AND paper_key <> 'arxiv:' || arxiv_id",
+            PAPER_SCOPE,
         ),
     ],
     "citation": [
-        _unique("citation", "hub_uuid", "paper_key"),
-        Check(
+        _unique("citation", "hub_uuid", "paper_key", scope="hub_uuid IN (" + PAGE_HUBS + ")"),
+        _over(
             "citation_hub_exists",
             "every citation's hub is in hub",
-            "SELECT COUNT(*) FROM citation c LEFT JOIN hub h ON h.hub_uuid = c.hub_uuid WHERE h.hub_uuid IS NULL",
+            "citation c LEFT JOIN hub h ON h.hub_uuid = c.hub_uuid",
+            "h.hub_uuid IS NULL",
+            EDGE_SCOPE,
         ),
-        Check(
+        _over(
             "citation_paper_exists",
             "every citation's paper is in paper",
-            "SELECT COUNT(*) FROM citation c LEFT JOIN paper p ON p.paper_key = c.paper_key WHERE p.paper_key IS NULL",
+            "citation c LEFT JOIN paper p ON p.paper_key = c.paper_key",
+            "p.paper_key IS NULL",
+            EDGE_SCOPE,
         ),
-        Check(
+        _over(
             "citation_novelty_in_range",
             "novelty is within 0-10",
-            "SELECT COUNT(*) FROM citation WHERE novelty < 0 OR novelty > 10",
+            "citation c",
+            "novelty < 0 OR novelty > 10",
+            EDGE_SCOPE,
         ),
-        Check("citation_refs_non_negative", "refs is >= 0", "SELECT COUNT(*) FROM citation WHERE refs < 0"),
-        Check(
+        _over("citation_refs_non_negative", "refs is >= 0", "citation c", "refs < 0", EDGE_SCOPE),
+        _over(
             "citation_vocabulary_non_empty",
             "role, polarity and verdict are NULL or non-empty",
-            "SELECT COUNT(*) FROM citation WHERE TRIM(role) = '' OR TRIM(polarity) = '' OR TRIM(verdict) = ''",
+            "citation c",
+            "TRIM(role) = '' OR TRIM(polarity) = '' OR TRIM(verdict) = ''",
+            EDGE_SCOPE,
         ),
     ],
     "hub_version": [
@@ -137,24 +206,26 @@ CHECKS: dict[str, list[Check]] = {
         ),
     ],
     "citation_version": [
-        Check(
+        _over(
             "citation_version_one_open_per_current_edge",
             "every current edge has exactly one open version, a retired edge none",
-            "SELECT COUNT(*) FROM citation c WHERE (SELECT COUNT(*) FROM citation_version v "
-            "WHERE v.hub_uuid = c.hub_uuid AND v.paper_key = c.paper_key AND v.valid_to_run IS NULL) "
-            "<> CASE WHEN c.valid_to_run IS NULL THEN 1 ELSE 0 END",
+            "citation c",
+            "(SELECT COUNT(*) FROM citation_version v WHERE v.hub_uuid = c.hub_uuid AND v.paper_key = c.paper_key "
+            "AND v.valid_to_run IS NULL) <> CASE WHEN c.valid_to_run IS NULL THEN 1 ELSE 0 END",
+            EDGE_SCOPE,
         ),
-        Check(
+        _over(
             "citation_version_open_matches_edge",
             "the open version of an edge holds the edge's values",
-            "SELECT COUNT(*) FROM citation c JOIN citation_version v ON v.hub_uuid = c.hub_uuid "
-            "AND v.paper_key = c.paper_key AND v.valid_to_run IS NULL WHERE "
+            "citation c JOIN citation_version v ON v.hub_uuid = c.hub_uuid AND v.paper_key = c.paper_key "
+            "AND v.valid_to_run IS NULL",
             "CASE WHEN (c.role = v.role OR (c.role IS NULL AND v.role IS NULL)) "
             "AND (c.polarity = v.polarity OR (c.polarity IS NULL AND v.polarity IS NULL)) "
             "AND (c.verdict = v.verdict OR (c.verdict IS NULL AND v.verdict IS NULL)) "
             "AND (c.novelty = v.novelty OR (c.novelty IS NULL AND v.novelty IS NULL)) "
             "AND (c.refs = v.refs OR (c.refs IS NULL AND v.refs IS NULL)) "
             "AND c.representative = v.representative THEN 0 ELSE 1 END = 1",
+            EDGE_SCOPE,
         ),
     ],
     "hub_facet_version": [
@@ -164,32 +235,8 @@ CHECKS: dict[str, list[Check]] = {
             "SELECT COUNT(*) FROM hub_facet_version WHERE valid_from_run = :run_id AND count < 0",
         ),
     ],
-    "hub_role_mix": [
-        Check(
-            "hub_role_mix_share_in_range",
-            "shares are within 0-100 and counts > 0",
-            "SELECT COUNT(*) FROM hub_role_mix WHERE share < 0 OR share > 100 OR count <= 0",
-        ),
-        Check(
-            "hub_role_mix_shares_sum_to_100",
-            "each hub's role shares add up to 100",
-            "SELECT COUNT(*) FROM (SELECT hub_uuid FROM hub_role_mix GROUP BY hub_uuid "
-            "HAVING ABS(SUM(share) - 100) > 0.01) d",
-        ),
-    ],
-    "hub_polarity_mix": [
-        Check(
-            "hub_polarity_mix_share_in_range",
-            "shares are within 0-100 and counts > 0",
-            "SELECT COUNT(*) FROM hub_polarity_mix WHERE share < 0 OR share > 100 OR count <= 0",
-        ),
-        Check(
-            "hub_polarity_mix_shares_sum_to_100",
-            "each hub's polarity shares add up to 100",
-            "SELECT COUNT(*) FROM (SELECT hub_uuid FROM hub_polarity_mix GROUP BY hub_uuid "
-            "HAVING ABS(SUM(share) - 100) > 0.01) d",
-        ),
-    ],
+    "hub_role_mix": _shares("hub_role_mix", "role"),
+    "hub_polarity_mix": _shares("hub_polarity_mix", "polarity"),
     "coverage": [
         _unique("coverage", "run_id"),
         Check(
@@ -242,14 +289,16 @@ CHECKS: dict[str, list[Check]] = {
 }
 
 
-def run_checks(engine: Engine, run_id: str) -> list[CheckResult]:
-    """Run every check for `run_id`, store the results (replacing the run's earlier ones), return them."""
+def run_checks(engine: Engine, run_id: str, full: bool = False) -> list[CheckResult]:
+    """Run every check for `run_id` over the rows its change can reach, or with `full` over every row; store
+    the results (replacing the run's earlier ones), return them."""
     results: list[CheckResult] = []
     with engine.begin() as conn:
         for table, checks in CHECKS.items():
             for check in checks:
-                params = {"run_id": run_id} if ":run_id" in check.sql else {}
-                failed = int(conn.execute(text(check.sql), params).scalar_one())
+                sql = check.sql if full or check.changed is None else check.changed
+                params = {"run_id": run_id} if ":run_id" in sql else {}
+                failed = int(conn.execute(text(sql), params).scalar_one())
                 results.append(CheckResult(check.name, table, failed == 0, failed, check.detail))
         conn.execute(delete(check_result).where(check_result.c.run_id == run_id))
         conn.execute(

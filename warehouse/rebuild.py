@@ -25,6 +25,7 @@ from sqlalchemy import Column, Connection, Engine, MetaData, Table, func, insert
 
 from schema.errors import CitehubError
 from schema.tables import metadata, run
+from warehouse.checks import run_checks
 from warehouse.lock import single_flight
 from warehouse.materialize import MARTS, build_marts
 
@@ -51,6 +52,7 @@ class Rebuild:
     applied: bool  # committed (False: compared, then rolled back)
     seconds: float
     drift: dict[str, MartDrift]  # only the marts that differed
+    checks_failed: list[str] = field(default_factory=list)  # the full check set's failures (an applied rebuild)
     at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     @property
@@ -154,7 +156,10 @@ def rebuild_marts(engine: Engine, apply: bool = True, wait_seconds: float = 0.0)
     """`citehub marts [--rebuild]`: `rebuild` of the latest published run's marts under the warehouse's run
     lock (`RunLockBusy` while a run holds it), recorded in that run's summary when applied."""
     with single_flight(engine, LOCK_OWNER, wait_seconds):
-        return rebuild(engine, apply=apply, record=apply)
+        result = rebuild(engine, apply=apply, record=apply)
+        if apply:  # the full check set goes with the full rebuild; the run's check results become its results
+            result.checks_failed = [c.name for c in run_checks(engine, result.run_id, full=True) if not c.passed]
+        return result
 
 
 def _record(conn: Connection, run_id: str, result: Rebuild) -> None:

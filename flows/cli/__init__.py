@@ -516,6 +516,11 @@ def marts_cmd(
     result = rebuild_marts(engine, apply=rebuild, wait_seconds=lock_wait_seconds)
     verb = "rebuilt" if rebuild else "compared with a full rebuild (rolled back)"
     console.print(f"marts of run {result.run_id} {verb} in {result.seconds:.1f} s", highlight=False)
+    if rebuild:
+        failed = ", ".join(result.checks_failed) or "none"
+        console.print(f"full check set over every row: failed {failed}", highlight=False)
+        if result.checks_failed:
+            raise typer.Exit(1)
     if not result.drift:
         console.print("no drift: every mart equals its full rebuild")
         return
