@@ -141,12 +141,12 @@ def run_count(engine: Engine) -> int:
 
 
 def newest_loaded_run(engine: Engine) -> tuple[str, datetime] | None:
-    """(run id, start) of the latest run that may have published (completed, or failed after loading), or
-    None: what a replay of an older crawl would write history behind."""
+    """(run id, start) of the latest run that may have published (completed, degraded, failed after loading,
+    or abandoned after its commit), or None: what a replay of an older crawl would write history behind."""
     with engine.connect() as conn:
         row = conn.execute(
             select(run.c.run_id, run.c.started_at)
-            .where(run.c.status.in_(("completed", "failed")))
+            .where(run.c.status.in_(("completed", "degraded", "failed", "abandoned")))
             .order_by(run.c.started_at.desc(), run.c.run_id.desc())
             .limit(1)
         ).first()
