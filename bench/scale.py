@@ -1,0 +1,1083 @@
+"""`python -m bench.scale`: what the database part of a night costs as the warehouse grows (issue 17).
+
+    python -m bench.scale [--sizes 10000,100000] [--density 5] [--engines sqlite,postgresql] [--changes 0,1,5]
+                          [--seed 7] [--work DIR] [--json FILE] [--out RESULTS.md] [--keep]
+                          [--process-per run|warehouse]
+
+For each size, a warehouse is grown to that many hubs of the sample site's model at the bench's density, on
+each engine (SQLite in the work folder; PostgreSQL in a scratch database on 127.0.0.1:5432, created and
+dropped), then nightlies run on it with 0%, 1% and 5% of the hubs changed (in that order, each on the site the
+previous one left). The bench prints, per engine:
+
+- `stage nightly-db-growth: change C%: N1 hubs T1 s, N2 hubs T2 s, ratio T2/T1 (target ...) [engine]`: the
+  database part of a night, load (marts included) + checks, timed around the functions the nightly calls;
+- `stage first-load-rows: ...`: the first load's rows per second (hub, paper and citation rows over the load's
+  seconds, marts included) at each size, the smallest size the baseline, measured in the same run;
+- `peak RSS ...`: every process's own peak (VmHWM), the 400 MB target at the largest size;
+- `profile ...`: every step of each night (migrate, plan, validators, known papers, stage, the load without
+  its marts, ANALYZE, each mart, each check, the report) at each size and how much it grew, so whatever still
+  grows with the warehouse shows.
+
+How the nights are made. One process (`generate`) builds the site's model: `samplesite.generator`'s hubs,
+citing counts, papers and citations, with two draws that scale (a citing paper is drawn by inverse transform
+from the same popularity weights, 1 / (rank + 20), instead of one random number per pool paper per hub; arXiv
+numbers take five digits, as a pool of millions of papers needs), so a size's site has build_site's shape but
+not its exact draws. It writes each run's crawl-stage output as the hub spider writes it (`spiders/hub.py`,
+checked against a real crawl by tests/bench/test_scale_smoke.py): the JSON twin parsed by the spider's own
+parser, every hub page the spider asks for (the explorer's pages and the role- and polarity-filtered lists) as
+the site shows it (`samplesite.view.expected_page`, what the parser returns for the rendered page), page 1's
+hub links and the paper pages of papers no earlier crawl read (read by `spiders.parse.links.hub_links` from
+the rendered pages), with the sha256, size, ETag and Last-Modified of the rendered bodies. A night's unchanged
+hub is a twin that answered 304 (a fetch item `not_modified`, no page item); a changed hub is fetched whole.
+No WARC archive is written: the fetch items' `warc_file` and `warc_offset` are null (a night's load does not
+read them; a replay would). A night changes a hub with the kinds of change `samplesite.evolution` makes,
+short of its role mix (`_change_hub`): one to three new citing papers (from the whole pool: some the warehouse
+holds, some new to it, whose paper pages the night then reads), sometimes one retired, sometimes a polarity
+re-reviewed, and a new `updated_at`.
+
+Then one process per run and engine (`night`; with `--process-per warehouse`, one process runs a warehouse's
+runs in turn) does what the nightly flow does around its crawl, without Prefect: migrate to head, plan (`flows.nightly.plan_hubs`), start the run and record its plan, take the run
+lock, write the validators and known-papers files the crawl would get (`flows.nightly.crawl_limits`), then
+`flows.publish`'s steps through its tasks' own functions: stage, load (marts included), checks, the report and
+the run's end, and the change tables the run's artifacts read. The bench checks that the crawl it wrote is the
+one those files call for (an unchanged hub's twin ETag is the validator the crawl sends, a changed hub's is
+not; every paper page is of a paper the file does not know), and that after each run the warehouse holds
+exactly the model's hubs and current citations, all checks passed and the run completed.
+
+Time inside the load is split by statement (SQLAlchemy's cursor events): statements writing a mart
+(`warehouse.materialize.MARTS`) are that mart's, ANALYZE is ANALYZE, statements of a check
+(`warehouse.checks.CHECKS`) are that check's (the load runs two itself); the rest of the load is "load: rest".
+Peak RSS is also taken step by step (VmHWM started over at each step), so the step that holds the most shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import math
+import os
+import platform
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+from bench.common import _commit, write_section
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+HEADING = "## Nightly cost at scale (python -m bench.scale)"
+DEFAULT_SIZES = (10_000, 100_000)
+DEFAULT_CHANGES = (0.0, 1.0, 5.0)
+ENGINES = ("sqlite", "postgresql")
+BASE_URL = "http://127.0.0.1:8000"  # the site the written crawl names (nothing listens there)
+# The run id the written items carry until a run stamps its own (`_stamp`): as long as a run id, so the id is
+# replaced in place.
+RUN_PLACEHOLDER = "bench.scale-placeholder"
+GROWTH_TARGET = 1.5  # issue 17: a no-change and a 1%-changed night grow at most 1.5x for a 10x warehouse
+TARGETED_CHANGES = (0.0, 1.0)
+RSS_TARGET_MB = 400.0
+
+
+# --- the site's model, at any size ------------------------------------------------------------------------
+
+
+def _generator_class() -> type:
+    from samplesite.generator import _Generator
+
+    class ScaleGenerator(_Generator):
+        """samplesite's generator, with the two draws that do not scale replaced (see the module's docstring)."""
+
+        def __init__(self, rng: random.Random) -> None:
+            super().__init__(rng)
+            self._candidates: list[str] = []
+            self._candidates_of: tuple[int, int] | None = None
+
+        def arxiv_id(self, when: dt.date) -> str:
+            while True:
+                ident = f"{when:%y%m}.{self.rng.randint(1, 99999):05d}"
+                if ident not in self._ids:
+                    self._ids.add(ident)
+                    return ident
+
+        def sample(self, k: int, exclude: set[str]) -> list[str]:
+            if self._candidates_of != (id(exclude), len(self.order)):
+                self._candidates = [key for key in self.order if key not in exclude]
+                self._candidates_of = (id(exclude), len(self.order))
+            candidates = self._candidates
+            n = len(candidates)
+            k = min(k, n)
+            if k <= 0:
+                return []
+            if 4 * k > n:  # a small pool: rejection would redraw most draws; the generator's own sampler
+                return super().sample(k, exclude)
+            # rank r drawn with probability ~ 1 / (r + 20): the inverse of that density's distribution function
+            span = math.log((n + 20) / 20)
+            chosen: dict[int, None] = {}
+            draw = self.rng.random
+            while len(chosen) < k:
+                chosen.setdefault(min(int(20 * math.exp(draw() * span) - 20), n - 1), None)
+            return [candidates[r] for r in chosen]
+
+    return ScaleGenerator
+
+
+def build_model(hubs: int, seed: int, density: float) -> tuple[Any, Any]:
+    """(site, generator): day 1 of a site of `hubs` hubs, as `samplesite.generator.build_site` builds it, with
+    the scaling generator; the generator's pool feeds the nights' new citing papers."""
+    from samplesite.generator import BASE_DAY
+    from samplesite.model import Site
+
+    if hubs < 1 or not 0 < density <= 100:
+        raise ValueError(f"hubs must be >= 1 and density in (0, 100], not {hubs!r}, {density!r}")
+    gen = _generator_class()(random.Random(seed))
+    site_hubs = gen.hubs(hubs)
+    counts = gen.citing_counts(site_hubs, hubs, density)
+    gen.papers(max(sum(counts.values()) * 2 // 5, max(counts.values()) * 3 // 2, 60))
+    gen.cite(site_hubs, counts)
+    papers = [gen.pool[k] for k in gen.order if k in gen.cited]
+    site = Site(
+        seed=seed,
+        day=1,
+        hubs_requested=hubs,
+        hubs=site_hubs,
+        papers=papers,
+        as_of=BASE_DAY.isoformat(),
+        density=density,
+    )
+    return site, gen
+
+
+def _change_hub(rng: random.Random, hub: Any, gen: Any, excluded: set[str]) -> None:
+    """One night's change to `hub`, of the kinds `samplesite.evolution` makes, kept to those that leave its
+    role mix (and so its label) alone: the publish guard stops a night that rewrites the label or tier of more
+    than a fifth of the hubs it fetched, as a site fault. One to three new citing papers, listed first and not
+    classified yet; sometimes an unclassified citation retired; sometimes a classified one's polarity
+    re-reviewed."""
+    from samplesite import vocab
+    from samplesite.model import SiteCitation
+
+    cited = {c.paper_key for c in hub.citations}
+    for _ in range(rng.randint(1, 3)):
+        key = gen.order[rng.randrange(len(gen.order))]
+        while key in cited or key in excluded:
+            key = gen.order[rng.randrange(len(gen.order))]
+        cited.add(key)
+        paper = gen.pool[key]
+        version = rng.randint(1, paper.versions) if paper.link_style in ("paper", "p") else None
+        hub.citations.insert(0, SiteCitation(hub.uuid, key, None, None, False, version))
+    unclassified = [i for i, c in enumerate(hub.citations) if i >= 3 and c.role is None]
+    if unclassified and rng.random() < 0.5:
+        hub.citations.pop(rng.choice(unclassified))
+    classified = [c for c in hub.citations if c.role is not None]
+    if classified and rng.random() < 0.5:
+        citation = rng.choice(classified)
+        citation.polarity = rng.choice([p for p in (None, *vocab.POLARITIES) if p != citation.polarity])
+
+
+def change_site(site: Any, gen: Any, share: float, night: int) -> tuple[Any, list[str]]:
+    """The site of night `night` (day night + 1) with `share` percent of its hubs changed (the seed hub never
+    changes: it mirrors the one real page), and the changed hubs' uuids."""
+    from samplesite import seed_hub
+    from samplesite.generator import BASE_DAY
+    from samplesite.model import Site
+
+    rng = random.Random(f"{site.seed}:bench-scale:{night}")
+    candidates = [h for h in site.hubs if h.uuid != seed_hub.UUID]
+    changed = rng.sample(candidates, min(round(share / 100 * len(site.hubs)), len(candidates)))
+    day = BASE_DAY + dt.timedelta(days=night)
+    excluded = set(gen.seed_keys)
+    for hub in changed:
+        _change_hub(rng, hub, gen, excluded)
+        hub.updated_at = f"{day.isoformat()}T00:00:00Z"
+    cited = {c.paper_key for h in site.hubs for c in h.citations}
+    new_site = Site(
+        seed=site.seed,
+        day=night + 1,
+        hubs_requested=site.hubs_requested,
+        hubs=site.hubs,
+        papers=[gen.pool[k] for k in gen.order if k in cited],
+        as_of=day.isoformat(),
+        density=site.density,
+    )
+    return new_site, sorted(h.uuid for h in changed)
+
+
+# --- the crawl-stage output, as the hub spider writes it ----------------------------------------------------
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class CrawlWriter:
+    """Writes runs' items files (and stats.json) for a site, as `spiders/hub.py` would crawl it from `base_url`.
+
+    `read` holds the paper refs whose page an earlier crawl read: the known-papers file the flow hands the
+    crawl holds them, and their pages are not asked for again. `twin_etags` keeps each hub's twin ETag from
+    the last time its twin was rendered (a 304 carries the current one)."""
+
+    def __init__(self, base_url: str = BASE_URL) -> None:
+        from spiders.crawl import allowed_hosts_for
+
+        self.base_url = base_url
+        self.hosts = allowed_hosts_for(base_url)
+        self.read: set[str] = set()
+        self.twin_etags: dict[str, str] = {}
+
+    def write_run(self, site: Any, run_dir: Path, full: Iterable[str] | None, run_id: str = RUN_PLACEHOLDER) -> dict:
+        """Write `run_dir`/items.jsonl and stats.json for a crawl of every hub of `site`: the hubs in `full`
+        (every hub when None: a crawl without validators) answer 200 and are fetched whole, the others answer
+        304. Returns the run's figures."""
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self.site, self.run_id = site, run_id
+        self.last_modified = format_datetime(datetime.fromisoformat(site.as_of).replace(tzinfo=UTC), usegmt=True)
+        fetched = set(full) if full is not None else None
+        stats: dict[str, int] = defaultdict(int)
+        self.stats = stats
+        new_refs: dict[str, None] = {}
+        with open(run_dir / "items.jsonl", "w", encoding="utf-8") as out:
+            self.out = out
+            for hub in site.hubs:
+                if fetched is None or hub.uuid in fetched:
+                    for ref in self._hub(hub):
+                        if ref not in self.read:
+                            new_refs.setdefault(ref, None)
+                else:
+                    self._not_modified(hub)
+            for ref in new_refs:
+                self._paper(ref)
+        self.read.update(new_refs)
+        stats["downloader/request_count"] += 1  # robots.txt
+        stats["downloader/response_status_count/200"] += 1
+        (run_dir / "stats.json").write_text(json.dumps(dict(sorted(stats.items())), indent=1) + "\n")
+        return {
+            "hubs_full": len(site.hubs) if fetched is None else len(fetched),
+            "paper_pages": len(new_refs),
+            "items": sum(
+                v for k, v in stats.items() if k.startswith("citehub/items/") and k != "citehub/items/stamped"
+            ),
+            "bytes": (run_dir / "items.jsonl").stat().st_size,
+        }
+
+    # one item a line, keys in the order the spider and its pipelines give them
+
+    def _emit(self, item: dict[str, Any]) -> None:
+        item["run_id"] = self.run_id
+        item["parser_version"] = self.parser_version
+        self.out.write(json.dumps(item, ensure_ascii=False) + "\n")
+        kind = item["kind"]
+        self.stats["citehub/items/stamped"] += 1
+        self.stats[f"citehub/items/{kind}"] += 1
+        if kind == "hub_page":
+            page = item["page"]
+            self.stats["citehub/entries"] += len(page["representative"]) + len(page["explorer"])
+        elif kind == "fetch":
+            self.stats[f"citehub/fetch/{item['outcome']}"] += 1
+            self.stats["downloader/request_count"] += 1
+            self.stats[f"downloader/response_status_count/{item['status']}"] += 1
+
+    @property
+    def parser_version(self) -> str:
+        from spiders.parse.records import PARSER_VERSION
+
+        return PARSER_VERSION
+
+    def _fetch(self, url: str, uuid: str | None, status: int, body: bytes, outcome: str, when: str) -> dict[str, Any]:
+        return {
+            "kind": "fetch",
+            "url": url,
+            "hub_uuid": uuid,
+            "status": status,
+            "fetched_at": when,
+            "sha256": hashlib.sha256(body).hexdigest(),
+            "bytes": len(body),
+            "warc_file": None,
+            "warc_offset": None,
+            "outcome": outcome,
+            "error": None,
+            "etag": '"' + hashlib.sha1(body).hexdigest() + '"' if status == 200 else None,
+            "last_modified": self.last_modified,
+        }
+
+    def _not_modified(self, hub: Any) -> None:
+        url = f"{self.base_url}/citations/{hub.uuid}.json"
+        item = self._fetch(url, hub.uuid, 304, b"", "not_modified", _now())
+        item["etag"] = self.twin_etags[hub.uuid]  # the server's 304 names the current ETag
+        self._emit(item)
+
+    def _hub(self, hub: Any) -> Iterator[str]:
+        """A hub fetched whole: its twin, its pages and page 1's links; yields the paper refs its pages list."""
+        from w3lib.url import add_or_replace_parameters
+
+        from samplesite.render import markup_for, render_hub_html, render_hub_json
+        from samplesite.view import expected_page
+        from spiders.parse.hub_json import parse_hub_json
+        from spiders.parse.links import hub_links
+        from spiders.parse.paperref import paper_ref
+
+        site, uuid = self.site, hub.uuid
+        hub_url = f"{self.base_url}/citations/{uuid}"
+        body = json.dumps(render_hub_json(site, uuid), ensure_ascii=False).encode()
+        self.twin_etags[uuid] = '"' + hashlib.sha1(body).hexdigest() + '"'
+        when = _now()
+        twin = parse_hub_json(body, hub_url + ".json")
+        self._emit(
+            {
+                "kind": "hub_json",
+                "url": hub_url + ".json",
+                "hub_uuid": uuid,
+                "status": 200,
+                "fetched_at": when,
+                "json": twin.to_dict(),
+            }
+        )
+        self._emit(self._fetch(hub_url + ".json", uuid, 200, body, "parsed", when))
+        markup = markup_for(uuid)
+
+        def page(filters: dict[str, str], number: int, links: bool = False) -> dict[str, Any]:
+            params = {**filters, **({"page": str(number)} if number > 1 else {})}
+            url = add_or_replace_parameters(hub_url, params) if params else hub_url
+            view = expected_page(site, uuid, filters, number, self.base_url)
+            html = render_hub_html(site, uuid, filters, number, markup, self.base_url).encode()
+            when = _now()
+            self._emit(
+                {"kind": "hub_page", "url": url, "hub_uuid": uuid, "status": 200, "fetched_at": when, "page": view}
+            )
+            self._emit(self._fetch(url, uuid, 200, html, "parsed", when))
+            if links:
+                scan = hub_links(html, url, self.hosts).to_dict()
+                self._emit({"kind": "links", "url": url, "hub_uuid": uuid, "fetched_at": _now(), **scan})
+            return view
+
+        def listed(view: dict[str, Any]) -> Iterator[str]:
+            for entry in (*view["representative"], *view["explorer"]):
+                ref = paper_ref(entry["arxiv_id"], entry["pith_id"])
+                if ref is not None:
+                    yield ref
+
+        def rest_of_list(filters: dict[str, str], first: dict[str, Any], declared: int) -> Iterator[str]:
+            # spiders/hub.py parse_page: the pages a list's declared count calls for, as many as page 1 links
+            pages = -(-declared // len(first["explorer"])) if first["explorer"] else 1
+            last = min(max(first["page_numbers"] + [first["next_page"] or 1]), pages)
+            for number in range(2, last + 1):
+                yield from listed(page(filters, number))
+
+        first = page({}, 1, links=True)
+        yield from listed(first)
+        yield from rest_of_list({}, first, first["citing_count"])
+        # spiders/hub.py _filtered_lists: page 1 (and the rest) of every role and polarity value
+        for facet, param, summary in (
+            ("roles", "role", "role_summary"),
+            ("polarities", "polarity", "polarity_summary"),
+        ):
+            values = {**first["facets"].get(facet, {}), **first[summary]}
+            for value in sorted(values):
+                head = page({param: value}, 1)
+                yield from listed(head)
+                yield from rest_of_list({param: value}, head, values[value])
+
+    def _paper(self, ref: str) -> None:
+        from samplesite.render import render_paper_html
+        from spiders.parse.links import hub_links
+        from spiders.parse.paperref import paper_path
+
+        url = self.base_url + paper_path(ref)
+        html = render_paper_html(self.site, ref.partition(":")[2])
+        if html is None:
+            raise RuntimeError(f"the site has no paper page for {ref}")
+        body = html.encode()
+        scan = hub_links(body, url, self.hosts).to_dict()
+        self._emit({"kind": "links", "url": url, "hub_uuid": None, "fetched_at": _now(), **scan})
+        self._emit(self._fetch(url, None, 200, body, "parsed", _now()))
+
+
+def generate(spec: dict[str, Any]) -> dict[str, Any]:
+    """The `generate` process: the model at one size and every run's crawl-stage output, in `spec["dir"]`."""
+    from spiders.peak_rss import peak_rss_bytes
+
+    started = time.perf_counter()
+    folder = Path(spec["dir"])
+    site, gen = build_model(spec["hubs"], spec["seed"], spec["density"])
+    built = time.perf_counter() - started
+    writer = CrawlWriter(spec.get("base_url", BASE_URL))
+    seeds = folder / "seeds.txt"
+    seeds.parent.mkdir(parents=True, exist_ok=True)
+    seeds.write_text("".join(f"{writer.base_url}/citations/{h.uuid}\n" for h in site.hubs), encoding="utf-8")
+    runs = []
+    for night, share in enumerate([None, *spec["changes"]]):
+        t0 = time.perf_counter()
+        if share is None:
+            name, changed = "first", None
+        else:
+            site, changed = change_site(site, gen, share, night)
+            name = f"night-{night}-change-{share:g}"
+        figures = writer.write_run(site, folder / name, changed)
+        runs.append(
+            {
+                "name": name,
+                "dir": str(folder / name),
+                "change": share,
+                "changed_hubs": None if changed is None else len(changed),
+                "hubs": len(site.hubs),
+                "citations": sum(len(h.citations) for h in site.hubs),
+                "papers": len(site.papers),
+                "seconds": time.perf_counter() - t0,
+                **figures,
+            }
+        )
+        print(
+            f"  wrote {name}: {figures['items']:,} items ({figures['bytes'] / 2**20:,.0f} MB), "
+            f"{figures['hubs_full']:,} hubs fetched whole, {figures['paper_pages']:,} paper pages, "
+            f"{time.perf_counter() - t0:.0f} s",
+            flush=True,
+        )
+    return {
+        "seeds": str(seeds),
+        "runs": runs,
+        "build_seconds": built,
+        "seconds": time.perf_counter() - started,
+        "peak_rss_mb": (peak_rss_bytes() or 0) / 2**20,
+    }
+
+
+# --- one run of the nightly's database part -----------------------------------------------------------------
+
+
+_TARGET = re.compile(r"\b(?:INSERT\s+INTO|DELETE\s+FROM|UPDATE|TRUNCATE(?:\s+TABLE)?)\s+\"?([A-Za-z_]\w*)", re.I)
+_FROM = re.compile(r"\bFROM\s+\"?([A-Za-z_]\w*)", re.I)
+_PARAMS = re.compile(r"%\(\w+\)s|:\w+|\$\d+|\?")
+
+
+_PROFILE: StatementProfile | None = None
+
+
+class StatementProfile:
+    """Seconds of the statements run in each timed step, by what they do: a mart's, ANALYZE, a check's, or
+    `<VERB> <table>` for the rest (SQLAlchemy's cursor events; COPY through psycopg bypasses them)."""
+
+    def __init__(self) -> None:
+        self.section: str | None = None
+        self.seconds: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        self._started: dict[int, float] = {}
+        try:
+            from warehouse.materialize import MARTS
+
+            self.marts = {t.name.lower() for t in MARTS}
+        except ImportError:
+            self.marts = set()
+        try:
+            from warehouse.checks import CHECKS
+
+            self.checks = {_PARAMS.sub("?", c.sql).strip(): c.name for cs in CHECKS.values() for c in cs}
+        except ImportError:
+            self.checks = {}
+
+    @classmethod
+    def installed(cls) -> StatementProfile:
+        """The process's one profile, listening to every engine's statements from its first call."""
+        global _PROFILE
+        if _PROFILE is None:
+            from sqlalchemy import event
+            from sqlalchemy.engine import Engine
+
+            _PROFILE = cls()
+            event.listen(Engine, "before_cursor_execute", _PROFILE._before)
+            event.listen(Engine, "after_cursor_execute", _PROFILE._after)
+        return _PROFILE
+
+    def _before(self, conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        self._started[id(cursor)] = time.perf_counter()
+
+    def _after(self, conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        started = self._started.pop(id(cursor), None)
+        if started is not None and self.section is not None:
+            self.seconds[self.section][self.key(statement)] += time.perf_counter() - started
+
+    def key(self, statement: str) -> str:
+        head = statement.lstrip()[:4000]
+        verb = head.split(None, 1)[0].upper() if head else "?"
+        if verb == "ANALYZE":
+            return "ANALYZE"
+        target = _TARGET.search(head)
+        if target and target.group(1).lower() in self.marts:
+            return f"mart {target.group(1).lower()}"
+        check = self.checks.get(_PARAMS.sub("?", statement).strip())
+        if check:
+            return f"check {check}"
+        table = target or _FROM.search(head)
+        return f"sql {verb} {table.group(1).lower() if table else ''}".rstrip()
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        self.section = name
+        try:
+            yield
+        finally:
+            self.section = None
+
+
+def _stamp(items: Path, run_id: str) -> Path:
+    """Put the run's id where the crawl's pipeline stamps it, in every item of `items`, in place: the written
+    crawl serves each engine's run in turn, and a copy of the first crawl would double its disk. The id the
+    file carries is in `<items>.run` (the placeholder at first)."""
+    held = items.with_name(items.name + ".run")
+    current = held.read_text() if held.exists() else RUN_PLACEHOLDER
+    old, new = f'"run_id": "{current}"'.encode(), f'"run_id": "{run_id}"'.encode()
+    if len(old) == len(new):
+        with open(items, "r+b") as fh:
+            offset = 0
+            while chunk := fh.read(16 << 20):
+                end = chunk.rfind(b"\n") + 1 or len(chunk)  # whole lines: no id split between two reads
+                fh.seek(offset)
+                fh.write(chunk[:end].replace(old, new))
+                offset += end
+                fh.seek(offset)
+    else:
+        rewritten = items.with_name(items.name + ".tmp")
+        with open(items, "rb") as src, open(rewritten, "wb") as dst:
+            for line in src:
+                dst.write(line.replace(old, new, 1))
+        os.replace(rewritten, items)
+    held.write_text(run_id)
+    return items
+
+
+def night(spec: dict[str, Any]) -> dict[str, Any]:
+    """The `night` process: one run of the nightly's database part on the crawl-stage output in spec["items"]."""
+    from flows.nightly import crawl_limits, plan_hubs
+    from flows.publish import check_task, load_task, stage_task
+    from flows.settings import Settings
+    from schema.engine import make_engine
+    from schema.migrate import upgrade
+    from spiders.peak_rss import peak_rss_bytes
+    from warehouse import guard, history, outcome, plan, queries, runs
+    from warehouse.lock import single_flight
+    from warehouse.report import build_report
+
+    profile = StatementProfile.installed()
+    profile.seconds.clear()
+    timings: dict[str, float] = {}
+    memory: dict[str, float] = {"before the run": (peak_rss_bytes() or 0) / 2**20}  # MB: peak RSS by step
+
+    def timed(name: str, fn: Callable[..., Any], *args: Any) -> Any:
+        _reset_peak_rss()  # each step's own peak: what it held at its start and what it added
+        started = time.perf_counter()
+        with profile.step(name):
+            result = fn(*args)
+        timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
+        memory[name] = max(memory.get(name, 0.0), (peak_rss_bytes() or 0) / 2**20)
+        return result
+
+    url = spec["url"]
+    settings = Settings(base_url=spec["base_url"], data_dir=spec["data_dir"])
+    engine = make_engine(url)
+    timed("migrate", upgrade, engine)
+    now = datetime.now(UTC)
+    first = spec["seeds"] is not None
+    hub_urls, chosen = timed(
+        "plan", plan_hubs, settings, url, spec["seeds"], None, not first, None, "citehub", now, None
+    )
+    params = {"base_url": settings.base_url, "hubs": len(hub_urls), "seeds_file": spec["seeds"], "bench": "scale"}
+    run_id = timed("plan", runs.start_run, engine, "nightly", params, now)
+    timed("plan", plan.record, engine, run_id, chosen)
+    with single_flight(engine, run_id):
+        run_dir = settings.runs_dir / run_id
+        timed("validators", history.write_validators, engine, run_dir / "validators.json")
+        timed("known papers", crawl_limits, engine, settings, run_dir, None, 1, chosen)
+        items = _stamp(Path(spec["items"]), run_id)  # the crawl, written for this night
+        shutil.copy(items.with_name("stats.json"), run_dir / "stats.json")
+        stats = json.loads((run_dir / "stats.json").read_text())
+        staged = timed("stage", stage_task.fn, url, run_id, items)
+        loaded = timed("load", load_task.fn, url, run_id, guard.Limits(), None)
+        if isinstance(loaded, guard.Verdict):
+            raise RuntimeError(f"the publish guard blocked run {run_id}: {loaded.message(run_id)}")
+        checks = timed("checks", check_task.fn, url, run_id)
+        report = timed("report", build_report, engine, run_id, stats, loaded, checks, dict(timings))
+        verdict = outcome.judge(
+            report.fetch_outcomes,
+            outcome.incomplete_reasons(engine, run_id, report.incomplete_hubs),
+            report.checks_failed,
+        )
+        timed(
+            "report", runs.finish_run, engine, run_id, verdict.status, {**report.as_dict(), "reasons": verdict.reasons}
+        )
+
+        def artifact_reads() -> None:  # flows.publish.artifacts_task's reads (the Prefect artifacts themselves aside)
+            changes = queries.hub_changes(engine, run_id)
+            counts = queries.run_changes(engine, [run_id])[run_id]
+            queries.change_markdown(run_id, counts, changes)
+            queries.change_table_rows(changes)
+
+        timed("artifacts", artifact_reads)
+    engine.dispose()
+    return {
+        "run_id": run_id,
+        "run_dir": str(run_dir),
+        "planned_hubs": len(hub_urls),
+        "staged": staged,
+        "rows": sum(c.inserted + c.updated + c.unchanged for c in loaded.tables.values()),
+        "loaded": loaded.as_dict(),
+        "timings": timings,
+        "profile": {step: dict(keys) for step, keys in profile.seconds.items()},
+        "status": verdict.status,
+        "reasons": verdict.reasons,
+        "checks": len(checks),
+        "checks_failed": report.checks_failed,
+        "hubs": report.hubs,
+        "papers": report.papers,
+        "citations": report.citations,
+        "peak_rss_mb": max(memory.values()),
+        "peak_rss_by_step_mb": memory,
+    }
+
+
+def _reset_peak_rss() -> None:
+    """Start this process's peak RSS (VmHWM) over from what it holds now (Linux 4.0 and later; elsewhere the
+    peak stays the process's whole life's)."""
+    with suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def verify_crawl_inputs(items: Path, run_dir: Path) -> dict[str, int]:
+    """Check the written crawl against the files the run handed its crawl: each 304 twin's ETag is the
+    validator the crawl sent, each 200 twin with a validator differs from it, and every paper page is of a
+    paper the known-papers file does not hold. Raises AssertionError naming the first mismatch."""
+    from spiders.parse.paperref import KnownPapers, paper_ref_of_url
+
+    validators = json.loads((run_dir / "validators.json").read_text(encoding="utf-8"))
+    known = KnownPapers.load(run_dir / "known-papers.bin")
+    seen = {"not_modified": 0, "changed": 0, "paper_pages": 0}
+    if not validators and not len(known):
+        return seen  # a first crawl: nothing to send, nothing known (its items need no reading)
+    with open(items, encoding="utf-8") as lines:
+        for line in lines:
+            if '"kind": "fetch"' not in line[:20]:
+                continue
+            item = json.loads(line)
+            url = item["url"]
+            if url.endswith(".json"):
+                sent = validators.get(url, {}).get("etag")
+                if item["outcome"] == "not_modified":
+                    assert sent == item["etag"], f"{url}: 304 for ETag {item['etag']}, the crawl sent {sent}"
+                    seen["not_modified"] += 1
+                else:
+                    assert sent != item["etag"], f"{url}: fetched whole, yet the crawl sent its current ETag"
+                    seen["changed"] += bool(sent)
+            elif (ref := paper_ref_of_url(url)) is not None:
+                assert ref not in known, f"{url}: a paper page the warehouse already read"
+                seen["paper_pages"] += 1
+    return seen
+
+
+# --- the harness --------------------------------------------------------------------------------------------
+
+
+def _child(kind: str, spec: dict[str, Any], work: Path) -> dict[str, Any]:
+    """Run `generate` or `night` in a process of its own (its peak RSS is its own); returns its result."""
+    spec_path = work / f"spec-{kind}-{os.getpid()}-{time.monotonic_ns()}.json"
+    result_path = spec_path.with_suffix(".result.json")
+    spec_path.write_text(json.dumps({**spec, "result": str(result_path)}))
+    try:
+        subprocess.run([sys.executable, "-m", "bench.scale", "--child", kind, str(spec_path)], check=True)
+        return json.loads(result_path.read_text())
+    finally:
+        spec_path.unlink(missing_ok=True)
+        result_path.unlink(missing_ok=True)
+
+
+@contextmanager
+def warehouse_url(engine: str, work: Path, size: int) -> Iterator[str]:
+    """A new, empty warehouse on `engine`, removed afterwards."""
+    if engine == "postgresql":
+        from bench.stages import PgDatabase
+
+        with PgDatabase() as db:
+            yield db.url
+        return
+    if engine != "sqlite":
+        raise ValueError(f"unknown engine {engine!r}")
+    path = work / f"scale-{size}.sqlite"
+    for old in work.glob(f"{path.name}*"):
+        old.unlink()
+    try:
+        yield f"sqlite:///{path}"
+    finally:
+        for made in work.glob(f"{path.name}*"):
+            made.unlink()
+
+
+def run_size(size: int, args: argparse.Namespace, work: Path, record: dict[str, Any]) -> None:
+    print(f"\n== {size:,} hubs (density {args.density:g}, seed {args.seed})", flush=True)
+    site_dir = work / f"site-{size}"
+    made = _child(
+        "generate",
+        {"dir": str(site_dir), "hubs": size, "seed": args.seed, "density": args.density, "changes": args.changes},
+        work,
+    )
+    record["sizes"][str(size)] = {"generate": made, "engines": {}}
+    print(f"  model and crawls written in {made['seconds']:.0f} s, peak RSS {made['peak_rss_mb']:.0f} MB", flush=True)
+    for engine in args.engines:
+        runs: list[dict[str, Any]] = []
+        record["sizes"][str(size)]["engines"][engine] = runs
+        with warehouse_url(engine, work, size) as url:
+            data_dir = work / f"data-{engine}-{size}"
+            specs = [
+                {
+                    "url": url,
+                    "base_url": BASE_URL,
+                    "data_dir": str(data_dir),
+                    "items": str(Path(written["dir"]) / "items.jsonl"),
+                    "seeds": made["seeds"] if written["name"] == "first" else None,
+                }
+                for written in made["runs"]
+            ]
+            if args.process_per == "run":
+                results = (_child("night", spec, work) for spec in specs)
+            else:
+                results = iter(_child("nights", {"specs": specs}, work)["runs"])
+            for written, spec, result in zip(made["runs"], specs, results, strict=True):
+                result["inputs"] = verify_crawl_inputs(Path(spec["items"]), Path(result["run_dir"]))
+                _verify(result, written, engine, size)
+                runs.append({"name": written["name"], "change": written["change"], "expected": written, **result})
+                print("  " + _run_line(engine, written, result), flush=True)
+            if not args.keep:
+                shutil.rmtree(data_dir, ignore_errors=True)
+    if not args.keep:
+        shutil.rmtree(site_dir, ignore_errors=True)
+
+
+def _verify(result: dict[str, Any], written: dict[str, Any], engine: str, size: int) -> None:
+    where = f"{written['name']} at {size:,} hubs on {engine}"
+    problems = []
+    if result["status"] != "completed":
+        problems.append(f"run ended {result['status']}: {'; '.join(result['reasons'])}")
+    if result["checks_failed"]:
+        problems.append(f"checks failed: {', '.join(result['checks_failed'])}")
+    if (result["hubs"], result["citations"]) != (written["hubs"], written["citations"]):
+        problems.append(
+            f"warehouse holds {result['hubs']:,} hubs and {result['citations']:,} current citations, "
+            f"the model {written['hubs']:,} and {written['citations']:,}"
+        )
+    if result["planned_hubs"] != written["hubs"]:
+        problems.append(f"the run planned {result['planned_hubs']:,} hubs of {written['hubs']:,}")
+    if (
+        written["changed_hubs"] is not None
+        and result["inputs"]["not_modified"] != written["hubs"] - written["hubs_full"]
+    ):
+        problems.append(f"{result['inputs']['not_modified']:,} twins answered 304 against validators")
+    if problems:
+        raise SystemExit(f"bench.scale: {where}: " + "; ".join(problems))
+
+
+def db_seconds(run: dict[str, Any]) -> float:
+    """The database part of a night: load (marts included) + checks."""
+    return run["timings"]["load"] + run["timings"]["checks"]
+
+
+def steps(run: dict[str, Any]) -> dict[str, float]:
+    """A run's seconds by step: the timed steps, the load split into its marts, ANALYZE, the checks it runs
+    itself and the rest, the checks into each check."""
+    t = run["timings"]
+    load = run["profile"].get("load", {})
+    parts = {k: v for k, v in load.items() if k.startswith(("mart ", "check ")) or k == "ANALYZE"}
+    out = {k: t[k] for k in ("migrate", "plan", "validators", "known papers", "stage") if k in t}
+    out["load"] = t["load"]
+    out["load: rest (clean, history, upserts, frontier)"] = t["load"] - sum(parts.values())
+    out |= {f"load: {k}": v for k, v in sorted(parts.items(), key=lambda kv: -kv[1])}
+    out["checks"] = t["checks"]
+    checks = {k: v for k, v in run["profile"].get("checks", {}).items() if k.startswith("check ")}
+    out |= {f"checks: {k}": v for k, v in sorted(checks.items(), key=lambda kv: -kv[1])}
+    for k in ("report", "artifacts"):
+        if k in t:
+            out[k] = t[k]
+    return out
+
+
+def _run_line(engine: str, written: dict[str, Any], result: dict[str, Any]) -> str:
+    t = result["timings"]
+    return (
+        f"{engine} {written['name']}: database part {db_seconds(result):.2f} s (load {t['load']:.2f}, checks "
+        f"{t['checks']:.2f}; stage {t['stage']:.2f}), {result['rows']:,} rows, {result['hubs']:,} hubs, "
+        f"{result['citations']:,} citations, {result['status']}, peak RSS {result['peak_rss_mb']:.0f} MB"
+    )
+
+
+def _runs(record: dict[str, Any], engine: str) -> dict[int, dict[str, dict[str, Any]]]:
+    """size -> run name -> run, for one engine."""
+    return {
+        int(size): {r["name"]: r for r in data["engines"].get(engine, [])}
+        for size, data in record["sizes"].items()
+        if engine in data["engines"]
+    }
+
+
+def summary_lines(record: dict[str, Any]) -> list[str]:
+    sizes = sorted(int(s) for s in record["sizes"])
+    lines: list[str] = []
+    for engine in record["engines"]:
+        by_size = _runs(record, engine)
+        small, large = sizes[0], sizes[-1]
+        for name in _night_names(by_size[small]):
+            change = by_size[small][name]["change"]
+            times = [db_seconds(by_size[s][name]) for s in sizes]
+            target = f"target <= {GROWTH_TARGET:g}" if change in TARGETED_CHANGES else "no target"
+            lines.append(
+                f"stage nightly-db-growth: change {change:g}%: "
+                + ", ".join(f"{s:,} hubs {t:.2f} s" for s, t in zip(sizes, times, strict=True))
+                + f", ratio {times[-1] / times[0]:.2f} ({target}) [{engine}]"
+            )
+        rates = [by_size[s]["first"]["rows"] / by_size[s]["first"]["timings"]["load"] for s in sizes]
+        lines.append(
+            "stage first-load-rows: "
+            + ", ".join(f"{s:,} hubs {r:,.1f} rows/s" for s, r in zip(sizes, rates, strict=True))
+            + f", ratio {rates[-1] / rates[0]:.2f} (target >= 1.00: the first load at {small:,} hubs is the "
+            f"baseline) [{engine}]"
+        )
+        for s in sizes:
+            for name, run in by_size[s].items():
+                target = f" (target < {RSS_TARGET_MB:.0f} MB: {'ok' if run['peak_rss_mb'] < RSS_TARGET_MB else 'OVER'})"
+                lines.append(
+                    f"peak RSS {_process(name)} at {s:,} hubs: {run['peak_rss_mb']:.0f} MB"
+                    + (target if s == large else "")
+                    + f" [{engine}]"
+                )
+    for s in sizes:
+        made = record["sizes"][str(s)]["generate"]
+        lines.append(
+            f"peak RSS site model and crawl writer (bench harness, no target) at {s:,} hubs: {made['peak_rss_mb']:.0f} MB"
+        )
+    lines.append(f"peak RSS bench orchestrator: {record['orchestrator_rss_mb']:.0f} MB")
+    if record["process_per"] == "warehouse":
+        lines.append(
+            "peak RSS note: one process ran each warehouse's runs in turn (--process-per warehouse); each run's "
+            "figure counts from what that process held when the run began"
+        )
+    return lines
+
+
+def _night_names(runs: dict[str, dict[str, Any]]) -> list[str]:
+    return [name for name in runs if name != "first"]
+
+
+def _process(name: str) -> str:
+    return "first load process" if name == "first" else f"nightly process ({name})"
+
+
+def profile_lines(record: dict[str, Any], limit: float = 0.005) -> list[str]:
+    """Per engine and run: each step's seconds at every size and its growth, largest first at the largest size."""
+    sizes = sorted(int(s) for s in record["sizes"])
+    lines: list[str] = []
+    for engine in record["engines"]:
+        by_size = _runs(record, engine)
+        for name in by_size[sizes[0]]:
+            per = [steps(by_size[s][name]) for s in sizes]
+            keys = list(dict.fromkeys(k for p in reversed(per) for k in p))
+            label = "first load" if name == "first" else f"change {by_size[sizes[0]][name]['change']:g}%"
+            for key in keys:
+                values = [p.get(key, 0.0) for p in per]
+                if max(values) < limit:
+                    continue
+                growth = f"x{values[-1] / values[0]:.2f}" if values[0] > 0 else "new"
+                lines.append(
+                    f"profile [{engine}] {label}: {key}: " + ", ".join(f"{v:.3f} s" for v in values) + f" ({growth})"
+                )
+            rss = [by_size[s][name].get("peak_rss_by_step_mb", {}) for s in sizes]
+            lines.append(
+                f"profile [{engine}] {label}: peak RSS by step: "
+                + "; ".join(
+                    f"{step} " + ", ".join(f"{r.get(step, 0):.0f}" for r in rss) + " MB"
+                    for step in dict.fromkeys(k for r in rss for k in r)
+                )
+            )
+            load_sql = [by_size[s][name]["profile"].get("load", {}) for s in sizes]
+            grew = sorted(
+                (k for k in set().union(*load_sql) if k.startswith("sql ")),
+                key=lambda k: -(load_sql[-1].get(k, 0.0) - load_sql[0].get(k, 0.0)),
+            )[:5]
+            for key in grew:
+                values = [p.get(key, 0.0) for p in load_sql]
+                if max(values) >= limit:
+                    lines.append(
+                        f"profile [{engine}] {label}: load statements {key[4:]}: "
+                        + ", ".join(f"{v:.3f} s" for v in values)
+                    )
+    return lines
+
+
+def results_section(record: dict[str, Any], command: str) -> str:
+    sizes = sorted(int(s) for s in record["sizes"])
+    head = " | ".join(f"{s:,} hubs" for s in sizes)
+    lines = [
+        HEADING,
+        "",
+        f"- date: {record['date']}",
+        f"- machine: {record['machine']}",
+        f"- command: `{command}` (density {record['density']:g}, seed {record['seed']}); wall time "
+        f"{record['wall_seconds']:.0f} s",
+        f"- commit measured: {record['commit']}",
+        "- what: a warehouse grown to each size from the sample site's model (crawl-stage output written as the "
+        "hub spider writes it, loaded by the real stage and load), then nightlies with the share of hubs "
+        "changed in order; database part = load (marts included) + checks, through the functions the nightly "
+        "flow calls. First-load rows: hub, paper and citation rows over the load's seconds.",
+        "",
+        f"| engine | night | {head} | ratio | target |",
+        "|---|---|" + "---|" * len(sizes) + "---|---|",
+    ]
+    for engine in record["engines"]:
+        by_size = _runs(record, engine)
+        for name in _night_names(by_size[sizes[0]]):
+            change = by_size[sizes[0]][name]["change"]
+            times = [db_seconds(by_size[s][name]) for s in sizes]
+            target = f"<= {GROWTH_TARGET:g}" if change in TARGETED_CHANGES else "—"
+            lines.append(
+                f"| {engine} | change {change:g}%, database part | "
+                + " | ".join(f"{t:.2f} s" for t in times)
+                + f" | {times[-1] / times[0]:.2f} | {target} |"
+            )
+        rates = [by_size[s]["first"]["rows"] / by_size[s]["first"]["timings"]["load"] for s in sizes]
+        lines.append(
+            f"| {engine} | first load, rows/s | "
+            + " | ".join(f"{r:,.0f} ({by_size[s]['first']['rows']:,} rows)" for s, r in zip(sizes, rates, strict=True))
+            + f" | {rates[-1] / rates[0]:.2f} | >= 1.00 |"
+        )
+        peaks = [max(r["peak_rss_mb"] for r in by_size[s].values()) for s in sizes]
+        lines.append(
+            f"| {engine} | peak RSS, load processes (largest) | "
+            + " | ".join(f"{p:.0f} MB" for p in peaks)
+            + f" | {peaks[-1] / peaks[0]:.2f} | < {RSS_TARGET_MB:.0f} MB |"
+        )
+    gen = [record["sizes"][str(s)]["generate"] for s in sizes]
+    lines.append(
+        "| — | peak RSS, site model and crawl writer (harness) | "
+        + " | ".join(f"{g['peak_rss_mb']:.0f} MB" for g in gen)
+        + " | — | — |"
+    )
+    for engine in record["engines"]:
+        by_size = _runs(record, engine)
+        lines += ["", f"Per step, {engine} (seconds at {', '.join(f'{s:,}' for s in sizes)} hubs; growth):", ""]
+        lines += [f"| run | step | {head} | growth |", "|---|---|" + "---|" * len(sizes) + "---|"]
+        for name in by_size[sizes[0]]:
+            per = [steps(by_size[s][name]) for s in sizes]
+            label = "first load" if name == "first" else f"change {by_size[sizes[0]][name]['change']:g}%"
+            for key in dict.fromkeys(k for p in reversed(per) for k in p):
+                values = [p.get(key, 0.0) for p in per]
+                if max(values) < 0.01:
+                    continue
+                growth = f"x{values[-1] / values[0]:.2f}" if values[0] > 0 else "new"
+                lines.append(f"| {label} | {key} | " + " | ".join(f"{v:.2f}" for v in values) + f" | {growth} |")
+    lines += ["", "Peak RSS by step (MB; VmHWM started over at each step; the process's peak is the largest):", ""]
+    lines += [f"| engine | run | step | {head} |", "|---|---|---|" + "---|" * len(sizes)]
+    for engine in record["engines"]:
+        by_size = _runs(record, engine)
+        for name in by_size[sizes[0]]:
+            rss = [by_size[s][name].get("peak_rss_by_step_mb", {}) for s in sizes]
+            label = "first load" if name == "first" else f"change {by_size[sizes[0]][name]['change']:g}%"
+            for step in dict.fromkeys(k for r in rss for k in r):
+                lines.append(
+                    f"| {engine} | {label} | {step} | " + " | ".join(f"{r.get(step, 0):.0f}" for r in rss) + " |"
+                )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(prog="python -m bench.scale", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)), help="hub counts, comma-separated")
+    parser.add_argument("--density", type=float, default=None, help="citing papers a hub, x the sample site's default")
+    parser.add_argument("--engines", default=",".join(ENGINES), help="sqlite,postgresql (or one of them)")
+    parser.add_argument(
+        "--changes", default=",".join(f"{c:g}" for c in DEFAULT_CHANGES), help="percent of hubs changed, per night"
+    )
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--work", type=Path, default=None, help="scratch folder (default: a new /tmp/citehub-scale-*)")
+    parser.add_argument("--json", type=Path, default=None, help="write every figure here")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="RESULTS.md to write the section in")
+    parser.add_argument("--keep", action="store_true", help="keep the written crawls and the warehouses' run folders")
+    parser.add_argument(
+        "--process-per",
+        choices=("run", "warehouse"),
+        default="run",
+        help="run: each run in a process of its own, as the nightly flow runs (peak RSS each its own); "
+        "warehouse: one process runs a warehouse's runs in turn (fewer interpreter starts: the smoke test)",
+    )
+    args = parser.parse_args(argv)
+    if args.density is None:
+        from bench.__main__ import DEFAULT_DENSITY
+
+        args.density = DEFAULT_DENSITY
+    args.sizes = sorted({int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()})
+    args.engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    args.changes = [float(c) for c in args.changes.split(",") if c.strip()]
+    if len(args.sizes) < 2 or any(e not in ENGINES for e in args.engines) or not args.engines:
+        parser.error("give at least two sizes and engines among sqlite,postgresql")
+    work = args.work or Path(tempfile.mkdtemp(prefix="citehub-scale-"))
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"scratch folder: {work}", flush=True)
+    started = time.perf_counter()
+    record: dict[str, Any] = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}",
+        "commit": _commit(),
+        "density": args.density,
+        "seed": args.seed,
+        "engines": args.engines,
+        "changes": args.changes,
+        "process_per": args.process_per,
+        "sizes": {},
+    }
+    for size in args.sizes:
+        run_size(size, args, work, record)
+    from spiders.peak_rss import peak_rss_bytes
+
+    record["orchestrator_rss_mb"] = (peak_rss_bytes() or 0) / 2**20
+    record["wall_seconds"] = time.perf_counter() - started
+    print()
+    for line in summary_lines(record):
+        print(line)
+    print()
+    for line in profile_lines(record):
+        print(line)
+    if args.json:
+        args.json.write_text(json.dumps(record, indent=1) + "\n")
+    given = argv if argv is not None else sys.argv[1:]
+    command = "python -m bench.scale" + (" " + " ".join(given) if given else "")
+    write_section(args.out, HEADING, results_section(record, command))
+    print(f"wrote {args.out}")
+    return record
+
+
+def nights(spec: dict[str, Any]) -> dict[str, Any]:
+    """The `nights` process (--process-per warehouse): every run of one warehouse, one after the other, each
+    run's peak RSS counted from what the process held when it began (Linux: VmHWM reset)."""
+    out = []
+    for one in spec["specs"]:
+        _reset_peak_rss()
+        out.append(night(one))
+    return {"runs": out}
+
+
+def _child_main(kind: str, spec_path: str) -> None:
+    spec = json.loads(Path(spec_path).read_text())
+    result = {"generate": generate, "night": night, "nights": nights}[kind](spec)
+    Path(spec["result"]).write_text(json.dumps(result))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":
+        _child_main(sys.argv[2], sys.argv[3])
+    else:
+        main()
