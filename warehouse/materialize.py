@@ -70,10 +70,18 @@ REDIRECTED_PAGES = (
     "SELECT DISTINCT s.url FROM stg_item s WHERE s.run_id = :run_id AND s.kind = 'hub_page' "
     "AND s.hub_uuid IS NOT NULL AND s.url NOT LIKE '%/citations/' || s.hub_uuid || '%'"
 )
-# Statistics for the scratch tables once filled (PostgreSQL never analyzes temporary tables by itself).
-ANALYZE_SCRATCH = (
-    "ANALYZE _mart_run_hub, _mart_edge, _mart_paper, _mart_moved, _mart_hub, _mart_flow_key, _mart_asked_hub"
-)
+# Statistics for each scratch table as soon as it is filled, before a later statement joins it (PostgreSQL
+# never analyzes temporary tables by itself, and guessed sizes plan hash joins over whole core tables).
+ANALYZE_SCRATCH = {
+    "_mart_run_hub": "ANALYZE _mart_run_hub",
+    "_mart_edge": "ANALYZE _mart_edge",
+    "_mart_paper": "ANALYZE _mart_paper",
+    "_mart_moved": "ANALYZE _mart_moved",
+    "_mart_hub": "ANALYZE _mart_hub",
+    "_mart_flow_key": "ANALYZE _mart_flow_key",
+    "_mart_asked_hub": "ANALYZE _mart_asked_hub",
+}
+INSERT_INTO = re.compile(r"^\s*INSERT\s+INTO\s+(\w+)", re.IGNORECASE)
 
 
 def full_sql(name: str) -> Path:
@@ -151,6 +159,9 @@ def first_build(conn: Connection) -> bool:
 def _execute_file(conn: Connection, path: Path, run_id: str) -> None:
     for sql in statements(path):
         conn.execute(text(sql), {"run_id": run_id} if ":run_id" in sql else {})
+        filled = INSERT_INTO.match(sql)
+        if conn.dialect.name == "postgresql" and filled and filled.group(1) in ANALYZE_SCRATCH:
+            conn.execute(text(ANALYZE_SCRATCH[filled.group(1)]))
 
 
 def build_marts(
@@ -170,10 +181,9 @@ def build_marts(
         for table in scratch:
             table.create(conn)
         _execute_file(conn, RUN_HUBS, run_id)
-        _add_redirected_hubs(conn, scratch[0], run_id)
+        if _add_redirected_hubs(conn, scratch[0], run_id) and conn.dialect.name == "postgresql":
+            conn.execute(text(ANALYZE_SCRATCH["_mart_run_hub"]))
         _execute_file(conn, CHANGED_KEYS, run_id)
-        if conn.dialect.name == "postgresql":
-            conn.execute(text(ANALYZE_SCRATCH))
         if timings is not None:
             timings["changed keys"] = time.perf_counter() - started
     for table in MARTS:
@@ -186,9 +196,10 @@ def build_marts(
         table.drop(conn)
 
 
-def _add_redirected_hubs(conn: Connection, run_hubs: Table, run_id: str) -> None:
+def _add_redirected_hubs(conn: Connection, run_hubs: Table, run_id: str) -> int:
     """Add to `_mart_run_hub` the hubs of the run's pages reached by a redirect to another hub's page: the
-    load files such a page under the uuid of its own URL, not under the hub its item names."""
+    load files such a page under the uuid of its own URL, not under the hub its item names. Returns how
+    many it added."""
     found: set[str] = set()
     for (url,) in conn.execute(text(REDIRECTED_PAGES), {"run_id": run_id}):
         try:
@@ -196,10 +207,11 @@ def _add_redirected_hubs(conn: Connection, run_hubs: Table, run_id: str) -> None
         except ParseError:
             continue
     if not found:
-        return
+        return 0
     held = set(conn.execute(select(run_hubs.c.hub_uuid).where(run_hubs.c.hub_uuid.in_(sorted(found)))).scalars())
     if missing := sorted(found - held):
         conn.execute(run_hubs.insert(), [{"hub_uuid": uuid} for uuid in missing])
+    return len(missing)
 
 
 def materialize(engine: Engine, run_id: str) -> dict[str, int]:
