@@ -519,6 +519,12 @@ hub_summary = Table(
     Column("citation_rows", Integer, nullable=False, comment="Citations of the hub held in the warehouse."),
     Column("first_seen_run", Text, nullable=False, comment="Run that first saw the hub."),
     Column("last_seen_run", Text, nullable=False, comment="Latest run that saw the hub."),
+    Column(
+        "last_complete_run",
+        Text,
+        comment="Latest run that fetched the hub completely (every page parsed, or its twin answered 'not "
+        "modified'): when its figures were last confirmed.",
+    ),
     Column("run_id", Text, nullable=False, comment="Run that materialized this row."),
     comment="One row per hub with its latest figures.",
     info={"layer": "marts"},

@@ -109,6 +109,7 @@ PER_TABLE: dict[str, dict[str, Note]] = {
         "citation_rows": Note("derived: citations of the hub in the warehouse", "integer >= 0"),
         "first_seen_run": Note("run bookkeeping of the hub", RUN_ID),
         "last_seen_run": Note("run bookkeeping of the hub", RUN_ID),
+        "last_complete_run": Note("run bookkeeping: the latest complete fetch of the hub, a 304 included", RUN_ID),
     },
     "hub_role_mix": {
         "count": Note("derived: current citations of the hub listed under this role filter", "integer > 0"),
@@ -523,7 +524,8 @@ CHANGES = [
         "the runs that changed some hub's figures or role summary. `hub_as_of` answers every run with the same "
         "figures as before; its `snapshot_run` is now the run that opened the figures' spell (the latest run up to "
         "`as_of_run` that changed them), no longer the latest run that fetched the hub. Existing warehouses are "
-        "converted by migration 0013, their history intact.",
+        "converted by migration 0013, their history intact. `hub_summary` gains `last_complete_run`, the latest run that "
+        "fetched the hub completely (a 'not modified' twin included), which readers used to find in the per-run rows.",
     ),
     (
         "2026-12-07",

@@ -31,7 +31,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, Subquery, and_, exists, func, select, union
+from sqlalchemy import Engine, Subquery, and_, func, select, union
 
 from schema import tables as t
 from warehouse.docs import VIEWS
@@ -134,22 +134,15 @@ def hub_count(engine: Engine) -> int:
 
 
 def stale_hubs(engine: Engine, days: float, now: datetime) -> list[StaleHub]:
-    g, c, r = t.hub_growth, t.change_report, RUNS.c
-    incomplete = select(c.c.hub_uuid).where(
-        c.c.run_id == g.c.snapshot_run, c.c.hub_uuid == g.c.hub_uuid, c.c.change == "incomplete"
-    )
+    s, r = t.hub_summary, RUNS.c
     with engine.connect() as conn:
-        at_of = dict(
-            conn.execute(
-                select(g.c.hub_uuid, func.max(r.started_at))
-                .join(RUNS, r.run_id == g.c.snapshot_run)
-                .where(~exists(incomplete))
-                .group_by(g.c.hub_uuid)
-            ).all()
-        )
-        # the run of each start time, as the owner's query names the run of a hub's latest complete fetch
-        run_at = dict(conn.execute(select(r.started_at, r.run_id).where(r.started_at.in_(set(at_of.values())))).all())
-        latest = {u: (run_at[at], aware_utc(at)) for u, at in at_of.items()}
+        # each hub's latest complete fetch (a 304 included), as the owner's query reads it from hub_change
+        latest = {
+            u: (run_id, aware_utc(at))
+            for u, run_id, at in conn.execute(
+                select(s.c.hub_uuid, s.c.last_complete_run, r.started_at).join(RUNS, r.run_id == s.c.last_complete_run)
+            )
+        }
         hubs = _hubs()
         titles: dict[str, str | None] = dict(
             conn.execute(

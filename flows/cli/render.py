@@ -251,7 +251,8 @@ def print_hub(console: Console, info: ops.HubInfo) -> None:
         ]
         for snap in info.history
     ]
-    console.print(table(console, f"History across {len(info.history)} runs", HISTORY_COLUMNS, history))
+    title = f"History: {len(info.history)} runs changed its figures"
+    console.print(table(console, title, HISTORY_COLUMNS, history))
 
 
 def changes_counted(report: dict[str, Any]) -> str:

@@ -52,7 +52,7 @@ def e2e(tmp_path_factory, prefect_server):
 
 
 # Bookkeeping columns name the run; everything else is content and must not move on a no-change run.
-_BOOKKEEPING = {"run_id", "first_seen_run", "last_seen_run"}
+_BOOKKEEPING = {"run_id", "first_seen_run", "last_seen_run", "last_complete_run"}
 
 
 def content(engine) -> dict[str, list[tuple]]:

@@ -50,7 +50,7 @@ def test_a_run_checks_what_its_change_reaches_and_the_full_set_checks_everything
     _break(engine, HUB_A, paper="pith:ab12cd34")
     assert _failed(run_checks(engine, second)) == {**BROKEN, "paper_title_present": 1}
     assert _failed(run_checks(engine, second, full=True)) == {
-        **{name: 2 for name in BROKEN},  # hub A's and hub B's
+        **dict.fromkeys(BROKEN, 2),  # hub A's and hub B's
         "paper_title_present": 1,
     }
 

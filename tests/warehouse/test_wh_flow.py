@@ -62,7 +62,11 @@ def rows(engine, table, *cols):
 
 def content(engine, table):
     """Rows without the run bookkeeping."""
-    cols = [c.name for c in table.columns if c.name not in ("first_seen_run", "last_seen_run", "run_id")]
+    cols = [
+        c.name
+        for c in table.columns
+        if c.name not in ("first_seen_run", "last_seen_run", "last_complete_run", "run_id")
+    ]
     return rows(engine, table, *cols)
 
 
@@ -96,8 +100,8 @@ def test_pipeline_exact_rows_and_checks(engine, tmp_path):
         (HUB_B, "arxiv:2406.01234", None, None, "unverdicted", 7.0, 1, False, run_id, run_id, run_id),
     ]
     assert rows(engine, hub_summary) == [
-        (HUB_A, "A Cited Work", "hub", "Mixed citations", 3, 3, "background", 66.7, 3, run_id, run_id, run_id),
-        (HUB_B, None, "super_hub", None, 1, 0, None, None, 1, run_id, run_id, run_id),
+        (HUB_A, "A Cited Work", "hub", "Mixed citations", 3, 3, "background", 66.7, 3, run_id, run_id, run_id, run_id),
+        (HUB_B, None, "super_hub", None, 1, 0, None, None, 1, run_id, run_id, run_id, run_id),
     ]
     assert rows(engine, hub_role_mix) == [
         (HUB_A, "background", 2, pytest.approx(200 / 3), run_id),

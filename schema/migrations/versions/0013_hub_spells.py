@@ -16,7 +16,8 @@ counts the same way, a snapshot that no longer shows a value closing it. `hub_as
 answers every run with the same figures; its `snapshot_run` is now the run that opened the spell. The
 downgrade writes one snapshot per spell (the copies of unchanged runs are not made back).
 `hub_change.last_complete_run` (the latest run that fetched the hub completely, a 304 included) comes from the
-latest complete snapshot: the JSON-twin validators and the staleness table read it.
+latest complete snapshot: the JSON-twin validators and the staleness table read it; the published
+`hub_summary.last_complete_run` shows it to readers (who used to find it in the per-run snapshots).
 """
 
 from collections.abc import Iterator, Sequence
@@ -309,6 +310,21 @@ def upgrade() -> None:
         "UPDATE hub_change SET last_complete_run = (SELECT MAX(s.run_id) FROM hub_snapshot s "
         "WHERE s.hub_uuid = hub_change.hub_uuid AND s.complete)"
     )
+    marts = "marts" if conn.dialect.name == "postgresql" else None
+    with op.batch_alter_table("hub_summary", schema=marts) as batch:
+        batch.add_column(
+            sa.Column(
+                "last_complete_run",
+                sa.Text(),
+                nullable=True,
+                comment="Latest run that fetched the hub completely (every page parsed, or its twin answered 'not "
+                "modified'): when its figures were last confirmed.",
+            )
+        )
+    op.execute(
+        "UPDATE hub_summary SET last_complete_run = (SELECT MAX(s.run_id) FROM hub_snapshot s "
+        "WHERE s.hub_uuid = hub_summary.hub_uuid AND s.complete)"
+    )
     op.execute("DROP VIEW hub_as_of")
     op.drop_table("hub_facet_count")
     op.drop_table("hub_snapshot")
@@ -316,6 +332,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    postgres = op.get_bind().dialect.name == "postgresql"
     _comments(new=False)
     op.execute("DROP VIEW hub_as_of")
     op.create_table(
@@ -386,6 +403,8 @@ def downgrade() -> None:
         "WHERE fr.started_at <= sr.started_at AND (tr.run_id IS NULL OR tr.started_at > sr.started_at)"
     )
     with op.batch_alter_table("hub_change") as batch:
+        batch.drop_column("last_complete_run")
+    with op.batch_alter_table("hub_summary", schema="marts" if postgres else None) as batch:
         batch.drop_column("last_complete_run")
     op.drop_table("hub_facet_version")
     op.drop_table("hub_version")

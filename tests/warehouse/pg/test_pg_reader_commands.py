@@ -30,6 +30,7 @@ from schema import placement
 from schema.engine import make_engine
 from schema.migrate import upgrade
 from tests.conftest import pg_url_of, require_postgres, scratch_database
+from tests.flows.cli.test_ops_hub import changed_days
 from warehouse import queries as ops
 from warehouse.grants import grant_reader
 from warehouse.runs import finish_run, start_run
@@ -182,19 +183,22 @@ def test_hub_as_the_reader_equals_the_owners(warehouse, monkeypatch, by):
     assert reader == owner
     if by == "missing hub":  # never fetched completely: known by its uuid, no figures, one failed run
         assert f"hub {MISSING}: tier stub, label –" in reader
-        assert "History across 0 runs" in reader
+        assert "History: 0 runs changed its figures" in reader
         return
-    if by == "incomplete hub":  # four snapshots, the last incomplete
-        assert f"History across {DAYS + 1} runs" in reader
+    truths = [truth(build_site(hubs=HUBS, seed=SEED, day=day)) for day in range(1, DAYS + 1)]
+    if by == "incomplete hub":  # the runs that changed its figures, then the last run's incomplete fetch
+        days = changed_days(truths, warehouse["partial"])
+        assert f"History: {len(days) + 1} runs changed its figures" in reader
         complete = re.findall(r"│ (yes|no) +│$", reader, re.MULTILINE)
-        assert complete == ["yes"] * DAYS + ["no"], reader
+        assert complete == ["yes"] * len(days) + ["no"], reader
         return
     assert reader.startswith(f"{hub['title']}\n")
     assert f"hub {hub['uuid']}: tier {hub['tier'] or 'stub'}, label {hub['label'] or '–'}" in reader
     assert f"citing papers {hub['citing_count']} declared, {hub['citing_count']} held" in reader
-    assert f"History across {DAYS} runs" in reader
-    for report in warehouse["reports"][:DAYS]:
-        assert report["run_id"] in reader
+    days = changed_days(truths, hub["uuid"])
+    assert f"History: {len(days)} runs changed its figures" in reader
+    for day in days:
+        assert warehouse["reports"][day]["run_id"] in reader
 
 
 def test_hub_lookup_as_the_reader_refuses_alike(warehouse):

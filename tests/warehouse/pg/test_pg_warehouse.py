@@ -30,7 +30,16 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 HUBS, SEED, DAYS = 40, 7, (1, 8)
 QUERIES = Path(__file__).resolve().parents[3] / "docs" / "queries.md"
-RUN_COLUMNS = {"run_id", "first_seen_run", "last_seen_run", "valid_from_run", "snapshot_run", "prev_run", "subject_run"}
+RUN_COLUMNS = {
+    "run_id",
+    "first_seen_run",
+    "last_seen_run",
+    "last_complete_run",
+    "valid_from_run",
+    "snapshot_run",
+    "prev_run",
+    "subject_run",
+}
 DATE_COLUMNS = {"run_date", "run_day"}  # the calendar date of the run: equal here, both loads run today
 
 
@@ -146,10 +155,18 @@ def test_published_tables_identical_on_sqlite_and_postgresql(loaded):
     assert pg_sums == sqlite_sums
 
 
+FIGURES = ("citing_count", "classified_count", "tier", "label", "template", "headline_role", "headline_share")
+
+
 def test_hub_growth_spans_both_runs(loaded):
+    """A row per hub on day 1; on day 8 a row for each hub whose figures the site changed, and only those."""
+    first, later = ({h["uuid"]: h for h in loaded["truth"][day]["hubs"]} for day in DAYS)
+    changed = {u for u, h in later.items() if u not in first or any(first[u][k] != h[k] for k in FIGURES)}
+    assert 0 < len(changed) < HUBS  # both kinds of hub are there
     with make_engine(loaded["urls"]["postgresql"]).connect() as conn:
-        rows = conn.execute(text("SELECT run_seq, COUNT(*) FROM hub_growth GROUP BY run_seq ORDER BY run_seq")).all()
-    assert rows == [(1, HUBS), (2, HUBS)]
+        rows = conn.execute(text("SELECT run_seq, hub_uuid FROM hub_growth ORDER BY run_seq, hub_uuid")).all()
+    assert [u for seq, u in rows if seq == 1] == sorted(first)
+    assert [u for seq, u in rows if seq == 2] == sorted(changed)
 
 
 # --- cookbook -------------------------------------------------------------------------------------------
