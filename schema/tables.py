@@ -30,6 +30,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     Table,
     Text,
+    text,
 )
 
 # Stable constraint names so migrations can address them on every backend (SQLite batch mode needs them).
@@ -251,6 +252,14 @@ citation = Table(
         "valid_to_run",
         Text,
         comment="Run that retired the edge (first complete fetch of its hub without it); NULL = current.",
+    ),
+    # a paper's current edges by key: the marts a run refreshes for the papers it changed (paper_current,
+    # paper_reach) read them without a scan of every edge
+    Index(
+        "ix_citation_current_paper",
+        "paper_key",
+        sqlite_where=text("valid_to_run IS NULL"),
+        postgresql_where=text("valid_to_run IS NULL"),
     ),
     comment="Who cites whom: one edge per (hub, citing paper), whatever list, page or filter showed it; "
     "current labels. Published readers use current edges (valid_to_run IS NULL).",
@@ -525,7 +534,7 @@ hub_summary = Table(
         comment="Latest run that fetched the hub completely (every page parsed, or its twin answered 'not "
         "modified'): when its figures were last confirmed.",
     ),
-    Column("run_id", Text, nullable=False, comment="Run that materialized this row."),
+    Column("run_id", Text, nullable=False, comment="Run that last (re)computed this row."),
     comment="One row per hub with its latest figures.",
     info={"layer": "marts"},
 )
@@ -541,7 +550,7 @@ def _mix_table(name: str, dimension: str, values: str) -> Table:
         Column(
             "share", Float, nullable=False, comment=f"Percent (0-100) of the hub's citations that have a {dimension}."
         ),
-        Column("run_id", Text, nullable=False, comment="Run that materialized this row."),
+        Column("run_id", Text, nullable=False, comment="Run that last (re)computed this row."),
         PrimaryKeyConstraint("hub_uuid", dimension),
         comment=f"Citation {dimension} mix of each hub, over its classified citations in the warehouse.",
         info={"layer": "marts"},
@@ -631,7 +640,7 @@ hub_growth = Table(
     Column("citing_delta", Integer, comment="citing_count minus the previous row's; NULL for the first row."),
     Column("tier_changed", Boolean, nullable=False, comment="True when the tier differs from the previous row's."),
     Column("label_changed", Boolean, nullable=False, comment="True when the label differs from the previous row's."),
-    Column("run_id", Text, nullable=False, comment="Run that materialized this row."),
+    Column("run_id", Text, nullable=False, comment="Run that last (re)computed this row."),
     PrimaryKeyConstraint("hub_uuid", "snapshot_run"),
     comment="Growth of each hub across runs: one row per hub and run that changed its figures (or found it "
     "incomplete), with the change since the hub's previous row.",
@@ -651,7 +660,7 @@ hub_role_history = Table(
         nullable=False,
         comment="Percent (0-100) of the hub's classified citations with this role in that run.",
     ),
-    Column("run_id", Text, nullable=False, comment="Run that materialized this row."),
+    Column("run_id", Text, nullable=False, comment="Run that last (re)computed this row."),
     PrimaryKeyConstraint("hub_uuid", "snapshot_run", "role"),
     comment="Role mix of each hub as of each run that changed it, from the page's citation-role summary (the "
     "site's own classified counts): how a hub's use shifts over time.",
@@ -684,7 +693,7 @@ category_flow = Table(
     Column(
         "first_seen_run", Text, nullable=False, comment="Run that first saw a citation of the hub from this category."
     ),
-    Column("run_id", Text, nullable=False, comment="Run that materialized this row."),
+    Column("run_id", Text, nullable=False, comment="Run that last (re)computed this row."),
     PrimaryKeyConstraint("category", "hub_uuid"),
     comment="Citing-category flows: which arXiv categories cite which hubs, over current citations.",
     info={"layer": "marts"},
@@ -700,7 +709,7 @@ paper_reach = Table(
     Column("hubs_cited", Integer, nullable=False, comment="Hubs the paper currently cites."),
     Column("super_hubs_cited", Integer, nullable=False, comment="Of those, hubs whose latest tier is super_hub."),
     Column("classified_citations", Integer, nullable=False, comment="Of its citations, those with a role."),
-    Column("run_id", Text, nullable=False, comment="Run that materialized this row."),
+    Column("run_id", Text, nullable=False, comment="Run that last (re)computed this row."),
     comment="Papers that cite many hubs: one row per citing paper with a current citation.",
     info={"layer": "marts"},
 )
@@ -717,7 +726,7 @@ paper_current = Table(
     Column("summary", Text, comment="Normalized one-line summary; NULL for title-only entries."),
     Column("first_seen_run", Text, nullable=False, comment="Run that first saw the paper."),
     Column("last_seen_run", Text, nullable=False, comment="Latest run that saw the paper."),
-    Column("run_id", Text, nullable=False, comment="Run that materialized this row."),
+    Column("run_id", Text, nullable=False, comment="Run that last (re)computed this row."),
     comment="Citing papers with at least one current citation: the paper dimension for analysts.",
     info={"layer": "marts"},
 )
@@ -735,7 +744,7 @@ citation_current = Table(
     Column("representative", Boolean, nullable=False, comment="True when listed under 'representative citing papers'."),
     Column("valid_from_run", Text, nullable=False, comment="Run from which the edge has been current."),
     Column("first_seen_run", Text, nullable=False, comment="Run that first saw the edge."),
-    Column("run_id", Text, nullable=False, comment="Run that materialized this row."),
+    Column("run_id", Text, nullable=False, comment="Run that last (re)computed this row."),
     PrimaryKeyConstraint("hub_uuid", "paper_key"),
     comment="Current citations (edges not retired): who cites whom, and how.",
     info={"layer": "marts"},

@@ -10,6 +10,9 @@ warehouse held hubs and facet values. They become spells the way `citation_versi
 `hub_version` (one row per stretch of unchanged figures; an incomplete fetch always opens one of its own) and
 `hub_facet_version` (one row per stretch of an unchanged count of one facet value).
 
+The marts a run now keeps incrementally say so in their `run_id` comment, and the papers' current edges get an
+index (`ix_citation_current_paper`) so those marts read a changed paper's edges by key.
+
 The history of an existing warehouse is converted in place: each hub's snapshots in run order (run start,
 then run id), a snapshot equal to the one before (and complete) continuing its spell; each facet value's
 counts the same way, a snapshot that no longer shows a value closing it. `hub_as_of` reads the spells and
@@ -270,7 +273,23 @@ COMMENTS = [
         "own classified counts): how a hub's use shifts over time.",
     ),
 ]
-NOT_NULL = {"run_seq", "snapshot_run", "tier_changed", "label_changed"}
+# The marts a run now keeps incrementally: run_id is the run that last (re)computed the row.
+COMMENTS += [
+    (table, "run_id", "Run that materialized this row.", "Run that last (re)computed this row.")
+    for table in (
+        "hub_summary",
+        "hub_role_mix",
+        "hub_polarity_mix",
+        "hub_growth",
+        "hub_role_history",
+        "category_flow",
+        "paper_reach",
+        "paper_current",
+        "citation_current",
+    )
+]
+NOT_NULL = {"run_seq", "snapshot_run", "tier_changed", "label_changed", "run_id"}
+CURRENT = sa.text("valid_to_run IS NULL")
 
 
 def _comments(new: bool) -> None:
@@ -294,6 +313,10 @@ def _comments(new: bool) -> None:
 def upgrade() -> None:
     conn = op.get_bind()
     _comments(new=True)
+    # a paper's current edges by key: the marts refreshed for the papers a run changed read them, not every edge
+    op.create_index(
+        "ix_citation_current_paper", "citation", ["paper_key"], sqlite_where=CURRENT, postgresql_where=CURRENT
+    )
     _create_spell_tables()
     _convert(conn)
     with op.batch_alter_table("hub_change") as batch:
@@ -334,6 +357,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     postgres = op.get_bind().dialect.name == "postgresql"
     _comments(new=False)
+    op.drop_index("ix_citation_current_paper", "citation")
     op.execute("DROP VIEW hub_as_of")
     op.create_table(
         "hub_snapshot",
