@@ -419,8 +419,14 @@ class HubSpider(scrapy.Spider):
         a shared frontier (spiders/frontier.py) a paper listed to several workers is fetched once."""
         if not (self.follow and self.paper_pages):
             return
+        # The explorer lists every citing paper once over its pages, representative ones included: a paper is
+        # charged to its hub's ceiling by the explorer page that lists it, once, whichever worker reads which
+        # page. A representative paper listed on another explorer page is left to that page.
+        listed = {paper_ref(e.arxiv_id, e.pith_id) for e in page.explorer}
         for entry in (*page.representative, *page.explorer):
             ref = paper_ref(entry.arxiv_id, entry.pith_id)
+            if ref not in listed:
+                continue
             if ref is None or ref in self.papers_requested or ref in self.known_papers:
                 continue
             if budget is not None:
@@ -441,6 +447,12 @@ class HubSpider(scrapy.Spider):
         hub's own pages are complete or not on their own terms; one listing more papers than it declares
         already is not)."""
         if not (self.follow and self.paper_pages):
+            return
+        if page.filters:
+            # A filtered list re-lists the hub's own citing papers (each list a partition of them): its papers
+            # are queued from the unfiltered pages. Counting them again would charge a paper to the ceiling
+            # once per list wherever the lists are read apart (workers of a shared frontier each keep their own
+            # set of papers asked for), and an honest hub would hit its ceiling.
             return
         budget = response.meta.setdefault("budget", {"used": 0, "ceiling": self._ceiling(1)})
         if "paper_ceiling" not in budget:  # a page read without its hub's first page (e.g. `scrapy parse`)

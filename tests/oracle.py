@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Boolean, Column, Connection, Engine, MetaData, Table, Text
 
 from schema.tables import fetch, hub, hub_facet_version, hub_version, paper, paper_merge, quarantine
+from warehouse import plan
 from warehouse.clean import CleanBatch
 from warehouse.guard import Limits, PublishBlocked, Tally, Verdict
 from warehouse.history import apply_hub_figures, load_citations
@@ -54,10 +55,31 @@ def load(engine: Engine, run_id: str, batch: CleanBatch, guard=None, then=None) 
             (paper_merge, batch.merges),
         ):
             result.run_rows[table.name] = replace_run_rows(conn, table, run_id, rows)
+        _observe(conn, run_id, batch)
         check_edge_references(conn)
         if then is not None:
             then(conn)
     return result
+
+
+def _observe(conn: Connection, run_id: str, batch: CleanBatch) -> None:
+    """What the revisit plan learns from the run's fetches (`hub_change`), as the product's load does it."""
+    hubs = Table(
+        "_oracle_hub",
+        MetaData(),
+        Column("hub_uuid", Text),
+        Column("complete", Boolean),
+        Column("unchanged", Boolean),
+        prefixes=["TEMPORARY"],
+    )
+    hubs.create(conn)
+    unchanged = set(batch.unchanged)
+    rows = [{"hub_uuid": u, "complete": c, "unchanged": u in unchanged} for u, c in batch.complete.items()]
+    rows += [{"hub_uuid": u, "complete": False, "unchanged": True} for u in unchanged - set(batch.complete)]
+    if rows:
+        conn.execute(hubs.insert(), rows)
+    plan.observe(conn, run_id, hubs)
+    hubs.drop(conn)
 
 
 def assess(conn: Connection, batch: CleanBatch, limits: Limits, override: str | None = None) -> Verdict:
