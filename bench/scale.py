@@ -2,7 +2,7 @@
 
     python -m bench.scale [--sizes 10000,100000] [--density 5] [--engines sqlite,postgresql] [--changes 0,1,5]
                           [--seed 7] [--work DIR] [--json FILE] [--out RESULTS.md] [--keep]
-                          [--process-per run|warehouse]
+                          [--process-per run|warehouse] [--report RECORD.json]
 
 For each size, a warehouse is grown to that many hubs of the sample site's model at the bench's density, on
 each engine (SQLite in the work folder; PostgreSQL in a scratch database on 127.0.0.1:5432, created and
@@ -32,8 +32,8 @@ hub is a twin that answered 304 (a fetch item `not_modified`, no page item); a c
 No WARC archive is written: the fetch items' `warc_file` and `warc_offset` are null (a night's load does not
 read them; a replay would). A night changes a hub with the kinds of change `samplesite.evolution` makes,
 short of its role mix (`_change_hub`): one to three new citing papers (from the whole pool: some the warehouse
-holds, some new to it, whose paper pages the night then reads), sometimes one retired, sometimes a polarity
-re-reviewed, and a new `updated_at`.
+holds, some new to it, whose paper pages the night then reads), then one retired or one polarity re-reviewed
+or neither, and a new `updated_at`.
 
 Then one process per run and engine (`night`; with `--process-per warehouse`, one process runs a warehouse's
 runs in turn) does what the nightly flow does around its crawl, without Prefect: migrate to head, plan (`flows.nightly.plan_hubs`), start the run and record its plan, take the run
@@ -90,6 +90,7 @@ RUN_PLACEHOLDER = "bench.scale-placeholder"
 GROWTH_TARGET = 1.5  # issue 17: a no-change and a 1%-changed night grow at most 1.5x for a 10x warehouse
 TARGETED_CHANGES = (0.0, 1.0)
 RSS_TARGET_MB = 400.0
+STEP_FLOOR = 0.05  # seconds: RESULTS.md's per-step table leaves out steps shorter than this in every run
 
 
 # --- the site's model, at any size ------------------------------------------------------------------------
@@ -165,8 +166,8 @@ def _change_hub(rng: random.Random, hub: Any, gen: Any, excluded: set[str]) -> N
     """One night's change to `hub`, of the kinds `samplesite.evolution` makes, kept to those that leave its
     role mix (and so its label) alone: the publish guard stops a night that rewrites the label or tier of more
     than a fifth of the hubs it fetched, as a site fault. One to three new citing papers, listed first and not
-    classified yet; sometimes an unclassified citation retired; sometimes a classified one's polarity
-    re-reviewed."""
+    classified yet; then a third of the time an unclassified citation retired, a third of the time a
+    classified one's polarity re-reviewed."""
     from samplesite import vocab
     from samplesite.model import SiteCitation
 
@@ -179,11 +180,14 @@ def _change_hub(rng: random.Random, hub: Any, gen: Any, excluded: set[str]) -> N
         paper = gen.pool[key]
         version = rng.randint(1, paper.versions) if paper.link_style in ("paper", "p") else None
         hub.citations.insert(0, SiteCitation(hub.uuid, key, None, None, False, version))
+    # at most one of the hub's edges retired or relabelled: the guard refuses a night that retires or relabels
+    # over 5% of a hub's edges (from 50 edges on), and a fuzzy merge the night's papers undo retires one more
+    roll = rng.random()
     unclassified = [i for i, c in enumerate(hub.citations) if i >= 3 and c.role is None]
-    if unclassified and rng.random() < 0.5:
-        hub.citations.pop(rng.choice(unclassified))
     classified = [c for c in hub.citations if c.role is not None]
-    if classified and rng.random() < 0.5:
+    if roll < 1 / 3 and unclassified:
+        hub.citations.pop(rng.choice(unclassified))
+    elif roll < 2 / 3 and classified:
         citation = rng.choice(classified)
         citation.polarity = rng.choice([p for p in (None, *vocab.POLARITIES) if p != citation.polarity])
 
@@ -364,7 +368,10 @@ class CrawlWriter:
             return view
 
         def listed(view: dict[str, Any]) -> Iterator[str]:
-            for entry in (*view["representative"], *view["explorer"]):
+            # spiders/hub.py _queue_papers: paper pages from the unfiltered explorer pages (every citing paper once)
+            if view["filters"]:
+                return
+            for entry in view["explorer"]:
                 ref = paper_ref(entry["arxiv_id"], entry["pith_id"])
                 if ref is not None:
                     yield ref
@@ -751,9 +758,11 @@ def run_size(size: int, args: argparse.Namespace, work: Path, record: dict[str, 
                 results = iter(_child("nights", {"specs": specs}, work)["runs"])
             for written, spec, result in zip(made["runs"], specs, results, strict=True):
                 result["inputs"] = verify_crawl_inputs(Path(spec["items"]), Path(result["run_dir"]))
-                _verify(result, written, engine, size)
                 runs.append({"name": written["name"], "change": written["change"], "expected": written, **result})
                 print("  " + _run_line(engine, written, result), flush=True)
+                if args.json:  # what is measured so far survives a run that fails later
+                    args.json.write_text(json.dumps(record, indent=1) + "\n")
+                _verify(result, written, engine, size)
             if not args.keep:
                 shutil.rmtree(data_dir, ignore_errors=True)
     if not args.keep:
@@ -869,6 +878,10 @@ def summary_lines(record: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _label(run: dict[str, Any]) -> str:
+    return "first load" if run["name"] == "first" else f"change {run['change']:g}%"
+
+
 def _night_names(runs: dict[str, dict[str, Any]]) -> list[str]:
     return [name for name in runs if name != "first"]
 
@@ -968,28 +981,44 @@ def results_section(record: dict[str, Any], command: str) -> str:
     )
     for engine in record["engines"]:
         by_size = _runs(record, engine)
-        lines += ["", f"Per step, {engine} (seconds at {', '.join(f'{s:,}' for s in sizes)} hubs; growth):", ""]
-        lines += [f"| run | step | {head} | growth |", "|---|---|" + "---|" * len(sizes) + "---|"]
-        for name in by_size[sizes[0]]:
-            per = [steps(by_size[s][name]) for s in sizes]
-            label = "first load" if name == "first" else f"change {by_size[sizes[0]][name]['change']:g}%"
-            for key in dict.fromkeys(k for p in reversed(per) for k in p):
-                values = [p.get(key, 0.0) for p in per]
-                if max(values) < 0.01:
-                    continue
+        names = list(by_size[sizes[0]])
+        per = {name: [steps(by_size[s][name]) for s in sizes] for name in names}
+        labels = [_label(by_size[sizes[0]][name]) for name in names]
+        lines += [
+            "",
+            f"Per step, {engine}: seconds at {' -> '.join(f'{s:,}' for s in sizes)} hubs (growth); steps of "
+            f"{STEP_FLOOR:g} s or more:",
+            "",
+            "| step | " + " | ".join(labels) + " |",
+            "|---|" + "---|" * len(names),
+        ]
+        keys = dict.fromkeys(k for name in names for k in per[name][-1])
+        for key in keys:
+            cells = []
+            for name in names:
+                values = [p.get(key, 0.0) for p in per[name]]
                 growth = f"x{values[-1] / values[0]:.2f}" if values[0] > 0 else "new"
-                lines.append(f"| {label} | {key} | " + " | ".join(f"{v:.2f}" for v in values) + f" | {growth} |")
-    lines += ["", "Peak RSS by step (MB; VmHWM started over at each step; the process's peak is the largest):", ""]
-    lines += [f"| engine | run | step | {head} |", "|---|---|---|" + "---|" * len(sizes)]
+                cells.append(" -> ".join(f"{v:.2f}" for v in values) + f" ({growth})" if max(values) else "—")
+            if max(p.get(key, 0.0) for name in names for p in per[name]) >= STEP_FLOOR:
+                lines.append(f"| {key} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "Peak RSS of each load process (MB) and the step holding it at the largest size (VmHWM started over at "
+        "each step):",
+        "",
+        f"| engine | run | {head} | step |",
+        "|---|---|" + "---|" * len(sizes) + "---|",
+    ]
     for engine in record["engines"]:
         by_size = _runs(record, engine)
-        for name in by_size[sizes[0]]:
-            rss = [by_size[s][name].get("peak_rss_by_step_mb", {}) for s in sizes]
-            label = "first load" if name == "first" else f"change {by_size[sizes[0]][name]['change']:g}%"
-            for step in dict.fromkeys(k for r in rss for k in r):
-                lines.append(
-                    f"| {engine} | {label} | {step} | " + " | ".join(f"{r.get(step, 0):.0f}" for r in rss) + " |"
-                )
+        for name, run in by_size[sizes[-1]].items():
+            by_step = run.get("peak_rss_by_step_mb", {})
+            step = max(by_step, key=by_step.get) if by_step else "—"
+            lines.append(
+                f"| {engine} | {_label(run)} | "
+                + " | ".join(f"{by_size[s][name]['peak_rss_mb']:.0f}" for s in sizes)
+                + f" | {step} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -1013,7 +1042,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help="run: each run in a process of its own, as the nightly flow runs (peak RSS each its own); "
         "warehouse: one process runs a warehouse's runs in turn (fewer interpreter starts: the smoke test)",
     )
+    parser.add_argument(
+        "--report", type=Path, default=None, help="print the lines and write the section of a run's --json record"
+    )
     args = parser.parse_args(argv)
+    if args.report:
+        record = json.loads(args.report.read_text())
+        report(record, args.out)
+        return record
     if args.density is None:
         from bench.__main__ import DEFAULT_DENSITY
 
@@ -1027,7 +1063,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     work.mkdir(parents=True, exist_ok=True)
     print(f"scratch folder: {work}", flush=True)
     started = time.perf_counter()
+    given = argv if argv is not None else sys.argv[1:]
     record: dict[str, Any] = {
+        "command": "python -m bench.scale" + (" " + " ".join(given) if given else ""),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"{platform.system()} {platform.release()}",
@@ -1045,19 +1083,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     record["orchestrator_rss_mb"] = (peak_rss_bytes() or 0) / 2**20
     record["wall_seconds"] = time.perf_counter() - started
+    if args.json:
+        args.json.write_text(json.dumps(record, indent=1) + "\n")
+    report(record, args.out)
+    return record
+
+
+def report(record: dict[str, Any], out: Path) -> None:
+    """Print a run's lines and profile, and write its section of `out`."""
     print()
     for line in summary_lines(record):
         print(line)
     print()
     for line in profile_lines(record):
         print(line)
-    if args.json:
-        args.json.write_text(json.dumps(record, indent=1) + "\n")
-    given = argv if argv is not None else sys.argv[1:]
-    command = "python -m bench.scale" + (" " + " ".join(given) if given else "")
-    write_section(args.out, HEADING, results_section(record, command))
-    print(f"wrote {args.out}")
-    return record
+    write_section(out, HEADING, results_section(record, record.get("command", "python -m bench.scale")))
+    print(f"wrote {out}")
 
 
 def nights(spec: dict[str, Any]) -> dict[str, Any]:

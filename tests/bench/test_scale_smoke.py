@@ -132,6 +132,12 @@ def test_scale_bench_lines_and_the_warehouse_after_each_night(tmp_path: Path) ->
     assert "## Nightly cost at scale (python -m bench.scale)" in section
     assert "| sqlite | change 1%, database part |" in section
 
+    # the section again from the JSON record alone (--report): the same text
+    again = tmp_path / "again.md"
+    rerun = [sys.executable, "-m", "bench.scale", "--report", str(figures), "--out", str(again)]
+    assert subprocess.run(rerun, capture_output=True, text=True, timeout=120).returncode == 0
+    assert again.read_text() == section
+
 
 # --- the written crawl is the spider's ------------------------------------------------------------------------
 
