@@ -156,11 +156,25 @@ class LoadResult:
         }
 
 
-def check_edge_references(conn: Connection) -> None:
+# The same anti-joins over the edges of the hubs the load's pages showed (its scratch `_clean_hub`): the only
+# edges a load writes; earlier loads checked the others, and reading every edge each night grew with the warehouse.
+EDGE_REFERENCES_OF_RUN = {
+    "citation_hub_exists": "SELECT COUNT(*) FROM citation c LEFT JOIN hub h ON h.hub_uuid = c.hub_uuid "
+    "WHERE c.hub_uuid IN (SELECT hub_uuid FROM _clean_hub) AND h.hub_uuid IS NULL",
+    "citation_paper_exists": "SELECT COUNT(*) FROM citation c LEFT JOIN paper p ON p.paper_key = c.paper_key "
+    "WHERE c.hub_uuid IN (SELECT hub_uuid FROM _clean_hub) AND p.paper_key IS NULL",
+}
+
+
+def check_edge_references(conn: Connection, of_run: bool = False) -> None:
     """Raise `DanglingEdges` (the caller's transaction then rolls back) if an edge names a hub or paper the
-    warehouse lacks: citation's foreign keys, checked by one anti-join each instead of a trigger per row."""
+    warehouse lacks: citation's foreign keys, checked by one anti-join each instead of a trigger per row; with
+    `of_run`, only the edges of the hubs the load's scratch tables hold (`load_staged`, before they drop)."""
     checks = {c.name: c for c in CHECKS["citation"] if c.name in EDGE_REFERENCE_CHECKS}
-    found = {name: int(conn.execute(text(checks[name].sql)).scalar_one()) for name in EDGE_REFERENCE_CHECKS}
+    found = {
+        name: int(conn.execute(text(EDGE_REFERENCES_OF_RUN[name] if of_run else checks[name].sql)).scalar_one())
+        for name in EDGE_REFERENCE_CHECKS
+    }
     if any(found.values()):
         raise DanglingEdges(
             "refusing to commit the load: "
@@ -335,8 +349,8 @@ def load_staged(
         run.citations(merge_into, gate)
         result.frontier = frontier.record_links(conn, run_id).as_dict()
         plan.observe(conn, run_id, run.t["hub"])  # what the revisit plan learns from this run's fetches
+        check_edge_references(conn, of_run=True)
         run.drop()
-        check_edge_references(conn)
         if gate is not None:
             result.guard = gate.finish()
         if then is not None:

@@ -104,3 +104,28 @@ def test_a_whole_batch_loads(engine):
     batch = clean(two_hub_items())
     load(engine, run_id, batch)
     assert len(_edges(engine)) == len(batch.citations) > 0
+
+
+def test_a_staged_load_checks_the_references_of_its_own_hubs_edges(engine):
+    """`load_staged` checks the edges of the hubs its pages showed (its scratch `_clean_hub`), not every edge:
+    a dangling edge of one of them refuses the load; one of another hub was an earlier load's to refuse."""
+    from conftest import HUB_A, HUB_B
+
+    from warehouse.load import check_edge_references
+
+    run_id = start_run(engine, "backfill", {})
+    load(engine, run_id, clean(two_hub_items()))
+    with engine.begin() as conn:  # hub A's edge to a paper only it cites loses its paper
+        conn.execute(text("DELETE FROM paper WHERE paper_key = 'pith:ab12cd34'"))
+    for shown, refused in ((HUB_B, False), (HUB_A, True)):
+        with engine.connect() as conn, conn.begin() as transaction:
+            conn.execute(text("CREATE TEMPORARY TABLE _clean_hub (hub_uuid TEXT)"))
+            conn.execute(text("INSERT INTO _clean_hub (hub_uuid) VALUES (:h)"), {"h": shown})
+            if refused:
+                with pytest.raises(DanglingEdges, match=r"1 edge\(s\) fail citation_paper_exists"):
+                    check_edge_references(conn, of_run=True)
+            else:
+                check_edge_references(conn, of_run=True)
+            with pytest.raises(DanglingEdges):  # the whole warehouse's check sees it either way
+                check_edge_references(conn)
+            transaction.rollback()
