@@ -2,7 +2,7 @@
 
     python -m bench.scale [--sizes 10000,100000] [--density 5] [--engines sqlite,postgresql] [--changes 0,1,5]
                           [--seed 7] [--work DIR] [--json FILE] [--out RESULTS.md] [--keep]
-                          [--process-per run|warehouse] [--report RECORD.json]
+                          [--process-per run|warehouse] [--sample-ms MS] [--report RECORD.json]
 
 For each size, a warehouse is grown to that many hubs of the sample site's model at the bench's density, on
 each engine (SQLite in the work folder; PostgreSQL in a scratch database on 127.0.0.1:5432, created and
@@ -48,6 +48,8 @@ Time inside the load is split by statement (SQLAlchemy's cursor events): stateme
 (`warehouse.materialize.MARTS`) are that mart's, ANALYZE is ANALYZE, statements of a check
 (`warehouse.checks.CHECKS`) are that check's (the load runs two itself); the rest of the load is "load: rest".
 Peak RSS is also taken step by step (VmHWM started over at each step), so the step that holds the most shows.
+With `--sample-ms`, a thread also samples where the main thread is (the innermost function of citehub's own
+code), so the load's time not spent in its statements (cleaning, decoding) is attributed too.
 """
 
 from __future__ import annotations
@@ -91,6 +93,7 @@ GROWTH_TARGET = 1.5  # issue 17: a no-change and a 1%-changed night grow at most
 TARGETED_CHANGES = (0.0, 1.0)
 RSS_TARGET_MB = 400.0
 STEP_FLOOR = 0.05  # seconds: RESULTS.md's per-step table leaves out steps shorter than this in every run
+STATEMENT_FLOOR = 0.5  # seconds: and the load's own statements (by verb and table) shorter than this
 
 
 # --- the site's model, at any size ------------------------------------------------------------------------
@@ -489,7 +492,14 @@ class StatementProfile:
         try:
             from warehouse.checks import CHECKS
 
-            self.checks = {_PARAMS.sub("?", c.sql).strip(): c.name for cs in CHECKS.values() for c in cs}
+            # a check's SQL over every row, and its SQL over the rows a run's change can reach (when it has one)
+            self.checks = {
+                _PARAMS.sub("?", sql).strip(): c.name
+                for cs in CHECKS.values()
+                for c in cs
+                for sql in (c.sql, getattr(c, "changed", None))
+                if sql
+            }
         except ImportError:
             self.checks = {}
 
@@ -537,6 +547,46 @@ class StatementProfile:
             self.section = None
 
 
+class StackSampler:
+    """Where the process's main thread is, every `interval` seconds, while a step runs: the innermost frame of
+    citehub's own code (warehouse, schema, flows, spiders), so time spent in a library or the database driver
+    counts to the citehub function that called it. Seconds by step and function, from the samples' count."""
+
+    ROOTS = tuple(
+        str(Path(__file__).resolve().parents[1] / d) + os.sep for d in ("warehouse", "schema", "flows", "spiders")
+    )
+
+    def __init__(self, profile: StatementProfile, interval: float) -> None:
+        import threading
+
+        self.profile, self.interval = profile, interval
+        self.samples: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self.stopped = threading.Event()
+        self.main = threading.main_thread().ident
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            step = self.profile.section
+            frame = sys._current_frames().get(self.main) if step is not None else None
+            if frame is None:
+                continue
+            where = "(outside citehub's code)"
+            while frame is not None:
+                code = frame.f_code
+                if code.co_filename.startswith(self.ROOTS):
+                    where = f"{frame.f_globals.get('__name__', '?')}.{code.co_qualname}"
+                    break
+                frame = frame.f_back
+            self.samples[step][where] += 1
+
+    def stop(self) -> dict[str, dict[str, float]]:
+        self.stopped.set()
+        self.thread.join()
+        return {step: {k: n * self.interval for k, n in keys.items()} for step, keys in self.samples.items()}
+
+
 def _stamp(items: Path, run_id: str) -> Path:
     """Put the run's id where the crawl's pipeline stamps it, in every item of `items`, in place: the written
     crawl serves each engine's run in turn, and a copy of the first crawl would double its disk. The id the
@@ -577,6 +627,7 @@ def night(spec: dict[str, Any]) -> dict[str, Any]:
 
     profile = StatementProfile.installed()
     profile.seconds.clear()
+    sampler = StackSampler(profile, spec["sample_ms"] / 1000) if spec.get("sample_ms") else None
     timings: dict[str, float] = {}
     memory: dict[str, float] = {"before the run": (peak_rss_bytes() or 0) / 2**20}  # MB: peak RSS by step
 
@@ -640,6 +691,7 @@ def night(spec: dict[str, Any]) -> dict[str, Any]:
         "loaded": loaded.as_dict(),
         "timings": timings,
         "profile": {step: dict(keys) for step, keys in profile.seconds.items()},
+        "samples": sampler.stop() if sampler is not None else {},
         "status": verdict.status,
         "reasons": verdict.reasons,
         "checks": len(checks),
@@ -693,17 +745,45 @@ def verify_crawl_inputs(items: Path, run_dir: Path) -> dict[str, int]:
 # --- the harness --------------------------------------------------------------------------------------------
 
 
+class ChildFailed(RuntimeError):
+    """A `generate` or `night` process ended with an error; the message is its last line (the exception)."""
+
+
 def _child(kind: str, spec: dict[str, Any], work: Path) -> dict[str, Any]:
-    """Run `generate` or `night` in a process of its own (its peak RSS is its own); returns its result."""
+    """Run `generate` or `night` in a process of its own (its peak RSS is its own); returns its result.
+    Its stderr goes to ours as it comes; `ChildFailed` with its last line when it fails."""
+    import collections
+
     spec_path = work / f"spec-{kind}-{os.getpid()}-{time.monotonic_ns()}.json"
     result_path = spec_path.with_suffix(".result.json")
     spec_path.write_text(json.dumps({**spec, "result": str(result_path)}))
+    tail: collections.deque[str] = collections.deque(maxlen=400)
     try:
-        subprocess.run([sys.executable, "-m", "bench.scale", "--child", kind, str(spec_path)], check=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.scale", "--child", kind, str(spec_path)], stderr=subprocess.PIPE, text=True
+        )
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            sys.stderr.write(line)
+            tail.append(line.rstrip("\n"))
+        if proc.wait() != 0:
+            raise ChildFailed(_exception_line(list(tail)) or f"{kind} process exited {proc.returncode}")
         return json.loads(result_path.read_text())
     finally:
         spec_path.unlink(missing_ok=True)
         result_path.unlink(missing_ok=True)
+
+
+def _exception_line(lines: list[str]) -> str | None:
+    """The exception a traceback in `lines` ends with: its first line, and a HINT line after it if any."""
+    starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call last)")]
+    if not starts:
+        return None
+    after = [line for line in lines[starts[-1] + 1 :] if line and not line.startswith(" ")]
+    if not after:
+        return None
+    hint = [line for line in after[1:3] if line.startswith("HINT:")]
+    return " ".join([after[0], *hint])
 
 
 @contextmanager
@@ -749,24 +829,45 @@ def run_size(size: int, args: argparse.Namespace, work: Path, record: dict[str, 
                     "data_dir": str(data_dir),
                     "items": str(Path(written["dir"]) / "items.jsonl"),
                     "seeds": made["seeds"] if written["name"] == "first" else None,
+                    "sample_ms": args.sample_ms,
                 }
                 for written in made["runs"]
             ]
-            if args.process_per == "run":
-                results = (_child("night", spec, work) for spec in specs)
-            else:
-                results = iter(_child("nights", {"specs": specs}, work)["runs"])
-            for written, spec, result in zip(made["runs"], specs, results, strict=True):
-                result["inputs"] = verify_crawl_inputs(Path(spec["items"]), Path(result["run_dir"]))
-                runs.append({"name": written["name"], "change": written["change"], "expected": written, **result})
-                print("  " + _run_line(engine, written, result), flush=True)
-                if args.json:  # what is measured so far survives a run that fails later
+            # a run that fails (or whose warehouse is not what the model says) is recorded with its error, and
+            # the warehouse's later runs, which would start from it, are not run; the other engines still are
+            failing = made["runs"][0]
+            try:
+                if args.process_per == "run":
+                    results: Iterator[dict[str, Any]] = (_child("night", spec, work) for spec in specs)
+                else:
+                    results = iter(_child("nights", {"specs": specs}, work)["runs"])
+                for written, spec in zip(made["runs"], specs, strict=True):
+                    failing = written
+                    result = next(results)
+                    result["inputs"] = verify_crawl_inputs(Path(spec["items"]), Path(result["run_dir"]))
+                    runs.append({"name": written["name"], "change": written["change"], "expected": written, **result})
+                    print("  " + _run_line(engine, written, result), flush=True)
+                    if args.json:  # what is measured so far survives a run that fails later
+                        args.json.write_text(json.dumps(record, indent=1) + "\n")
+                    _verify(result, written, engine, size)
+            except (ChildFailed, RunMismatch, AssertionError) as exc:
+                error = str(exc) or type(exc).__name__
+                if runs and runs[-1]["name"] == failing["name"]:  # measured, but not what the model says
+                    runs[-1]["error"] = error
+                else:
+                    runs.append({"name": failing["name"], "change": failing["change"], "error": error})
+                record.setdefault("failures", []).append(f"{engine} {failing['name']} at {size:,} hubs: {error}")
+                print(f"  {engine} {failing['name']}: FAILED: {error}", flush=True)
+                if args.json:
                     args.json.write_text(json.dumps(record, indent=1) + "\n")
-                _verify(result, written, engine, size)
             if not args.keep:
                 shutil.rmtree(data_dir, ignore_errors=True)
     if not args.keep:
         shutil.rmtree(site_dir, ignore_errors=True)
+
+
+class RunMismatch(RuntimeError):
+    """A run that ended other than completed, or a warehouse that does not hold what the model says."""
 
 
 def _verify(result: dict[str, Any], written: dict[str, Any], engine: str, size: int) -> None:
@@ -789,7 +890,7 @@ def _verify(result: dict[str, Any], written: dict[str, Any], engine: str, size: 
     ):
         problems.append(f"{result['inputs']['not_modified']:,} twins answered 304 against validators")
     if problems:
-        raise SystemExit(f"bench.scale: {where}: " + "; ".join(problems))
+        raise RunMismatch(f"{where}: " + "; ".join(problems))
 
 
 def db_seconds(run: dict[str, Any]) -> float:
@@ -803,12 +904,14 @@ def steps(run: dict[str, Any]) -> dict[str, float]:
     t = run["timings"]
     load = run["profile"].get("load", {})
     parts = {k: v for k, v in load.items() if k.startswith(("mart ", "check ")) or k == "ANALYZE"}
+    statements = {k: v for k, v in load.items() if k.startswith("sql ")}
     out = {k: t[k] for k in ("migrate", "plan", "validators", "known papers", "stage") if k in t}
     out["load"] = t["load"]
     out["load: rest (clean, history, upserts, frontier)"] = t["load"] - sum(parts.values())
+    out |= {f"load: rest, of which {k}": v for k, v in sorted(statements.items(), key=lambda kv: -kv[1])}
     out |= {f"load: {k}": v for k, v in sorted(parts.items(), key=lambda kv: -kv[1])}
     out["checks"] = t["checks"]
-    checks = {k: v for k, v in run["profile"].get("checks", {}).items() if k.startswith("check ")}
+    checks = {k: v for k, v in run["profile"].get("checks", {}).items() if k.startswith(("check ", "sql "))}
     out |= {f"checks: {k}": v for k, v in sorted(checks.items(), key=lambda kv: -kv[1])}
     for k in ("report", "artifacts"):
         if k in t:
@@ -826,7 +929,7 @@ def _run_line(engine: str, written: dict[str, Any], result: dict[str, Any]) -> s
 
 
 def _runs(record: dict[str, Any], engine: str) -> dict[int, dict[str, dict[str, Any]]]:
-    """size -> run name -> run, for one engine."""
+    """size -> run name -> run (a failed one holds its `error`), for one engine."""
     return {
         int(size): {r["name"]: r for r in data["engines"].get(engine, [])}
         for size, data in record["sizes"].items()
@@ -834,43 +937,97 @@ def _runs(record: dict[str, Any], engine: str) -> dict[int, dict[str, dict[str, 
     }
 
 
+class _Grid:
+    """One engine's runs by size and run name, every run the model wrote at each size: measured, failed (its
+    error) or not run (its warehouse's earlier run failed)."""
+
+    def __init__(self, record: dict[str, Any], engine: str) -> None:
+        self.sizes = sorted(int(s) for s in record["sizes"])
+        self.by_size = _runs(record, engine)
+        written = record["sizes"][str(self.sizes[0])]["generate"]["runs"]
+        self.names = [w["name"] for w in written]
+        self.labels = {w["name"]: _label(w) for w in written}
+        self.changes = {w["name"]: w["change"] for w in written}
+
+    def run(self, size: int, name: str) -> dict[str, Any] | None:
+        return self.by_size.get(size, {}).get(name)
+
+    def ok(self, size: int, name: str) -> dict[str, Any] | None:
+        run = self.run(size, name)
+        return run if run is not None and "error" not in run else None
+
+    def complete(self, name: str) -> bool:
+        return all(self.ok(s, name) for s in self.sizes)
+
+    def state(self, size: int, name: str) -> str:
+        return "failed" if self.run(size, name) is not None else "not run"
+
+    def values(self, name: str, figure: Callable[[dict[str, Any]], float]) -> list[float | None]:
+        return [figure(run) if (run := self.ok(s, name)) else None for s in self.sizes]
+
+
+def _ratio(values: list[float | None]) -> float | None:
+    first, last = values[0], values[-1]
+    return last / first if first and last is not None else None
+
+
+def _first_rate(run: dict[str, Any]) -> float:
+    return run["rows"] / run["timings"]["load"]
+
+
 def summary_lines(record: dict[str, Any]) -> list[str]:
-    sizes = sorted(int(s) for s in record["sizes"])
     lines: list[str] = []
     for engine in record["engines"]:
-        by_size = _runs(record, engine)
-        small, large = sizes[0], sizes[-1]
-        for name in _night_names(by_size[small]):
-            change = by_size[small][name]["change"]
-            times = [db_seconds(by_size[s][name]) for s in sizes]
+        grid = _Grid(record, engine)
+        sizes, small, large = grid.sizes, grid.sizes[0], grid.sizes[-1]
+        for name in grid.names[1:]:
+            change = grid.changes[name]
+            times = grid.values(name, db_seconds)
             target = f"target <= {GROWTH_TARGET:g}" if change in TARGETED_CHANGES else "no target"
+            ratio = _ratio(times)
             lines.append(
                 f"stage nightly-db-growth: change {change:g}%: "
-                + ", ".join(f"{s:,} hubs {t:.2f} s" for s, t in zip(sizes, times, strict=True))
-                + f", ratio {times[-1] / times[0]:.2f} ({target}) [{engine}]"
+                + ", ".join(
+                    f"{s:,} hubs {t:.2f} s" if t is not None else f"{s:,} hubs {grid.state(s, name)}"
+                    for s, t in zip(sizes, times, strict=True)
+                )
+                + (f", ratio {ratio:.2f}" if ratio is not None else ", ratio n/a")
+                + f" ({target}) [{engine}]"
             )
-        rates = [by_size[s]["first"]["rows"] / by_size[s]["first"]["timings"]["load"] for s in sizes]
+        rates = grid.values("first", _first_rate)
+        ratio = _ratio(rates)
         lines.append(
             "stage first-load-rows: "
-            + ", ".join(f"{s:,} hubs {r:,.1f} rows/s" for s, r in zip(sizes, rates, strict=True))
-            + f", ratio {rates[-1] / rates[0]:.2f} (target >= 1.00: the first load at {small:,} hubs is the "
-            f"baseline) [{engine}]"
+            + ", ".join(
+                f"{s:,} hubs {r:,.1f} rows/s" if r is not None else f"{s:,} hubs {grid.state(s, 'first')}"
+                for s, r in zip(sizes, rates, strict=True)
+            )
+            + (f", ratio {ratio:.2f}" if ratio is not None else ", ratio n/a")
+            + f" (target >= 1.00: the first load at {small:,} hubs is the baseline) [{engine}]"
         )
         for s in sizes:
-            for name, run in by_size[s].items():
-                target = f" (target < {RSS_TARGET_MB:.0f} MB: {'ok' if run['peak_rss_mb'] < RSS_TARGET_MB else 'OVER'})"
+            for name in grid.names:
+                run = grid.run(s, name)
+                if run is None:
+                    continue
+                if "error" in run:
+                    lines.append(f"failed: {_process(name)} at {s:,} hubs: {run['error']} [{engine}]")
+                    continue
+                over = "ok" if run["peak_rss_mb"] < RSS_TARGET_MB else "OVER"
                 lines.append(
                     f"peak RSS {_process(name)} at {s:,} hubs: {run['peak_rss_mb']:.0f} MB"
-                    + (target if s == large else "")
+                    + (f" (target < {RSS_TARGET_MB:.0f} MB: {over})" if s == large else "")
                     + f" [{engine}]"
                 )
-    for s in sizes:
-        made = record["sizes"][str(s)]["generate"]
+    for size in sorted(int(s) for s in record["sizes"]):
+        made = record["sizes"][str(size)]["generate"]
         lines.append(
-            f"peak RSS site model and crawl writer (bench harness, no target) at {s:,} hubs: {made['peak_rss_mb']:.0f} MB"
+            f"peak RSS site model and crawl writer (bench harness, no target) at {size:,} hubs: "
+            f"{made['peak_rss_mb']:.0f} MB"
         )
-    lines.append(f"peak RSS bench orchestrator: {record['orchestrator_rss_mb']:.0f} MB")
-    if record["process_per"] == "warehouse":
+    if "orchestrator_rss_mb" in record:
+        lines.append(f"peak RSS bench orchestrator: {record['orchestrator_rss_mb']:.0f} MB")
+    if record.get("process_per") == "warehouse":
         lines.append(
             "peak RSS note: one process ran each warehouse's runs in turn (--process-per warehouse); each run's "
             "figure counts from what that process held when the run began"
@@ -882,25 +1039,56 @@ def _label(run: dict[str, Any]) -> str:
     return "first load" if run["name"] == "first" else f"change {run['change']:g}%"
 
 
-def _night_names(runs: dict[str, dict[str, Any]]) -> list[str]:
-    return [name for name in runs if name != "first"]
-
-
 def _process(name: str) -> str:
     return "first load process" if name == "first" else f"nightly process ({name})"
 
 
+_STEP_GROUPS = (
+    "migrate",
+    "plan",
+    "validators",
+    "known papers",
+    "stage",
+    "load",
+    "load: rest (",
+    "load: rest, of which ",
+    "load: ",
+    "checks",
+    "checks: ",
+    "report",
+    "artifacts",
+)
+
+
+def _step_group(step: str) -> int:
+    """Where a step goes in the per-step table: the night's order, a step's parts after it."""
+    matches = [g for g in _STEP_GROUPS if step == g or (g.endswith((" ", "(")) and step.startswith(g))]
+    return _STEP_GROUPS.index(max(matches, key=len)) if matches else len(_STEP_GROUPS)
+
+
+def _span(values: list[float | None], digits: int = 2, sep: str = " -> ") -> str:
+    """`a -> b (xg)`: each size's value ("—" where the run failed or did not run) and the growth."""
+    text = sep.join(f"{v:.{digits}f}" if v is not None else "—" for v in values)
+    ratio = _ratio(values)
+    if ratio is not None:
+        return text + f" (x{ratio:.2f})"
+    return text + (" (new)" if values[0] == 0 and values[-1] else "")
+
+
 def profile_lines(record: dict[str, Any], limit: float = 0.005) -> list[str]:
-    """Per engine and run: each step's seconds at every size and its growth, largest first at the largest size."""
-    sizes = sorted(int(s) for s in record["sizes"])
+    """Per engine and run: each step's seconds at every size and its growth, in the order the night runs them."""
     lines: list[str] = []
     for engine in record["engines"]:
-        by_size = _runs(record, engine)
-        for name in by_size[sizes[0]]:
-            per = [steps(by_size[s][name]) for s in sizes]
-            keys = list(dict.fromkeys(k for p in reversed(per) for k in p))
-            label = "first load" if name == "first" else f"change {by_size[sizes[0]][name]['change']:g}%"
-            for key in keys:
+        grid = _Grid(record, engine)
+        for name in grid.names:
+            label = grid.labels[name]
+            if not grid.complete(name):
+                failed = [f"{s:,} hubs" for s in grid.sizes if not grid.ok(s, name)]
+                lines.append(f"profile [{engine}] {label}: n/a (not measured at {', '.join(failed)})")
+                continue
+            runs = [grid.ok(s, name) or {} for s in grid.sizes]
+            per = [steps(run) for run in runs]
+            for key in dict.fromkeys(k for p in reversed(per) for k in p):
                 values = [p.get(key, 0.0) for p in per]
                 if max(values) < limit:
                     continue
@@ -908,7 +1096,7 @@ def profile_lines(record: dict[str, Any], limit: float = 0.005) -> list[str]:
                 lines.append(
                     f"profile [{engine}] {label}: {key}: " + ", ".join(f"{v:.3f} s" for v in values) + f" ({growth})"
                 )
-            rss = [by_size[s][name].get("peak_rss_by_step_mb", {}) for s in sizes]
+            rss = [run.get("peak_rss_by_step_mb", {}) for run in runs]
             lines.append(
                 f"profile [{engine}] {label}: peak RSS by step: "
                 + "; ".join(
@@ -916,7 +1104,13 @@ def profile_lines(record: dict[str, Any], limit: float = 0.005) -> list[str]:
                     for step in dict.fromkeys(k for r in rss for k in r)
                 )
             )
-            load_sql = [by_size[s][name]["profile"].get("load", {}) for s in sizes]
+            sampled = [run.get("samples", {}).get("load", {}) for run in runs]
+            for key in sorted(set().union(*sampled), key=lambda k: -sampled[-1].get(k, 0.0))[:8]:
+                lines.append(
+                    f"profile [{engine}] {label}: load sampled in {key}: "
+                    + ", ".join(f"{p.get(key, 0.0):.2f} s" for p in sampled)
+                )
+            load_sql = [run["profile"].get("load", {}) for run in runs]
             grew = sorted(
                 (k for k in set().union(*load_sql) if k.startswith("sql ")),
                 key=lambda k: -(load_sql[-1].get(k, 0.0) - load_sql[0].get(k, 0.0)),
@@ -934,13 +1128,13 @@ def profile_lines(record: dict[str, Any], limit: float = 0.005) -> list[str]:
 def results_section(record: dict[str, Any], command: str) -> str:
     sizes = sorted(int(s) for s in record["sizes"])
     head = " | ".join(f"{s:,} hubs" for s in sizes)
+    wall = f"; wall time {record['wall_seconds']:.0f} s" if "wall_seconds" in record else ""
     lines = [
         HEADING,
         "",
         f"- date: {record['date']}",
         f"- machine: {record['machine']}",
-        f"- command: `{command}` (density {record['density']:g}, seed {record['seed']}); wall time "
-        f"{record['wall_seconds']:.0f} s",
+        f"- command: `{command}` (density {record['density']:g}, seed {record['seed']}){wall}",
         f"- commit measured: {record['commit']}",
         "- what: a warehouse grown to each size from the sample site's model (crawl-stage output written as the "
         "hub spider writes it, loaded by the real stage and load), then nightlies with the share of hubs "
@@ -950,73 +1144,127 @@ def results_section(record: dict[str, Any], command: str) -> str:
         f"| engine | night | {head} | ratio | target |",
         "|---|---|" + "---|" * len(sizes) + "---|---|",
     ]
+    failures = []
+
+    def cells(grid: _Grid, name: str, values: list[float | None], fmt: str) -> str:
+        return " | ".join(
+            format(v, fmt) if v is not None else grid.state(s, name) for s, v in zip(sizes, values, strict=True)
+        )
+
     for engine in record["engines"]:
-        by_size = _runs(record, engine)
-        for name in _night_names(by_size[sizes[0]]):
-            change = by_size[sizes[0]][name]["change"]
-            times = [db_seconds(by_size[s][name]) for s in sizes]
+        grid = _Grid(record, engine)
+        for name in grid.names[1:]:
+            change = grid.changes[name]
+            times = grid.values(name, db_seconds)
+            ratio = _ratio(times)
             target = f"<= {GROWTH_TARGET:g}" if change in TARGETED_CHANGES else "—"
             lines.append(
-                f"| {engine} | change {change:g}%, database part | "
-                + " | ".join(f"{t:.2f} s" for t in times)
-                + f" | {times[-1] / times[0]:.2f} | {target} |"
+                f"| {engine} | change {change:g}%, database part (s) | {cells(grid, name, times, '.2f')} | "
+                f"{f'{ratio:.2f}' if ratio is not None else '—'} | {target} |"
             )
-        rates = [by_size[s]["first"]["rows"] / by_size[s]["first"]["timings"]["load"] for s in sizes]
+        rates = grid.values("first", _first_rate)
+        ratio = _ratio(rates)
         lines.append(
-            f"| {engine} | first load, rows/s | "
-            + " | ".join(f"{r:,.0f} ({by_size[s]['first']['rows']:,} rows)" for s, r in zip(sizes, rates, strict=True))
-            + f" | {rates[-1] / rates[0]:.2f} | >= 1.00 |"
+            f"| {engine} | first load, rows/s | {cells(grid, 'first', rates, ',.0f')} | "
+            f"{f'{ratio:.2f}' if ratio is not None else '—'} | >= 1.00 |"
         )
-        peaks = [max(r["peak_rss_mb"] for r in by_size[s].values()) for s in sizes]
+        peaks = [
+            max((r["peak_rss_mb"] for r in grid.by_size.get(s, {}).values() if "error" not in r), default=None)
+            for s in sizes
+        ]
         lines.append(
-            f"| {engine} | peak RSS, load processes (largest) | "
-            + " | ".join(f"{p:.0f} MB" for p in peaks)
-            + f" | {peaks[-1] / peaks[0]:.2f} | < {RSS_TARGET_MB:.0f} MB |"
+            f"| {engine} | peak RSS of its load processes, largest (MB) | "
+            + " | ".join(f"{p:.0f}" if p is not None else "—" for p in peaks)
+            + f" | — | < {RSS_TARGET_MB:.0f} MB at the largest size |"
         )
+        failures += [
+            f"- {engine}, {grid.labels[name]} at {s:,} hubs: {run['error']}"
+            for s in sizes
+            for name in grid.names
+            if (run := grid.run(s, name)) is not None and "error" in run
+        ]
     gen = [record["sizes"][str(s)]["generate"] for s in sizes]
     lines.append(
-        "| — | peak RSS, site model and crawl writer (harness) | "
-        + " | ".join(f"{g['peak_rss_mb']:.0f} MB" for g in gen)
+        "| — | peak RSS, site model and crawl writer (bench harness, MB) | "
+        + " | ".join(f"{g['peak_rss_mb']:.0f}" for g in gen)
         + " | — | — |"
     )
+    lines += [
+        "",
+        "Sites: "
+        + "; ".join(
+            f"{s:,} hubs, {g['runs'][0]['citations']:,} citations, {g['runs'][0]['papers']:,} papers, first crawl "
+            f"{g['runs'][0]['items']:,} items ({g['runs'][0]['paper_pages']:,} paper pages)"
+            for s, g in zip(sizes, gen, strict=True)
+        )
+        + ".",
+    ]
+    if failures:
+        lines += ["", "Runs that failed (the warehouse's later runs did not run):", "", *failures]
     for engine in record["engines"]:
-        by_size = _runs(record, engine)
-        names = list(by_size[sizes[0]])
-        per = {name: [steps(by_size[s][name]) for s in sizes] for name in names}
-        labels = [_label(by_size[sizes[0]][name]) for name in names]
+        grid = _Grid(record, engine)
+        per = {name: [steps(run) if (run := grid.ok(s, name)) else None for s in sizes] for name in grid.names}
         lines += [
             "",
             f"Per step, {engine}: seconds at {' -> '.join(f'{s:,}' for s in sizes)} hubs (growth); steps of "
-            f"{STEP_FLOOR:g} s or more:",
+            f"{STEP_FLOOR:g} s or more in some run, the load's own statements (by verb and table) of "
+            f"{STATEMENT_FLOOR:g} s or more:",
             "",
-            "| step | " + " | ".join(labels) + " |",
-            "|---|" + "---|" * len(names),
+            "| step | " + " | ".join(grid.labels[name] for name in grid.names) + " |",
+            "|---|" + "---|" * len(grid.names),
         ]
-        keys = dict.fromkeys(k for name in names for k in per[name][-1])
+        largest = {name: next((p for p in reversed(per[name]) if p), {}) for name in grid.names}
+        keys = sorted(
+            {k for name in grid.names for p in per[name] if p for k in p},
+            key=lambda k: (_step_group(k), -max(largest[name].get(k, 0.0) for name in grid.names)),
+        )
         for key in keys:
-            cells = []
-            for name in names:
-                values = [p.get(key, 0.0) for p in per[name]]
-                growth = f"x{values[-1] / values[0]:.2f}" if values[0] > 0 else "new"
-                cells.append(" -> ".join(f"{v:.2f}" for v in values) + f" ({growth})" if max(values) else "—")
-            if max(p.get(key, 0.0) for name in names for p in per[name]) >= STEP_FLOOR:
-                lines.append(f"| {key} | " + " | ".join(cells) + " |")
+            row = {name: [p.get(key, 0.0) if p else None for p in per[name]] for name in grid.names}
+            floor = STATEMENT_FLOOR if key.startswith("load: rest, of which") else STEP_FLOOR
+            if max((v for values in row.values() for v in values if v is not None), default=0.0) < floor:
+                continue
+            lines.append(f"| {key} | " + " | ".join(_span(row[name]) for name in grid.names) + " |")
+    sampled_any = any(
+        run.get("samples") for size in record["sizes"].values() for runs in size["engines"].values() for run in runs
+    )
+    if sampled_any:
+        lines += [
+            "",
+            f"Where the load's time goes (the main thread sampled every {record.get('sample_ms', 0):g} ms; each "
+            "sample counts to the innermost citehub function; seconds at "
+            + " -> ".join(f"{s:,}" for s in sizes)
+            + " hubs):",
+            "",
+            "| engine | run | function | seconds |",
+            "|---|---|---|---|",
+        ]
+        for engine in record["engines"]:
+            grid = _Grid(record, engine)
+            for name in grid.names:
+                sampled = [run.get("samples", {}).get("load", {}) if (run := grid.ok(s, name)) else {} for s in sizes]
+                for key in sorted(set().union(*sampled), key=lambda k: -sampled[-1].get(k, 0.0))[:6]:
+                    lines.append(
+                        f"| {engine} | {grid.labels[name]} | {key} | "
+                        + " -> ".join(f"{p.get(key, 0.0):.2f}" for p in sampled)
+                        + " |"
+                    )
     lines += [
         "",
-        "Peak RSS of each load process (MB) and the step holding it at the largest size (VmHWM started over at "
+        "Peak RSS of each load process (MB), and the step holding it at the largest size (VmHWM started over at "
         "each step):",
         "",
         f"| engine | run | {head} | step |",
         "|---|---|" + "---|" * len(sizes) + "---|",
     ]
     for engine in record["engines"]:
-        by_size = _runs(record, engine)
-        for name, run in by_size[sizes[-1]].items():
-            by_step = run.get("peak_rss_by_step_mb", {})
-            step = max(by_step, key=by_step.get) if by_step else "—"
+        grid = _Grid(record, engine)
+        for name in grid.names:
+            largest = grid.ok(sizes[-1], name)
+            by_step = largest.get("peak_rss_by_step_mb", {}) if largest else {}
+            step = max(by_step, key=lambda k: by_step[k]) if by_step else "—"
             lines.append(
-                f"| {engine} | {_label(run)} | "
-                + " | ".join(f"{by_size[s][name]['peak_rss_mb']:.0f}" for s in sizes)
+                f"| {engine} | {grid.labels[name]} | "
+                + cells(grid, name, grid.values(name, lambda r: r["peak_rss_mb"]), ".0f")
                 + f" | {step} |"
             )
     return "\n".join(lines) + "\n"
@@ -1044,6 +1292,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     parser.add_argument(
         "--report", type=Path, default=None, help="print the lines and write the section of a run's --json record"
+    )
+    parser.add_argument(
+        "--sample-ms",
+        type=float,
+        default=0.0,
+        help="also sample where each run's main thread is every this many milliseconds (0: off), and show "
+        "which of citehub's functions the load's time goes to",
     )
     args = parser.parse_args(argv)
     if args.report:
@@ -1075,6 +1330,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "engines": args.engines,
         "changes": args.changes,
         "process_per": args.process_per,
+        "sample_ms": args.sample_ms,
         "sizes": {},
     }
     for size in args.sizes:
@@ -1086,6 +1342,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.json:
         args.json.write_text(json.dumps(record, indent=1) + "\n")
     report(record, args.out)
+    if record.get("failures"):
+        raise SystemExit("bench.scale: runs failed:\n" + "\n".join(record["failures"]))
     return record
 
 

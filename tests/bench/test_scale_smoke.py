@@ -130,7 +130,7 @@ def test_scale_bench_lines_and_the_warehouse_after_each_night(tmp_path: Path) ->
 
     section = out.read_text()
     assert "## Nightly cost at scale (python -m bench.scale)" in section
-    assert "| sqlite | change 1%, database part |" in section
+    assert "| sqlite | change 1%, database part (s) |" in section
 
     # the section again from the JSON record alone (--report): the same text
     again = tmp_path / "again.md"
