@@ -35,20 +35,10 @@ from samplesite.server import serving
 from samplesite.truth import truth
 from schema.engine import make_engine
 from schema.migrate import upgrade
+from warehouse.history import HUB_FIGURES
 
 ROOT = Path(__file__).resolve().parents[1]
-FIGURES = (
-    "tier",
-    "label",
-    "template",
-    "headline",
-    "headline_role",
-    "headline_share",
-    "citing_count",
-    "classified_count",
-    "parsed_count",
-    "complete",
-)
+FIGURES = HUB_FIGURES  # the figures a hub spell keeps
 CITATION_COLUMNS = (
     "role",
     "polarity",
