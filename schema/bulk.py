@@ -11,11 +11,13 @@ lock-order deadlocks).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Column, Connection, MetaData, Table, select
+from sqlalchemy import Column, Connection, MetaData, Table, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.schema import CreateTable
 
 CHUNK = 5000
 
@@ -91,17 +93,29 @@ def _copy_merge(
     conn: Connection, table: Table, key_cols: list[str], rows: Sequence[dict[str, Any]], update_cols: list[str]
 ) -> None:
     names = [c.name for c in table.columns if c.name in rows[0]]
-    # A session-local scratch table shaped like the rows; dropped right after, so the same table can be
-    # merged again in the same transaction.
+    stage = _stage_table(conn, table, names)
+    _copy(conn, stage, rows)
+    source = select(*(stage.c[n] for n in names)).order_by(*(stage.c[k] for k in key_cols))
+    stmt = postgresql.insert(table).from_select(names, source)
+    stmt = stmt.on_conflict_do_update(index_elements=key_cols, set_={c: stmt.excluded[c] for c in update_cols})
+    conn.execute(stmt)
+
+
+def _stage_table(conn: Connection, table: Table, names: list[str]) -> Table:
+    """The session's scratch table for merges into `table` of these columns, empty.
+
+    One table a (table, columns) for the session, emptied before each merge and at each commit, not one
+    created and dropped a merge: every table a transaction creates holds its locks until the transaction
+    ends, and a first load merges a table thousands of times in one transaction (past
+    max_locks_per_transaction's lock table)."""
+    digest = hashlib.sha1(",".join(f"{n}:{table.c[n].type}" for n in names).encode()).hexdigest()[:10]
     stage = Table(
-        f"_stage_{table.name}", MetaData(), *(Column(n, table.c[n].type) for n in names), prefixes=["TEMPORARY"]
+        f"_stage_{table.name[:40]}_{digest}",
+        MetaData(),
+        *(Column(n, table.c[n].type) for n in names),
+        prefixes=["TEMPORARY"],
+        postgresql_on_commit="DELETE ROWS",
     )
-    stage.create(conn)
-    try:
-        _copy(conn, stage, rows)
-        source = select(*(stage.c[n] for n in names)).order_by(*(stage.c[k] for k in key_cols))
-        stmt = postgresql.insert(table).from_select(names, source)
-        stmt = stmt.on_conflict_do_update(index_elements=key_cols, set_={c: stmt.excluded[c] for c in update_cols})
-        conn.execute(stmt)
-    finally:
-        stage.drop(conn)
+    conn.execute(CreateTable(stage, if_not_exists=True))
+    conn.execute(delete(stage))  # what an earlier merge of this transaction left
+    return stage
