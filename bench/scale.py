@@ -787,12 +787,13 @@ def _exception_line(lines: list[str]) -> str | None:
 
 
 @contextmanager
-def warehouse_url(engine: str, work: Path, size: int) -> Iterator[str]:
-    """A new, empty warehouse on `engine`, removed afterwards."""
+def warehouse_url(engine: str, work: Path, size: int, grown: str | None = None) -> Iterator[str]:
+    """A new warehouse on `engine` (a copy of the `grown` one: a database name or a SQLite file; none: empty),
+    removed afterwards."""
     if engine == "postgresql":
         from bench.stages import PgDatabase
 
-        with PgDatabase() as db:
+        with PgDatabase(template=grown) as db:
             yield db.url
         return
     if engine != "sqlite":
@@ -800,6 +801,8 @@ def warehouse_url(engine: str, work: Path, size: int) -> Iterator[str]:
     path = work / f"scale-{size}.sqlite"
     for old in work.glob(f"{path.name}*"):
         old.unlink()
+    if grown:
+        shutil.copy(grown, path)
     try:
         yield f"sqlite:///{path}"
     finally:
@@ -807,20 +810,66 @@ def warehouse_url(engine: str, work: Path, size: int) -> Iterator[str]:
             made.unlink()
 
 
+# --- grown warehouses kept for later runs of the bench (--grown) ----------------------------------------------
+
+
+def _grown_record(grown: Path, engine: str, size: int) -> Path:
+    return grown / f"grown-{engine}-{size}.json"
+
+
+def grown_warehouse(grown: Path | None, engine: str, size: int) -> tuple[str | None, dict[str, Any] | None]:
+    """The kept first load of `engine` at `size` in the `grown` folder: what to copy, and the first run's
+    figures as measured when it was grown (none, none: not kept yet)."""
+    if grown is None or not _grown_record(grown, engine, size).exists():
+        return None, None
+    kept = json.loads(_grown_record(grown, engine, size).read_text())
+    return kept["copy"], kept["first"]
+
+
+def keep_grown(grown: Path, engine: str, size: int, url: str, first: dict[str, Any]) -> None:
+    """Keep the warehouse at `url`, just after its first load, for later runs of the bench."""
+    from sqlalchemy.engine import make_url
+
+    if engine == "postgresql":
+        import psycopg
+        from psycopg import sql
+
+        from bench.stages import PgDatabase
+
+        copy = f"citehub_scale_grown_{size}"
+        with psycopg.connect(PgDatabase.admin, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(copy)))
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    sql.Identifier(copy), sql.Identifier(str(make_url(url).database))
+                )
+            )
+    else:
+        copy = str(grown / f"grown-sqlite-{size}.sqlite")
+        shutil.copy(str(make_url(url).database), copy)
+    first = {**first, "grown_commit": _commit()}
+    _grown_record(grown, engine, size).write_text(json.dumps({"copy": copy, "first": first}, indent=1) + "\n")
+
+
 def run_size(size: int, args: argparse.Namespace, work: Path, record: dict[str, Any]) -> None:
     print(f"\n== {size:,} hubs (density {args.density:g}, seed {args.seed})", flush=True)
-    site_dir = work / f"site-{size}"
-    made = _child(
-        "generate",
-        {"dir": str(site_dir), "hubs": size, "seed": args.seed, "density": args.density, "changes": args.changes},
-        work,
-    )
+    site_dir = (args.grown or work) / f"site-{size}"
+    spec = {"dir": str(site_dir), "hubs": size, "seed": args.seed, "density": args.density, "changes": args.changes}
+    kept = site_dir / "generated.json"
+    if args.grown and kept.exists() and json.loads(kept.read_text())["spec"] == spec:
+        made = json.loads(kept.read_text())["made"]
+        print(f"  model and crawls kept in {site_dir} (--grown)", flush=True)
+    else:
+        made = _child("generate", spec, work)
+        if args.grown:
+            kept.write_text(json.dumps({"spec": spec, "made": made}, indent=1) + "\n")
     record["sizes"][str(size)] = {"generate": made, "engines": {}}
     print(f"  model and crawls written in {made['seconds']:.0f} s, peak RSS {made['peak_rss_mb']:.0f} MB", flush=True)
     for engine in args.engines:
         runs: list[dict[str, Any]] = []
         record["sizes"][str(size)]["engines"][engine] = runs
-        with warehouse_url(engine, work, size) as url:
+        copy, first = grown_warehouse(args.grown, engine, size)
+        with warehouse_url(engine, work, size, copy) as url:
             data_dir = work / f"data-{engine}-{size}"
             specs = [
                 {
@@ -836,12 +885,16 @@ def run_size(size: int, args: argparse.Namespace, work: Path, record: dict[str, 
             # a run that fails (or whose warehouse is not what the model says) is recorded with its error, and
             # the warehouse's later runs, which would start from it, are not run; the other engines still are
             failing = made["runs"][0]
+            if first is not None:  # the first load is the kept one: its figures as measured when it was grown
+                runs.append(first)
+                print(f"  {engine} first load kept from commit {first['grown_commit']} (--grown)", flush=True)
+                specs = specs[1:]
             try:
                 if args.process_per == "run":
                     results: Iterator[dict[str, Any]] = (_child("night", spec, work) for spec in specs)
                 else:
                     results = iter(_child("nights", {"specs": specs}, work)["runs"])
-                for written, spec in zip(made["runs"], specs, strict=True):
+                for written, spec in zip(made["runs"][len(runs) :], specs, strict=True):
                     failing = written
                     result = next(results)
                     result["inputs"] = verify_crawl_inputs(Path(spec["items"]), Path(result["run_dir"]))
@@ -850,6 +903,8 @@ def run_size(size: int, args: argparse.Namespace, work: Path, record: dict[str, 
                     if args.json:  # what is measured so far survives a run that fails later
                         args.json.write_text(json.dumps(record, indent=1) + "\n")
                     _verify(result, written, engine, size)
+                    if args.grown and first is None and written["name"] == "first":
+                        keep_grown(args.grown, engine, size, url, runs[-1])
             except (ChildFailed, RunMismatch, AssertionError) as exc:
                 error = str(exc) or type(exc).__name__
                 if runs and runs[-1]["name"] == failing["name"]:  # measured, but not what the model says
@@ -862,7 +917,7 @@ def run_size(size: int, args: argparse.Namespace, work: Path, record: dict[str, 
                     args.json.write_text(json.dumps(record, indent=1) + "\n")
             if not args.keep:
                 shutil.rmtree(data_dir, ignore_errors=True)
-    if not args.keep:
+    if not args.keep and not args.grown:
         shutil.rmtree(site_dir, ignore_errors=True)
 
 
@@ -1125,6 +1180,20 @@ def profile_lines(record: dict[str, Any], limit: float = 0.005) -> list[str]:
     return lines
 
 
+def _grown_note(record: dict[str, Any]) -> str:
+    """Which first loads were kept from an earlier run of the bench (--grown), and the commit that grew them."""
+    kept = sorted(
+        {
+            f"{engine} at {int(size):,} hubs: {run['grown_commit']}"
+            for size, one in record["sizes"].items()
+            for engine, runs in one["engines"].items()
+            for run in runs
+            if run.get("grown_commit") and run["grown_commit"] != record["commit"]
+        }
+    )
+    return f" (first loads kept from an earlier run, --grown: {'; '.join(kept)})" if kept else ""
+
+
 def results_section(record: dict[str, Any], command: str) -> str:
     sizes = sorted(int(s) for s in record["sizes"])
     head = " | ".join(f"{s:,} hubs" for s in sizes)
@@ -1135,7 +1204,7 @@ def results_section(record: dict[str, Any], command: str) -> str:
         f"- date: {record['date']}",
         f"- machine: {record['machine']}",
         f"- command: `{command}` (density {record['density']:g}, seed {record['seed']}){wall}",
-        f"- commit measured: {record['commit']}",
+        f"- commit measured: {record['commit']}" + _grown_note(record),
         "- what: a warehouse grown to each size from the sample site's model (crawl-stage output written as the "
         "hub spider writes it, loaded by the real stage and load), then nightlies with the share of hubs "
         "changed in order; database part = load (marts included) + checks, through the functions the nightly "
@@ -1291,6 +1360,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "warehouse: one process runs a warehouse's runs in turn (fewer interpreter starts: the smoke test)",
     )
     parser.add_argument(
+        "--grown",
+        type=Path,
+        default=None,
+        help="a folder to keep each size's model, crawls and first-loaded warehouses in, and to take them from "
+        "when there: later runs time the nights on a copy of the kept first load (its figures as measured then)",
+    )
+    parser.add_argument(
         "--report", type=Path, default=None, help="print the lines and write the section of a run's --json record"
     )
     parser.add_argument(
@@ -1314,8 +1390,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args.changes = [float(c) for c in args.changes.split(",") if c.strip()]
     if len(args.sizes) < 2 or any(e not in ENGINES for e in args.engines) or not args.engines:
         parser.error("give at least two sizes and engines among sqlite,postgresql")
+    if args.grown and args.process_per != "run":  # the first load is kept between its process and the next one
+        parser.error("--grown takes --process-per run")
     work = args.work or Path(tempfile.mkdtemp(prefix="citehub-scale-"))
     work.mkdir(parents=True, exist_ok=True)
+    if args.grown:
+        args.grown.mkdir(parents=True, exist_ok=True)
     print(f"scratch folder: {work}", flush=True)
     started = time.perf_counter()
     given = argv if argv is not None else sys.argv[1:]

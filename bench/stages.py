@@ -329,13 +329,19 @@ class PgDatabase:
 
     admin = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 
+    def __init__(self, template: str | None = None) -> None:
+        self.template = template  # a database to copy (CREATE DATABASE ... TEMPLATE); none: an empty one
+
     def __enter__(self):
         import psycopg
         from psycopg import sql
 
         self.name = f"citehub_bench_{uuid.uuid4().hex[:8]}"
+        create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.name))
+        if self.template:
+            create = sql.SQL("{} TEMPLATE {}").format(create, sql.Identifier(self.template))
         with psycopg.connect(self.admin, autocommit=True) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.name)))
+            conn.execute(create)
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{self.name}"
         self.dsn = f"host=127.0.0.1 port=5432 user=postgres dbname={self.name}"
         return self
