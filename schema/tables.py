@@ -266,6 +266,17 @@ citation = Table(
     info={"layer": "core"},
 )
 
+
+def _run_indexes(table: str, *more: str) -> tuple[Index, Index]:
+    """A night reads the versions it opened and those it closed by its run id (change report, marts kept
+    incrementally, run calendars), not every version; the closing-run index holds closed versions only."""
+    closed = text("valid_to_run IS NOT NULL")
+    return (
+        Index(f"ix_{table}_from_run", "valid_from_run", *more),
+        Index(f"ix_{table}_to_run", "valid_to_run", *more, sqlite_where=closed, postgresql_where=closed),
+    )
+
+
 citation_version = Table(
     "citation_version",
     metadata,
@@ -289,6 +300,7 @@ citation_version = Table(
         comment="True when listed under 'representative citing papers' in this version.",
     ),
     PrimaryKeyConstraint("hub_uuid", "paper_key", "valid_from_run"),
+    *_run_indexes("citation_version"),
     comment="History of every edge: one row per spell of unchanged values; a relabel or retirement closes "
     "the row (valid_to_run) instead of overwriting it.",
     info={"layer": "core"},
@@ -338,6 +350,7 @@ hub_version = Table(
         comment="parsed_count = citing_count and no quarantined or failed fetch for the hub in valid_from_run.",
     ),
     PrimaryKeyConstraint("hub_uuid", "valid_from_run"),
+    *_run_indexes("hub_version"),
     comment="History of each hub's figures (tier, label, counts, headline, completeness): one row per spell of "
     "unchanged values, written only by runs whose first unfiltered page of the hub showed a change.",
     info={"layer": "core"},
@@ -358,6 +371,7 @@ hub_facet_version = Table(
     *_spell_columns("this count"),
     Column("count", Integer, nullable=False, comment="Count shown next to the value."),
     PrimaryKeyConstraint("hub_uuid", "facet", "value", "valid_from_run"),
+    *_run_indexes("hub_facet_version", "facet"),
     comment="History of each hub's facet and summary counts (global figures, same on filtered pages): one row "
     "per spell of an unchanged count; a value the page no longer shows closes its spell.",
     info={"layer": "core"},

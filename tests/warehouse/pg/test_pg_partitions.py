@@ -22,6 +22,16 @@ from warehouse import runs
 from warehouse.grants import grant_reader
 
 BEFORE = "0013"
+PARTITIONED = "0014"
+# indexes later revisions add (0015: the run indexes): a warehouse taken back to BEFORE lacks them
+LATER_INDEXES = {
+    "ix_citation_version_from_run",
+    "ix_citation_version_to_run",
+    "ix_hub_version_from_run",
+    "ix_hub_version_to_run",
+    "ix_hub_facet_version_from_run",
+    "ix_hub_facet_version_to_run",
+}
 TABLES = (fetch, citation_version, hub_version, hub_facet_version)
 R1, R2, R3 = "20261020T030000Z-aaaaaa", "20261103T030000Z-bbbbbb", "20261124T030000Z-cccccc"
 LEGACY = "legacy-import"  # a run id of no month: its rows go to DEFAULT
@@ -273,7 +283,7 @@ def test_downgrade_gives_plain_tables_back_and_upgrade_again(warehouse_at_0013):
             == 0
         )
     assert _contents(engine) == before
-    assert _model_diff(engine) == []
+    assert [d for d in _model_diff(engine) if not (d[0] == "add_index" and d[1].name in LATER_INDEXES)] == []
     with engine.begin() as conn:
         placement.execute_pg(conn, sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
         assert [tuple(r) for r in conn.execute(text(AS_OF["hub_as_of"]))] == before["hub_as_of"]
@@ -363,7 +373,7 @@ def test_sqlite_keeps_plain_tables(tmp_path):
         return ddl, _contents(engine)
 
     before = schema_and_rows()
-    upgrade(engine)
+    upgrade(engine, PARTITIONED)
     assert schema_and_rows() == before
     _downgrade(engine, BEFORE)
     assert schema_and_rows() == before
