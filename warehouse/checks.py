@@ -27,9 +27,10 @@ class Check:
     changed: str | None = None  # the same over the rows the run's change can reach; None: `sql` is already
 
 
-# The rows a run's change can reach, by key: hubs it staged any item of, hubs whose pages it staged (only those
-# have edges the run wrote or retired), and the papers of those hubs' edges.
-NAMED_HUBS = "SELECT hub_uuid FROM stg_item WHERE run_id = :run_id AND hub_uuid IS NOT NULL"
+# The rows a run's change can reach, by key: hubs whose page or JSON twin it staged (a twin that answered "not
+# modified" writes the hub's bookkeeping only, last_seen_run, which no check reads), hubs whose pages it staged
+# (only those have edges the run wrote or retired), and the papers of those hubs' edges.
+CONTENT_HUBS = "SELECT hub_uuid FROM stg_item WHERE run_id = :run_id AND kind IN ('hub_page', 'hub_json')"
 PAGE_HUBS = "SELECT hub_uuid FROM stg_item WHERE run_id = :run_id AND kind = 'hub_page'"
 PAGE_PAPERS = "SELECT paper_key FROM citation WHERE hub_uuid IN (" + PAGE_HUBS + ")"
 
@@ -85,7 +86,7 @@ def _shares(table: str, dimension: str) -> list[Check]:
     ]
 
 
-HUB_SCOPE = "hub_uuid IN (" + NAMED_HUBS + ")"
+HUB_SCOPE = "hub_uuid IN (" + CONTENT_HUBS + ")"
 PAPER_SCOPE = "paper_key IN (" + PAGE_PAPERS + ")"
 EDGE_SCOPE = "c.hub_uuid IN (" + PAGE_HUBS + ")"
 

@@ -3,7 +3,7 @@ those edges' papers, their mart rows); the full set over every row goes with the
 
 from __future__ import annotations
 
-from conftest import HUB_A, HUB_B, two_hub_items
+from conftest import BASE, HUB_A, HUB_B, fetch_item, two_hub_items
 from sqlalchemy import text
 from test_wh_flow import run_pipeline
 
@@ -53,6 +53,18 @@ def test_a_run_checks_what_its_change_reaches_and_the_full_set_checks_everything
         **dict.fromkeys(BROKEN, 2),  # hub A's and hub B's
         "paper_title_present": 1,
     }
+
+
+def test_a_hub_whose_twin_answered_not_modified_is_out_of_the_runs_reach(engine, tmp_path):
+    """A 304 writes the hub's bookkeeping (last_seen_run) and nothing any check reads: a night of 304s
+    checks no hub row, however many hubs it re-checked."""
+    run_pipeline(engine, tmp_path, two_hub_items())
+    _break(engine, HUB_B)
+    unchanged = fetch_item(f"{BASE}/citations/{HUB_B}.json", HUB_B, outcome="not_modified", status=304)
+    only_a = [i for i in two_hub_items() if i.get("hub_uuid") == HUB_A]
+    second, _, checks = run_pipeline(engine, tmp_path, [*only_a, unchanged])
+    assert _failed(checks) == {}
+    assert _failed(run_checks(engine, second, full=True)) == BROKEN
 
 
 def test_every_check_over_a_large_table_has_a_run_scoped_form():
