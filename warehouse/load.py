@@ -156,13 +156,14 @@ class LoadResult:
         }
 
 
-# The same anti-joins over the edges of the hubs the load's pages showed (its scratch `_clean_hub`): the only
-# edges a load writes; earlier loads checked the others, and reading every edge each night grew with the warehouse.
+# The same anti-joins over the edges of the hubs the load read (its scratch `_clean_hub`) but those whose twin
+# answered "not modified" (nothing of theirs written but the hub's last_seen_run): the only edges a load writes;
+# earlier loads checked the others, and reading every edge each night grew with the warehouse.
 EDGE_REFERENCES_OF_RUN = {
     "citation_hub_exists": "SELECT COUNT(*) FROM citation c LEFT JOIN hub h ON h.hub_uuid = c.hub_uuid "
-    "WHERE c.hub_uuid IN (SELECT hub_uuid FROM _clean_hub) AND h.hub_uuid IS NULL",
+    "WHERE c.hub_uuid IN (SELECT hub_uuid FROM _clean_hub WHERE NOT unchanged) AND h.hub_uuid IS NULL",
     "citation_paper_exists": "SELECT COUNT(*) FROM citation c LEFT JOIN paper p ON p.paper_key = c.paper_key "
-    "WHERE c.hub_uuid IN (SELECT hub_uuid FROM _clean_hub) AND p.paper_key IS NULL",
+    "WHERE c.hub_uuid IN (SELECT hub_uuid FROM _clean_hub WHERE NOT unchanged) AND p.paper_key IS NULL",
 }
 
 
