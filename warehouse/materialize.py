@@ -21,7 +21,8 @@ items, `stg_item`, so every hub whose edges, figures or listed papers moved has 
   retired): `citation_current` rows;
 - `_mart_paper`: papers of those hubs' current edges and of the edges the run retired: the papers whose
   row the run wrote (title, category, date, `last_seen_run`), whose current edges changed, or that cite a
-  hub whose row (tier) the run rewrote: `paper_current` and `paper_reach` rows;
+  hub whose row (tier) the run rewrote: `paper_current` rows (and, for `paper_reach`, the papers whose
+  title, category or date the run can have changed);
 - `_mart_moved`: of those, papers published in `paper_current` whose category or date changed;
 - `_mart_hub`: hubs with a changed edge, and hubs citing a moved paper: `hub_role_mix`, `hub_polarity_mix`
   and `category_flow` rows, whole hubs (a hub's shares depend on all its rows);
@@ -30,6 +31,18 @@ items, `stg_item`, so every hub whose edges, figures or listed papers moved has 
   goes by primary key;
 - `_mart_asked_hub`: every hub a staged item of the run names (a 304 twin too) and the redirected pages'
   hubs: the hubs whose row the load wrote, at least its `last_seen_run`: `hub_summary` rows.
+
+`paper_reach` goes by delta (a popular paper cites tens of thousands of hubs: recounting the edges of every
+paper the run's hubs list cost as much as the warehouse): its new figures are the published ones plus the
+run's change, before as published (`citation_current`, `hub_summary`: read while not yet refreshed), after
+as the load left `citation` and `hub`:
+- `_mart_tier_move`: of `_mart_asked_hub`, the hubs whose super_hub standing the run moved, before
+  (`was_super`) and after (`is_super`); `was_super` NULL when no published row holds the tier before (a hub
+  with published edges, never complete before, that the run fetched completely: the load rewrote its row);
+- `_mart_reach_edge`: `_mart_edge` and every edge, published or current, of the hubs that moved;
+- `_mart_reach_full`: papers with a published edge to a hub of unknown tier before: recounted in full;
+- `_mart_reach`: the other papers whose row moves, with what to add to their published figures (after minus
+  before over `_mart_reach_edge`; zeros when only the paper's title, category or date changed).
 
 The SQL names tables without a schema so it runs on SQLite and on PostgreSQL (where a search_path can
 place core and marts in their own schemas; temporary tables come first on it).
@@ -46,6 +59,7 @@ from sqlalchemy import (
     Column,
     Connection,
     Engine,
+    Integer,
     MetaData,
     PrimaryKeyConstraint,
     Table,
@@ -80,6 +94,10 @@ ANALYZE_SCRATCH = {
     "_mart_hub": "ANALYZE _mart_hub",
     "_mart_flow_key": "ANALYZE _mart_flow_key",
     "_mart_asked_hub": "ANALYZE _mart_asked_hub",
+    "_mart_tier_move": "ANALYZE _mart_tier_move",
+    "_mart_reach_edge": "ANALYZE _mart_reach_edge",
+    "_mart_reach_full": "ANALYZE _mart_reach_full",
+    "_mart_reach": "ANALYZE _mart_reach",
 }
 INSERT_INTO = re.compile(r"^\s*INSERT\s+INTO\s+(\w+)", re.IGNORECASE)
 
@@ -145,6 +163,34 @@ def _scratch_tables() -> list[Table]:
             Column("category", Text),
             Column("hub_uuid", Text),
             PrimaryKeyConstraint("category", "hub_uuid"),
+            **temp,
+        ),
+        Table(
+            "_mart_tier_move",
+            md,
+            Column("hub_uuid", Text),
+            Column("was_super", Integer),
+            Column("is_super", Integer),
+            PrimaryKeyConstraint("hub_uuid"),
+            **temp,
+        ),
+        Table(
+            "_mart_reach_edge",
+            md,
+            Column("hub_uuid", Text),
+            Column("paper_key", Text),
+            PrimaryKeyConstraint("hub_uuid", "paper_key"),
+            **temp,
+        ),
+        Table("_mart_reach_full", md, Column("paper_key", Text), PrimaryKeyConstraint("paper_key"), **temp),
+        Table(
+            "_mart_reach",
+            md,
+            Column("paper_key", Text),
+            Column("hubs_cited", Integer),
+            Column("super_hubs_cited", Integer),
+            Column("classified_citations", Integer),
+            PrimaryKeyConstraint("paper_key"),
             **temp,
         ),
     ]
