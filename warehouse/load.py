@@ -482,13 +482,11 @@ class _StagedRun:
 
     def _item_groups(self) -> Iterator[list[dict[str, Any]]]:
         """The run's staged items grouped by hub (a batch of hubs a group, items of a hub in file order);
-        items naming no hub come first, as one group."""
+        items naming no hub (paper pages' fetches) come first, in groups of about ITEMS_PER_BATCH."""
         s = stg_item.c
         # links items feed the frontier (warehouse.frontier), not the hubs
         base = select(s.payload).where(s.run_id == self.run_id, s.kind.not_in(LINK_KINDS))
-        loose = [_decode(p) for p in self.conn.execute(base.where(s.hub_uuid.is_(None)).order_by(s.seq)).scalars()]
-        if loose:
-            yield loose
+        yield from self._loose_groups()
         sizes = self.conn.execute(
             select(s.hub_uuid, func.count())
             .where(s.run_id == self.run_id, s.hub_uuid.is_not(None), s.kind.not_in(LINK_KINDS))
@@ -500,6 +498,28 @@ class _StagedRun:
                 base.where(s.hub_uuid >= first, s.hub_uuid <= last).order_by(s.hub_uuid, s.seq)
             ).scalars()
             yield [_decode(p) for p in rows]
+
+    def _loose_groups(self) -> Iterator[list[dict[str, Any]]]:
+        """The items naming no hub, streamed by URL (in file order within one) and cut between URLs: the
+        latest fetch of a URL wins within its group, and a first crawl's paper pages (hundreds of thousands)
+        are never held at once."""
+        s = stg_item.c
+        stmt = (
+            select(s.url, s.payload)
+            .where(s.run_id == self.run_id, s.kind.not_in(LINK_KINDS), s.hub_uuid.is_(None))
+            .order_by(s.url, s.seq)
+            .execution_options(stream_results=True, yield_per=ITEMS_PER_BATCH)
+        )
+        group: list[dict[str, Any]] = []
+        last: str | None = None
+        for url, payload in self.conn.execute(stmt):
+            if len(group) >= ITEMS_PER_BATCH and url != last:
+                yield group
+                group = []
+            group.append(_decode(payload))
+            last = url
+        if group:
+            yield group
 
     def _write_part(self, part: clean_mod.HubPart, gate: LoadGate | None = None) -> None:
         batch, result = part.batch, self.result

@@ -119,3 +119,37 @@ def test_hub_batches_are_bounded_by_hubs_and_by_rows():
     assert list(hub_ranges(sizes, 10, 100)) == [("a", "g")]
     assert list(hub_ranges(sizes, 1, 100)) == [(u, u) for u, _ in sizes]
     assert list(hub_ranges([], 3, 3)) == []
+
+
+def test_items_naming_no_hub_load_in_groups_cut_between_urls(tmp_path: Path, monkeypatch):
+    """A first crawl's paper-page fetches (no hub) are read in groups of about ITEMS_PER_BATCH, never all at
+    once; a URL fetched twice stays in one group, so its latest attempt is the one kept."""
+    from tests.warehouse.conftest import BASE, fetch_item, two_hub_items, write_items
+    from warehouse import load as load_mod
+
+    monkeypatch.setattr(load_mod, "ITEMS_PER_BATCH", 2)
+    papers = [f"{BASE}/paper/2401.0000{i}" for i in range(5)]
+    retried = papers[2]
+    loose = [fetch_item(url, None) for url in papers]
+    # papers[2] failed first, then was fetched: the later line is its last attempt
+    loose.insert(
+        0, {**fetch_item(retried, None, outcome="failed", status=503), "fetched_at": "2026-01-01T00:00:00+00:00"}
+    )
+    engine = make_engine(f"sqlite:///{tmp_path / 'w.sqlite'}")
+    upgrade(engine)
+    run_id = runs.start_run(engine, "nightly", {})
+    stage.stage_items(engine, run_id, write_items(tmp_path / "items.jsonl", [*loose, *two_hub_items()]))
+    groups: list[list[str]] = []
+    seen = load_mod._StagedRun._loose_groups
+
+    def recorded(self):
+        for group in seen(self):
+            groups.append([item["url"] for item in group])
+            yield group
+
+    monkeypatch.setattr(load_mod._StagedRun, "_loose_groups", recorded)
+    load_staged(engine, run_id)
+    assert groups == [[papers[0], papers[1]], [retried, retried], [papers[3], papers[4]]]
+    with engine.connect() as conn:
+        kept = dict(conn.execute(select(t.fetch.c.url, t.fetch.c.outcome).where(t.fetch.c.hub_uuid.is_(None))).all())
+    assert kept == dict.fromkeys(papers, "parsed")
