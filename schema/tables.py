@@ -522,6 +522,8 @@ stg_item = Table(
     PrimaryKeyConstraint("run_id", "seq"),
     # the load reads a run's items hub batch by hub batch, in file order within a hub (warehouse.load.load_staged)
     Index("ix_stg_item_run_hub", "run_id", "hub_uuid", "seq"),
+    # a run's hub pages and twins among all its items (a twin for every hub re-checked): checks, mart keys
+    Index("ix_stg_item_run_kind", "run_id", "kind", "hub_uuid"),
     comment="Crawl items staged per run, so crawl and load can be retried apart.",
     info={"layer": "staging"},
 )

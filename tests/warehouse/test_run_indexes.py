@@ -35,3 +35,26 @@ def test_the_change_report_reads_history_by_the_run_only(tmp_path) -> None:
         "INDEX ix_hub_version_to_run",
     } <= searched
     engine.dispose()
+
+
+def test_a_nights_checks_read_nothing_whole_but_the_small_tables(tmp_path) -> None:
+    """Every run-scoped check searches by key; the run's hub pages are found among its items by kind
+    (`ix_stg_item_run_kind`), not by reading every item a night of re-checks staged. Whole reads are left to
+    the small tables (a row per run or bucket) and to derived rows (a GROUP BY's output)."""
+    from warehouse.checks import CHECKS
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'w.sqlite'}")
+    upgrade(engine)
+    scanned: set[str] = set()
+    with engine.connect() as conn:
+        for checks in CHECKS.values():
+            for check in checks:
+                plan = [
+                    r[3]
+                    for r in conn.execute(text("EXPLAIN QUERY PLAN " + (check.changed or check.sql)), {"run_id": "r"})
+                ]
+                scanned |= {p.split()[1] for p in plan if p.startswith("SCAN ")}
+                if "stg_item" in (check.changed or ""):
+                    assert any("ix_stg_item_run_kind" in p for p in plan), check.name
+    assert scanned == {"d", "coverage", "staleness"}
+    engine.dispose()

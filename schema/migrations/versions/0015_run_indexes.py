@@ -30,6 +30,7 @@ INDEXES = (
     ("ix_hub_version_to_run", "hub_version", ["valid_to_run"], True),
     ("ix_hub_facet_version_from_run", "hub_facet_version", ["valid_from_run", "facet"], False),
     ("ix_hub_facet_version_to_run", "hub_facet_version", ["valid_to_run", "facet"], True),
+    ("ix_stg_item_run_kind", "stg_item", ["run_id", "kind", "hub_uuid"], False),
 )
 
 

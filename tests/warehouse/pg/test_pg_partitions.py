@@ -31,6 +31,7 @@ LATER_INDEXES = {
     "ix_hub_version_to_run",
     "ix_hub_facet_version_from_run",
     "ix_hub_facet_version_to_run",
+    "ix_stg_item_run_kind",
 }
 TABLES = (fetch, citation_version, hub_version, hub_facet_version)
 R1, R2, R3 = "20261020T030000Z-aaaaaa", "20261103T030000Z-bbbbbb", "20261124T030000Z-cccccc"
