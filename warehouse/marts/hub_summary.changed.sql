@@ -5,14 +5,14 @@
 -- (last_seen_run, last_complete_run): those are updated in place, without counting its edges again (on a quiet
 -- night that is every hub). The others are deleted and inserted again, as hub_summary.sql selects them. A
 -- hub's current citations and complete spells are read by its key.
+-- Its last_complete_run was the later of hub_change's and its latest complete spell's; no spell opened, and
+-- hub_change's only moves forward: the later of the published value and hub_change's now.
 UPDATE hub_summary
 SET last_seen_run = (SELECT h.last_seen_run FROM hub h WHERE h.hub_uuid = hub_summary.hub_uuid),
-    last_complete_run = (SELECT MAX(u.run_id)
-                         FROM (SELECT k.last_complete_run AS run_id FROM hub_change k
-                               WHERE k.hub_uuid = hub_summary.hub_uuid
-                               UNION ALL
-                               SELECT v.valid_from_run FROM hub_version v
-                               WHERE v.hub_uuid = hub_summary.hub_uuid AND v.complete) u),
+    last_complete_run = COALESCE((SELECT k.last_complete_run FROM hub_change k
+                                  WHERE k.hub_uuid = hub_summary.hub_uuid
+                                    AND k.last_complete_run > hub_summary.last_complete_run),
+                                 hub_summary.last_complete_run),
     run_id = CAST(:run_id AS TEXT)
 WHERE hub_uuid IN (SELECT hub_uuid FROM _mart_asked_hub)
   AND hub_uuid NOT IN (SELECT hub_uuid FROM _mart_run_hub)
