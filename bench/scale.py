@@ -1049,6 +1049,7 @@ def summary_lines(record: dict[str, Any]) -> list[str]:
                 + (f", ratio {ratio:.2f}" if ratio is not None else ", ratio n/a")
                 + f" ({target}) [{engine}]"
             )
+        lines += _per_hub_lines(grid, engine)
         rates = grid.values("first", _first_rate)
         ratio = _ratio(rates)
         lines.append(
@@ -1086,6 +1087,47 @@ def summary_lines(record: dict[str, Any]) -> list[str]:
         lines.append(
             "peak RSS note: one process ran each warehouse's runs in turn (--process-per warehouse); each run's "
             "figure counts from what that process held when the run began"
+        )
+    return lines
+
+
+def _quiet_night(grid: _Grid) -> str | None:
+    return next((n for n in grid.names[1:] if grid.changes[n] == 0), None)
+
+
+def per_hub_ms(grid: _Grid, size: int, name: str) -> float | None:
+    """What a night's database part costs a hub it asked for: the no-change night's seconds over the hubs it
+    re-checked; a changed night's seconds beyond the no-change night's over the hubs it changed."""
+    run, quiet_name = grid.ok(size, name), _quiet_night(grid)
+    quiet = grid.ok(size, quiet_name) if quiet_name else None
+    if run is None or quiet is None:
+        return None
+    if name == quiet_name:
+        return 1000 * db_seconds(run) / run["planned_hubs"] if run["planned_hubs"] else None
+    changed = run["expected"]["changed_hubs"]
+    return 1000 * (db_seconds(run) - db_seconds(quiet)) / changed if changed else None
+
+
+def _per_hub_lines(grid: _Grid, engine: str) -> list[str]:
+    """The night's cost per hub it touched, at each size: flat when a night costs what it fetched and what
+    changed, growing when it also pays for what the warehouse holds."""
+    lines = []
+    for name in grid.names[1:]:
+        values = [per_hub_ms(grid, s, name) for s in grid.sizes]
+        what = (
+            "a re-checked hub (no-change night)"
+            if grid.changes[name] == 0
+            else (f"a changed hub (change {grid.changes[name]:g}%, beyond the no-change night)")
+        )
+        ratio = _ratio(values)
+        lines.append(
+            f"stage nightly-db-per-hub: {what}: "
+            + ", ".join(
+                f"{s:,} hubs {v:.3f} ms" if v is not None else f"{s:,} hubs n/a"
+                for s, v in zip(grid.sizes, values, strict=True)
+            )
+            + (f", ratio {ratio:.2f}" if ratio is not None else ", ratio n/a")
+            + f" (no target) [{engine}]"
         )
     return lines
 
@@ -1230,6 +1272,19 @@ def results_section(record: dict[str, Any], command: str) -> str:
             lines.append(
                 f"| {engine} | change {change:g}%, database part (s) | {cells(grid, name, times, '.2f')} | "
                 f"{f'{ratio:.2f}' if ratio is not None else '—'} | {target} |"
+            )
+        for name in grid.names[1:]:
+            per_hub = [per_hub_ms(grid, s, name) for s in sizes]
+            ratio = _ratio(per_hub)
+            what = (
+                "a re-checked hub, no change"
+                if grid.changes[name] == 0
+                else f"a changed hub, change {grid.changes[name]:g}%"
+            )
+            lines.append(
+                f"| {engine} | {what} (ms a hub) | "
+                + " | ".join(f"{v:.3f}" if v is not None else "—" for v in per_hub)
+                + f" | {f'{ratio:.2f}' if ratio is not None else '—'} | — |"
             )
         rates = grid.values("first", _first_rate)
         ratio = _ratio(rates)

@@ -41,6 +41,11 @@ RSS = re.compile(
     r"^peak RSS (?P<process>first load process|nightly process \([\w-]+\)) at (?P<size>[\d,]+) hubs: (?P<mb>\d+) MB"
     r"(?P<target> \(target < 400 MB: (?:ok|OVER)\))? \[(?P<engine>sqlite|postgresql)\]$"
 )
+PER_HUB = re.compile(
+    r"^stage nightly-db-per-hub: a (?:re-checked hub \(no-change night\)|changed hub \(change (?P<change>\d+)%, "
+    r"beyond the no-change night\)): 200 hubs (?P<v1>-?\d+\.\d{3}) ms, 2,000 hubs (?P<v2>-?\d+\.\d{3}) ms, "
+    r"ratio (?P<r>-?\d+\.\d\d) \(no target\) \[(?P<engine>sqlite|postgresql)\]$"
+)
 PROFILE = re.compile(
     r"^profile \[(?:sqlite|postgresql)\] (?:first load|change \d+%): (?P<step>.+?): "
     r"(?P<small>\d+\.\d{3}) s, (?P<large>\d+\.\d{3}) s \((?P<growth>x\d+\.\d\d|new)\)$"
@@ -93,6 +98,20 @@ def test_scale_bench_lines_and_the_warehouse_after_each_night(tmp_path: Path) ->
         t1, t2 = (runs[s]["timings"]["load"] + runs[s]["timings"]["checks"] for s in SIZES)
         assert (m["t1"], m["t2"], m["r"]) == (f"{t1:.2f}", f"{t2:.2f}", f"{t2 / t1:.2f}"), m.string
         assert m["target"] == ("no target" if m["change"] == "5" else "target <= 1.5"), m.string
+
+    per_hub = [m for m in map(PER_HUB.match, lines) if m]
+    assert sorted((m["engine"], m["change"] or "0") for m in per_hub) == [
+        (e, c) for e in ("postgresql", "sqlite") for c in ("0", "1", "5")
+    ]
+    for m in per_hub:  # the no-change night over the hubs it re-checked; a changed night's extra over its changes
+        runs = {r["change"]: r for r in record["sizes"]["2000"]["engines"][m["engine"]]}
+        seconds = {c: r["timings"]["load"] + r["timings"]["checks"] for c, r in runs.items()}
+        expected = (
+            1000 * seconds[0.0] / 2000
+            if m["change"] is None
+            else 1000 * (seconds[float(m["change"])] - seconds[0.0]) / (2000 * float(m["change"]) / 100)
+        )
+        assert m["v2"] == f"{expected:.3f}", m.string
 
     first = [m for m in map(FIRST.match, lines) if m]
     assert sorted(m["engine"] for m in first) == ["postgresql", "sqlite"]
