@@ -4,7 +4,7 @@ Each mart has a full build, its SQL file in warehouse/marts (`<mart>.sql`: delet
 and may have an incremental one (`<mart>.changed.sql`) that recomputes only the rows the run can have
 changed: delete + insert for the keys named in session-local scratch tables (`_mart_*`) that
 `warehouse/marts/_run_hubs.sql` and `_changed_keys.sql` fill once per run, before any mart is touched. A
-mart without an incremental file is rebuilt in full on every run. All marts are built in the caller's transaction: readers
+mart without an incremental file runs its full file on every run. All marts are built in the caller's transaction: readers
 see the previous build until the commit (SQLite WAL snapshot, PostgreSQL MVCC), whether the run rebuilt a
 mart or changed a few of its rows.
 
@@ -30,7 +30,14 @@ items, `stg_item`, so every hub whose edges, figures or listed papers moved has 
   (before: from the published `citation_current` and `paper_current`, not yet refreshed), so the delete
   goes by primary key;
 - `_mart_asked_hub`: every hub a staged item of the run names (a 304 twin too) and the redirected pages'
-  hubs: the hubs whose row the load wrote, at least its `last_seen_run`: `hub_summary` rows.
+  hubs: the hubs whose row the load wrote, at least its `last_seen_run`: `hub_summary` rows (those with no
+  page, twin or spell of the run get their bookkeeping columns updated in place, the others recomputed).
+
+`hub_growth` and `hub_role_history` add the run's own rows (the figure spells it opened, the role summaries
+it began or ended), numbered in the run calendar both share, counted from the small `run` table by index
+probes of the spells by run (migration 0015). Earlier rows never change: a run is the newest started (the
+run lock, and a replay of crawls older than the history is refused). `change_report` and `coverage` are the
+run's own rows by construction; `staleness` (seven buckets over every known hub) is rebuilt.
 
 `paper_reach` goes by delta (a popular paper cites tens of thousands of hubs: recounting the edges of every
 paper the run's hubs list cost as much as the warehouse): its new figures are the published ones plus the
