@@ -78,7 +78,7 @@ from warehouse import clean as clean_mod
 from warehouse import frontier, lock, plan
 from warehouse.checks import CHECKS
 from warehouse.history import apply_hub_figures, load_citations
-from warehouse.materialize import build_marts, first_build
+from warehouse.materialize import build_marts
 
 KEY_CHUNK = 500  # keys per IN (...) when reading what exists (SQLite caps bound parameters)
 # load_staged works on consecutive hubs at a time, at most this many, and no more staged items (pass 1) or
@@ -186,14 +186,11 @@ def check_edge_references(conn: Connection, of_run: bool = False) -> None:
 def materialize_marts(conn: Connection, run_id: str, timings: dict[str, float] | None = None) -> None:
     """`warehouse.materialize` on the load's connection: the marts commit together with the load.
 
-    When the marts are built in full (the warehouse's first build), PostgreSQL first refreshes the planner's
-    statistics of the tables they read: after the first load they are stale, and the full builds' plans sort
-    and loop where they should hash. ANALYZE runs inside the transaction and sees its rows. A night's
-    increments go by key from small scratch tables (analyzed as they are filled) and leave the core tables'
-    statistics to autovacuum: analyzing tables of millions of rows every night cost as much as the whole
-    increment. `timings`, when given, receives the seconds of ANALYZE and each mart."""
-    full = first_build(conn)
-    if full and conn.dialect.name == "postgresql":
+    PostgreSQL first refreshes the planner's statistics of the tables the marts read: after a large load
+    (the first, or a night that touched most edges) they are stale, and the marts' plans sort and loop
+    where they should hash. ANALYZE runs inside the transaction and sees its rows. `timings`, when given,
+    receives the seconds of ANALYZE and each mart."""
+    if conn.dialect.name == "postgresql":
         started = time.perf_counter()
         # Sort and hash memory for the marts' GROUP BYs and joins over every current edge, for the rest of
         # this transaction, unless the server already allows more: at PostgreSQL's default 4 MB,
@@ -208,7 +205,7 @@ def materialize_marts(conn: Connection, run_id: str, timings: dict[str, float] |
         conn.execute(text(ANALYZE))
         if timings is not None:
             timings["ANALYZE"] = time.perf_counter() - started
-    build_marts(conn, run_id, timings, full=full)
+    build_marts(conn, run_id, timings)
 
 
 # Tables whose emptiness a load checks before it writes (`empty_tables`).
