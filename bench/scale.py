@@ -851,12 +851,17 @@ def keep_grown(grown: Path, engine: str, size: int, url: str, first: dict[str, A
     _grown_record(grown, engine, size).write_text(json.dumps({"copy": copy, "first": first}, indent=1) + "\n")
 
 
+def _same_model(kept: dict[str, Any], spec: dict[str, Any]) -> bool:
+    """The kept model and crawls are the ones `spec` asks for (wherever the folder holding them is now)."""
+    return {k: v for k, v in kept.items() if k != "dir"} == {k: v for k, v in spec.items() if k != "dir"}
+
+
 def run_size(size: int, args: argparse.Namespace, work: Path, record: dict[str, Any]) -> None:
     print(f"\n== {size:,} hubs (density {args.density:g}, seed {args.seed})", flush=True)
     site_dir = (args.grown or work) / f"site-{size}"
     spec = {"dir": str(site_dir), "hubs": size, "seed": args.seed, "density": args.density, "changes": args.changes}
     kept = site_dir / "generated.json"
-    if args.grown and kept.exists() and json.loads(kept.read_text())["spec"] == spec:
+    if args.grown and kept.exists() and _same_model(json.loads(kept.read_text())["spec"], spec):
         made = json.loads(kept.read_text())["made"]
         print(f"  model and crawls kept in {site_dir} (--grown)", flush=True)
     else:
