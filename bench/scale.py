@@ -908,7 +908,7 @@ def run_size(size: int, args: argparse.Namespace, work: Path, record: dict[str, 
                     if args.json:  # what is measured so far survives a run that fails later
                         args.json.write_text(json.dumps(record, indent=1) + "\n")
                     _verify(result, written, engine, size)
-                    if args.grown and first is None and written["name"] == "first":
+                    if args.grown and args.keep_grown and first is None and written["name"] == "first":
                         keep_grown(args.grown, engine, size, url, runs[-1])
             except (ChildFailed, RunMismatch, AssertionError) as exc:
                 error = str(exc) or type(exc).__name__
@@ -1425,6 +1425,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         default=None,
         help="a folder to keep each size's model, crawls and first-loaded warehouses in, and to take them from "
         "when there: later runs time the nights on a copy of the kept first load (its figures as measured then)",
+    )
+    parser.add_argument(
+        "--no-keep-grown",
+        dest="keep_grown",
+        action="store_false",
+        help="with --grown: take what the folder holds, but keep no new first load (a warehouse copy is the "
+        "size of the warehouse)",
     )
     parser.add_argument(
         "--report", type=Path, default=None, help="print the lines and write the section of a run's --json record"
