@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from samplesite.control import post
@@ -121,7 +122,8 @@ def test_hub_batches_are_bounded_by_hubs_and_by_rows():
     assert list(hub_ranges([], 3, 3)) == []
 
 
-def test_items_naming_no_hub_load_in_groups_cut_between_urls(tmp_path: Path, monkeypatch):
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_items_naming_no_hub_load_in_groups_cut_between_urls(tmp_path: Path, monkeypatch, request, backend):
     """A first crawl's paper-page fetches (no hub) are read in groups of about ITEMS_PER_BATCH, never all at
     once; a URL fetched twice stays in one group, so its latest attempt is the one kept."""
     from tests.warehouse.conftest import BASE, fetch_item, two_hub_items, write_items
@@ -135,7 +137,9 @@ def test_items_naming_no_hub_load_in_groups_cut_between_urls(tmp_path: Path, mon
     loose.insert(
         0, {**fetch_item(retried, None, outcome="failed", status=503), "fetched_at": "2026-01-01T00:00:00+00:00"}
     )
-    engine = make_engine(f"sqlite:///{tmp_path / 'w.sqlite'}")
+    # PostgreSQL streams them through a server-side cursor while each group's rows are written
+    url = request.getfixturevalue("pg_url") if backend == "postgresql" else f"sqlite:///{tmp_path / 'w.sqlite'}"
+    engine = make_engine(url)
     upgrade(engine)
     run_id = runs.start_run(engine, "nightly", {})
     stage.stage_items(engine, run_id, write_items(tmp_path / "items.jsonl", [*loose, *two_hub_items()]))
@@ -153,3 +157,4 @@ def test_items_naming_no_hub_load_in_groups_cut_between_urls(tmp_path: Path, mon
     with engine.connect() as conn:
         kept = dict(conn.execute(select(t.fetch.c.url, t.fetch.c.outcome).where(t.fetch.c.hub_uuid.is_(None))).all())
     assert kept == dict.fromkeys(papers, "parsed")
+    engine.dispose()
