@@ -52,8 +52,8 @@ COMMON: dict[str, Note] = {
     "run_id": Note(
         "the run that last (re)computed the row: a run recomputes only the rows its changes reach in the marts "
         "it maintains incrementally (hub_summary, citation_current, paper_current, paper_reach, category_flow, "
-        "hub_role_mix, hub_polarity_mix) and every row of the others; a full rebuild (weekly, "
-        "`citehub marts --rebuild`) recomputes every row",
+        "hub_role_mix, hub_polarity_mix, hub_growth, hub_role_history) and every row of staleness; a full "
+        "rebuild (weekly, `citehub marts --rebuild`) recomputes every row",
         RUN_ID,
     ),
     "first_seen_run": Note("run bookkeeping: first run that observed it", RUN_ID),
@@ -502,6 +502,14 @@ def _type(column: Column) -> str:
 
 # Where the rows of a published table changed meaning, newest first: readers' queries depend on it.
 CHANGES = [
+    (
+        "2026-12-06",
+        "`hub_growth` and `hub_role_history` are maintained incrementally too: a run adds its own rows (the "
+        "figure spells it opened, the role summaries it began or ended) and leaves earlier rows as they were, so "
+        "their `run_id` is the run that added the row, no longer the latest run. `paper_reach` is updated by "
+        "delta: a row whose figures, title, category and date the run left as they were keeps its `run_id`. "
+        "Rows and values are those a full rebuild gives.",
+    ),
     (
         "2026-12-06",
         "Marts follow the change: `hub_summary`, `citation_current`, `paper_current`, `paper_reach`, "
